@@ -1,0 +1,87 @@
+// What the HTTP layer needs from a member. The single-member runtime (local-member.ts) applies
+// proposals locally in order; the Raft runtime replaces it without changing the HTTP layer.
+import type { V2Request } from '../store/command.js';
+import type { ApplyResult, Store } from '../store/store.js';
+
+export interface MemberInfo {
+  /** Member id as etcd prints it: lowercase hex without zero padding. */
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+}
+
+/** The write was sent to a member that is not the leader; the HTTP layer answers 307 to `leader`. */
+export class NotLeaderError extends Error {
+  /** The leader's advertised client URLs; empty when no leader is known. */
+  readonly leaderClientURLs: string[];
+  constructor(leaderClientURLs: string[]) {
+    super(leaderClientURLs.length > 0 ? `not the leader; leader at ${leaderClientURLs[0]}` : 'no leader');
+    this.name = 'NotLeaderError';
+    this.leaderClientURLs = leaderClientURLs;
+  }
+}
+
+/**
+ * The proposal could not be committed (no quorum, no leader, leadership lost, shutting down).
+ * The HTTP layer answers etcd's 500 {"errorCode":300,"message":"Raft Internal Error","cause":…}.
+ */
+export class ProposalError extends Error {
+  readonly cause: string;
+  constructor(cause: string) {
+    super(cause);
+    this.name = 'ProposalError';
+    this.cause = cause;
+  }
+}
+
+export interface SelfStats {
+  name: string;
+  id: string;
+  state: 'StateLeader' | 'StateFollower' | 'StateCandidate' | 'StatePreCandidate';
+  startTime: string;
+  leaderInfo: { leader: string; uptime: string; startTime: string };
+  recvAppendRequestCnt: number;
+  recvPkgRate?: number;
+  recvBandwidthRate?: number;
+  sendAppendRequestCnt: number;
+  sendPkgRate?: number;
+  sendBandwidthRate?: number;
+}
+
+export interface FollowerStats {
+  latency: { current: number; average: number; standardDeviation: number; minimum: number; maximum: number };
+  counts: { fail: number; success: number };
+}
+
+export interface LeaderStats {
+  leader: string;
+  followers: Record<string, FollowerStats>;
+}
+
+export interface ClientBackend {
+  /** The local v2 store: plain GETs and watches are served from it. */
+  readonly store: Store;
+  /** Cluster id, lowercase hex (X-Etcd-Cluster-Id). */
+  readonly clusterId: string;
+  readonly self: MemberInfo;
+  /** Local wall clock in Unix ms (sub-ms precision allowed); used to build commands and TTLs. */
+  now(): number;
+  /**
+   * Proposes a write and resolves with what applying it returned (an event or a store error) once
+   * it is applied locally. Rejects with NotLeaderError or ProposalError; never resolves with a
+   * success for a write that was not committed.
+   */
+  propose(req: V2Request): Promise<ApplyResult>;
+  /** Linearizable read barrier (ReadIndex): resolves once the local store reflects every write committed before the call. */
+  readBarrier(): Promise<void>;
+  /** Raft commit index and term, for X-Raft-Index / X-Raft-Term. */
+  raftIndex(): number;
+  raftTerm(): number;
+  members(): MemberInfo[];
+  /** The current leader, or null during an election. */
+  leader(): MemberInfo | null;
+  selfStats(): SelfStats;
+  /** Null when this member is not the leader (etcd answers 403 "not current leader"). */
+  leaderStats(): LeaderStats | null;
+}
