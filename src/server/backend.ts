@@ -27,11 +27,12 @@ export class NotLeaderError extends Error {
  * The HTTP layer answers etcd's 500 {"errorCode":300,"message":"Raft Internal Error","cause":…}.
  */
 export class ProposalError extends Error {
-  readonly cause: string;
-  constructor(cause: string) {
-    super(cause);
+  /** etcd's cause text, e.g. 'etcdserver: request timed out'. */
+  readonly reason: string;
+  constructor(reason: string) {
+    super(reason);
     this.name = 'ProposalError';
-    this.cause = cause;
+    this.reason = reason;
   }
 }
 
