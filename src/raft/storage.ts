@@ -85,7 +85,18 @@ export class MemoryStorage implements Storage {
     if (lo > hi) throw new Error(`MemoryStorage.entries: invalid range [${lo}, ${hi})`);
     // Only the dummy entry: nothing to return.
     if (this.ents.length === 1) throw new StorageError('unavailable');
-    return limitSize(this.ents.slice(lo - offset, hi - offset), maxBytes);
+    // Find the end within the byte budget first, so a far-behind follower costs O(batch), not
+    // O(log): at least one entry, then whole entries while the total stays within maxBytes.
+    const from = lo - offset;
+    const to = hi - offset;
+    if (from === to) return [];
+    let end = from + 1;
+    let size = entrySizeBytes(this.ents[from] as Entry);
+    for (; end < to; end++) {
+      size += entrySizeBytes(this.ents[end] as Entry);
+      if (size > maxBytes) break;
+    }
+    return this.ents.slice(from, end);
   }
 
   term(i: number): number {
@@ -159,7 +170,10 @@ export class MemoryStorage implements Storage {
     if (offset > this.ents.length) {
       throw new Error(`MemoryStorage.append: missing log entry [last: ${this.lastIndex()}, append at: ${(incoming[0] as Entry).index}]`);
     }
-    this.ents = this.ents.slice(0, offset).concat(incoming);
+    // Truncate a conflicting suffix in place and append: O(appended), not O(log).
+    // (entries() hands out copies, so nobody else holds this array.)
+    if (offset < this.ents.length) this.ents.length = offset;
+    for (const e of incoming) this.ents.push(e);
   }
 
   private offset(): number {

@@ -1,0 +1,38 @@
+// A member's configuration after the command line and ETCD_* variables were read and validated
+// (src/cli.ts). Plain data: the single-member runtime and the cluster runtime both start from it.
+import type { MemberURL } from './server/urls.js';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type InitialClusterState = 'new' | 'existing';
+
+export interface InitialMember {
+  name: string;
+  /** Raft node id: etcd's member id truncated to 53 bits. */
+  id: number;
+  /** Canonical, sorted. */
+  peerURLs: string[];
+}
+
+export interface MemberConfig {
+  name: string;
+  dataDir: string;
+  listenClientURLs: MemberURL[];
+  /** Canonical, sorted: what /v2/members publishes. */
+  advertiseClientURLs: string[];
+  listenPeerURLs: MemberURL[];
+  /** Canonical, sorted. */
+  initialAdvertisePeerURLs: string[];
+  /** Every member of the initial cluster, ordered by id. */
+  initialCluster: InitialMember[];
+  initialClusterState: InitialClusterState;
+  initialClusterToken: string;
+  heartbeatIntervalMs: number;
+  electionTimeoutMs: number;
+  snapshotCount: number;
+  maxRequestBytes: number;
+  logLevel: LogLevel;
+  /** This member's id (one of initialCluster's). */
+  memberId: number;
+  /** etcd's cluster id (from the initial members' ids and the token), truncated to 53 bits. */
+  clusterId: number;
+}

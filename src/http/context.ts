@@ -1,0 +1,38 @@
+// What every client-API handler gets: the member behind it and the limits it enforces.
+import type { Logger } from 'pino';
+import type { ClientBackend } from '../server/backend.js';
+import type { LeaderOptions } from './leader.js';
+
+export interface ClientApiOptions {
+  backend: ClientBackend;
+  logger: Logger;
+  /** Largest form body accepted (--max-request-bytes); larger ones get etcd's 'http: POST too large'. */
+  maxRequestBytes: number;
+  /**
+   * How long a write or quorum read may take before etcd's 'etcdserver: request timed out'
+   * (etcd: 5 s + 2 × election timeout). Default 7000.
+   */
+  requestTimeoutMs?: number;
+  /** How long a request waits for a leader to be known before failing with a 500. Default 3000. */
+  leaderWaitMs?: number;
+}
+
+export interface HandlerContext {
+  readonly backend: ClientBackend;
+  readonly logger: Logger;
+  readonly maxRequestBytes: number;
+  readonly leader: LeaderOptions;
+}
+
+export function handlerContext(options: ClientApiOptions): HandlerContext {
+  const { backend, logger, maxRequestBytes } = options;
+  if (!Number.isSafeInteger(maxRequestBytes) || maxRequestBytes <= 0) {
+    throw new Error(`client API: maxRequestBytes must be a positive integer, got ${maxRequestBytes}`);
+  }
+  const requestTimeoutMs = options.requestTimeoutMs ?? 7000;
+  const leaderWaitMs = options.leaderWaitMs ?? 3000;
+  if (!(requestTimeoutMs > 0) || !(leaderWaitMs >= 0)) {
+    throw new Error(`client API: bad timeouts (requestTimeoutMs ${requestTimeoutMs}, leaderWaitMs ${leaderWaitMs})`);
+  }
+  return { backend, logger, maxRequestBytes, leader: { requestTimeoutMs, leaderWaitMs } };
+}

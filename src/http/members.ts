@@ -1,0 +1,176 @@
+// /v2/members, /v2/members/leader and /v2/machines (etcd's membersHandler and machinesHandler).
+// Membership changes are validated as etcd validates them (Content-Type, JSON, URLs, unknown ids,
+// peer URLs in use); applying one needs the cluster runtime, so a valid change is refused with a
+// 500 in etcd's {"message":…} shape until then.
+import type { IncomingMessage } from 'node:http';
+import type { MemberInfo } from '../server/backend.js';
+import { parseMemberURLs } from '../server/urls.js';
+import { readBounded } from './body.js';
+import type { HandlerContext } from './context.js';
+import { goEncode } from './go-json.js';
+import {
+  CONTENT_TYPE_JSON,
+  CONTENT_TYPE_TEXT,
+  sendBody,
+  sendGoTextError,
+  sendMessageError,
+  sendMethodNotAllowed,
+  type Res,
+} from './respond.js';
+
+const MEMBERS_ALLOW = 'GET,POST,DELETE,PUT';
+const MACHINES_ALLOW = 'GET,HEAD';
+/** A membership request body is tiny; anything bigger is not one. */
+const MAX_MEMBER_BODY_BYTES = 64 * 1024;
+
+/** A member in etcd's JSON field order, with arrays even when empty. */
+function memberJSON(m: MemberInfo): MemberInfo {
+  return { id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] };
+}
+
+/** Member ids are unpadded hex: a longer id is larger, equal lengths compare as text. */
+function byNumericId(a: MemberInfo, b: MemberInfo): number {
+  if (a.id.length !== b.id.length) return a.id.length - b.id.length;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** `rest` is what follows `/v2/members` in the path ('' or '/...'). */
+export function serveMembers(ctx: HandlerContext, req: IncomingMessage, res: Res, rest: string): void | Promise<void> {
+  const method = req.method;
+  if (method !== 'GET' && method !== 'POST' && method !== 'DELETE' && method !== 'PUT') {
+    sendMethodNotAllowed(res, MEMBERS_ALLOW);
+    return;
+  }
+  res.setHeader('X-Etcd-Cluster-Id', ctx.backend.clusterId);
+  const sub = rest.startsWith('/') ? rest.slice(1) : rest;
+  switch (method) {
+    case 'GET':
+      serveMembersGet(ctx, res, sub);
+      return;
+    case 'POST':
+      return serveMemberAdd(ctx, req, res);
+    case 'DELETE':
+    case 'PUT':
+      return serveMemberChange(ctx, req, res, method, sub);
+  }
+}
+
+function serveMembersGet(ctx: HandlerContext, res: Res, sub: string): void {
+  if (sub === '') {
+    const members = ctx.backend.members().slice().sort(byNumericId).map(memberJSON);
+    sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_JSON }, goEncode({ members }));
+    return;
+  }
+  if (sub === 'leader') {
+    const leader = ctx.backend.leader();
+    if (leader === null) {
+      sendMessageError(res, 503, 'During election');
+      return;
+    }
+    sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_JSON }, goEncode(memberJSON(leader)));
+    return;
+  }
+  sendMessageError(res, 404, 'Not found');
+}
+
+async function serveMemberAdd(ctx: HandlerContext, req: IncomingMessage, res: Res): Promise<void> {
+  const peerURLs = await readPeerURLs(req, res);
+  if (peerURLs === null) return;
+  if (peerURLInUse(ctx, peerURLs, null)) {
+    sendMessageError(res, 409, 'membership: peerURL exists');
+    return;
+  }
+  refuseMembershipChange(ctx, res, 'add');
+}
+
+async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res: Res, method: 'PUT' | 'DELETE', sub: string): Promise<void> {
+  if (sub === '') {
+    // etcd's getID answers a bare http.Error here: no Allow header
+    sendGoTextError(res, 405, 'Method Not Allowed');
+    return;
+  }
+  const id = parseMemberId(sub);
+  if (id === null) {
+    sendMessageError(res, 404, `No such member: ${sub}`);
+    return;
+  }
+  let peerURLs: string[] | null = null;
+  if (method === 'PUT') {
+    peerURLs = await readPeerURLs(req, res);
+    if (peerURLs === null) return;
+  }
+  const member = ctx.backend.members().find((m) => m.id === id);
+  if (member === undefined) {
+    sendMessageError(res, 404, `No such member: ${id}`);
+    return;
+  }
+  if (peerURLs !== null && peerURLInUse(ctx, peerURLs, id)) {
+    sendMessageError(res, 409, 'membership: peerURL exists');
+    return;
+  }
+  refuseMembershipChange(ctx, res, method === 'PUT' ? 'update' : 'remove');
+}
+
+/** types.IDFromString: hex up to 64 bits, printed back without padding. */
+function parseMemberId(text: string): string | null {
+  if (!/^[0-9A-Fa-f]{1,16}$/.test(text)) return null;
+  return BigInt('0x' + text).toString(16);
+}
+
+function peerURLInUse(ctx: HandlerContext, peerURLs: readonly string[], exceptId: string | null): boolean {
+  return ctx.backend.members().some((m) => m.id !== exceptId && m.peerURLs.some((u) => peerURLs.includes(u)));
+}
+
+function refuseMembershipChange(ctx: HandlerContext, res: Res, what: string): void {
+  ctx.logger.warn({ change: what }, 'membership change refused: not supported by this runtime');
+  sendMessageError(res, 500, `etcd-ts: member ${what} is not supported yet`);
+}
+
+/**
+ * etcd's unmarshalRequest + MemberCreateRequest: Content-Type must be application/json (415
+ * otherwise), the body {"peerURLs":[…]} with valid URLs (400 otherwise). Null once answered.
+ */
+async function readPeerURLs(req: IncomingMessage, res: Res): Promise<string[] | null> {
+  const header = req.headers['content-type'] ?? '';
+  const semi = header.indexOf(';');
+  const contentType = semi === -1 ? header : header.slice(0, semi).trim().toLowerCase();
+  if (contentType !== 'application/json') {
+    sendMessageError(res, 415, `Bad Content-Type ${contentType}, accept application/json`);
+    return null;
+  }
+  const bytes = await readBounded(req, MAX_MEMBER_BODY_BYTES);
+  if (bytes === null) {
+    res.setHeader('Connection', 'close');
+    sendMessageError(res, 400, 'http: request body too large');
+    return null;
+  }
+  const body = bytes.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = body.trim() === '' ? undefined : JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined) {
+    sendMessageError(res, 400, body.trim() === '' ? 'unexpected end of JSON input' : 'invalid JSON in request body');
+    return null;
+  }
+  const list = typeof parsed === 'object' && parsed !== null ? (parsed as { peerURLs?: unknown }).peerURLs : undefined;
+  const texts = Array.isArray(list) && list.every((u): u is string => typeof u === 'string') ? list : [];
+  const urls = parseMemberURLs(texts);
+  if ('error' in urls) {
+    sendMessageError(res, 400, urls.error);
+    return null;
+  }
+  return urls.map((u) => u.text);
+}
+
+/** /v2/machines: every member's client URLs, sorted, joined with ", ", as text. */
+export function serveMachines(ctx: HandlerContext, req: IncomingMessage, res: Res): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendMethodNotAllowed(res, MACHINES_ALLOW);
+    return;
+  }
+  const urls = ctx.backend.members().flatMap((m) => m.clientURLs).sort();
+  sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_TEXT }, urls.join(', '));
+}

@@ -1,0 +1,678 @@
+// The Raft state machine (etcd-io/raft raft.go): roles, terms, elections and the dispatch of
+// messages to the per-role step functions. Pure and synchronous: inputs are ticks, messages and
+// proposals; outputs are accumulated in `msgs`, `msgsAfterAppend`, `readStates` and the log's
+// unstable tail, which RawNode hands to the application as a Ready.
+//
+// Section references are to the Raft paper ("In Search of an Understandable Consensus
+// Algorithm", extended version) and, for Pre-Vote, CheckQuorum, leadership transfer and ReadIndex,
+// to Ongaro's thesis ("Consensus: Bridging Theory and Practice").
+import {
+  EntryType,
+  isEmptyHardState,
+  MessageType,
+  NONE,
+  type Entry,
+  type HardState,
+  type Message,
+  type NodeId,
+  type Snapshot,
+} from './messages.js';
+import { assert, panic } from './assert.js';
+import type { ResolvedRaftConfig } from './config.js';
+import { RaftConfigError } from './config.js';
+import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
+import { payloadBytes, RaftLog } from './log.js';
+import type { RaftLogger } from './logger.js';
+import { VoteResult } from './quorum.js';
+import { ReadOnly } from './read-only.js';
+import { bcastAppend, bcastHeartbeatWithCtx } from './replication.js';
+import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, Role, type CampaignType, type ReadState, type SoftState } from './role.js';
+import { stepLeader } from './step-leader.js';
+import { stepCandidate, stepFollower } from './step-follower.js';
+import { ProgressState } from './progress.js';
+import { ProgressTracker } from './tracker.js';
+
+/** The fields of a message a sender fills in; `from` and (mostly) `term` are set by Raft.send. */
+export interface MessageInit {
+  type: MessageType;
+  to: NodeId;
+  term?: number;
+  logTerm?: number;
+  index?: number;
+  entries?: Entry[];
+  commit?: number;
+  reject?: boolean;
+  rejectHint?: number;
+  logTermHint?: number;
+  context?: Uint8Array;
+  snapshot?: Snapshot;
+}
+
+/** Shared empty entry list for messages without entries. Frozen: nobody may append to it. */
+export const NO_ENTRIES = Object.freeze([]) as unknown as Entry[];
+
+/** The position of a proposal in the log; it is committed iff the entry at `index` has `term`. */
+export interface ProposalTicket {
+  index: number;
+  term: number;
+}
+
+function voteRespType(t: MessageType): MessageType {
+  switch (t) {
+    case MessageType.MsgVote:
+      return MessageType.MsgVoteResp;
+    case MessageType.MsgPreVote:
+      return MessageType.MsgPreVoteResp;
+    default:
+      return panic(`not a vote message: ${MessageType[t]}`);
+  }
+}
+
+export class Raft {
+  readonly id: NodeId;
+  /** Latest term this node has seen (§5.1). Persisted. */
+  term = 0;
+  /** Candidate voted for in `term`, or NONE (§5.2). Persisted. */
+  vote: NodeId = NONE;
+  /** The leader of `term` as far as this node knows, or NONE. */
+  lead: NodeId = NONE;
+  role: Role = Role.Follower;
+  readonly log: RaftLog;
+  tracker: ProgressTracker;
+  readOnly: ReadOnly;
+  /** Messages to send once the state of the Ready they go out with is durable. */
+  msgs: Message[] = [];
+  /**
+   * Responses that vouch for durable state (MsgAppResp, MsgVoteResp, MsgPreVoteResp): sent after
+   * the Ready is persisted, and the self-addressed ones are stepped by RawNode.advance (the leader
+   * counts its own log and a candidate its own vote only once they are on disk).
+   */
+  msgsAfterAppend: Message[] = [];
+  readStates: ReadState[] = [];
+  /** The target of an ongoing leadership transfer (thesis §3.10), or NONE. */
+  leadTransferee: NodeId = NONE;
+  /** Seam for membership changes: >= the index of the latest pending conf change. */
+  pendingConfIndex = 0;
+  /** Payload bytes of the leader's uncommitted tail (an estimate that never overcounts). */
+  uncommittedSizeBytes = 0;
+  /** Leader/candidate: ticks since the last election timeout. Follower: since hearing from the leader. */
+  electionElapsed = 0;
+  /** Leader: ticks since the last heartbeat. */
+  heartbeatElapsed = 0;
+  /** In [electionTicks, 2*electionTicks), drawn again whenever the role or term changes (§5.2). */
+  randomizedElectionTimeout = 0;
+  /** ReadIndex requests held until this leader commits an entry of its own term (thesis §6.4). */
+  pendingReadIndexMessages: Message[] = [];
+
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly checkQuorum: boolean;
+  readonly preVote: boolean;
+  readonly maxSizePerMsgBytes: number;
+  readonly maxUncommittedEntriesBytes: number;
+  readonly maxPendingReadIndexRequests: number;
+  readonly logger: RaftLogger;
+  private readonly random: () => number;
+
+  constructor(cfg: ResolvedRaftConfig) {
+    this.id = cfg.id;
+    this.electionTicks = cfg.electionTicks;
+    this.heartbeatTicks = cfg.heartbeatTicks;
+    this.checkQuorum = cfg.checkQuorum;
+    this.preVote = cfg.preVote;
+    this.maxSizePerMsgBytes = cfg.maxSizePerMsgBytes;
+    this.maxUncommittedEntriesBytes = cfg.maxUncommittedEntriesBytes;
+    this.maxPendingReadIndexRequests = cfg.maxPendingReadIndexRequests;
+    this.random = cfg.random;
+    this.logger = cfg.logger;
+    this.log = new RaftLog(cfg.storage, cfg.maxCommittedSizePerReadyBytes);
+    this.readOnly = new ReadOnly(cfg.maxPendingReadIndexRequests);
+
+    const { hardState, confState } = cfg.storage.initialState();
+    let cs = confState;
+    if (cs.voters.length === 0 && cs.learners.length === 0) {
+      // A brand-new cluster: the voters come from the configuration.
+      if (cfg.peers.length === 0) throw new RaftConfigError('storage holds no ConfState and no peers were given');
+      if (this.log.lastIndex() !== 0 || !isEmptyHardState(hardState)) {
+        throw new RaftConfigError('storage holds log entries or a HardState but no ConfState');
+      }
+      cs = { voters: [...cfg.peers], learners: [] };
+    }
+    this.tracker = new ProgressTracker(cs, cfg.maxInflightMsgs, cfg.maxInflightBytes, this.log.lastIndex() + 1);
+    if (!isEmptyHardState(hardState)) this.loadState(hardState);
+    if (cfg.applied > this.log.applied) this.log.appliedTo(cfg.applied, 0);
+    this.becomeFollower(this.term, NONE);
+    this.logger.info(
+      { id: this.id, peers: this.tracker.voters, term: this.term, commit: this.log.committed, applied: this.log.applied, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() },
+      'raft: new node',
+    );
+  }
+
+  softState(): SoftState {
+    return { lead: this.lead, role: this.role };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  hasLeader(): boolean {
+    return this.lead !== NONE;
+  }
+
+  /** Restores the persisted HardState on restart. */
+  loadState(hs: HardState): void {
+    if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
+      panic(`${this.id} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
+    }
+    this.log.committed = hs.commit;
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  /**
+   * Queues a message. Vote messages carry an explicit term (a pre-vote is for term+1); every
+   * other message gets the current term, except MsgReadIndex forwarded to the leader, which is
+   * term-less like a local request.
+   */
+  send(init: MessageInit): void {
+    const m: Message = {
+      type: init.type,
+      to: init.to,
+      from: this.id,
+      term: init.term ?? 0,
+      logTerm: init.logTerm ?? 0,
+      index: init.index ?? 0,
+      entries: init.entries ?? NO_ENTRIES,
+      commit: init.commit ?? 0,
+      reject: init.reject ?? false,
+      rejectHint: init.rejectHint ?? 0,
+    };
+    if (init.logTermHint !== undefined) m.logTermHint = init.logTermHint;
+    if (init.context !== undefined) m.context = init.context;
+    if (init.snapshot !== undefined) m.snapshot = init.snapshot;
+    const t = m.type;
+    if (t === MessageType.MsgVote || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVote || t === MessageType.MsgPreVoteResp) {
+      if (m.term === 0) panic(`term should be set when sending ${MessageType[t]}`);
+    } else {
+      if (m.term !== 0) panic(`term should not be set when sending ${MessageType[t]} (was ${m.term})`);
+      if (t !== MessageType.MsgReadIndex) m.term = this.term;
+    }
+    if (t === MessageType.MsgAppResp || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVoteResp) {
+      this.msgsAfterAppend.push(m);
+    } else {
+      if (m.to === this.id) panic(`message should not be self-addressed when sending ${MessageType[t]}`);
+      this.msgs.push(m);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Role transitions (§5.2)
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      assert(term > this.term, `term must not decrease: ${this.term} -> ${term}`);
+      this.term = term;
+      this.vote = NONE;
+    }
+    this.lead = NONE;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.resetRandomizedElectionTimeout();
+    this.abortLeaderTransfer();
+    this.tracker.resetVotes();
+    const lastIndex = this.log.lastIndex();
+    const old = this.tracker;
+    this.tracker = new ProgressTracker(old.confState(), old.maxInflightMsgs, old.maxInflightBytes, lastIndex + 1);
+    const self = this.tracker.progress.get(this.id);
+    if (self !== undefined) self.match = lastIndex;
+    this.pendingConfIndex = 0;
+    this.uncommittedSizeBytes = 0;
+    this.readOnly = new ReadOnly(this.maxPendingReadIndexRequests);
+    this.pendingReadIndexMessages = [];
+  }
+
+  becomeFollower(term: number, lead: NodeId): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = Role.Follower;
+    this.logger.info({ id: this.id, term: this.term, lead }, 'raft: became follower');
+  }
+
+  becomeCandidate(): void {
+    assert(this.role !== Role.Leader, 'invalid transition [leader -> candidate]');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = Role.Candidate;
+    this.logger.info({ id: this.id, term: this.term }, 'raft: became candidate');
+  }
+
+  /** Pre-Vote (thesis §9.6): campaign for term+1 without changing term or vote yet. */
+  becomePreCandidate(): void {
+    assert(this.role !== Role.Leader, 'invalid transition [leader -> pre-candidate]');
+    this.tracker.resetVotes();
+    this.lead = NONE;
+    this.role = Role.PreCandidate;
+    this.logger.info({ id: this.id, term: this.term }, 'raft: became pre-candidate');
+  }
+
+  becomeLeader(): void {
+    assert(this.role !== Role.Follower, 'invalid transition [follower -> leader]');
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = Role.Leader;
+    const self = this.tracker.progress.get(this.id);
+    assert(self !== undefined, 'leader has no progress of its own');
+    // The leader is trivially in sync with itself, and always counts as active.
+    self.becomeReplicate();
+    self.recentActive = true;
+    // Conservatively treat the whole tail as possibly holding a conf change (seam).
+    this.pendingConfIndex = this.log.lastIndex();
+    // §5.4.2 / §8: a no-op entry of the new term lets the leader commit the entries of earlier
+    // terms and learn the commit index. Its empty payload never counts against the bound.
+    if (!this.appendEntry([{ term: 0, index: 0, type: EntryType.Normal, data: new Uint8Array(0) }])) {
+      panic('empty entry was dropped');
+    }
+    this.logger.info({ id: this.id, term: this.term }, 'raft: became leader');
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Timers
+
+  tick(): void {
+    if (this.role === Role.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  /** Followers and candidates: start an election after a randomized timeout (§5.2). */
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.pastElectionTimeout()) {
+      this.electionElapsed = 0;
+      this.step(localMessage(MessageType.MsgHup, this.id));
+    }
+  }
+
+  /** Leader: heartbeat every heartbeatTicks (§5.2); CheckQuorum every electionTicks. */
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) this.step(localMessage(MessageType.MsgCheckQuorum, this.id));
+      // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
+      if (this.role === Role.Leader && this.leadTransferee !== NONE) this.abortLeaderTransfer();
+    }
+    if (this.role !== Role.Leader) return;
+    if (this.heartbeatElapsed >= this.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.step(localMessage(MessageType.MsgBeat, this.id));
+    }
+  }
+
+  pastElectionTimeout(): boolean {
+    return this.electionElapsed >= this.randomizedElectionTimeout;
+  }
+
+  private resetRandomizedElectionTimeout(): void {
+    const r = this.random();
+    assert(r >= 0 && r < 1, `random() returned ${r}, not in [0, 1)`);
+    this.randomizedElectionTimeout = this.electionTicks + Math.floor(r * this.electionTicks);
+  }
+
+  /** Whether this node may become leader: it is a voter and is not installing a snapshot. */
+  promotable(): boolean {
+    const pr = this.tracker.progress.get(this.id);
+    return pr !== undefined && !pr.isLearner && !this.log.hasNextOrInProgressSnapshot();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Elections (§5.2, §5.4.1; Pre-Vote thesis §9.6)
+
+  hup(t: CampaignType): void {
+    if (this.role === Role.Leader) return;
+    if (!this.promotable()) {
+      this.logger.warn({ id: this.id }, 'raft: not promotable, cannot campaign');
+      return;
+    }
+    if (this.hasUnappliedConfChanges()) {
+      this.logger.warn({ id: this.id, term: this.term }, 'raft: cannot campaign with unapplied configuration changes');
+      return;
+    }
+    this.logger.info({ id: this.id, term: this.term, campaign: t }, 'raft: starting a new election');
+    this.campaign(t);
+  }
+
+  /** Seam for membership changes: a conf change between applied and committed blocks campaigning. */
+  private hasUnappliedConfChanges(): boolean {
+    if (this.log.applied >= this.log.committed) return false;
+    let lo = this.log.applied + 1;
+    const hi = this.log.committed + 1;
+    while (lo < hi) {
+      let ents: Entry[];
+      try {
+        ents = this.log.slice(lo, hi, this.log.maxApplyingEntsBytes);
+      } catch {
+        return false; // compacted under us: whatever was there is applied
+      }
+      for (const e of ents) if (e.type === EntryType.ConfChange) return true;
+      lo += ents.length;
+    }
+    return false;
+  }
+
+  campaign(t: CampaignType): void {
+    let term: number;
+    let voteMsg: MessageType;
+    if (t === 'pre-election') {
+      this.becomePreCandidate();
+      voteMsg = MessageType.MsgPreVote;
+      // Pre-votes are requested for the term we would campaign in, before incrementing ours.
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteMsg = MessageType.MsgVote;
+      term = this.term;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const id of this.tracker.voters) {
+      if (id === this.id) {
+        // Our own vote counts once it is durable: RawNode.advance steps this response.
+        this.send({ type: voteRespType(voteMsg), to: id, term });
+        continue;
+      }
+      this.logger.info({ id: this.id, to: id, term, lastIndex, lastTerm, type: MessageType[voteMsg] }, 'raft: sent vote request');
+      this.send({ type: voteMsg, to: id, term, index: lastIndex, logTerm: lastTerm, ...(t === 'transfer' ? { context: CAMPAIGN_TRANSFER_CONTEXT } : {}) });
+    }
+  }
+
+  poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
+    this.tracker.recordVote(id, granted);
+    const tally = this.tracker.tallyVotes();
+    this.logger.info({ id: this.id, from: id, type: MessageType[t], granted, votes: tally.granted, rejections: tally.rejected, term: this.term }, 'raft: received vote');
+    return tally.result;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The entry point for every message
+
+  step(m: Message): void {
+    // Term handling first (§5.1): a newer term makes us a follower; older terms are stale.
+    if (m.term === 0) {
+      // Local message (or a term-less forwarded MsgReadIndex).
+    } else if (m.term > this.term) {
+      if (m.type === MessageType.MsgVote || m.type === MessageType.MsgPreVote) {
+        const force = bytesEqual(m.context, CAMPAIGN_TRANSFER_CONTEXT);
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTicks;
+        if (!force && inLease) {
+          // Thesis §4.2.3: a server that heard from a current leader within the minimum election
+          // timeout neither updates its term nor grants its vote; this stops a disruptive node.
+          this.logger.info({ id: this.id, term: this.term, from: m.from, msgTerm: m.term, type: MessageType[m.type] }, 'raft: ignored vote request within leader lease');
+          return;
+        }
+      }
+      if (m.type === MessageType.MsgPreVote) {
+        // Never change our term in response to a pre-vote.
+      } else if (m.type === MessageType.MsgPreVoteResp && !m.reject) {
+        // A granted pre-vote carries the term we asked for; we bump our term if we win.
+      } else {
+        this.logger.info({ id: this.id, term: this.term, from: m.from, msgTerm: m.term, type: MessageType[m.type] }, 'raft: received a message with higher term');
+        const fromLeader = m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgSnap;
+        this.becomeFollower(m.term, fromLeader ? m.from : NONE);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)) {
+        // A leader of an older term is talking to us: maybe we advanced our term while
+        // partitioned and can neither win nor rejoin. With CheckQuorum/Pre-Vote the old leader
+        // would never learn our term from our votes, so tell it (it steps down; a fresh election
+        // follows). Pre-Vote keeps this from happening in the first place.
+        this.send({ type: MessageType.MsgAppResp, to: m.from });
+      } else if (m.type === MessageType.MsgPreVote) {
+        // Reject explicitly, or a pre-candidate behind on terms could wait forever.
+        this.send({ type: MessageType.MsgPreVoteResp, to: m.from, term: this.term, reject: true });
+      }
+      return; // stale: ignore
+    }
+
+    switch (m.type) {
+      case MessageType.MsgHup:
+        this.hup(this.preVote ? 'pre-election' : 'election');
+        return;
+      case MessageType.MsgVote:
+      case MessageType.MsgPreVote:
+        this.handleVoteRequest(m);
+        return;
+      default:
+        switch (this.role) {
+          case Role.Leader:
+            stepLeader(this, m);
+            return;
+          case Role.Candidate:
+          case Role.PreCandidate:
+            stepCandidate(this, m);
+            return;
+          case Role.Follower:
+            stepFollower(this, m);
+            return;
+        }
+    }
+  }
+
+  /** §5.2 one vote per term, first come first served; §5.4.1 only for an up-to-date log. */
+  private handleVoteRequest(m: Message): void {
+    const canVote =
+      // A repeat of the vote we already cast...
+      this.vote === m.from ||
+      // ...or we have not voted and know of no leader in this term...
+      (this.vote === NONE && this.lead === NONE) ||
+      // ...or a pre-vote for a future term.
+      (m.type === MessageType.MsgPreVote && m.term > this.term);
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      // Answer with the request's term: for a pre-vote our own term may be older, and the
+      // pre-candidate ignores messages from older terms.
+      this.logger.info({ id: this.id, term: this.term, to: m.from, type: MessageType[m.type] }, 'raft: cast vote');
+      this.send({ type: voteRespType(m.type), to: m.from, term: m.term });
+      if (m.type === MessageType.MsgVote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.logger.info({ id: this.id, term: this.term, vote: this.vote, to: m.from, type: MessageType[m.type] }, 'raft: rejected vote');
+      this.send({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Proposals (§5.3)
+
+  /**
+   * Appends a proposal to the leader's log and replicates it. Throws ProposalDroppedError when
+   * this node is not the leader, a transfer is under way, or the uncommitted bound is reached.
+   */
+  propose(data: Uint8Array, type: EntryType = EntryType.Normal): ProposalTicket {
+    if (this.role !== Role.Leader) {
+      throw new ProposalDroppedError(this.lead === NONE ? 'no-leader' : 'not-leader', this.lead);
+    }
+    if (!this.tracker.progress.has(this.id)) throw new ProposalDroppedError('not-voter', NONE);
+    if (this.leadTransferee !== NONE) throw new ProposalDroppedError('leadership-transfer', this.leadTransferee);
+    if (type === EntryType.ConfChange) {
+      // Seam for the membership issue: one change at a time (thesis §4.1).
+      if (this.pendingConfIndex > this.log.applied) throw new ProposalDroppedError('conf-change-pending', this.id);
+    }
+    const entry: Entry = { term: 0, index: 0, type, data };
+    if (!this.appendEntry([entry])) throw new ProposalDroppedError('uncommitted-limit', this.id);
+    if (type === EntryType.ConfChange) this.pendingConfIndex = entry.index;
+    bcastAppend(this);
+    return { index: entry.index, term: entry.term };
+  }
+
+  /** Leader: stamps and appends entries; they count for the leader once durable. */
+  appendEntry(es: Entry[]): boolean {
+    let li = this.log.lastIndex();
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i] as Entry;
+      e.term = this.term;
+      e.index = li + 1 + i;
+    }
+    if (!this.increaseUncommittedSize(es)) {
+      this.logger.warn({ id: this.id, uncommittedBytes: this.uncommittedSizeBytes }, 'raft: uncommitted entry size limit reached; dropping proposal');
+      return false;
+    }
+    li = this.log.append(es);
+    // The leader does not send itself a MsgApp: it acknowledges its own entries once they are
+    // persisted (RawNode.advance steps this response).
+    this.send({ type: MessageType.MsgAppResp, to: this.id, index: li });
+    return true;
+  }
+
+  /** False if the entries would push the uncommitted tail over its bound (an empty tail accepts anything). */
+  private increaseUncommittedSize(es: readonly Entry[]): boolean {
+    const s = payloadBytes(es);
+    if (this.uncommittedSizeBytes > 0 && s > 0 && this.uncommittedSizeBytes + s > this.maxUncommittedEntriesBytes) return false;
+    this.uncommittedSizeBytes += s;
+    return true;
+  }
+
+  /** Committed entries were applied: they no longer count against the uncommitted bound. */
+  reduceUncommittedSize(s: number): void {
+    this.uncommittedSizeBytes = s > this.uncommittedSizeBytes ? 0 : this.uncommittedSizeBytes - s;
+  }
+
+  /** Leader: tries to advance the commit index (§5.3, §5.4.2). */
+  maybeCommit(): boolean {
+    return this.log.maybeCommit(this.tracker.committed(), this.term);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // ReadIndex (thesis §6.4)
+
+  /** Whether this leader committed an entry of its own term: only then is its commit index current. */
+  committedEntryInCurrentTerm(): boolean {
+    return this.log.maybeTerm(this.log.committed) === this.term;
+  }
+
+  /** Local readIndex request; throws ReadIndexDroppedError when it cannot be served. */
+  readIndex(ctx: Uint8Array): void {
+    if (ctx.length === 0) throw new RangeError('readIndex context must not be empty');
+    const m = localMessage(MessageType.MsgReadIndex, this.id);
+    m.context = ctx;
+    if (this.role === Role.Leader) {
+      if (this.leaderReadQueueFull()) throw new ReadIndexDroppedError('read-queue-full', this.id);
+      this.step(m);
+      return;
+    }
+    if (this.lead === NONE) throw new ReadIndexDroppedError('no-leader', NONE);
+    this.step(m);
+  }
+
+  leaderReadQueueFull(): boolean {
+    return this.readOnly.size + this.pendingReadIndexMessages.length >= this.maxPendingReadIndexRequests;
+  }
+
+  /** Answers a confirmed read: a ReadState for ourselves, a MsgReadIndexResp for a follower. */
+  respondToReadIndex(req: Message, readIndex: number): void {
+    const ctx = req.context;
+    assert(ctx !== undefined, 'ReadIndex request without context');
+    if (req.from === NONE || req.from === this.id) {
+      this.readStates.push({ index: readIndex, requestCtx: ctx });
+      return;
+    }
+    this.send({ type: MessageType.MsgReadIndexResp, to: req.from, index: readIndex, context: ctx });
+  }
+
+  /** Leader: queue the read at the current commit index and confirm leadership with a heartbeat round. */
+  sendReadIndexRequest(m: Message): void {
+    const ctx = m.context;
+    assert(ctx !== undefined, 'ReadIndex request without context');
+    if (this.readOnly.isFull()) return; // bounded; the requester times out
+    this.readOnly.addRequest(this.log.committed, m);
+    this.readOnly.recvAck(this.id, ctx);
+    bcastHeartbeatWithCtx(this, ctx);
+  }
+
+  releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0) return;
+    if (!this.committedEntryInCurrentTerm()) return;
+    const msgs = this.pendingReadIndexMessages;
+    this.pendingReadIndexMessages = [];
+    for (const m of msgs) this.sendReadIndexRequest(m);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leadership transfer (thesis §3.10)
+
+  sendTimeoutNow(to: NodeId): void {
+    this.send({ type: MessageType.MsgTimeoutNow, to });
+  }
+
+  abortLeaderTransfer(): void {
+    this.leadTransferee = NONE;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots (seam: installing a leader's snapshot on a follower; §7)
+
+  /**
+   * Replaces our log with the snapshot if it is newer than what we have committed. Returns false
+   * if it was ignored (old, or we already hold its last entry, in which case we fast-forward commit).
+   */
+  restore(s: Snapshot): boolean {
+    if (s.metadata.index <= this.log.committed) return false;
+    if (this.role !== Role.Follower) {
+      // Defence in depth: only followers receive snapshots.
+      this.logger.warn({ id: this.id }, 'raft: attempted to restore snapshot while not a follower');
+      this.becomeFollower(this.term + 1, NONE);
+      return false;
+    }
+    const cs = s.metadata.confState;
+    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) {
+      this.logger.warn({ id: this.id, confState: cs }, 'raft: snapshot does not include this node; ignored');
+      return false;
+    }
+    if (this.log.matchTerm(s.metadata.index, s.metadata.term)) {
+      this.log.commitTo(s.metadata.index);
+      return false;
+    }
+    this.log.restore(s);
+    const old = this.tracker;
+    this.tracker = new ProgressTracker(cs, old.maxInflightMsgs, old.maxInflightBytes, this.log.lastIndex() + 1);
+    this.logger.info({ id: this.id, commit: this.log.committed, index: s.metadata.index, term: s.metadata.term }, 'raft: restored snapshot');
+    return true;
+  }
+
+  /** The application persisted the snapshot handed out in a Ready and loaded it into the state machine. */
+  appliedSnap(s: Snapshot): void {
+    this.log.stableSnapTo(s.metadata.index);
+    this.log.appliedTo(Math.max(s.metadata.index, this.log.applied), 0);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Invariants
+
+  /** Cheap structural checks; the simulator calls this after every step. */
+  checkInvariants(): void {
+    const log = this.log;
+    assert(log.applied <= log.applying && log.applying <= log.committed, `applied ${log.applied} <= applying ${log.applying} <= committed ${log.committed}`);
+    assert(log.committed <= log.lastIndex(), `committed ${log.committed} > lastIndex ${log.lastIndex()}`);
+    assert(log.firstIndex() - 1 <= log.committed, `committed ${log.committed} below the snapshot ${log.firstIndex() - 1}`);
+    assert((this.role === Role.Leader) === (this.lead === this.id), `role ${this.role} but lead ${this.lead}`);
+    if (this.role === Role.Candidate) assert(this.vote === this.id, 'a candidate votes for itself');
+    if (this.role === Role.Leader) {
+      for (const [id, pr] of this.tracker.progress) {
+        assert(pr.match < pr.next, `progress ${id}: match ${pr.match} < next ${pr.next}`);
+        assert(pr.pendingCommit < pr.next, `progress ${id}: pendingCommit ${pr.pendingCommit} < next ${pr.next}`);
+        if (pr.state !== ProgressState.Snapshot) assert(pr.next <= log.lastIndex() + 1, `progress ${id}: next ${pr.next} beyond lastIndex+1 ${log.lastIndex() + 1}`);
+      }
+    }
+    log.unstable.checkInvariants();
+  }
+}
+
+/** A message generated inside this node (term 0, never sent on the wire). */
+export function localMessage(type: MessageType, from: NodeId): Message {
+  return { type, to: NONE, from, term: 0, logTerm: 0, index: 0, entries: NO_ENTRIES, commit: 0, reject: false, rejectHint: 0 };
+}

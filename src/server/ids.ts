@@ -1,0 +1,43 @@
+// Member and cluster ids computed as etcd computes them (membership.NewMember, RaftCluster.genID),
+// then truncated to their low 53 bits so that they are exact JS numbers (raft node ids are numbers).
+// So our id is always etcd's id with the top 11 bits cleared: `8e9e05c52164694d` -> `1e05c52164694d`.
+import { createHash } from 'node:crypto';
+
+const ID_MASK_53 = (1n << 53n) - 1n;
+
+function sha1First8(data: Buffer): bigint {
+  return createHash('sha1').update(data).digest().readBigUInt64BE(0);
+}
+
+/** etcd's 64-bit member id: sha1(sorted peer URLs ++ cluster token), first 8 bytes. */
+function etcdMemberId64(peerURLs: readonly string[], clusterToken: string): bigint {
+  const sorted = [...peerURLs].sort();
+  return sha1First8(Buffer.from(sorted.join('') + clusterToken, 'utf8'));
+}
+
+/** Truncates to 53 bits; 0 means "none" in raft, so it is never returned. */
+function truncate53(id64: bigint): number {
+  const id = Number(id64 & ID_MASK_53);
+  if (id === 0) throw new Error('ids: a member id truncated to 0; change --initial-cluster-token');
+  return id;
+}
+
+export function computeMemberId(peerURLs: readonly string[], clusterToken: string): number {
+  return truncate53(etcdMemberId64(peerURLs, clusterToken));
+}
+
+/**
+ * etcd's cluster id: sha1 over the members' 64-bit ids, sorted, big-endian; computed from etcd's
+ * full ids (so it equals etcd's cluster id truncated), then truncated.
+ */
+export function computeClusterId(members: readonly { peerURLs: readonly string[] }[], clusterToken: string): number {
+  const ids = members.map((m) => etcdMemberId64(m.peerURLs, clusterToken)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const buf = Buffer.alloc(8 * ids.length);
+  ids.forEach((id, i) => buf.writeBigUInt64BE(id, 8 * i));
+  return truncate53(sha1First8(buf));
+}
+
+/** etcd's types.ID.String(): lowercase hex without zero padding. */
+export function formatId(id: number): string {
+  return id.toString(16);
+}

@@ -1,0 +1,142 @@
+// Value encoding for the raft log store: msgpackr tuples framed by a CRC-32 of the payload.
+//   value = u32be(crc32(payload)) ++ payload,  payload = msgpackr(tuple)
+// Decoders validate the shape completely and throw DataDirError('corrupt-value'): a value that
+// decodes to something else than what we wrote is corruption, never a default.
+import { Packr } from 'msgpackr';
+import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
+import { EntryType } from '../raft/messages.js';
+import { crc32 } from './crc32.js';
+import { DataDirError } from './errors.js';
+
+/** Bumped when the layout changes incompatibly; open refuses a dir with another version. */
+export const FORMAT_VERSION = 1;
+
+export interface MemberMetadata {
+  formatVersion: number;
+  clusterId: number;
+  memberId: number;
+  name: string;
+}
+
+const CRC_BYTES = 4;
+
+// Records off: a stored value must decode without shared structures from another process.
+const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
+
+function frame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(CRC_BYTES + payload.length);
+  new DataView(out.buffer).setUint32(0, crc32(payload));
+  out.set(payload, CRC_BYTES);
+  return out;
+}
+
+function unframe(what: string, value: Uint8Array): unknown {
+  if (value.length < CRC_BYTES + 1) throw corrupt(what, `value too short (${value.length} bytes)`);
+  const expected = new DataView(value.buffer, value.byteOffset, value.byteLength).getUint32(0);
+  const payload = value.subarray(CRC_BYTES);
+  if (crc32(payload) !== expected) throw corrupt(what, 'checksum mismatch');
+  try {
+    return packr.unpack(payload);
+  } catch (err) {
+    throw corrupt(what, `undecodable (${(err as Error).message})`, err);
+  }
+}
+
+function corrupt(what: string, detail: string, cause?: unknown): DataDirError {
+  return new DataDirError('corrupt-value', `raft log: corrupt ${what}: ${detail}`, { cause });
+}
+
+function uint(what: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw corrupt(what, `expected a non-negative integer, got ${String(v)}`);
+  return v;
+}
+
+function bytes(what: string, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw corrupt(what, 'expected bytes');
+  // A plain view (not a Buffer) so that decoded values compare equal to what was written.
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function tuple(what: string, v: unknown, length: number): unknown[] {
+  if (!Array.isArray(v) || v.length !== length) throw corrupt(what, `expected a ${length}-tuple`);
+  return v;
+}
+
+function ids(what: string, v: unknown): number[] {
+  if (!Array.isArray(v)) throw corrupt(what, 'expected a list of ids');
+  return v.map((id) => uint(what, id));
+}
+
+// ---- Entry: [term, index, type, data]
+
+export function encodeEntry(e: Entry): Uint8Array {
+  return frame(packr.pack([e.term, e.index, e.type, e.data]));
+}
+
+export function decodeEntry(value: Uint8Array): Entry {
+  const t = tuple('entry', unframe('entry', value), 4);
+  const type = uint('entry type', t[2]);
+  if (type !== EntryType.Normal && type !== EntryType.ConfChange) throw corrupt('entry', `unknown entry type ${type}`);
+  return { term: uint('entry term', t[0]), index: uint('entry index', t[1]), type, data: bytes('entry data', t[3]) };
+}
+
+// ---- HardState: [term, vote, commit]
+
+export function encodeHardState(hs: HardState): Uint8Array {
+  return frame(packr.pack([hs.term, hs.vote, hs.commit]));
+}
+
+export function decodeHardState(value: Uint8Array): HardState {
+  const t = tuple('hard state', unframe('hard state', value), 3);
+  return { term: uint('hard state term', t[0]), vote: uint('hard state vote', t[1]), commit: uint('hard state commit', t[2]) };
+}
+
+// ---- ConfState: [voters, learners]
+
+export function encodeConfState(cs: ConfState): Uint8Array {
+  return frame(packr.pack([cs.voters, cs.learners]));
+}
+
+export function decodeConfState(value: Uint8Array): ConfState {
+  const t = tuple('conf state', unframe('conf state', value), 2);
+  return { voters: ids('conf state voters', t[0]), learners: ids('conf state learners', t[1]) };
+}
+
+// ---- Snapshot: [index, term, voters, learners, data]
+// The data sits inline: v2 store snapshots are small enough for one LevelDB value. A pointer to a
+// separate snapshot file would replace the last field if that ever changes (FORMAT_VERSION + 1).
+
+export function encodeSnapshot(s: Snapshot): Uint8Array {
+  const m = s.metadata;
+  return frame(packr.pack([m.index, m.term, m.confState.voters, m.confState.learners, s.data]));
+}
+
+export function decodeSnapshot(value: Uint8Array): Snapshot {
+  const t = tuple('snapshot', unframe('snapshot', value), 5);
+  return {
+    data: bytes('snapshot data', t[4]),
+    metadata: {
+      index: uint('snapshot index', t[0]),
+      term: uint('snapshot term', t[1]),
+      confState: { voters: ids('snapshot voters', t[2]), learners: ids('snapshot learners', t[3]) },
+    },
+  };
+}
+
+// ---- Member metadata: [formatVersion, clusterId, memberId, name]
+
+export function encodeMetadata(m: MemberMetadata): Uint8Array {
+  return frame(packr.pack([m.formatVersion, m.clusterId, m.memberId, m.name]));
+}
+
+export function decodeMetadata(value: Uint8Array): MemberMetadata {
+  const raw = unframe('member metadata', value);
+  if (!Array.isArray(raw) || raw.length < 1) throw corrupt('member metadata', 'expected a tuple');
+  const formatVersion = uint('format version', raw[0]);
+  if (formatVersion !== FORMAT_VERSION) {
+    throw new DataDirError('unsupported-format', `raft log: data dir format version ${formatVersion}, this build reads ${FORMAT_VERSION}`);
+  }
+  const t = tuple('member metadata', raw, 4);
+  if (typeof t[3] !== 'string') throw corrupt('member metadata', 'name is not a string');
+  return { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
+}

@@ -1,0 +1,45 @@
+// The LevelDB key layout. Entry keys are fixed-width big-endian so that LevelDB's byte order is
+// log order: 'e' + u64be(index). Single-byte keys hold the singletons.
+import { DataDirError } from './errors.js';
+
+const ENTRY_PREFIX = 0x65; // 'e'
+const ENTRY_KEY_BYTES = 9;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Member metadata: cluster id, member id, name, format version. */
+export const METADATA_KEY: Uint8Array = Uint8Array.of(0x6d); // 'm'
+/** The last persisted HardState. */
+export const HARD_STATE_KEY: Uint8Array = Uint8Array.of(0x68); // 'h'
+/** The last persisted snapshot (metadata and data). */
+export const SNAPSHOT_KEY: Uint8Array = Uint8Array.of(0x73); // 's'
+/** The ConfState set at bootstrap, before any snapshot carries one. */
+export const CONF_STATE_KEY: Uint8Array = Uint8Array.of(0x63); // 'c'
+
+export function entryKey(index: number): Uint8Array {
+  if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`entryKey: invalid index ${index}`);
+  const key = new Uint8Array(ENTRY_KEY_BYTES);
+  const view = new DataView(key.buffer);
+  key[0] = ENTRY_PREFIX;
+  view.setUint32(1, Math.floor(index / TWO_POW_32));
+  view.setUint32(5, index % TWO_POW_32);
+  return key;
+}
+
+/** The index encoded in an entry key; a key of another shape under the prefix is corruption. */
+export function entryIndexOfKey(key: Uint8Array): number {
+  if (key.length !== ENTRY_KEY_BYTES || key[0] !== ENTRY_PREFIX) {
+    throw new DataDirError('corrupt-key', `raft log: malformed entry key ${Buffer.from(key).toString('hex')}`);
+  }
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  const index = view.getUint32(1) * TWO_POW_32 + view.getUint32(5);
+  if (!Number.isSafeInteger(index)) {
+    throw new DataDirError('corrupt-key', `raft log: entry key index beyond 2^53: ${Buffer.from(key).toString('hex')}`);
+  }
+  return index;
+}
+
+/** Bounds covering every key with the entry prefix (including malformed ones, which open rejects). */
+export const ENTRY_RANGE = Object.freeze({
+  gte: Uint8Array.of(ENTRY_PREFIX),
+  lt: Uint8Array.of(ENTRY_PREFIX + 1),
+});

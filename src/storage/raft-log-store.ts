@@ -1,0 +1,363 @@
+// Durable Raft state on LevelDB, with the un-compacted log kept in memory in a raft MemoryStorage
+// (as etcd keeps a MemoryStorage in front of its WAL). Layout: <data-dir>/member/raft.
+//
+// Order of a Ready, as etcd's raftNode: save() writes the snapshot, entries and HardState in ONE
+// LevelDB batch with sync (one fsync for all the proposals of that Ready), and only once that batch
+// is durable updates the MemoryStorage (applySnapshot, append, setHardState). The caller sends the
+// Ready's messages that depend on this state, and calls advance(), after save() resolves.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Level } from 'level';
+import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
+import { isEmptySnapshot } from '../raft/messages.js';
+import { MemoryStorage } from '../raft/storage.js';
+import { encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, FORMAT_VERSION, type MemberMetadata } from './codec.js';
+import { DataDirError } from './errors.js';
+import { loadRaftState, type RaftDb } from './load.js';
+import { CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
+
+/** Deletes issued by compact() go to LevelDB in batches of at most this many keys. */
+const COMPACT_CHUNK_KEYS = 10_000;
+
+export interface BatchWritten {
+  durationMs: number;
+  /** Bytes of keys and values in the batch. */
+  bytes: number;
+  entryCount: number;
+  sync: boolean;
+}
+
+export interface RaftLogStoreOptions {
+  /** The member's --data-dir; the log lives in <dataDir>/member/raft. */
+  dataDir: string;
+  /** Expected identity: a data dir written for another cluster or member is refused. */
+  clusterId: number;
+  memberId: number;
+  name: string;
+  /**
+   * The voters of a brand-new cluster. Written together with the member metadata, in one fsynced
+   * batch, only when this open creates the data dir, so no crash can leave a log without the
+   * ConfState raft needs to restart. Ignored for an existing data dir.
+   */
+  initialConfState?: ConfState;
+  /** Called after every durable batch (feeds etcd_disk_wal_fsync_duration_seconds). */
+  onBatchWritten?: (batch: BatchWritten) => void;
+}
+
+export interface RaftStateUpdate {
+  hardState?: HardState;
+  /** Entries to append; a conflicting suffix already on disk is replaced. */
+  entries?: readonly Entry[];
+  /** A snapshot received from the leader: it replaces the whole log. */
+  snapshot?: Snapshot;
+  /** The membership before any snapshot exists (a new cluster's bootstrap). */
+  confState?: ConfState;
+}
+
+export interface SaveOptions {
+  /** fsync the batch (default true). See mustSync() for when raft requires it. */
+  sync?: boolean;
+}
+
+export interface OpenedRaftLog {
+  store: RaftLogStore;
+  /** The in-memory log raft reads, rebuilt from disk; save() keeps it up to date. */
+  storage: MemoryStorage;
+  hardState: HardState;
+  /** metadata.index is 0 when there is none. */
+  snapshot: Snapshot;
+  /** The snapshot's ConfState, else the one saved at bootstrap, else empty. */
+  confState: ConfState;
+  firstIndex: number;
+  lastIndex: number;
+  /** True when the data dir was created by this open (first start of this member). */
+  created: boolean;
+  metadata: MemberMetadata;
+}
+
+/** As etcd-io/raft's MustSync: new entries or a changed term/vote must be fsynced before replying. */
+export function mustSync(previous: HardState, next: HardState | undefined, entryCount: number): boolean {
+  if (entryCount > 0) return true;
+  if (next === undefined) return false;
+  return next.term !== previous.term || next.vote !== previous.vote;
+}
+
+export function raftLogDir(dataDir: string): string {
+  return path.join(dataDir, 'member', 'raft');
+}
+
+export class RaftLogStore {
+  private readonly db: RaftDb;
+  private readonly memory: MemoryStorage;
+  private readonly onBatchWritten: ((batch: BatchWritten) => void) | undefined;
+  private closed = false;
+  private writing = false;
+  // What is on disk: entries [storedFirstIndex, storedLastIndex] (none when first > last), the
+  // snapshot index, and the last index of the log (max of the snapshot's and the last entry's).
+  private storedFirstIndex: number;
+  private storedLastIndex: number;
+  private snapshotIndex: number;
+  private lastIndex: number;
+  private hardState: HardState;
+
+  private constructor(db: RaftDb, memory: MemoryStorage, init: { storedFirstIndex: number; storedLastIndex: number; snapshotIndex: number; hardState: HardState }, onBatchWritten?: (b: BatchWritten) => void) {
+    this.db = db;
+    this.memory = memory;
+    this.storedFirstIndex = init.storedFirstIndex;
+    this.storedLastIndex = init.storedLastIndex;
+    this.snapshotIndex = init.snapshotIndex;
+    this.lastIndex = Math.max(init.snapshotIndex, init.storedLastIndex);
+    this.hardState = init.hardState;
+    this.onBatchWritten = onBatchWritten;
+  }
+
+  /**
+   * Opens (creating on first start) the member's raft log and loads it into a MemoryStorage.
+   * Throws DataDirError: cluster-id-mismatch / member-id-mismatch for a dir of another cluster or
+   * member, data-dir-locked when another process holds it, and a corruption code for a damaged dir.
+   */
+  static async open(options: RaftLogStoreOptions): Promise<OpenedRaftLog> {
+    assert.ok(Number.isSafeInteger(options.clusterId) && options.clusterId > 0, 'RaftLogStore.open: clusterId must be a positive integer');
+    assert.ok(Number.isSafeInteger(options.memberId) && options.memberId > 0, 'RaftLogStore.open: memberId must be a positive integer');
+    const location = raftLogDir(options.dataDir);
+    try {
+      await fs.mkdir(location, { recursive: true });
+    } catch (err) {
+      throw new DataDirError('io-error', `raft log: cannot create ${location}: ${(err as Error).message}`, { cause: err });
+    }
+    const db: RaftDb = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (err) {
+      throw mapLevelError(err, location);
+    }
+    try {
+      return await RaftLogStore.load(db, options);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      if (err instanceof DataDirError) throw err;
+      throw mapLevelError(err, location);
+    }
+  }
+
+  private static async load(db: RaftDb, options: RaftLogStoreOptions): Promise<OpenedRaftLog> {
+    const loaded = await loadRaftState(db);
+    let metadata = loaded.metadata;
+    const created = metadata === undefined;
+    let bootstrapConfState = loaded.bootstrapConfState;
+    if (metadata === undefined) {
+      metadata = { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name };
+      const ops: BatchOp[] = [{ type: 'put', key: METADATA_KEY, value: encodeMetadata(metadata) }];
+      if (options.initialConfState !== undefined) {
+        bootstrapConfState = { voters: [...options.initialConfState.voters], learners: [...options.initialConfState.learners] };
+        ops.push({ type: 'put', key: CONF_STATE_KEY, value: encodeConfState(bootstrapConfState) });
+      }
+      await db.batch(ops, { sync: true, keyEncoding: 'view', valueEncoding: 'view' });
+    } else {
+      checkIdentity(metadata, options);
+    }
+
+    const memory = new MemoryStorage();
+    const snapshot = loaded.snapshot;
+    if (!isEmptySnapshot(snapshot)) memory.applySnapshot(snapshot);
+    else if (bootstrapConfState !== undefined) memory.setConfState(bootstrapConfState);
+    memory.setHardState(loaded.hardState);
+    memory.append(loaded.entries);
+
+    const store = new RaftLogStore(db, memory, {
+      storedFirstIndex: loaded.storedFirstIndex,
+      storedLastIndex: loaded.storedLastIndex,
+      snapshotIndex: snapshot.metadata.index,
+      hardState: loaded.hardState,
+    }, options.onBatchWritten);
+    return {
+      store,
+      storage: memory,
+      hardState: { ...loaded.hardState },
+      snapshot,
+      confState: memory.initialState().confState,
+      firstIndex: memory.firstIndex(),
+      lastIndex: memory.lastIndex(),
+      created,
+      metadata,
+    };
+  }
+
+  /**
+   * Persists one Ready in a single LevelDB batch (fsynced unless sync: false), then applies it to
+   * the MemoryStorage. Calls must not overlap: the runtime awaits each before the next Ready.
+   */
+  async save(update: RaftStateUpdate, options: SaveOptions = {}): Promise<void> {
+    this.assertUsable('save');
+    const sync = options.sync ?? true;
+    const entries = update.entries ?? [];
+    const snapshot = update.snapshot !== undefined && !isEmptySnapshot(update.snapshot) ? update.snapshot : undefined;
+    const ops: BatchOp[] = [];
+    let storedFirst = this.storedFirstIndex;
+    let storedLast = this.storedLastIndex;
+    let lastIndex = this.lastIndex;
+    let snapshotIndex = this.snapshotIndex;
+
+    if (snapshot !== undefined) {
+      const index = snapshot.metadata.index;
+      assert.ok(index > snapshotIndex, `RaftLogStore.save: snapshot ${index} is not newer than the stored snapshot ${snapshotIndex}`);
+      ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) });
+      // An incoming snapshot replaces the log (as MemoryStorage.applySnapshot does).
+      for (let i = storedFirst; i <= storedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
+      snapshotIndex = index;
+      storedFirst = index + 1;
+      storedLast = index;
+      lastIndex = index;
+    }
+
+    if (entries.length > 0) {
+      const first = (entries[0] as Entry).index;
+      const last = (entries[entries.length - 1] as Entry).index;
+      assert.equal(last - first + 1, entries.length, 'RaftLogStore.save: entries are not contiguous');
+      assert.ok(first > snapshotIndex, `RaftLogStore.save: entry ${first} is at or below the snapshot index ${snapshotIndex}`);
+      assert.ok(first <= lastIndex + 1, `RaftLogStore.save: entry ${first} would leave a gap after the last index ${lastIndex}`);
+      let prevTerm: number | undefined;
+      for (let k = 0; k < entries.length; k++) {
+        const e = entries[k] as Entry;
+        assert.equal(e.index, first + k, 'RaftLogStore.save: entries are not contiguous');
+        assert.ok(prevTerm === undefined || e.term >= prevTerm, `RaftLogStore.save: entry ${e.index} has a lower term than the entry before it`);
+        prevTerm = e.term;
+        ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
+      }
+      // A conflicting suffix beyond the new entries is stale: delete it in the same batch.
+      for (let i = last + 1; i <= storedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
+      if (storedFirst > storedLast) storedFirst = first;
+      storedLast = last;
+      lastIndex = last;
+    }
+
+    let hardState = this.hardState;
+    if (update.hardState !== undefined) {
+      hardState = { term: update.hardState.term, vote: update.hardState.vote, commit: update.hardState.commit };
+      assert.ok(hardState.commit <= lastIndex, `RaftLogStore.save: commit ${hardState.commit} is beyond the last index ${lastIndex}`);
+      assert.ok(hardState.term >= this.hardState.term, `RaftLogStore.save: term goes back from ${this.hardState.term} to ${hardState.term}`);
+      ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hardState) });
+    }
+    if (update.confState !== undefined) ops.push({ type: 'put', key: CONF_STATE_KEY, value: encodeConfState(update.confState) });
+    if (ops.length === 0) return;
+
+    await this.write(ops, sync, entries.length);
+
+    this.storedFirstIndex = storedFirst;
+    this.storedLastIndex = storedLast;
+    this.lastIndex = lastIndex;
+    this.snapshotIndex = snapshotIndex;
+    this.hardState = hardState;
+    if (snapshot !== undefined) this.memory.applySnapshot(snapshot);
+    if (update.confState !== undefined && snapshot === undefined && this.memory.snapshot().metadata.index === 0) {
+      this.memory.setConfState(update.confState);
+    }
+    this.memory.append(entries);
+    if (update.hardState !== undefined) this.memory.setHardState(hardState);
+  }
+
+  /**
+   * Persists a snapshot this member made of its own applied state (MemoryStorage.createSnapshot).
+   * Unlike a snapshot in save(), it keeps the log: entries after it are still needed, and entries
+   * up to it stay until compact() removes them.
+   */
+  async saveLocalSnapshot(snapshot: Snapshot): Promise<void> {
+    this.assertUsable('saveLocalSnapshot');
+    const index = snapshot.metadata.index;
+    assert.ok(index > this.snapshotIndex, `RaftLogStore.saveLocalSnapshot: snapshot ${index} is not newer than ${this.snapshotIndex}`);
+    assert.ok(index <= this.lastIndex, `RaftLogStore.saveLocalSnapshot: snapshot ${index} is beyond the last index ${this.lastIndex}`);
+    assert.ok(index <= this.hardState.commit, `RaftLogStore.saveLocalSnapshot: snapshot ${index} is beyond the commit index ${this.hardState.commit}`);
+    await this.write([{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }], true, 0);
+    this.snapshotIndex = index;
+  }
+
+  /**
+   * Deletes stored entries with index <= compactIndex, which must be covered by the stored
+   * snapshot. Only the disk copy: the caller compacts the MemoryStorage with its own catch-up
+   * margin. Deletes go in chunks; a crash midway leaves a shorter but contiguous prefix deleted.
+   * Returns the number of entries deleted.
+   */
+  async compact(compactIndex: number): Promise<number> {
+    this.assertUsable('compact');
+    assert.ok(compactIndex <= this.snapshotIndex, `RaftLogStore.compact: ${compactIndex} is beyond the snapshot index ${this.snapshotIndex}`);
+    const end = Math.min(compactIndex, this.storedLastIndex);
+    let deleted = 0;
+    while (this.storedFirstIndex <= end) {
+      const chunkEnd = Math.min(end, this.storedFirstIndex + COMPACT_CHUNK_KEYS - 1);
+      const ops: BatchOp[] = [];
+      for (let i = this.storedFirstIndex; i <= chunkEnd; i++) ops.push({ type: 'del', key: entryKey(i) });
+      await this.write(ops, false, 0);
+      deleted += ops.length;
+      this.storedFirstIndex = chunkEnd + 1;
+    }
+    return deleted;
+  }
+
+  /** The entry indexes currently on disk (first > last when there is none). */
+  storedRange(): { firstIndex: number; lastIndex: number; snapshotIndex: number } {
+    return { firstIndex: this.storedFirstIndex, lastIndex: this.storedLastIndex, snapshotIndex: this.snapshotIndex };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    assert.ok(!this.writing, 'RaftLogStore.close: a write is in progress');
+    this.closed = true;
+    await this.db.close();
+  }
+
+  private async write(ops: BatchOp[], sync: boolean, entryCount: number): Promise<void> {
+    let bytes = 0;
+    for (const op of ops) bytes += op.key.length + (op.type === 'put' ? op.value.length : 0);
+    this.writing = true;
+    const started = performance.now();
+    try {
+      await this.db.batch(ops, { sync, keyEncoding: 'view', valueEncoding: 'view' });
+    } catch (err) {
+      throw mapLevelError(err, this.db.location);
+    } finally {
+      this.writing = false;
+    }
+    this.onBatchWritten?.({ durationMs: performance.now() - started, bytes, entryCount, sync });
+  }
+
+  private assertUsable(what: string): void {
+    if (this.closed) throw new DataDirError('closed', `raft log: ${what} after close`);
+    assert.ok(!this.writing, `RaftLogStore.${what}: another write is in progress (writes must not overlap)`);
+  }
+}
+
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+function checkIdentity(stored: MemberMetadata, expected: RaftLogStoreOptions): void {
+  if (stored.clusterId !== expected.clusterId) {
+    throw new DataDirError(
+      'cluster-id-mismatch',
+      `raft log: the data dir belongs to cluster ${stored.clusterId.toString(16)}, not ${expected.clusterId.toString(16)}`,
+    );
+  }
+  if (stored.memberId !== expected.memberId) {
+    throw new DataDirError(
+      'member-id-mismatch',
+      `raft log: the data dir belongs to member ${stored.memberId.toString(16)} (${stored.name}), not ${expected.memberId.toString(16)} (${expected.name})`,
+    );
+  }
+}
+
+function levelCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'LEVEL_LOCKED' || code === 'LEVEL_CORRUPTION') return code;
+  }
+  return undefined;
+}
+
+function mapLevelError(err: unknown, location: string): DataDirError {
+  const code = levelCode(err);
+  const detail = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+  if (code === 'LEVEL_LOCKED') return new DataDirError('data-dir-locked', `raft log: ${location} is in use by another process (${detail})`, { cause: err });
+  if (code === 'LEVEL_CORRUPTION' || /corrupt/i.test(detail)) {
+    return new DataDirError('leveldb-corruption', `raft log: LevelDB files in ${location} are corrupt (${detail})`, { cause: err });
+  }
+  return new DataDirError('io-error', `raft log: LevelDB error in ${location} (${detail})`, { cause: err });
+}

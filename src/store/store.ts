@@ -1,0 +1,410 @@
+// The etcd v2 store as a deterministic state machine: apply(request) -> event, in log order, on
+// every member. apply reads no clock and no randomness: TTLs come as absolute expirations and expiry
+// itself is a SYNC request carrying the proposer's clock. Reads (get) and watches are local.
+// Behaviour follows etcd 3.4's v2store (store.go) and, where they differ, what the real etcd answers.
+import type { V2Request } from './command.js';
+import { ErrorCode, EtcdError } from './errors.js';
+import type { NodeExtern, V2Event } from './event.js';
+import { EventHistory } from './history.js';
+import { cleanPath, joinKey } from './keys.js';
+import { PERMANENT, StoreNode } from './node.js';
+import { nodeSnapshot, nodeSnapshotAt, listing, removalNode } from './repr.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { withWatchers, zeroStats, type CountedStat, type StatCounters, type StoreStats } from './stats.js';
+import { KeyTree } from './tree.js';
+import { verifyTree } from './verify.js';
+import { HubWatcher, WatcherHub, type Watcher } from './watchers.js';
+
+export type { StoreStats } from './stats.js';
+export type { Watcher, WatchListener } from './watchers.js';
+
+export type ApplyResult = { ok: true; event: V2Event | null /* null only for SYNC */ } | { ok: false; error: EtcdError };
+
+export type WatchResult = { ok: true; watcher: Watcher } | { ok: false; error: EtcdError };
+
+export interface StoreOptions {
+  /** Events kept for waitIndex (etcd: 1000). */
+  historyCapacity?: number;
+  /** Live watchers at most; over it watch() fails with an EtcdError. */
+  maxWatchers?: number;
+}
+
+export const DEFAULT_HISTORY_CAPACITY = 1000;
+export const DEFAULT_MAX_WATCHERS = 10_000;
+
+/** etcd treats expirations before 2000-01-01 as "permanent" when creating a node. */
+const MIN_EXPIRATION_MS = Date.UTC(2000, 0, 1);
+
+/** Name of the in-order key a POST creates at `index`: the index, zero-padded to 20 digits. */
+export function inOrderName(index: number): string {
+  return String(index).padStart(20, '0');
+}
+
+type OpResult = V2Event | EtcdError;
+
+export class Store {
+  private readonly tree = new KeyTree();
+  private readonly history: EventHistory;
+  private readonly hub: WatcherHub;
+  private counters: StatCounters = zeroStats();
+  private currentIndex = 0;
+
+  constructor(options: StoreOptions = {}) {
+    this.history = new EventHistory(options.historyCapacity ?? DEFAULT_HISTORY_CAPACITY);
+    this.hub = new WatcherHub(options.maxWatchers ?? DEFAULT_MAX_WATCHERS);
+  }
+
+  /** Current etcd index. */
+  index(): number {
+    return this.currentIndex;
+  }
+
+  /** Applies one committed request; a pure function of the sequence of requests applied so far. */
+  apply(req: V2Request): ApplyResult {
+    assertRequest(req);
+    const path = cleanPath(req.path);
+    try {
+      const result = this.dispatch(req, path);
+      if (result === null) return { ok: true, event: null };
+      if (result instanceof EtcdError) return { ok: false, error: result };
+      return { ok: true, event: result };
+    } finally {
+      this.hub.dispatch();
+    }
+  }
+
+  /** A read of the local store (action 'get'); `ttl` fields are computed from nowMs. */
+  get(path: string, recursive: boolean, sorted: boolean, nowMs: number): ApplyResult {
+    const node = this.tree.lookup(cleanPath(path), this.currentIndex);
+    if (node instanceof EtcdError) {
+      this.count('getsFail');
+      return { ok: false, error: node };
+    }
+    this.count('getsSuccess');
+    const event: V2Event = { action: 'get', node: listing(node, recursive, sorted, nowMs), index: this.currentIndex };
+    return { ok: true, event };
+  }
+
+  /**
+   * etcd's Watch: sinceIndex 0 means the next event. A sinceIndex inside the history is answered from
+   * it when an event matches (the watcher then is not registered); older than the history is 401.
+   */
+  watch(path: string, options: { recursive: boolean; stream: boolean; sinceIndex: number }): WatchResult {
+    if (!Number.isSafeInteger(options.sinceIndex) || options.sinceIndex < 0) {
+      throw new Error(`Store.watch: bad sinceIndex ${options.sinceIndex}`);
+    }
+    const key = cleanPath(path);
+    const sinceIndex = options.sinceIndex === 0 ? this.currentIndex + 1 : options.sinceIndex;
+    const hit = this.history.scan(key, options.recursive, sinceIndex, this.currentIndex);
+    if (hit instanceof EtcdError) return { ok: false, error: hit };
+    const watcher = new HubWatcher(key, options.recursive, options.stream, sinceIndex, this.currentIndex);
+    if (hit !== null) {
+      watcher.deliverFromHistory(hit);
+      return { ok: true, watcher };
+    }
+    if (!this.hub.register(watcher)) {
+      const cause = `too many watchers (at most ${this.hub.maxWatchers})`;
+      return { ok: false, error: new EtcdError(ErrorCode.RaftInternal, cause, this.currentIndex) };
+    }
+    return { ok: true, watcher };
+  }
+
+  stats(): StoreStats {
+    return withWatchers(this.counters, this.hub.count());
+  }
+
+  /**
+   * etcd quirk: every /v2/keys request first reads the auth flag from the store, which counts as a
+   * get. On an etcd where auth was never enabled that read fails (getsFail, what a fresh etcd shows);
+   * once auth has been enabled it succeeds (getsSuccess).
+   */
+  recordKeysRequest(authEverEnabled = false): void {
+    this.count(authEverEnabled ? 'getsSuccess' : 'getsFail');
+  }
+
+  /** Earliest expiration among live nodes; the leader proposes SYNC when it is due. */
+  nextExpirationMs(): number | null {
+    return this.tree.ttlHeap.top()?.expirationMs ?? null;
+  }
+
+  /** Whether any live node has a TTL (etcd's HasTTLKeys: the leader syncs only then). */
+  hasTtlKeys(): boolean {
+    return this.tree.ttlHeap.size() > 0;
+  }
+
+  /** Checks every structural invariant (O(n)); throws on the first violation. For tests and debugging. */
+  verify(): void {
+    verifyTree(this.tree, this.currentIndex);
+    if (this.history.newestIndex() > this.currentIndex) throw new Error('store invariant violated: history runs past the index');
+  }
+
+  /** The whole replicated state (tree, index, history) plus the stats, for raft snapshots. */
+  save(): Uint8Array {
+    return encodeSnapshot({
+      index: this.currentIndex,
+      historyCapacity: this.history.capacity,
+      root: this.tree.root,
+      history: this.history.events(),
+      stats: this.counters,
+    });
+  }
+
+  /** A store in the saved state, with no watchers. */
+  static recover(data: Uint8Array, options: { maxWatchers?: number } = {}): Store {
+    const snapshot = decodeSnapshot(data);
+    const store = new Store({ historyCapacity: snapshot.historyCapacity, maxWatchers: options.maxWatchers });
+    store.currentIndex = snapshot.index;
+    store.counters = snapshot.stats;
+    snapshot.buildTree(store.tree);
+    for (const ev of snapshot.history) store.history.add(ev);
+    if (store.history.newestIndex() > store.currentIndex) throw new Error('Store.recover: history runs past the index');
+    return store;
+  }
+
+  private dispatch(req: V2Request, path: string): OpResult | null {
+    const cmp = req.prevValue !== '' || req.prevIndex > 0;
+    switch (req.method) {
+      case 'POST':
+        return this.counted('create', this.create(path, req.dir, req.val, true, req.expiration, req.time));
+      case 'PUT':
+        if (req.prevExist === false) return this.counted('create', this.create(path, req.dir, req.val, false, req.expiration, req.time));
+        if (cmp) return this.compareAndSwap(path, req);
+        if (req.prevExist === true) return this.update(path, req);
+        return this.counted('sets', this.set(path, req));
+      case 'DELETE':
+        return cmp ? this.compareAndDelete(path, req) : this.delete(path, req);
+      case 'SYNC':
+        this.expire(req.time);
+        return null;
+    }
+  }
+
+  /** etcd's Set: creates or replaces (a new node: createdIndex resets). refresh keeps the value. */
+  private set(path: string, req: V2Request): OpResult {
+    const existing = this.tree.lookup(path, this.currentIndex);
+    if (existing instanceof EtcdError && existing.errorCode !== ErrorCode.KeyNotFound) return existing;
+    let value = req.val;
+    if (req.refresh) {
+      if (existing instanceof EtcdError) return existing;
+      value = existing.value;
+    }
+    const ev = this.createNode(path, req.dir, value, false, true, req.expiration, 'set', req.time);
+    if (ev instanceof EtcdError) return ev;
+    this.publish(ev, req.refresh);
+    return ev;
+  }
+
+  /** etcd's Create (PUT prevExist=false, POST): fails with 105 when the key exists. */
+  private create(path: string, dir: boolean, value: string, unique: boolean, expirationMs: number, nowMs: number): OpResult {
+    const ev = this.createNode(path, dir, value, unique, false, expirationMs, 'create', nowMs);
+    if (ev instanceof EtcdError) return ev;
+    this.publish(ev, false);
+    return ev;
+  }
+
+  /** etcd's internalCreate. One index for the node and every implicit parent directory. */
+  private createNode(
+    requestedPath: string,
+    dir: boolean,
+    value: string,
+    unique: boolean,
+    replace: boolean,
+    requestedExpirationMs: number,
+    action: 'set' | 'create',
+    nowMs: number,
+  ): OpResult {
+    const currIndex = this.currentIndex;
+    const nextIndex = currIndex + 1;
+    const path = unique ? joinKey(requestedPath, inOrderName(nextIndex)) : requestedPath;
+    if (path === '/') return new EtcdError(ErrorCode.RootROnly, '/', currIndex);
+    const expirationMs = requestedExpirationMs < MIN_EXPIRATION_MS ? PERMANENT : requestedExpirationMs;
+    const slash = path.lastIndexOf('/');
+    const dirPath = slash === 0 ? '/' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+
+    const parent = this.tree.ensureDir(dirPath, nextIndex, currIndex);
+    if (parent instanceof EtcdError) {
+      this.count('setsFail'); // etcd's internalCreate counts a failed walk as a failed set, whatever the op
+      return parent;
+    }
+    const existing = parent.dirChildren().get(name);
+    let prevNode: NodeExtern | undefined;
+    if (existing !== undefined) {
+      if (!replace) return new EtcdError(ErrorCode.NodeExist, path, currIndex);
+      if (existing.isDir()) return new EtcdError(ErrorCode.NotFile, path, currIndex);
+      prevNode = nodeSnapshot(existing, nowMs);
+      this.tree.removeSubtree(existing, null); // replaced, not deleted: watchers see only the set
+    }
+    const node = dir
+      ? StoreNode.dir(path, name, parent, nextIndex, expirationMs)
+      : StoreNode.file(path, name, parent, nextIndex, value, expirationMs);
+    this.tree.attach(node);
+    this.currentIndex = nextIndex;
+    const ev: V2Event = { action, node: nodeSnapshot(node, nowMs), index: nextIndex };
+    if (prevNode !== undefined) ev.prevNode = prevNode;
+    return ev;
+  }
+
+  /** etcd's Update (PUT prevExist=true): keeps createdIndex; on a directory only the TTL changes. */
+  private update(path: string, req: V2Request): OpResult {
+    // etcd returns these two failures without marking them failed: they count as successes.
+    if (path === '/') return this.counted('updateQuirk', new EtcdError(ErrorCode.RootROnly, '/', this.currentIndex));
+    const node = this.tree.lookup(path, this.currentIndex);
+    if (node instanceof EtcdError) return this.counted('update', node);
+    if (node.isDir() && req.val !== '') return this.counted('updateQuirk', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
+    const nextIndex = this.currentIndex + 1;
+    const prevNode = nodeSnapshot(node, req.time);
+    if (!node.isDir()) {
+      if (!req.refresh) node.value = req.val;
+      node.modifiedIndex = nextIndex;
+    } // a directory keeps its modifiedIndex, though the event reports the new one (etcd quirk)
+    this.tree.setExpiration(node, req.expiration);
+    this.currentIndex = nextIndex;
+    const ev: V2Event = { action: 'update', node: nodeSnapshotAt(node, req.time, nextIndex), prevNode, index: nextIndex };
+    this.publish(ev, req.refresh);
+    return this.counted('update', ev);
+  }
+
+  /** etcd's CompareAndSwap (PUT with prevValue and/or prevIndex). */
+  private compareAndSwap(path: string, req: V2Request): OpResult {
+    if (path === '/') return this.counted('compareAndSwapQuirk', new EtcdError(ErrorCode.RootROnly, '/', this.currentIndex));
+    const node = this.tree.lookup(path, this.currentIndex);
+    if (node instanceof EtcdError) return this.counted('compareAndSwap', node);
+    if (node.isDir()) return this.counted('compareAndSwap', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
+    const cause = compareFailure(node, req.prevValue, req.prevIndex);
+    if (cause !== null) return this.counted('compareAndSwap', new EtcdError(ErrorCode.TestFailed, cause, this.currentIndex));
+    this.currentIndex++;
+    const prevNode = nodeSnapshot(node, req.time);
+    if (!req.refresh) node.value = req.val;
+    node.modifiedIndex = this.currentIndex;
+    this.tree.setExpiration(node, req.expiration);
+    const ev: V2Event = { action: 'compareAndSwap', node: nodeSnapshot(node, req.time), prevNode, index: this.currentIndex };
+    this.publish(ev, req.refresh);
+    return this.counted('compareAndSwap', ev);
+  }
+
+  /** etcd's Delete: a directory needs dir (empty) or recursive; recursive implies dir. */
+  private delete(path: string, req: V2Request): OpResult {
+    if (path === '/') return this.counted('deleteQuirk', new EtcdError(ErrorCode.RootROnly, '/', this.currentIndex));
+    const node = this.tree.lookup(path, this.currentIndex);
+    if (node instanceof EtcdError) return this.counted('delete', node);
+    if (node.isDir()) {
+      const dir = req.dir || req.recursive;
+      if (!dir) return this.counted('delete', new EtcdError(ErrorCode.NotFile, node.path, this.currentIndex));
+      if (node.dirChildren().size > 0 && !req.recursive) {
+        return this.counted('delete', new EtcdError(ErrorCode.DirNotEmpty, node.path, this.currentIndex));
+      }
+    }
+    return this.counted('delete', this.removeWithEvent(node, 'delete', req.time));
+  }
+
+  /** etcd's CompareAndDelete: files only. */
+  private compareAndDelete(path: string, req: V2Request): OpResult {
+    const node = this.tree.lookup(path, this.currentIndex);
+    if (node instanceof EtcdError) return this.counted('compareAndDelete', node);
+    // etcd returns the next two failures without marking them failed: they count as successes.
+    // On the root, etcd's cause is its internal "/1" with the "/1" prefix trimmed: no cause at all.
+    if (node.isDir()) {
+      return this.counted('compareAndDeleteQuirk', new EtcdError(ErrorCode.NotFile, path === '/' ? '' : path, this.currentIndex));
+    }
+    const cause = compareFailure(node, req.prevValue, req.prevIndex);
+    if (cause !== null) return this.counted('compareAndDeleteQuirk', new EtcdError(ErrorCode.TestFailed, cause, this.currentIndex));
+    return this.counted('compareAndDelete', this.removeWithEvent(node, 'compareAndDelete', req.time));
+  }
+
+  /** etcd's DeleteExpiredKeys: one expire event, with its own index, per node due at cutoffMs. */
+  private expire(cutoffMs: number): void {
+    for (;;) {
+      const node = this.tree.ttlHeap.top();
+      if (node === null || node.expirationMs > cutoffMs) return;
+      this.removeWithEvent(node, 'expire', cutoffMs);
+      this.count('expireCount');
+    }
+  }
+
+  private removeWithEvent(node: StoreNode, action: 'delete' | 'compareAndDelete' | 'expire', nowMs: number): V2Event {
+    const index = this.currentIndex + 1;
+    const ev: V2Event = { action, node: removalNode(node, index), prevNode: nodeSnapshot(node, nowMs), index };
+    this.tree.removeSubtree(node, this.hub.count() === 0 ? null : (removed) => this.hub.notifyRemoved(ev, removed));
+    this.currentIndex = index;
+    this.publish(ev, false);
+    return ev;
+  }
+
+  /** Records the event; a refresh is history only, never offered to watchers. */
+  private publish(ev: V2Event, refresh: boolean): void {
+    if (refresh) ev.refresh = true;
+    this.history.add(ev);
+    if (!refresh) this.hub.notify(ev);
+  }
+
+  private counted(op: CountedOp, result: OpResult): OpResult {
+    this.count(statFor(op, result instanceof EtcdError));
+    return result;
+  }
+
+  private count(stat: CountedStat): void {
+    this.counters[stat]++;
+  }
+}
+
+type CountedOp =
+  | 'create'
+  | 'sets'
+  | 'update'
+  | 'updateQuirk'
+  | 'compareAndSwap'
+  | 'compareAndSwapQuirk'
+  | 'delete'
+  | 'deleteQuirk'
+  | 'compareAndDelete'
+  | 'compareAndDeleteQuirk';
+
+/** Which counter an operation's outcome moves; the "quirk" failures count as successes in etcd. */
+function statFor(op: CountedOp, failed: boolean): CountedStat {
+  switch (op) {
+    case 'create':
+      return failed ? 'createFail' : 'createSuccess';
+    case 'sets':
+      return failed ? 'setsFail' : 'setsSuccess';
+    case 'update':
+      return failed ? 'updateFail' : 'updateSuccess';
+    case 'updateQuirk':
+      return 'updateSuccess';
+    case 'compareAndSwap':
+      return failed ? 'compareAndSwapFail' : 'compareAndSwapSuccess';
+    case 'compareAndSwapQuirk':
+      return 'compareAndSwapSuccess';
+    case 'delete':
+      return failed ? 'deleteFail' : 'deleteSuccess';
+    case 'deleteQuirk':
+      return 'deleteSuccess';
+    case 'compareAndDelete':
+      return failed ? 'compareAndDeleteFail' : 'compareAndDeleteSuccess';
+    case 'compareAndDeleteQuirk':
+      return 'compareAndDeleteSuccess';
+  }
+}
+
+/** etcd's compare failure cause, or null when the node matches (an absent condition always matches). */
+function compareFailure(node: StoreNode, prevValue: string, prevIndex: number): string | null {
+  const valueMatch = prevValue === '' || node.value === prevValue;
+  const indexMatch = prevIndex === 0 || node.modifiedIndex === prevIndex;
+  if (valueMatch && indexMatch) return null;
+  if (!indexMatch && valueMatch) return `[${prevIndex} != ${node.modifiedIndex}]`;
+  if (!valueMatch && indexMatch) return `[${prevValue} != ${node.value}]`;
+  return `[${prevValue} != ${node.value}] [${prevIndex} != ${node.modifiedIndex}]`;
+}
+
+/** A committed request that violates the command contract is a bug upstream: fail loudly. */
+function assertRequest(req: V2Request): void {
+  const methodOk = req.method === 'PUT' || req.method === 'POST' || req.method === 'DELETE' || req.method === 'SYNC';
+  if (!methodOk) throw new Error(`Store.apply: unknown method ${String(req.method)}`);
+  if (typeof req.path !== 'string' || typeof req.val !== 'string' || typeof req.prevValue !== 'string') {
+    throw new Error('Store.apply: path, val and prevValue must be strings');
+  }
+  if (!Number.isSafeInteger(req.prevIndex) || req.prevIndex < 0) throw new Error(`Store.apply: bad prevIndex ${req.prevIndex}`);
+  if (!Number.isFinite(req.expiration) || req.expiration < 0) throw new Error(`Store.apply: bad expiration ${req.expiration}`);
+  if (!Number.isFinite(req.time)) throw new Error(`Store.apply: bad time ${req.time}`);
+  if (req.prevExist !== null && typeof req.prevExist !== 'boolean') throw new Error('Store.apply: bad prevExist');
+}

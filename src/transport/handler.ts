@@ -1,0 +1,138 @@
+// The receiving side of the peer transport: a plain node:http handler for the peer listener,
+// usable directly or as Express middleware (it calls next() for paths outside /raft/).
+//   POST /raft/messages  a batch of raft messages          -> 204, then onMessages(batch)
+//   POST /raft/snapshot  one MsgSnap (larger body bound)   -> 204, then onMessages([msg])
+//   GET  /raft/probe     liveness of this member's peer API -> 200 {"memberId","clusterId"}
+// Every POST must carry this cluster's X-Etcd-Cluster-ID (else 412 "cluster ID mismatch", as
+// etcd's rafthttp) and a valid X-Server-From; bodies are bounded and fully validated (400 on
+// garbage, 413 when too large). Answers carry our cluster id so the sender can check it too.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { MessageType, type Message, type NodeId } from '../raft/messages.js';
+import { readBoundedBody } from './body.js';
+import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SNAPSHOT_BYTES } from './limits.js';
+import { silentLogger, type TransportLogger } from './logger.js';
+import {
+  CLUSTER_ID_MISMATCH_TEXT,
+  CONTENT_TYPE,
+  DEFAULT_SERVER_VERSION,
+  formatId,
+  HEADER_CLUSTER_ID,
+  HEADER_FROM,
+  HEADER_SERVER_VERSION,
+  MESSAGES_PATH,
+  parseId,
+  PROBE_PATH,
+  SNAPSHOT_PATH,
+} from './protocol.js';
+import { TransportStats } from './stats.js';
+import { decodeBatch, WireError } from './wire.js';
+
+export interface PeerHandlerOptions {
+  selfId: NodeId;
+  clusterId: number;
+  /**
+   * Receives each validated batch (per sender, in the order sent: senders keep one request in
+   * flight), before the 204 is sent. Must be quick: hand the messages to the raft loop. A throw is
+   * logged and answered 500, which the sender counts as a failed request.
+   */
+  onMessages: (messages: Message[], from: NodeId) => void;
+  serverVersion?: string;
+  maxBodyBytes?: number;
+  maxSnapshotBytes?: number;
+  maxBatchMessages?: number;
+  logger?: TransportLogger;
+  stats?: TransportStats;
+}
+
+export type PeerRequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandler {
+  const logger = options.logger ?? silentLogger;
+  const stats = options.stats ?? new TransportStats();
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const maxSnapshotBytes = options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
+  const maxBatchMessages = options.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES;
+  const clusterIdHex = formatId(options.clusterId);
+  const serverVersion = options.serverVersion ?? DEFAULT_SERVER_VERSION;
+
+  function answer(res: ServerResponse, status: number, text?: string, extra?: Record<string, string>): void {
+    if (res.headersSent) return;
+    res.statusCode = status;
+    res.setHeader(HEADER_CLUSTER_ID, clusterIdHex);
+    res.setHeader(HEADER_SERVER_VERSION, serverVersion);
+    if (text !== undefined) res.setHeader('content-type', 'text/plain; charset=utf-8');
+    if (extra !== undefined) for (const [k, v] of Object.entries(extra)) res.setHeader(k, v);
+    res.end(text === undefined ? undefined : `${text}\n`);
+  }
+
+  async function receive(req: IncomingMessage, res: ServerResponse, kind: 'messages' | 'snapshot'): Promise<void> {
+    const remoteCluster = req.headers[HEADER_CLUSTER_ID];
+    if (parseId(remoteCluster) !== options.clusterId) {
+      logger.warn({ local: clusterIdHex, remote: remoteCluster ?? null, from: req.headers[HEADER_FROM] ?? null }, 'request cluster ID mismatch');
+      answer(res, 412, CLUSTER_ID_MISMATCH_TEXT, { connection: 'close' });
+      return;
+    }
+    const from = parseId(req.headers[HEADER_FROM]);
+    if (from === undefined) return answer(res, 400, 'missing or invalid X-Server-From', { connection: 'close' });
+    const contentType = req.headers['content-type'];
+    if (contentType !== CONTENT_TYPE) return answer(res, 415, `expected Content-Type ${CONTENT_TYPE}`, { connection: 'close' });
+    const limit = kind === 'snapshot' ? maxSnapshotBytes : maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
+
+    const result = await readBoundedBody(req, limit);
+    if (!result.ok) {
+      if (result.reason === 'too-large') answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
+      return;
+    }
+    let messages: Message[];
+    try {
+      messages = decodeBatch(result.body, { maxMessages: maxBatchMessages });
+      checkAddressing(messages, from, options.selfId, kind);
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      logger.warn({ from: formatId(from), bytes: result.body.length, error: err.message }, 'rejected a malformed raft message batch');
+      return answer(res, 400, err.message);
+    }
+    let appends = 0;
+    for (const m of messages) if (m.type === MessageType.MsgApp) appends++;
+    stats.recordReceived(from, result.body.length, messages.length, appends);
+    try {
+      options.onMessages(messages, from);
+    } catch (err) {
+      logger.error({ from: formatId(from), error: (err as Error).message }, 'failed to process raft messages');
+      return answer(res, 500, 'failed to process raft messages');
+    }
+    answer(res, 204);
+  }
+
+  return (req, res, next) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path !== MESSAGES_PATH && path !== SNAPSHOT_PATH && path !== PROBE_PATH) {
+      if (next !== undefined) return next();
+      return answer(res, 404, 'not found');
+    }
+    if (path === PROBE_PATH) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return answer(res, 405, 'method not allowed', { allow: 'GET, HEAD' });
+      return answer(res, 200, JSON.stringify({ memberId: formatId(options.selfId), clusterId: clusterIdHex }), { 'content-type': 'application/json' });
+    }
+    if (req.method !== 'POST') return answer(res, 405, 'method not allowed', { allow: 'POST' });
+    receive(req, res, path === SNAPSHOT_PATH ? 'snapshot' : 'messages').catch((err: unknown) => {
+      logger.error({ error: (err as Error).message }, 'peer handler failed');
+      answer(res, 500, 'internal error');
+    });
+  };
+}
+
+function checkAddressing(messages: Message[], from: NodeId, selfId: NodeId, kind: 'messages' | 'snapshot'): void {
+  if (kind === 'snapshot' && (messages.length !== 1 || (messages[0] as Message).type !== MessageType.MsgSnap)) {
+    throw new WireError('/raft/snapshot carries exactly one MsgSnap');
+  }
+  for (const m of messages) {
+    if (m.from !== from) throw new WireError(`message from ${formatId(m.from)} in a request from ${formatId(from)}`);
+    if (m.to !== selfId) throw new WireError(`message to ${formatId(m.to)} delivered to member ${formatId(selfId)}`);
+    if (kind === 'messages' && m.type === MessageType.MsgSnap) throw new WireError('MsgSnap must be sent to /raft/snapshot');
+  }
+}

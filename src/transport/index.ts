@@ -1,0 +1,13 @@
+export { PeerTransport } from './peer-transport.js';
+export type { PeerTransportOptions } from './peer-transport.js';
+export type { SnapshotStatus } from './peer-sender.js';
+export { createPeerHandler } from './handler.js';
+export type { PeerHandlerOptions, PeerRequestHandler } from './handler.js';
+export { TransportStats, LatencyStats } from './stats.js';
+export type { PeerCounters } from './stats.js';
+export { DEFAULT_TRANSPORT_LIMITS, resolveLimits } from './limits.js';
+export type { TransportLimits } from './limits.js';
+export { silentLogger } from './logger.js';
+export type { TransportLogger } from './logger.js';
+export { CLUSTER_ID_MISMATCH_TEXT, formatId, parseId, MESSAGES_PATH, PROBE_PATH, SNAPSHOT_PATH } from './protocol.js';
+export { encodeBatch, decodeBatch, WireError } from './wire.js';

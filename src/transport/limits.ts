@@ -1,0 +1,58 @@
+// Every bound of the transport, with etcd-like defaults. Sizes in bytes, durations in ms.
+
+export interface TransportLimits {
+  /** Messages waiting for one peer; beyond it new messages are dropped (raft retransmits). */
+  maxQueueMessages: number;
+  maxQueueBytes: number;
+  /** One request carries at most this many messages / estimated bytes (a larger single message goes alone). */
+  maxBatchMessages: number;
+  maxBatchBytes: number;
+  /** The largest request body a peer accepts on /raft/messages (receiver bound; the sender never sends more). */
+  maxBodyBytes: number;
+  /** The largest snapshot message, sent alone on /raft/snapshot. */
+  maxSnapshotBytes: number;
+  /** A message batch that has not been answered in this time fails. */
+  requestTimeoutMs: number;
+  connectTimeoutMs: number;
+  snapshotTimeoutMs: number;
+  /** After a failed request, the next attempt waits backoffInitialMs, doubling up to backoffMaxMs. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  /** onUnreachable is called at most once per this interval per peer. */
+  unreachableReportIntervalMs: number;
+  keepAliveTimeoutMs: number;
+  /** Connections per peer: one for the message pipeline, one for a snapshot in flight. */
+  connectionsPerPeer: number;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+/** Messages in one batch; also the receiver's bound when decoding. */
+export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
+
+export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
+  maxQueueMessages: 4096,
+  maxQueueBytes: 64 * 1024 * 1024,
+  maxBatchMessages: DEFAULT_MAX_BATCH_MESSAGES,
+  maxBatchBytes: 4 * 1024 * 1024,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  maxSnapshotBytes: DEFAULT_MAX_SNAPSHOT_BYTES,
+  requestTimeoutMs: 3000,
+  connectTimeoutMs: 1000,
+  snapshotTimeoutMs: 120_000,
+  backoffInitialMs: 100,
+  backoffMaxMs: 800,
+  unreachableReportIntervalMs: 100,
+  keepAliveTimeoutMs: 30_000,
+  connectionsPerPeer: 2,
+});
+
+export function resolveLimits(overrides: Partial<TransportLimits> | undefined): TransportLimits {
+  const limits = { ...DEFAULT_TRANSPORT_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`transport limits: ${name} must be a positive integer, got ${String(value)}`);
+  }
+  if (limits.maxBatchBytes > limits.maxBodyBytes) throw new RangeError('transport limits: maxBatchBytes must not exceed maxBodyBytes');
+  if (limits.backoffInitialMs > limits.backoffMaxMs) throw new RangeError('transport limits: backoffInitialMs must not exceed backoffMaxMs');
+  return limits;
+}

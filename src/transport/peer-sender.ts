@@ -1,0 +1,314 @@
+// Sends one peer its messages: a bounded FIFO drained by at most one HTTP request at a time (so the
+// peer receives our messages in the order raft produced them), each request a batch of everything
+// queued up to the batch bounds. A failed request drops its batch (raft retransmits), reports the
+// peer unreachable (rate-limited), and delays the next attempt with an exponential backoff: a dead
+// peer sees a few attempts per second, never a hot loop. Snapshots travel alone on /raft/snapshot,
+// beside the pipeline, so a large transfer does not hold back heartbeats.
+import { Pool } from 'undici';
+import { MessageType, type Message, type NodeId } from '../raft/messages.js';
+import type { TransportLimits } from './limits.js';
+import type { TransportLogger } from './logger.js';
+import { MessageQueue, type QueuedMessage } from './message-queue.js';
+import {
+  CLUSTER_ID_MISMATCH_TEXT,
+  CONTENT_TYPE,
+  formatId,
+  HEADER_CLUSTER_ID,
+  HEADER_FROM,
+  HEADER_SERVER_VERSION,
+  MESSAGES_PATH,
+  parseId,
+  SNAPSHOT_PATH,
+} from './protocol.js';
+import type { TransportStats } from './stats.js';
+import { encodeBatch, messageSizeBytes } from './wire.js';
+
+/** Bytes of an error response body kept for the log line. */
+const MAX_ERROR_BODY_BYTES = 512;
+/** Queue-overflow warnings are logged at most once per this interval per peer. */
+const DROP_LOG_INTERVAL_MS = 1000;
+
+export type SnapshotStatus = 'finish' | 'failure';
+
+export interface PeerSenderOptions {
+  selfId: NodeId;
+  peerId: NodeId;
+  clusterId: number;
+  urls: readonly string[];
+  serverVersion: string;
+  limits: TransportLimits;
+  logger: TransportLogger;
+  stats: TransportStats;
+  onUnreachable: (peerId: NodeId) => void;
+  onSnapshotStatus: (peerId: NodeId, status: SnapshotStatus) => void;
+  onRoundTrip: ((peerId: NodeId, durationMs: number, bytes: number) => void) | undefined;
+}
+
+/** Why a request failed; reported in logs and kept for tests and /health-like introspection. */
+export class PeerRequestError extends Error {
+  readonly reason: 'timeout' | 'connection' | 'cluster-id-mismatch' | 'http-status' | 'aborted';
+  constructor(reason: PeerRequestError['reason'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PeerRequestError';
+    this.reason = reason;
+  }
+}
+
+export class PeerSender {
+  private readonly o: PeerSenderOptions;
+  private readonly queue: MessageQueue;
+  private readonly pools: (Pool | undefined)[];
+  private readonly controllers = new Set<AbortController>();
+  private urlIndex = 0;
+  private inflight = false;
+  private snapshotInflight = false;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private consecutiveFailures = 0;
+  private lastUnreachableReportMs = Number.NEGATIVE_INFINITY;
+  private lastDropLogMs = Number.NEGATIVE_INFINITY;
+  private droppedSinceLog = 0;
+  private active = true;
+  private closed = false;
+  /** The request attempts made so far (messages and snapshots), for tests and debugging. */
+  attempts = 0;
+
+  constructor(options: PeerSenderOptions) {
+    if (options.urls.length === 0) throw new RangeError(`transport: peer ${formatId(options.peerId)} has no URLs`);
+    for (const u of options.urls) {
+      const parsed = new URL(u);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new RangeError(`transport: peer URL must be http(s): ${u}`);
+    }
+    this.o = options;
+    this.queue = new MessageQueue({ maxMessages: options.limits.maxQueueMessages, maxBytes: options.limits.maxQueueBytes });
+    this.pools = options.urls.map(() => undefined);
+  }
+
+  /** True while the last attempt failed and none has succeeded since. */
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  get queuedMessages(): number {
+    return this.queue.length;
+  }
+
+  enqueue(message: Message): void {
+    if (this.closed) {
+      this.o.stats.recordDropped(this.o.peerId, 1);
+      return;
+    }
+    if (message.type === MessageType.MsgSnap) {
+      this.sendSnapshot(message);
+      return;
+    }
+    const item: QueuedMessage = { message, sizeBytes: messageSizeBytes(message) };
+    if (!this.queue.push(item)) {
+      this.drop(1, 'sending buffer is full');
+      return;
+    }
+    this.pump();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
+    this.backoffTimer = undefined;
+    const discarded = this.queue.clear();
+    if (discarded > 0) this.o.stats.recordDropped(this.o.peerId, discarded);
+    for (const c of this.controllers) c.abort(new PeerRequestError('aborted', 'transport closed'));
+    await Promise.all(this.pools.map((p) => (p === undefined ? undefined : p.destroy())));
+  }
+
+  private pump(): void {
+    if (this.closed || this.inflight || this.backoffTimer !== undefined || this.queue.length === 0) return;
+    const { limits } = this.o;
+    const batch = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes);
+    const messages = batch.map((q) => q.message);
+    const body = encodeBatch(messages);
+    if (body.byteLength > limits.maxBodyBytes) {
+      // Only a single message can be this large (batches are bounded by estimates below it).
+      this.o.logger.error({ peer: formatId(this.o.peerId), bytes: body.byteLength, maxBodyBytes: limits.maxBodyBytes, type: MessageType[messages[0]?.type ?? 0] }, 'dropped a raft message larger than the peer request bound');
+      this.o.stats.recordDropped(this.o.peerId, messages.length);
+      queueMicrotask(() => this.pump());
+      return;
+    }
+    this.inflight = true;
+    const started = performance.now();
+    this.post(MESSAGES_PATH, body, limits.requestTimeoutMs)
+      .then(
+        () => {
+          const roundTripMs = performance.now() - started;
+          let appends = 0;
+          for (const m of messages) if (m.type === MessageType.MsgApp) appends++;
+          this.o.stats.recordSent(this.o.peerId, body.byteLength, messages.length, appends, roundTripMs);
+          this.o.onRoundTrip?.(this.o.peerId, roundTripMs, body.byteLength);
+          this.succeeded();
+        },
+        (err: unknown) => {
+          this.o.stats.recordDropped(this.o.peerId, messages.length);
+          this.failed(err);
+        },
+      )
+      .finally(() => {
+        this.inflight = false;
+        this.pump();
+      });
+  }
+
+  private sendSnapshot(message: Message): void {
+    const { limits } = this.o;
+    const fail = (why: string): void => {
+      this.o.logger.warn({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, reason: why }, 'failed to send database snapshot');
+      this.o.stats.recordDropped(this.o.peerId, 1);
+      // Never re-entrant: raft hears about it after the current send() returns.
+      queueMicrotask(() => {
+        if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'failure');
+      });
+    };
+    if (this.snapshotInflight) return fail('a snapshot is already in flight to this peer');
+    const body = encodeBatch([message]);
+    if (body.byteLength > limits.maxSnapshotBytes) return fail(`snapshot of ${body.byteLength} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
+    this.snapshotInflight = true;
+    const started = performance.now();
+    this.post(SNAPSHOT_PATH, body, limits.snapshotTimeoutMs)
+      .then(
+        () => {
+          const roundTripMs = performance.now() - started;
+          this.o.stats.recordSent(this.o.peerId, body.byteLength, 1, 0, roundTripMs);
+          this.o.logger.info({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, bytes: body.byteLength, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
+          this.succeeded();
+          if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'finish');
+        },
+        (err: unknown) => {
+          if (this.closed) return;
+          fail((err as Error).message);
+          this.failed(err);
+        },
+      )
+      .finally(() => {
+        this.snapshotInflight = false;
+      });
+  }
+
+  private async post(path: string, body: Uint8Array, timeoutMs: number): Promise<void> {
+    this.attempts++;
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const timer = setTimeout(() => controller.abort(new PeerRequestError('timeout', `no answer within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      let res;
+      try {
+        res = await this.pool().request({
+          path,
+          method: 'POST',
+          body,
+          signal: controller.signal,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+          headers: {
+            'content-type': CONTENT_TYPE,
+            [HEADER_CLUSTER_ID]: formatId(this.o.clusterId),
+            [HEADER_FROM]: formatId(this.o.selfId),
+            [HEADER_SERVER_VERSION]: this.o.serverVersion,
+          },
+        });
+      } catch (err) {
+        if (err instanceof PeerRequestError) throw err;
+        const reason = controller.signal.reason;
+        if (reason instanceof PeerRequestError) throw reason;
+        const code = (err as { code?: unknown }).code;
+        const timedOut = code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT';
+        throw new PeerRequestError(timedOut ? 'timeout' : 'connection', (err as Error).message, { cause: err });
+      }
+      const text = await readSmallBody(res.body);
+      const remoteCluster = res.headers[HEADER_CLUSTER_ID];
+      if (res.statusCode === 412 || (remoteCluster !== undefined && parseId(remoteCluster) !== this.o.clusterId)) {
+        throw new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${String(remoteCluster)}): ${text}`);
+      }
+      if (res.statusCode < 200 || res.statusCode >= 300) throw new PeerRequestError('http-status', `peer answered ${res.statusCode}: ${text}`);
+    } finally {
+      clearTimeout(timer);
+      this.controllers.delete(controller);
+    }
+  }
+
+  private pool(): Pool {
+    let pool = this.pools[this.urlIndex];
+    if (pool === undefined) {
+      const { limits } = this.o;
+      pool = new Pool(new URL(this.o.urls[this.urlIndex] as string).origin, {
+        connections: limits.connectionsPerPeer,
+        pipelining: 1,
+        keepAliveTimeout: limits.keepAliveTimeoutMs,
+        keepAliveMaxTimeout: limits.keepAliveTimeoutMs,
+        connectTimeout: limits.connectTimeoutMs,
+        headersTimeout: limits.requestTimeoutMs,
+        bodyTimeout: limits.requestTimeoutMs,
+      });
+      this.pools[this.urlIndex] = pool;
+    }
+    return pool;
+  }
+
+  private succeeded(): void {
+    this.consecutiveFailures = 0;
+    if (!this.active && !this.closed) {
+      this.active = true;
+      this.o.logger.info({ peer: formatId(this.o.peerId) }, 'peer became active');
+    }
+  }
+
+  private failed(err: unknown): void {
+    if (this.closed) return;
+    this.o.stats.recordFailure(this.o.peerId);
+    this.consecutiveFailures++;
+    const reason = err instanceof PeerRequestError ? err.reason : 'connection';
+    const fields = { peer: formatId(this.o.peerId), url: this.o.urls[this.urlIndex], reason, error: (err as Error).message, failures: this.consecutiveFailures };
+    // Logged loudly once per transition to inactive; repeated failures of a dead peer at debug.
+    if (!this.active) this.o.logger.debug(fields, 'message send to peer failed');
+    else if (reason === 'cluster-id-mismatch') this.o.logger.error(fields, 'request cluster ID mismatch');
+    else this.o.logger.warn(fields, 'peer became inactive (message send to peer failed)');
+    this.active = false;
+    // Another URL of the same peer may work (etcd's urlPicker moves on after a failure).
+    this.urlIndex = (this.urlIndex + 1) % this.o.urls.length;
+
+    const nowMs = performance.now();
+    if (nowMs - this.lastUnreachableReportMs >= this.o.limits.unreachableReportIntervalMs) {
+      this.lastUnreachableReportMs = nowMs;
+      this.o.onUnreachable(this.o.peerId);
+    }
+    if (this.backoffTimer === undefined) {
+      const { backoffInitialMs, backoffMaxMs } = this.o.limits;
+      const delayMs = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.consecutiveFailures - 1, 20));
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined;
+        this.pump();
+      }, delayMs);
+      this.backoffTimer.unref();
+    }
+  }
+
+  private drop(count: number, why: string): void {
+    this.o.stats.recordDropped(this.o.peerId, count);
+    this.droppedSinceLog += count;
+    const nowMs = performance.now();
+    if (nowMs - this.lastDropLogMs >= DROP_LOG_INTERVAL_MS) {
+      this.o.logger.warn({ peer: formatId(this.o.peerId), dropped: this.droppedSinceLog, queuedMessages: this.queue.length, queuedBytes: this.queue.sizeBytes }, `dropped raft messages: ${why}`);
+      this.lastDropLogMs = nowMs;
+      this.droppedSinceLog = 0;
+    }
+  }
+}
+
+/** Reads at most MAX_ERROR_BODY_BYTES of a response body and discards the rest. */
+async function readSmallBody(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < MAX_ERROR_BODY_BYTES) chunks.push(chunk);
+    size += chunk.length;
+    if (size > 64 * MAX_ERROR_BODY_BYTES) break; // stop reading an unbounded answer; the connection is dropped
+  }
+  return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MAX_ERROR_BODY_BYTES)).trim();
+}

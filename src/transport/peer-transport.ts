@@ -1,0 +1,133 @@
+// The sending side of the peer transport: routes raft's outgoing messages to one PeerSender per
+// peer. send() never blocks and never throws for delivery problems: messages that cannot be
+// delivered are dropped and counted, and raft learns about it through onUnreachable and
+// onSnapshotStatus (as etcd's rafthttp reports ReportUnreachable / ReportSnapshot).
+import assert from 'node:assert/strict';
+import { isLocalMessage, MessageType, type Message, type NodeId } from '../raft/messages.js';
+import { resolveLimits, type TransportLimits } from './limits.js';
+import { silentLogger, type TransportLogger } from './logger.js';
+import { PeerSender, type SnapshotStatus } from './peer-sender.js';
+import { DEFAULT_SERVER_VERSION, formatId } from './protocol.js';
+import { TransportStats } from './stats.js';
+
+export interface PeerTransportOptions {
+  selfId: NodeId;
+  clusterId: number;
+  /** Every other member: id -> its advertised peer URLs (the first reachable one is used). */
+  peers: ReadonlyMap<NodeId, readonly string[]>;
+  /** Announced in X-Server-Version. */
+  serverVersion?: string;
+  limits?: Partial<TransportLimits>;
+  logger?: TransportLogger;
+  /** Shared with the receiving handler so one object holds both directions' counters. */
+  stats?: TransportStats;
+  /** A request to the peer failed: raft should stop assuming the pipeline works (rate-limited). */
+  onUnreachable?: (peerId: NodeId) => void;
+  /** The outcome of a MsgSnap (raft's ReportSnapshot). */
+  onSnapshotStatus?: (peerId: NodeId, status: SnapshotStatus) => void;
+  /** Each successful request's round trip (for etcd_network_peer_round_trip_time_seconds). */
+  onRoundTrip?: (peerId: NodeId, durationMs: number, bytes: number) => void;
+}
+
+export class PeerTransport {
+  readonly stats: TransportStats;
+  readonly limits: TransportLimits;
+  private readonly o: PeerTransportOptions;
+  private readonly logger: TransportLogger;
+  private readonly senders = new Map<NodeId, PeerSender>();
+  /** Messages addressed to ids that are not peers (e.g. a member just removed). */
+  unknownPeerDrops = 0;
+  private closed = false;
+
+  constructor(options: PeerTransportOptions) {
+    assert.ok(Number.isSafeInteger(options.selfId) && options.selfId > 0, 'PeerTransport: selfId must be a positive integer');
+    assert.ok(Number.isSafeInteger(options.clusterId) && options.clusterId > 0, 'PeerTransport: clusterId must be a positive integer');
+    this.o = options;
+    this.limits = resolveLimits(options.limits);
+    this.logger = options.logger ?? silentLogger;
+    this.stats = options.stats ?? new TransportStats();
+    for (const [id, urls] of options.peers) this.addPeer(id, urls);
+  }
+
+  /**
+   * Queues raft's messages for delivery, grouped per destination; per-peer order is preserved.
+   * Local message types are a raft bug and crash loudly.
+   */
+  send(messages: readonly Message[]): void {
+    if (this.closed) return;
+    for (const m of messages) {
+      assert.ok(!isLocalMessage(m.type), `PeerTransport.send: local message ${MessageType[m.type]} must not reach the transport`);
+      assert.equal(m.from, this.o.selfId, `PeerTransport.send: message from ${m.from} is not from this member`);
+      assert.notEqual(m.to, this.o.selfId, 'PeerTransport.send: message addressed to this member');
+      const sender = this.senders.get(m.to);
+      if (sender === undefined) {
+        this.unknownPeerDrops++;
+        this.logger.debug({ to: formatId(m.to), type: MessageType[m.type] }, 'dropped a message to an unknown peer');
+        if (m.type === MessageType.MsgSnap) queueMicrotask(() => this.o.onSnapshotStatus?.(m.to, 'failure'));
+        continue;
+      }
+      sender.enqueue(m);
+    }
+  }
+
+  addPeer(id: NodeId, urls: readonly string[]): void {
+    assert.ok(Number.isSafeInteger(id) && id > 0 && id !== this.o.selfId, `PeerTransport.addPeer: invalid peer id ${id}`);
+    assert.ok(!this.senders.has(id), `PeerTransport.addPeer: peer ${formatId(id)} already exists`);
+    if (this.closed) return;
+    this.senders.set(
+      id,
+      new PeerSender({
+        selfId: this.o.selfId,
+        peerId: id,
+        clusterId: this.o.clusterId,
+        urls,
+        serverVersion: this.o.serverVersion ?? DEFAULT_SERVER_VERSION,
+        limits: this.limits,
+        logger: this.logger,
+        stats: this.stats,
+        onUnreachable: (peerId) => this.o.onUnreachable?.(peerId),
+        onSnapshotStatus: (peerId, status) => this.o.onSnapshotStatus?.(peerId, status),
+        onRoundTrip: this.o.onRoundTrip,
+      }),
+    );
+  }
+
+  async removePeer(id: NodeId): Promise<void> {
+    const sender = this.senders.get(id);
+    if (sender === undefined) return;
+    this.senders.delete(id);
+    await sender.close();
+  }
+
+  async updatePeer(id: NodeId, urls: readonly string[]): Promise<void> {
+    await this.removePeer(id);
+    this.addPeer(id, urls);
+  }
+
+  hasPeer(id: NodeId): boolean {
+    return this.senders.has(id);
+  }
+
+  /** Whether the last request to the peer succeeded (true before the first attempt). */
+  isPeerActive(id: NodeId): boolean {
+    return this.senders.get(id)?.isActive ?? false;
+  }
+
+  /** HTTP requests attempted to the peer so far (messages and snapshots). */
+  attempts(id: NodeId): number {
+    return this.senders.get(id)?.attempts ?? 0;
+  }
+
+  queuedMessages(id: NodeId): number {
+    return this.senders.get(id)?.queuedMessages ?? 0;
+  }
+
+  /** Stops all senders: queued messages are discarded, requests in flight aborted, pools destroyed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const senders = [...this.senders.values()];
+    this.senders.clear();
+    await Promise.all(senders.map((s) => s.close()));
+  }
+}

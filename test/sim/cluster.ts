@@ -1,0 +1,429 @@
+// A deterministic simulated cluster: N RawNodes on a simulated network and simulated disks,
+// driven by one event queue in virtual time. Everything random comes from the seed.
+//
+// Each node runs the loop the real member runs (see src/raft/rawnode.ts): inputs (ticks, messages,
+// proposals) are stepped at once; a Ready is taken whenever none is outstanding, written to the
+// node's disk after a simulated latency (atomically: a crash loses the whole Ready or none of it),
+// and only then are its messages sent and its committed entries applied. A crash keeps only what
+// reached the disk; the state machine is rebuilt by re-applying the log after a restart.
+import {
+  MemoryStorage,
+  MessageType,
+  NONE,
+  RawNode,
+  Role,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftConfig,
+  type ReadState,
+  type Ready,
+} from '../../src/raft/index.js';
+import { Checker, decodeValue, SafetyViolation } from './checker.js';
+import { EventQueue } from './event-queue.js';
+import { deriveSeed, Rng } from './prng.js';
+import { Trace } from './trace.js';
+
+export interface ClusterOptions {
+  nodes: number;
+  seed: number;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  maxSizePerMsgBytes?: number;
+  maxInflightMsgs?: number;
+  /** One-way network latency bounds. */
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  /** Latency of persisting one Ready. */
+  diskMaxMs?: number;
+  traceSize?: number;
+  /** Run every node's structural invariant check after each step. */
+  checkInvariants?: boolean;
+}
+
+export interface NetworkConditions {
+  /** Probability that a message is lost. */
+  dropRate: number;
+  /** Probability that a message is delivered twice. */
+  dupRate: number;
+  /** Probability that a message is held back 200..2000 ms (long reordering). */
+  longDelayRate: number;
+  maxDelayMs: number;
+}
+
+interface SimEvent {
+  timeMs: number;
+  seq: number;
+  kind: EventKind;
+  node: number;
+  gen: number;
+  msg: Message | undefined;
+  fn: (() => void) | undefined;
+}
+
+const enum EventKind {
+  Tick = 0,
+  Deliver = 1,
+  Persisted = 2,
+  Call = 3,
+}
+
+export class SimNode {
+  rn: RawNode | undefined = undefined;
+  /** Incarnation counter: events of a previous incarnation are ignored. */
+  gen = 0;
+  /** The disk: survives crashes. Raft reads it; the node writes it after each Ready. */
+  readonly storage = new MemoryStorage();
+  /** The Ready being written, if any. */
+  ready: Ready | undefined = undefined;
+  /** State machine: the value applied at each index (-1 for a no-op). Rebuilt after a restart. */
+  applied: number[] = [];
+  appliedIndex = 0;
+  lastTerm = 0;
+  lastCommit = 0;
+  lastRole: Role = Role.Follower;
+  connected = true;
+  readonly random: () => number;
+
+  constructor(
+    readonly id: NodeId,
+    seed: number,
+  ) {
+    this.random = new Rng(seed).next;
+  }
+
+  get alive(): boolean {
+    return this.rn !== undefined;
+  }
+}
+
+export type ApplyListener = (node: SimNode, e: Entry) => void;
+export type ReadStateListener = (node: SimNode, rs: ReadState) => void;
+
+export class Cluster {
+  readonly n: number;
+  readonly ids: NodeId[];
+  readonly nodes: SimNode[];
+  readonly checker = new Checker();
+  readonly trace: Trace;
+  readonly rng: Rng;
+  readonly tickMs: number;
+  nowMs = 0;
+  /** Messages handed to the network (counting duplicates once). */
+  messagesSent = 0;
+  messagesDelivered = 0;
+  eventsProcessed = 0;
+  net: NetworkConditions;
+  onApply: ApplyListener | undefined;
+  onReadState: ReadStateListener | undefined;
+  /** linkDown[from][to]: one-way cut (partitions are built from these). */
+  private readonly linkDown: boolean[][];
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly diskRng: Rng;
+  private readonly opts: Required<ClusterOptions>;
+  private readonly nodeSeeds: number[];
+
+  constructor(options: ClusterOptions) {
+    this.opts = {
+      tickMs: 100,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      preVote: true,
+      checkQuorum: true,
+      maxSizePerMsgBytes: 64 * 1024,
+      maxInflightMsgs: 64,
+      minDelayMs: 1,
+      maxDelayMs: 10,
+      diskMaxMs: 3,
+      traceSize: 64,
+      checkInvariants: true,
+      ...options,
+    };
+    this.n = options.nodes;
+    this.tickMs = this.opts.tickMs;
+    this.ids = Array.from({ length: this.n }, (_, i) => i + 1);
+    this.rng = new Rng(deriveSeed(options.seed, 0));
+    this.diskRng = new Rng(deriveSeed(options.seed, 1));
+    this.nodeSeeds = this.ids.map((id) => deriveSeed(options.seed, 100 + id));
+    this.nodes = this.ids.map((id, i) => new SimNode(id, this.nodeSeeds[i] as number));
+    this.trace = new Trace(this.opts.traceSize);
+    this.net = { dropRate: 0, dupRate: 0, longDelayRate: 0, maxDelayMs: this.opts.maxDelayMs };
+    this.linkDown = this.ids.map(() => this.ids.map(() => false));
+    for (const node of this.nodes) {
+      // Bootstrap: every node starts with the same voters, persisted as its ConfState.
+      node.storage.setConfState({ voters: this.ids, learners: [] });
+      this.start(node.id);
+    }
+  }
+
+  node(id: NodeId): SimNode {
+    const node = this.nodes[id - 1];
+    if (node === undefined) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  raftConfig(node: SimNode): RaftConfig {
+    return {
+      id: node.id,
+      storage: node.storage,
+      electionTicks: this.opts.electionTicks,
+      heartbeatTicks: this.opts.heartbeatTicks,
+      preVote: this.opts.preVote,
+      checkQuorum: this.opts.checkQuorum,
+      maxSizePerMsgBytes: this.opts.maxSizePerMsgBytes,
+      maxInflightMsgs: this.opts.maxInflightMsgs,
+      random: node.random,
+    };
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Faults
+
+  /** Starts (or restarts) a node from what its disk holds. */
+  start(id: NodeId): void {
+    const node = this.node(id);
+    if (node.alive) return;
+    node.gen++;
+    node.rn = new RawNode(this.raftConfig(node));
+    node.ready = undefined;
+    node.applied = [];
+    node.appliedIndex = node.storage.firstIndex() - 1;
+    node.lastTerm = node.rn.term;
+    node.lastCommit = node.rn.commitIndex;
+    node.lastRole = node.rn.role;
+    this.trace.note(this.nowMs, `start ${id} term=${node.rn.term} commit=${node.rn.commitIndex} last=${node.storage.lastIndex()}`);
+    // Ticks at a per-incarnation phase, so nodes do not tick in lockstep.
+    this.schedule(this.nowMs + 1 + this.rng.int(0, this.tickMs - 1), EventKind.Tick, node);
+    this.afterInput(node);
+  }
+
+  /**
+   * Crashes a node: volatile state and messages to it are lost. A Ready being written is torn at
+   * its boundary: with probability `persistProbability` it reached the disk whole, else not at all.
+   */
+  crash(id: NodeId, persistProbability = 0.5): void {
+    const node = this.node(id);
+    if (!node.alive) return;
+    const rd = node.ready;
+    if (rd !== undefined && this.diskRng.chance(persistProbability)) this.writeToDisk(node, rd);
+    this.trace.note(this.nowMs, `crash ${id}${rd !== undefined ? ' (with a Ready in flight)' : ''}`);
+    node.rn = undefined;
+    node.ready = undefined;
+    node.gen++;
+  }
+
+  /** Cuts a node off from everyone (both directions), like MIT's disconnect. */
+  disconnect(id: NodeId): void {
+    this.node(id).connected = false;
+    this.trace.note(this.nowMs, `disconnect ${id}`);
+  }
+
+  connect(id: NodeId): void {
+    this.node(id).connected = true;
+    this.trace.note(this.nowMs, `connect ${id}`);
+  }
+
+  /** Symmetric partition: nodes in different groups cannot talk. */
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    const groupOf = new Map<NodeId, number>();
+    groups.forEach((g, gi) => g.forEach((id) => groupOf.set(id, gi)));
+    for (const a of this.ids) {
+      for (const b of this.ids) {
+        const ga = groupOf.get(a) ?? -1;
+        const gb = groupOf.get(b) ?? -2;
+        (this.linkDown[a - 1] as boolean[])[b - 1] = a !== b && ga !== gb;
+      }
+    }
+    this.trace.note(this.nowMs, `partition ${groups.map((g) => `{${g.join(',')}}`).join(' ')}`);
+  }
+
+  /** One-way cut: messages from `from` to `to` are lost. */
+  cutLink(from: NodeId, to: NodeId): void {
+    (this.linkDown[from - 1] as boolean[])[to - 1] = true;
+    this.trace.note(this.nowMs, `cut ${from}->${to}`);
+  }
+
+  healLinks(): void {
+    for (const row of this.linkDown) row.fill(false);
+    this.trace.note(this.nowMs, 'heal links');
+  }
+
+  setReliable(reliable: boolean): void {
+    this.net = reliable
+      ? { ...this.net, dropRate: 0, dupRate: 0, maxDelayMs: this.opts.maxDelayMs }
+      : { ...this.net, dropRate: 0.1, dupRate: 0.02, maxDelayMs: 27 };
+  }
+
+  setLongReordering(on: boolean): void {
+    this.net = { ...this.net, longDelayRate: on ? 0.3 : 0 };
+  }
+
+  canTalk(from: NodeId, to: NodeId): boolean {
+    const a = this.node(from);
+    const b = this.node(to);
+    return a.connected && b.connected && !(this.linkDown[from - 1] as boolean[])[to - 1];
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Client-facing helpers
+
+  /** Runs fn on the node's RawNode (if alive), then processes what it produced. */
+  withNode<T>(id: NodeId, fn: (rn: RawNode) => T): T | undefined {
+    const node = this.node(id);
+    const rn = node.rn;
+    if (rn === undefined) return undefined;
+    try {
+      return fn(rn);
+    } finally {
+      if (node.rn === rn) this.afterInput(node);
+    }
+  }
+
+  /** Schedules a callback at an absolute virtual time. */
+  at(timeMs: number, fn: () => void): void {
+    this.queue.push({ timeMs: Math.max(timeMs, this.nowMs), kind: EventKind.Call, node: 0, gen: 0, msg: undefined, fn });
+  }
+
+  leaders(): SimNode[] {
+    return this.nodes.filter((n) => n.rn !== undefined && n.rn.role === Role.Leader);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // The event loop
+
+  /** Processes events until virtual time `untilMs` (inclusive). */
+  runUntil(untilMs: number): void {
+    while (this.queue.peekTime() <= untilMs) this.processNext();
+    this.nowMs = Math.max(this.nowMs, untilMs);
+  }
+
+  runFor(ms: number): void {
+    this.runUntil(this.nowMs + ms);
+  }
+
+  /** Runs until `pred` holds (checked every `stepMs`) or `maxMs` elapse; returns whether it held. */
+  runUntilTrue(pred: () => boolean, maxMs: number, stepMs = 10): boolean {
+    const deadline = this.nowMs + maxMs;
+    while (this.nowMs < deadline) {
+      if (pred()) return true;
+      this.runUntil(Math.min(deadline, this.nowMs + stepMs));
+    }
+    return pred();
+  }
+
+  private processNext(): void {
+    const ev = this.queue.pop();
+    if (ev === undefined) return;
+    this.nowMs = ev.timeMs;
+    this.eventsProcessed++;
+    switch (ev.kind) {
+      case EventKind.Call:
+        (ev.fn as () => void)();
+        return;
+      case EventKind.Tick: {
+        const node = this.nodes[ev.node - 1] as SimNode;
+        if (node.gen !== ev.gen || node.rn === undefined) return;
+        node.rn.tick();
+        this.afterInput(node);
+        this.schedule(this.nowMs + this.tickMs, EventKind.Tick, node);
+        return;
+      }
+      case EventKind.Deliver: {
+        const node = this.nodes[ev.node - 1] as SimNode;
+        const m = ev.msg as Message;
+        if (node.gen !== ev.gen || node.rn === undefined || !this.canTalk(m.from, m.to)) return;
+        this.messagesDelivered++;
+        this.trace.message(this.nowMs, '', m);
+        node.rn.step(m);
+        this.afterInput(node);
+        return;
+      }
+      case EventKind.Persisted: {
+        const node = this.nodes[ev.node - 1] as SimNode;
+        if (node.gen !== ev.gen || node.rn === undefined) return;
+        this.handleReady(node);
+        return;
+      }
+    }
+  }
+
+  private schedule(timeMs: number, kind: EventKind, node: SimNode, msg?: Message): void {
+    this.queue.push({ timeMs, kind, node: node.id, gen: node.gen, msg, fn: undefined });
+  }
+
+  /** After any input: check invariants, then take a Ready if none is being written. */
+  private afterInput(node: SimNode): void {
+    const rn = node.rn;
+    if (rn === undefined) return;
+    const r = rn.raft;
+    if (this.opts.checkInvariants) r.checkInvariants();
+    if (r.term < node.lastTerm) throw new SafetyViolation('Term Monotonicity', `node ${node.id} went from term ${node.lastTerm} to ${r.term}`);
+    node.lastTerm = r.term;
+    const commit = r.log.committed;
+    if (commit < node.lastCommit) throw new SafetyViolation('Commit Monotonicity', `node ${node.id} commit went from ${node.lastCommit} to ${commit}`);
+    if (commit > node.lastCommit) {
+      this.checker.onCommit(node.id, r.term, node.lastCommit, commit, (i) => r.log.maybeTerm(i));
+      node.lastCommit = commit;
+    }
+    if (r.role !== node.lastRole) {
+      this.trace.note(this.nowMs, `${node.id} is ${r.role} term=${r.term}`);
+      node.lastRole = r.role;
+      if (r.role === Role.Leader) this.checker.onLeader(node.id, r.term, (i) => r.log.maybeTerm(i));
+    }
+    if (node.ready === undefined && rn.hasReady()) {
+      node.ready = rn.ready();
+      this.schedule(this.nowMs + this.diskRng.int(0, this.opts.diskMaxMs), EventKind.Persisted, node);
+    }
+  }
+
+  /** The write of the outstanding Ready completed: send, apply, advance. */
+  private handleReady(node: SimNode): void {
+    const rn = node.rn as RawNode;
+    const rd = node.ready as Ready;
+    this.writeToDisk(node, rd);
+    for (const m of rd.messages) this.send(node, m);
+    if (rd.snapshot !== undefined) throw new SafetyViolation('Snapshot', 'the simulator does not compact, yet a snapshot arrived');
+    for (const e of rd.committedEntries) {
+      if (e.index !== node.appliedIndex + 1) throw new SafetyViolation('Apply Order', `node ${node.id} applied ${e.index} after ${node.appliedIndex}`);
+      this.checker.onApply(node.id, e);
+      node.applied[e.index] = decodeValue(e.data);
+      node.appliedIndex = e.index;
+      this.onApply?.(node, e);
+    }
+    for (const rs of rd.readStates) this.onReadState?.(node, rs);
+    node.ready = undefined;
+    rn.advance(rd);
+    this.afterInput(node);
+  }
+
+  private writeToDisk(node: SimNode, rd: Ready): void {
+    if (rd.hardState !== undefined) {
+      this.checker.onPersistHardState(node.id, rd.hardState);
+      node.storage.setHardState(rd.hardState);
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0] as Entry;
+      this.checker.onPersistEntries(node.id, rd.entries, first.index === 1 ? 0 : node.storage.term(first.index - 1));
+      node.storage.append(rd.entries);
+    }
+  }
+
+  private send(from: SimNode, m: Message): void {
+    if (m.to === from.id || m.to === NONE) throw new SafetyViolation('Messages', `node ${from.id} sent ${MessageType[m.type]} to ${m.to}`);
+    this.checker.onSend(from.id, m);
+    this.messagesSent++;
+    if (!this.canTalk(m.from, m.to)) return;
+    const net = this.net;
+    if (net.dropRate > 0 && this.rng.next() < net.dropRate) return;
+    const to = this.node(m.to);
+    const copies = net.dupRate > 0 && this.rng.next() < net.dupRate ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      let delay = this.rng.int(this.opts.minDelayMs, Math.max(this.opts.minDelayMs, net.maxDelayMs));
+      if (net.longDelayRate > 0 && this.rng.next() < net.longDelayRate) delay += this.rng.int(200, 2000);
+      this.schedule(this.nowMs + delay, EventKind.Deliver, to, m);
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// npm run sim -- --seeds N [--start S] [--nodes 3|5|7] [--steps K] [--seed X] [--trace T] [--quiet]
+//
+// Runs N random schedules (seeds S, S+1, ...). A failure prints the seed, the invariant, the last
+// events and the one-line replay command. The last line is always `sim: P passed, F failed`.
+import { runSchedule, type ScheduleResult } from './schedule.js';
+
+interface Args {
+  seeds: number;
+  start: number;
+  nodes: number[];
+  steps: number;
+  trace: number;
+  quiet: boolean;
+  maxFailures: number;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { seeds: 100, start: 1, nodes: [3, 5], steps: 300, trace: 40, quiet: false, maxFailures: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case '--seeds':
+        args.seeds = Number(next());
+        break;
+      case '--start':
+        args.start = Number(next());
+        break;
+      case '--seed':
+        args.start = Number(next());
+        args.seeds = 1;
+        break;
+      case '--nodes':
+        args.nodes = next().split(',').map(Number);
+        break;
+      case '--steps':
+        args.steps = Number(next());
+        break;
+      case '--trace':
+        args.trace = Number(next());
+        break;
+      case '--max-failures':
+        args.maxFailures = Number(next());
+        break;
+      case '--quiet':
+        args.quiet = true;
+        break;
+      case '--':
+        break;
+      default:
+        throw new Error(`unknown argument ${a}`);
+    }
+  }
+  for (const n of args.nodes) if (![3, 5, 7].includes(n)) throw new Error(`--nodes must be 3, 5 or 7 (got ${n})`);
+  if (!Number.isSafeInteger(args.seeds) || args.seeds < 1) throw new Error('--seeds must be a positive integer');
+  return args;
+}
+
+function report(r: ScheduleResult, nodes: number, steps: number): void {
+  const f = r.failure;
+  if (f === undefined) return;
+  console.log(`\nFAIL seed=${r.seed} nodes=${nodes} steps=${steps}: ${f.invariant}`);
+  console.log(`  ${f.message.split('\n').join('\n  ')}`);
+  console.log(`  at t=${f.timeMs}ms; last events:`);
+  for (const line of f.trace) console.log(`    ${line}`);
+  console.log(`  replay: npm run sim -- --seed ${r.seed} --nodes ${nodes} --steps ${steps} --trace 200`);
+}
+
+function main(): void {
+  const args = parseArgs(process.argv.slice(2));
+  let passed = 0;
+  let failed = 0;
+  let events = 0;
+  let messages = 0;
+  let virtualMs = 0;
+  let maxConvergence = 0;
+  const started = performance.now();
+  for (let k = 0; k < args.seeds; k++) {
+    const seed = args.start + k;
+    const nodes = args.nodes[k % args.nodes.length] as number;
+    const r = runSchedule(seed, { nodes, steps: args.steps, traceSize: args.trace });
+    events += r.stats.events;
+    messages += r.stats.messages;
+    virtualMs += r.stats.virtualMs;
+    maxConvergence = Math.max(maxConvergence, r.stats.convergenceTicks);
+    if (r.ok) {
+      passed++;
+      if (!args.quiet && args.seeds === 1) console.log(`seed ${seed}: ok ${JSON.stringify(r.stats)}`);
+    } else {
+      failed++;
+      if (failed <= args.maxFailures) report(r, nodes, args.steps);
+    }
+  }
+  const secs = (performance.now() - started) / 1000;
+  if (!args.quiet) {
+    console.log(
+      `sim: ${args.seeds} schedules in ${secs.toFixed(1)}s = ${(args.seeds / secs).toFixed(1)} schedules/s; ` +
+        `${(events / secs / 1e6).toFixed(2)}M events/s; ${messages} messages; ${(virtualMs / 1000).toFixed(0)}s simulated; ` +
+        `slowest convergence ${maxConvergence} ticks`,
+    );
+  }
+  console.log(`sim: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
+main();

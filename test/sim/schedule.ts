@@ -1,0 +1,214 @@
+// One random schedule: a fault phase (crashes, restarts, partitions both symmetric and one-way,
+// lossy/duplicating/reordering network, leadership transfers) under a steady client load, then a
+// liveness phase in which every fault is healed and the cluster must elect a leader and commit
+// every outstanding proposal within a bounded number of ticks. Safety is checked after every step.
+import { RaftInvariantError, Role, type NodeId } from '../../src/raft/index.js';
+import { SafetyViolation } from './checker.js';
+import { Cluster } from './cluster.js';
+import { deriveSeed, Rng } from './prng.js';
+import { Workload } from './workload.js';
+
+export interface ScheduleOptions {
+  nodes: number;
+  /** Ticks (of 100 ms virtual time) in the fault phase. */
+  steps: number;
+  /** Bound on ticks after the last fault heals for the cluster to converge. */
+  livenessTicks?: number;
+  traceSize?: number;
+}
+
+export interface ScheduleStats {
+  virtualMs: number;
+  events: number;
+  messages: number;
+  crashes: number;
+  partitions: number;
+  acked: number;
+  reads: number;
+  maxTerm: number;
+  commitIndex: number;
+  /** Ticks from healing to convergence. */
+  convergenceTicks: number;
+}
+
+export interface ScheduleFailure {
+  invariant: string;
+  message: string;
+  timeMs: number;
+  trace: string[];
+}
+
+export interface ScheduleResult {
+  seed: number;
+  ok: boolean;
+  failure?: ScheduleFailure;
+  stats: ScheduleStats;
+}
+
+export const DEFAULT_LIVENESS_TICKS = 600;
+
+/** The fault mix of a schedule is itself drawn from the seed, so seeds explore different regimes. */
+interface FaultProfile {
+  crashPerTick: number;
+  partitionPerTick: number;
+  oneWayPerTick: number;
+  healPerTick: number;
+  netChangePerTick: number;
+  transferPerTick: number;
+  proposePerTick: number;
+  readPerTick: number;
+  maxDownTicks: number;
+}
+
+function drawProfile(rng: Rng): FaultProfile {
+  const calm = rng.chance(0.2);
+  return {
+    crashPerTick: calm ? 0.002 : rng.pick([0.005, 0.01, 0.03]),
+    partitionPerTick: calm ? 0.002 : rng.pick([0.005, 0.01, 0.03]),
+    oneWayPerTick: rng.pick([0, 0.005, 0.01]),
+    healPerTick: rng.pick([0.02, 0.05, 0.1]),
+    netChangePerTick: rng.pick([0.01, 0.03]),
+    transferPerTick: rng.pick([0, 0.003, 0.01]),
+    proposePerTick: rng.pick([0.3, 0.6, 0.9]),
+    readPerTick: rng.pick([0.05, 0.2]),
+    maxDownTicks: rng.pick([10, 30, 80]),
+  };
+}
+
+export function runSchedule(seed: number, options: ScheduleOptions): ScheduleResult {
+  const rng = new Rng(deriveSeed(seed, 2));
+  const cluster = new Cluster({
+    nodes: options.nodes,
+    seed,
+    maxDelayMs: rng.pick([5, 10, 30]),
+    diskMaxMs: rng.pick([0, 2, 10]),
+    maxInflightMsgs: rng.pick([4, 64]),
+    maxSizePerMsgBytes: rng.pick([64, 4096]),
+    traceSize: options.traceSize ?? 64,
+  });
+  const workload = new Workload(cluster);
+  const profile = drawProfile(rng);
+  const tickMs = cluster.tickMs;
+  const ids = cluster.ids;
+  const restartAt = new Map<NodeId, number>();
+  const stats: ScheduleStats = { virtualMs: 0, events: 0, messages: 0, crashes: 0, partitions: 0, acked: 0, reads: 0, maxTerm: 0, commitIndex: 0, convergenceTicks: 0 };
+  const aliveIds = (): NodeId[] => ids.filter((id) => cluster.node(id).alive);
+  const livenessTicks = options.livenessTicks ?? DEFAULT_LIVENESS_TICKS;
+
+  try {
+    // Fault phase.
+    for (let step = 0; step < options.steps; step++) {
+      for (const [id, at] of restartAt) {
+        if (at <= step) {
+          restartAt.delete(id);
+          cluster.start(id);
+        }
+      }
+      const alive = aliveIds();
+      if (alive.length > 0) {
+        if (rng.chance(profile.proposePerTick)) workload.newValues(rng.int(1, 3));
+        workload.proposePending(rng.pick(alive));
+        if (rng.chance(profile.readPerTick)) workload.read(rng.pick(alive));
+        if (rng.chance(profile.crashPerTick)) {
+          const victim = rng.pick(alive);
+          cluster.crash(victim);
+          workload.onCrash(victim);
+          restartAt.set(victim, step + rng.int(1, profile.maxDownTicks));
+          stats.crashes++;
+        }
+        if (rng.chance(profile.transferPerTick)) {
+          const leader = cluster.leaders()[0];
+          if (leader !== undefined) {
+            const to = rng.pick(ids.filter((id) => id !== leader.id));
+            cluster.withNode(leader.id, (rn) => rn.transferLeader(to));
+          }
+        }
+      }
+      if (rng.chance(profile.partitionPerTick)) {
+        const shuffled = rng.shuffle([...ids]);
+        const cut = rng.int(1, ids.length - 1);
+        cluster.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+        stats.partitions++;
+      }
+      if (rng.chance(profile.oneWayPerTick)) {
+        const from = rng.pick(ids);
+        const to = rng.pick(ids.filter((id) => id !== from));
+        cluster.cutLink(from, to);
+        stats.partitions++;
+      }
+      if (rng.chance(profile.healPerTick)) cluster.healLinks();
+      if (rng.chance(profile.netChangePerTick)) {
+        cluster.setReliable(rng.chance(0.5));
+        cluster.setLongReordering(rng.chance(0.2));
+      }
+      cluster.runFor(tickMs);
+    }
+
+    // Liveness phase: heal everything, then the cluster must converge within the bound.
+    cluster.healLinks();
+    for (const id of ids) {
+      cluster.connect(id);
+      cluster.start(id);
+    }
+    cluster.setReliable(true);
+    cluster.setLongReordering(false);
+    cluster.trace.note(cluster.nowMs, 'all faults healed');
+    let converged = false;
+    for (let t = 0; t < livenessTicks; t++) {
+      const leader = stableLeader(cluster);
+      workload.proposePending(leader ?? rng.pick(ids));
+      if (leader !== undefined && workload.outstanding === 0 && allApplied(cluster, leader)) {
+        stats.convergenceTicks = t;
+        converged = true;
+        break;
+      }
+      cluster.runFor(tickMs);
+    }
+    if (!converged) {
+      const detail = cluster.nodes.map((n) => `${n.id}:${n.rn?.role}/t${n.rn?.term}/c${n.rn?.commitIndex}/a${n.appliedIndex}`).join(' ');
+      throw new SafetyViolation('Liveness', `no convergence within ${livenessTicks} ticks after healing (outstanding=${workload.outstanding}; ${detail})`);
+    }
+    workload.checkAckedDurable(cluster.nodes);
+  } catch (err) {
+    fillStats(stats, cluster, workload);
+    if (err instanceof SafetyViolation || err instanceof RaftInvariantError) {
+      const invariant = err instanceof SafetyViolation ? err.invariant : 'Raft Assertion';
+      return { seed, ok: false, failure: { invariant, message: err.message, timeMs: cluster.nowMs, trace: cluster.trace.lines() }, stats };
+    }
+    const message = err instanceof Error ? `${err.message}\n${err.stack ?? ''}` : String(err);
+    return { seed, ok: false, failure: { invariant: 'Crash', message, timeMs: cluster.nowMs, trace: cluster.trace.lines() }, stats };
+  }
+  fillStats(stats, cluster, workload);
+  return { seed, ok: true, stats };
+}
+
+/** The single leader every node agrees on (same term, same leader), if there is one. */
+export function stableLeader(cluster: Cluster): NodeId | undefined {
+  const leaders = cluster.leaders();
+  if (leaders.length !== 1) return undefined;
+  const l = leaders[0]?.rn;
+  if (l === undefined) return undefined;
+  for (const n of cluster.nodes) {
+    const rn = n.rn;
+    if (rn === undefined || rn.term !== l.term || rn.leaderId !== l.id) return undefined;
+  }
+  return l.id;
+}
+
+function allApplied(cluster: Cluster, leaderId: NodeId): boolean {
+  const l = cluster.node(leaderId).rn;
+  if (l === undefined || l.role !== Role.Leader) return false;
+  const commit = l.commitIndex;
+  if (l.raft.log.lastIndex() !== commit) return false;
+  return cluster.nodes.every((n) => n.appliedIndex === commit);
+}
+
+function fillStats(stats: ScheduleStats, cluster: Cluster, workload: Workload): void {
+  stats.virtualMs = cluster.nowMs;
+  stats.events = cluster.eventsProcessed;
+  stats.messages = cluster.messagesSent;
+  stats.acked = workload.acked.size;
+  stats.reads = workload.readsServed;
+  stats.maxTerm = Math.max(0, ...cluster.nodes.map((n) => n.rn?.term ?? 0));
+  stats.commitIndex = cluster.checker.maxCommitted;
+}

@@ -1,0 +1,390 @@
+// Peer transports on loopback: delivery, ordering, refusals, dead and returning peers, bounds.
+import http from 'node:http';
+import net from 'node:net';
+import { Readable } from 'node:stream';
+import { pino } from 'pino';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageType, type Message, type NodeId } from '../../src/raft/messages.js';
+import { encodeBatch, type PeerTransport, TransportStats } from '../../src/transport/index.js';
+import { freePorts } from '../helpers/ports.js';
+import { append, closeServer, listen, message, recordingLogger, startPeerServer, transport, url, waitFor, type LogLine, type PeerServer } from './helpers.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function track<T extends PeerTransport | PeerServer>(x: T): T {
+  cleanups.push(() => x.close());
+  return x;
+}
+
+function seqOf(msgs: Message[], from: NodeId): number[] {
+  return msgs.filter((m) => m.from === from).map((m) => m.commit);
+}
+
+describe('PeerTransport on loopback', () => {
+  it('delivers every message of three members, in order per sender', async () => {
+    const [p1, p2, p3] = (await freePorts(3)) as [number, number, number];
+    const s1 = track(await startPeerServer(1, p1));
+    const s2 = track(await startPeerServer(2, p2));
+    const s3 = track(await startPeerServer(3, p3));
+    const t1 = track(transport(1, { 2: p2, 3: p3 }));
+    const t2 = track(transport(2, { 1: p1, 3: p3 }));
+    const count = 3000;
+    for (let i = 1; i <= count; i++) {
+      t1.send([append(1, 2, i), message(1, 3, { commit: i })]);
+      t2.send([message(2, 3, { commit: i, type: MessageType.MsgAppResp, index: i })]);
+      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    t2.send([message(2, 1, { commit: 1 })]);
+    await waitFor(() => s2.received.length === count && s3.received.length === 2 * count && s1.received.length === 1, 15_000, 'all messages');
+    const expected = Array.from({ length: count }, (_, i) => i + 1);
+    expect(seqOf(s2.received, 1)).toEqual(expected);
+    expect(seqOf(s3.received, 1)).toEqual(expected);
+    expect(seqOf(s3.received, 2)).toEqual(expected);
+    expect(s2.received[9]).toEqual(append(1, 2, 10));
+    // Batching: far fewer requests than messages.
+    expect(s2.requestBytes.length).toBeLessThan(count);
+    // Both directions' counters agree.
+    const sent = t1.stats.peer(2)!;
+    const recv = s2.stats.peer(1)!;
+    expect(sent.sentMessages).toBe(count);
+    expect(sent.sentAppendRequests).toBe(count);
+    expect(recv.receivedAppendRequests).toBe(count);
+    expect(sent.sentBytes).toBe(recv.receivedBytes);
+    expect(sent.sentBatches).toBe(recv.receivedBatches);
+    expect(sent.latency.count).toBe(sent.sentBatches);
+    expect(sent.latency.maximum).toBeGreaterThanOrEqual(sent.latency.minimum);
+    expect(sent.sendFailures).toBe(0);
+    expect(sent.droppedMessages).toBe(0);
+  });
+
+  it('sends large batches split within the body bound, all delivered in order', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const maxBodyBytes = 1024 * 1024;
+    const s2 = track(await startPeerServer(2, p2, { maxBodyBytes }));
+    const roundTrips: number[] = [];
+    const t1 = track(transport(1, { 2: p2 }, { limits: { maxBatchBytes: 512 * 1024, maxBodyBytes, maxQueueBytes: 32 * 1024 * 1024 }, onRoundTrip: (_id, ms) => roundTrips.push(ms) }));
+    const count = 2000;
+    for (let i = 1; i <= count; i++) t1.send([append(1, 2, i, 4, 1024)]);
+    await waitFor(() => s2.received.length === count, 15_000, 'all large messages');
+    expect(seqOf(s2.received, 1)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(s2.requestBytes.length).toBeGreaterThanOrEqual(16);
+    for (const bytes of s2.requestBytes) expect(bytes).toBeLessThanOrEqual(512 * 1024);
+    expect(roundTrips.length).toBe(s2.requestBytes.length);
+    expect(s2.received[count - 1]).toEqual(append(1, 2, count, 4, 1024));
+  });
+
+  it('refuses a peer of another cluster on both sides', async () => {
+    const [p1, p2] = (await freePorts(2)) as [number, number];
+    const logs1: LogLine[] = [];
+    const logs2: LogLine[] = [];
+    const s1 = track(await startPeerServer(1, p1, { logger: recordingLogger(logs1) }));
+    const s2 = track(await startPeerServer(2, p2, { clusterId: 0xbad, logger: recordingLogger(logs2) }));
+    const unreachable1: NodeId[] = [];
+    const unreachable2: NodeId[] = [];
+    const t1 = track(transport(1, { 2: p2 }, { logger: recordingLogger(logs1), onUnreachable: (id) => unreachable1.push(id) }));
+    const t2 = track(transport(2, { 1: p1 }, { clusterId: 0xbad, logger: recordingLogger(logs2), onUnreachable: (id) => unreachable2.push(id) }));
+    t1.send([message(1, 2)]);
+    t2.send([message(2, 1)]);
+    await waitFor(() => unreachable1.length > 0 && unreachable2.length > 0, 5000, 'both senders to see the refusal');
+    expect(s1.received).toHaveLength(0);
+    expect(s2.received).toHaveLength(0);
+    expect(t1.stats.peer(2)!.sendFailures).toBeGreaterThan(0);
+    expect(t1.isPeerActive(2)).toBe(false);
+    for (const logs of [logs1, logs2]) {
+      expect(logs.some((l) => l.level === 'error' && l.message === 'request cluster ID mismatch')).toBe(true); // sender side
+      expect(logs.some((l) => l.level === 'warn' && l.message === 'request cluster ID mismatch')).toBe(true); // receiver side
+    }
+    const res = await request(`${url(p1)}/raft/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-msgpack', 'x-etcd-cluster-id': 'bad', 'x-server-from': '2' },
+      body: encodeBatch([message(2, 1)]),
+    });
+    expect(res.statusCode).toBe(412);
+    expect(await res.body.text()).toContain('etcdserver: cluster ID mismatch');
+    expect(res.headers['x-etcd-cluster-id']).toBe((0xcdf818194e).toString(16));
+    expect(s1.received).toHaveLength(0);
+  });
+
+  it('reports a dead peer unreachable and backs off instead of retrying in a hot loop', async () => {
+    const [deadPort] = (await freePorts(1)) as [number];
+    // A peer that accepts connections and answers every request with 503, counting them.
+    let attemptsSeen = 0;
+    const dead = http.createServer((req, res) => {
+      attemptsSeen++;
+      req.resume();
+      res.statusCode = 503;
+      res.end('unavailable');
+    });
+    await listen(dead, deadPort);
+    cleanups.push(() => closeServer(dead));
+    const unreachable: number[] = [];
+    const t1 = track(transport(1, { 2: deadPort }, { limits: { backoffInitialMs: 100, backoffMaxMs: 400 }, onUnreachable: () => unreachable.push(Date.now()) }));
+    // Raft keeps sending heartbeats every 10 ms for 2 s: 200 sends.
+    const windowMs = 2000;
+    const started = Date.now();
+    while (Date.now() - started < windowMs) {
+      t1.send([message(1, 2)]);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Attempts at about 0, 100, 300, 700, 1100, 1500, 1900 ms: a handful, not hundreds.
+    expect(attemptsSeen).toBeGreaterThanOrEqual(3);
+    expect(attemptsSeen).toBeLessThanOrEqual(10);
+    expect(t1.attempts(2)).toBe(attemptsSeen);
+    expect(unreachable.length).toBeGreaterThanOrEqual(3);
+    expect(unreachable.length).toBeLessThanOrEqual(attemptsSeen);
+    const c = t1.stats.peer(2)!;
+    expect(c.sendFailures).toBe(attemptsSeen);
+    expect(c.sentMessages).toBe(0);
+  });
+
+  it('bounds attempts to a peer with nothing listening', async () => {
+    const [closedPort] = (await freePorts(1)) as [number];
+    const unreachable: number[] = [];
+    const t1 = track(transport(1, { 2: closedPort }, { limits: { backoffInitialMs: 100, backoffMaxMs: 400 }, onUnreachable: () => unreachable.push(Date.now()) }));
+    const started = Date.now();
+    while (Date.now() - started < 1500) {
+      t1.send([message(1, 2)]);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(t1.attempts(2)).toBeGreaterThanOrEqual(2);
+    expect(t1.attempts(2)).toBeLessThanOrEqual(8);
+    expect(unreachable.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('fails a request to a peer that never answers after the request timeout', async () => {
+    const [hangPort] = (await freePorts(1)) as [number];
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((s) => {
+      sockets.add(s);
+      s.on('data', () => undefined);
+    });
+    await listen(hang, hangPort);
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await closeServer(hang);
+    });
+    const unreachable: number[] = [];
+    const started = Date.now();
+    const t1 = track(transport(1, { 2: hangPort }, { limits: { requestTimeoutMs: 300 }, onUnreachable: () => unreachable.push(Date.now() - started) }));
+    t1.send([message(1, 2)]);
+    await waitFor(() => unreachable.length > 0, 3000, 'the timeout');
+    expect(unreachable[0]).toBeGreaterThanOrEqual(250);
+    expect(t1.isPeerActive(2)).toBe(false);
+  });
+
+  it('delivers again to a peer that comes back', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const logs: LogLine[] = [];
+    const unreachable: NodeId[] = [];
+    const t1 = track(transport(1, { 2: p2 }, { logger: recordingLogger(logs), limits: { backoffInitialMs: 50, backoffMaxMs: 200 }, onUnreachable: (id) => unreachable.push(id) }));
+    t1.send([message(1, 2, { commit: 1 })]);
+    await waitFor(() => unreachable.length > 0, 3000, 'unreachable report');
+    expect(t1.isPeerActive(2)).toBe(false);
+
+    const s2 = track(await startPeerServer(2, p2));
+    let seq = 2;
+    await waitFor(
+      () => {
+        t1.send([message(1, 2, { commit: seq++ })]);
+        return s2.received.length > 0;
+      },
+      5000,
+      'delivery after the peer came back',
+    );
+    await waitFor(() => t1.isPeerActive(2), 2000, 'the peer to be active');
+    expect(logs.some((l) => l.message === 'peer became inactive (message send to peer failed)')).toBe(true);
+    expect(logs.some((l) => l.message === 'peer became active')).toBe(true);
+    const received = seqOf(s2.received, 1);
+    expect([...received].sort((a, b) => a - b)).toEqual(received);
+  });
+
+  it('drops and counts messages beyond the queue bound while a request is in flight', async () => {
+    const [hangPort] = (await freePorts(1)) as [number];
+    const sockets = new Set<net.Socket>();
+    const hang = net.createServer((s) => {
+      sockets.add(s);
+      s.on('data', () => undefined);
+    });
+    await listen(hang, hangPort);
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await closeServer(hang);
+    });
+    const logs: LogLine[] = [];
+    const t1 = track(transport(1, { 2: hangPort }, { logger: recordingLogger(logs), limits: { maxQueueMessages: 100, requestTimeoutMs: 10_000 } }));
+    // The first message leaves at once (and hangs); the next 100 queue; the last 49 are dropped.
+    t1.send(Array.from({ length: 150 }, (_, i) => message(1, 2, { commit: i })));
+    expect(t1.queuedMessages(2)).toBe(100);
+    expect(t1.stats.peer(2)!.droppedMessages).toBe(49);
+    expect(logs.filter((l) => l.message.startsWith('dropped raft messages')).length).toBe(1);
+  });
+
+  it('drops messages beyond the queue byte bound', async () => {
+    const [hangPort] = (await freePorts(1)) as [number];
+    const hang = net.createServer((s) => s.on('data', () => undefined));
+    await listen(hang, hangPort);
+    cleanups.push(() => closeServer(hang));
+    const t1 = track(transport(1, { 2: hangPort }, { limits: { maxQueueBytes: 64 * 1024, maxBatchBytes: 64 * 1024, requestTimeoutMs: 10_000 } }));
+    for (let i = 0; i < 40; i++) t1.send([append(1, 2, i, 1, 4096)]);
+    // One in flight, 15 of ~4.2 KB fit in 64 KiB, the rest dropped.
+    expect(t1.queuedMessages(2)).toBe(15);
+    expect(t1.stats.peer(2)!.droppedMessages).toBe(24);
+    await t1.close();
+  });
+
+  it('sends a snapshot on its own path and reports its outcome', async () => {
+    const [p2, deadPort] = (await freePorts(2)) as [number, number];
+    const s2 = track(await startPeerServer(2, p2));
+    const statuses: string[] = [];
+    const t1 = track(transport(1, { 2: p2, 3: deadPort }, { onSnapshotStatus: (id, status) => statuses.push(`${id}:${status}`) }));
+    const data = new Uint8Array(3 * 1024 * 1024).fill(7);
+    const snap = message(1, 2, { type: MessageType.MsgSnap, term: 3, snapshot: { data, metadata: { index: 500, term: 3, confState: { voters: [1, 2, 3], learners: [] } } } });
+    t1.send([snap, message(1, 2, { commit: 1 }), message(1, 3, { type: MessageType.MsgSnap, snapshot: snap.snapshot! })]);
+    await waitFor(() => statuses.length === 2, 10_000, 'both snapshot statuses');
+    expect(statuses.sort()).toEqual(['2:finish', '3:failure']);
+    const got = s2.received.find((m) => m.type === MessageType.MsgSnap)!;
+    expect(got.snapshot!.metadata).toEqual(snap.snapshot!.metadata);
+    expect(Buffer.compare(got.snapshot!.data, data)).toBe(0);
+    expect(s2.received.some((m) => m.type === MessageType.MsgHeartbeat)).toBe(true);
+  });
+
+  it('fails a snapshot larger than the bound without sending it', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const s2 = track(await startPeerServer(2, p2));
+    const statuses: string[] = [];
+    const t1 = track(transport(1, { 2: p2 }, { limits: { maxSnapshotBytes: 64 * 1024 }, onSnapshotStatus: (id, status) => statuses.push(`${id}:${status}`) }));
+    const snapshot = { data: new Uint8Array(128 * 1024), metadata: { index: 9, term: 1, confState: { voters: [1, 2], learners: [] } } };
+    t1.send([message(1, 2, { type: MessageType.MsgSnap, snapshot })]);
+    // Reported after send() returns, never from inside it.
+    expect(statuses).toEqual([]);
+    await waitFor(() => statuses.length === 1, 2000, 'the snapshot status');
+    expect(statuses).toEqual(['2:failure']);
+    expect(t1.attempts(2)).toBe(0);
+    expect(s2.received).toHaveLength(0);
+  });
+
+  it('takes a pino logger as its logger', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const [deadPort] = (await freePorts(1)) as [number];
+    const t1 = track(transport(1, { 2: deadPort }, { logger }));
+    t1.send([message(1, 2)]);
+    await waitFor(() => lines.some((l) => l.includes('peer became inactive')), 3000, 'the log line');
+    const line = JSON.parse(lines.find((l) => l.includes('peer became inactive'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 40, peer: '2', reason: 'connection' });
+  });
+
+  it('drops and counts messages to ids that are not peers', async () => {
+    const t1 = track(transport(1, {}));
+    t1.send([message(1, 9), message(1, 9)]);
+    expect(t1.unknownPeerDrops).toBe(2);
+  });
+
+  it('refuses local message types and messages not from this member, loudly', async () => {
+    const t1 = track(transport(1, {}));
+    expect(() => t1.send([message(1, 2, { type: MessageType.MsgHup })])).toThrow(/local message/);
+    expect(() => t1.send([message(3, 2)])).toThrow(/not from this member/);
+  });
+
+  it('stops cleanly: no sockets or timers left, later sends ignored', async () => {
+    const resources = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout');
+    const before = resources().length;
+    const [p2, deadPort] = (await freePorts(2)) as [number, number];
+    const s2 = await startPeerServer(2, p2);
+    const t1 = transport(1, { 2: p2, 3: deadPort });
+    for (let i = 1; i <= 200; i++) t1.send([message(1, 2, { commit: i }), message(1, 3)]);
+    await waitFor(() => s2.received.length === 200, 5000, 'delivery');
+    await waitFor(() => t1.attempts(3) >= 1 && !t1.isPeerActive(3), 5000, 'the dead peer to fail');
+    await t1.close();
+    // The transport, not the server, must close its keep-alive connections.
+    const openConnections = () => new Promise<number>((resolve) => s2.server.getConnections((_err, n) => resolve(n)));
+    const deadline = Date.now() + 2000;
+    while ((await openConnections()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(await openConnections()).toBe(0);
+    await s2.close();
+    t1.send([message(1, 2)]);
+    await waitFor(() => resources().length <= before, 2000, `handles to close (${resources().join(',')})`);
+    expect(s2.received).toHaveLength(200);
+  });
+});
+
+describe('peer handler', () => {
+  async function post(port: number, path: string, body: Uint8Array | string, headers: Record<string, string> = {}) {
+    const res = await request(`${url(port)}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-msgpack', 'x-etcd-cluster-id': (0xcdf818194e).toString(16), 'x-server-from': '1', ...headers },
+      body,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+
+  it('answers garbage with 400 and keeps serving', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const stats = new TransportStats();
+    const s2 = track(await startPeerServer(2, p2, { stats }));
+    expect((await post(p2, '/raft/messages', Uint8Array.of(1, 2, 3, 0xc1))).status).toBe(400);
+    expect((await post(p2, '/raft/messages', 'not msgpack at all')).status).toBe(400);
+    expect((await post(p2, '/raft/messages', new Uint8Array(0))).status).toBe(400);
+    // Valid encoding, wrong addressing: a message from another member than the header says, or to another member.
+    expect((await post(p2, '/raft/messages', encodeBatch([message(3, 2)]))).status).toBe(400);
+    expect((await post(p2, '/raft/messages', encodeBatch([message(1, 3)]))).status).toBe(400);
+    expect((await post(p2, '/raft/messages', encodeBatch([message(1, 2, { type: MessageType.MsgSnap })]))).status).toBe(400);
+    expect((await post(p2, '/raft/snapshot', encodeBatch([message(1, 2)]))).status).toBe(400);
+    expect((await post(p2, '/raft/messages', encodeBatch([message(1, 2)]), { 'x-server-from': 'zz' })).status).toBe(400);
+    expect((await post(p2, '/raft/messages', encodeBatch([message(1, 2)]), { 'content-type': 'application/json' })).status).toBe(415);
+    expect(s2.received).toHaveLength(0);
+    const ok = await post(p2, '/raft/messages', encodeBatch([message(1, 2, { commit: 7 })]));
+    expect(ok.status).toBe(204);
+    expect(s2.received).toEqual([message(1, 2, { commit: 7 })]);
+    expect(stats.peer(1)!.receivedMessages).toBe(1);
+  });
+
+  it('refuses bodies over the bound with 413', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const s2 = track(await startPeerServer(2, p2, { maxBodyBytes: 1024 }));
+    expect((await post(p2, '/raft/messages', encodeBatch([append(1, 2, 1, 1, 4096)]))).status).toBe(413);
+    // Without a Content-Length (chunked), the bound is enforced while reading.
+    const res = await request(`${url(p2)}/raft/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-msgpack', 'x-etcd-cluster-id': (0xcdf818194e).toString(16), 'x-server-from': '1' },
+      body: Readable.from(Array.from({ length: 8 }, () => Buffer.alloc(512))),
+    });
+    expect(res.statusCode).toBe(413);
+    await res.body.dump();
+    expect(s2.received).toHaveLength(0);
+  });
+
+  it('answers methods, paths and the probe', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    track(await startPeerServer(2, p2));
+    const get = await request(`${url(p2)}/raft/messages`);
+    expect(get.statusCode).toBe(405);
+    await get.body.dump();
+    const missing = await request(`${url(p2)}/nope`);
+    expect(missing.statusCode).toBe(404);
+    await missing.body.dump();
+    const probe = await request(`${url(p2)}/raft/probe`);
+    expect(probe.statusCode).toBe(200);
+    expect(await probe.body.json()).toEqual({ memberId: '2', clusterId: (0xcdf818194e).toString(16) });
+  });
+
+  it('answers 500 when the consumer throws, and the sender counts a failure', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    track(
+      await startPeerServer(2, p2, {
+        onMessages: () => {
+          throw new Error('raft loop is gone');
+        },
+      }),
+    );
+    const t1 = track(transport(1, { 2: p2 }));
+    t1.send([message(1, 2)]);
+    await waitFor(() => t1.stats.peer(2)!.sendFailures === 1, 3000, 'the failure');
+    expect(t1.isPeerActive(2)).toBe(false);
+  });
+});
