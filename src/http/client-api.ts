@@ -4,24 +4,41 @@
 // no per-request allocation beyond the decoded path, because this is the hot path.
 import type { IncomingMessage } from 'node:http';
 import { handlerContext, type ClientApiOptions, type HandlerContext } from './context.js';
+import { answerInternalError } from './internal-error.js';
 import { serveKeys } from './keys.js';
 import { serveMachines, serveMembers } from './members.js';
 import { sendBadRequestLine, sendNotFound, sendRedirect, setCorsHeaders, type Res } from './respond.js';
 import { serveHealth, serveStats, serveVersion } from './status.js';
 import { goCleanPath, goEscapePath, goHtmlEscape, isCleanPath, parseRequestTarget } from './url-path.js';
 
-export type ClientRequestHandler = (req: IncomingMessage, res: Res) => void | Promise<void>;
+/** A plain Node request listener: mount it on any http.Server (or inside Express, see app.ts). */
+export type ClientRequestHandler = (req: IncomingMessage, res: Res) => void;
 
 const KEYS = '/v2/keys';
 const MEMBERS = '/v2/members';
 
+/** The client API as a request listener; every failure it does not expect becomes an etcd-shaped 500. */
 export function createClientHandler(options: ClientApiOptions): ClientRequestHandler {
   const ctx = handlerContext(options);
-  return (req, res) => route(ctx, req, res);
+  return (req, res) => {
+    try {
+      const pending = route(ctx, req, res);
+      if (pending !== undefined) pending.catch((err: unknown) => answerInternalError(ctx.logger, err, req, res));
+    } catch (err: unknown) {
+      answerInternalError(ctx.logger, err, req, res);
+    }
+  };
 }
 
 function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Promise<void> {
-  const target = parseRequestTarget(req.url ?? '/');
+  const url = req.url ?? '/';
+  if (url === '*' && req.method === 'OPTIONS') {
+    // Go's server answers `OPTIONS *` itself, before any handler (so without CORS headers)
+    res.writeHead(200, { 'Content-Length': 0 });
+    res.end();
+    return;
+  }
+  const target = parseRequestTarget(url);
   if (target === null) {
     sendBadRequestLine(res);
     return;
@@ -56,8 +73,11 @@ function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Prom
       return serveVersion(req, res);
     case '/health':
       return serveHealth(ctx, req, res);
-    default:
+    default: {
+      const extra = ctx.extraRoutes.get(path);
+      if (extra !== undefined) return extra(req, res);
       sendNotFound(res);
+    }
   }
 }
 

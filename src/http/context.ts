@@ -1,4 +1,5 @@
 // What every client-API handler gets: the member behind it and the limits it enforces.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ClientBackend } from '../server/backend.js';
 import type { LeaderOptions } from './leader.js';
@@ -15,13 +16,22 @@ export interface ClientApiOptions {
   requestTimeoutMs?: number;
   /** How long a request waits for a leader to be known before failing with a 500. Default 3000. */
   leaderWaitMs?: number;
+  /**
+   * Exact-path endpoints a runtime adds to the client port (e.g. '/metrics'). They run after CORS,
+   * OPTIONS and path cleaning, only for paths the v2 API does not serve itself.
+   */
+  extraRoutes?: ReadonlyMap<string, ExtraRoute>;
 }
+
+/** An added endpoint; a rejected promise or a throw becomes a 500 like any other failure. */
+export type ExtraRoute = (req: IncomingMessage, res: ServerResponse<IncomingMessage>) => void | Promise<void>;
 
 export interface HandlerContext {
   readonly backend: ClientBackend;
   readonly logger: Logger;
   readonly maxRequestBytes: number;
   readonly leader: LeaderOptions;
+  readonly extraRoutes: ReadonlyMap<string, ExtraRoute>;
 }
 
 export function handlerContext(options: ClientApiOptions): HandlerContext {
@@ -34,5 +44,5 @@ export function handlerContext(options: ClientApiOptions): HandlerContext {
   if (!(requestTimeoutMs > 0) || !(leaderWaitMs >= 0)) {
     throw new Error(`client API: bad timeouts (requestTimeoutMs ${requestTimeoutMs}, leaderWaitMs ${leaderWaitMs})`);
   }
-  return { backend, logger, maxRequestBytes, leader: { requestTimeoutMs, leaderWaitMs } };
+  return { backend, logger, maxRequestBytes, leader: { requestTimeoutMs, leaderWaitMs }, extraRoutes: options.extraRoutes ?? new Map() };
 }

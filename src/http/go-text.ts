@@ -1,8 +1,28 @@
-// Byte-level text helpers that reproduce Go's behaviour where etcd's answers depend on it: turning
-// bytes into a string the way Go's encoding/json later sees them (utf8.DecodeRune: one U+FFFD per
-// invalid byte, where WHATWG decoders give one per maximal invalid subsequence), and strconv.Quote
-// for the error texts of the form decoder.
+// Text helpers that reproduce Go's behaviour where etcd's answers depend on it: turning bytes into
+// a string the way Go's encoding/json later sees them (utf8.DecodeRune: one U+FFFD per invalid byte,
+// where WHATWG decoders give one per maximal invalid subsequence), strconv.Quote for the error texts
+// of the form decoder, and strconv.ParseBool.
 import { isUtf8 } from 'node:buffer';
+
+const goBools: ReadonlyMap<string, boolean> = new Map([
+  ['1', true],
+  ['t', true],
+  ['T', true],
+  ['TRUE', true],
+  ['true', true],
+  ['True', true],
+  ['0', false],
+  ['f', false],
+  ['F', false],
+  ['FALSE', false],
+  ['false', false],
+  ['False', false],
+]);
+
+/** Go's strconv.ParseBool; undefined for anything else. */
+export function goParseBool(text: string): boolean | undefined {
+  return goBools.get(text);
+}
 
 /** Decodes UTF-8 bytes; every byte that does not start a valid sequence becomes one U+FFFD, as in Go. */
 export function decodeUtf8Go(bytes: Uint8Array): string {

@@ -3,6 +3,7 @@
 // booleans, wait-only-on-GET, empty prevValue, noValueOnSuccess, ttl, prevExist, refresh.
 import { ErrorCode, EtcdError } from '../store/errors.js';
 import type { Form } from './form.js';
+import { goParseBool } from './go-text.js';
 
 export type KeysMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
 
@@ -30,22 +31,6 @@ export interface KeyRequest {
   ttl: string | null;
   noValueOnSuccess: boolean;
 }
-
-/** Go's strconv.ParseBool. */
-const goBools: ReadonlyMap<string, boolean> = new Map([
-  ['1', true],
-  ['t', true],
-  ['T', true],
-  ['TRUE', true],
-  ['true', true],
-  ['True', true],
-  ['0', false],
-  ['f', false],
-  ['F', false],
-  ['FALSE', false],
-  ['false', false],
-  ['False', false],
-]);
 
 const decimalDigits = /^[0-9]+$/;
 const maxUint64 = '18446744073709551615';
@@ -78,7 +63,7 @@ function readIndex(form: Form, name: string): number | EtcdError {
 function readBool(form: Form, name: string, cause: string): boolean | EtcdError {
   const text = form.get(name);
   if (text === undefined) return false;
-  const value = goBools.get(text);
+  const value = goParseBool(text);
   return value === undefined ? invalid(ErrorCode.InvalidField, cause) : value;
 }
 

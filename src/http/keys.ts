@@ -6,7 +6,7 @@ import { v2Request, type V2Method } from '../store/command.js';
 import { ErrorCode, EtcdError } from '../store/errors.js';
 import { eventBody, type V2Event } from '../store/event.js';
 import type { ApplyResult } from '../store/store.js';
-import { readFormBody } from './body.js';
+import { readFormBody, type BodyResult } from './body.js';
 import type { HandlerContext } from './context.js';
 import { parseQueryInto, type Form } from './form.js';
 import { goEncode } from './go-json.js';
@@ -60,7 +60,13 @@ async function serveWithBody(
   keyPart: string,
   rawQuery: string,
 ): Promise<void> {
-  const body = await readFormBody(req, ctx.maxRequestBytes);
+  let body: BodyResult;
+  try {
+    body = await readFormBody(req, ctx.maxRequestBytes);
+  } catch {
+    res.destroy(); // the client went away mid-body: nobody to answer
+    return;
+  }
   if (!body.ok) {
     // The rest of the body is left unread, so the connection cannot be reused (as Go does).
     res.setHeader('Connection', 'close');

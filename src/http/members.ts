@@ -138,7 +138,13 @@ async function readPeerURLs(req: IncomingMessage, res: Res): Promise<string[] | 
     sendMessageError(res, 415, `Bad Content-Type ${contentType}, accept application/json`);
     return null;
   }
-  const bytes = await readBounded(req, MAX_MEMBER_BODY_BYTES);
+  let bytes: Buffer | null;
+  try {
+    bytes = await readBounded(req, MAX_MEMBER_BODY_BYTES);
+  } catch {
+    res.destroy(); // the client went away mid-body
+    return null;
+  }
   if (bytes === null) {
     res.setHeader('Connection', 'close');
     sendMessageError(res, 400, 'http: request body too large');

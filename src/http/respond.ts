@@ -92,6 +92,7 @@ export function sendRedirect(res: Res, method: string, status: 301 | 307, locati
  * server itself, so without CORS headers, and the connection is closed.
  */
 export function sendBadRequestLine(res: Res): void {
-  res.writeHead(400, { 'Content-Type': CONTENT_TYPE_TEXT, Connection: 'close' });
-  res.end('400 Bad Request');
+  const body = '400 Bad Request';
+  res.writeHead(400, { 'Content-Type': CONTENT_TYPE_TEXT, Connection: 'close', 'Content-Length': body.length });
+  res.end(body);
 }

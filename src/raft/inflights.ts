@@ -1,7 +1,7 @@
 // The sliding window of MsgApps in flight to one follower, as etcd-io/raft's tracker/inflights.go.
 // Bounded in messages (capacity) and in bytes (maxBytes): the leader stops sending entries to a
 // follower whose window is full until acknowledgements free it (flow control, "pipelining").
-import { assert } from './assert.js';
+import { assert, panic } from './assert.js';
 
 export class Inflights {
   /** Ring buffer of the last entry index of each in-flight message, oldest first. */
@@ -17,7 +17,7 @@ export class Inflights {
     /** 0 = unlimited. */
     readonly maxBytes: number,
   ) {
-    assert(Number.isInteger(capacityMsgs) && capacityMsgs > 0, `inflights capacity ${capacityMsgs} must be a positive integer`);
+    if (!(Number.isInteger(capacityMsgs) && capacityMsgs > 0)) panic(`inflights capacity ${capacityMsgs} must be a positive integer`);
     this.indexes = new Float64Array(capacityMsgs);
     this.sizesBytes = new Float64Array(capacityMsgs);
   }
@@ -38,7 +38,7 @@ export class Inflights {
     if (this.countMsgs > 0) {
       let last = next - 1;
       if (last < 0) last += this.capacityMsgs;
-      assert((this.indexes[last] as number) < index, `inflights must grow: ${this.indexes[last]} then ${index}`);
+      if (!((this.indexes[last] as number) < index)) panic(`inflights must grow: ${this.indexes[last]} then ${index}`);
     }
     this.indexes[next] = index;
     this.sizesBytes[next] = bytes;

@@ -136,9 +136,12 @@ export class UnstableLog {
     if (lo < this.offset || hi > upper) panic(`unstable.slice [${lo}, ${hi}) out of bound [${this.offset}, ${upper}]`);
   }
 
+  /** O(1) structural check (contiguity is maintained by truncateAndAppend; its ends are checked). */
   checkInvariants(): void {
-    for (let k = 0; k < this.entries.length; k++) {
-      assert((this.entries[k] as Entry).index === this.offset + k, `unstable entries not contiguous at ${this.offset + k}`);
+    const n = this.entries.length;
+    if (n > 0) {
+      if (!((this.entries[0] as Entry).index === this.offset)) panic(`unstable entries start at ${(this.entries[0] as Entry).index}, offset ${this.offset}`);
+      if (!((this.entries[n - 1] as Entry).index === this.offset + n - 1)) panic(`unstable entries not contiguous up to ${this.offset + n - 1}`);
     }
     if (this.snapshot !== undefined) assert(this.offset === this.snapshot.metadata.index + 1, 'unstable offset != snapshot index + 1');
     assert(this.offset <= this.offsetInProgress && this.offsetInProgress <= this.offset + this.entries.length, 'offsetInProgress out of range');

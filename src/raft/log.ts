@@ -29,7 +29,7 @@ export class RaftLog {
   constructor(storage: Storage, maxApplyingEntsBytes: number) {
     const firstIndex = storage.firstIndex();
     const lastIndex = storage.lastIndex();
-    assert(firstIndex >= 1 && lastIndex >= firstIndex - 1, `storage range [${firstIndex}, ${lastIndex}] is invalid`);
+    if (!(firstIndex >= 1 && lastIndex >= firstIndex - 1)) panic(`storage range [${firstIndex}, ${lastIndex}] is invalid`);
     this.storage = storage;
     this.unstable = new UnstableLog(lastIndex + 1);
     // Everything up to the snapshot is committed and applied (its state is in the snapshot).
@@ -55,7 +55,7 @@ export class RaftLog {
     if (ci !== 0) {
       if (ci <= this.committed) panic(`entry ${ci} conflicts with committed entry [committed(${this.committed})]`);
       const offset = prevIndex + 1;
-      assert(ci - offset <= ents.length, `conflict index ${ci} out of range of the appended entries`);
+      if (!(ci - offset <= ents.length)) panic(`conflict index ${ci} out of range of the appended entries`);
       this.append(ci - offset === 0 ? ents : ents.slice(ci - offset));
     }
     this.commitTo(Math.min(commit, lastNewIndex));
@@ -67,7 +67,7 @@ export class RaftLog {
     if (ents.length === 0) return this.lastIndex();
     const after = (ents[0] as Entry).index - 1;
     if (after < this.committed) panic(`append after(${after}) is out of range [committed(${this.committed})]`);
-    assert(after <= this.lastIndex(), `append would leave a gap: after ${after}, lastIndex ${this.lastIndex()}`);
+    if (!(after <= this.lastIndex())) panic(`append would leave a gap: after ${after}, lastIndex ${this.lastIndex()}`);
     this.unstable.truncateAndAppend(ents);
     return this.lastIndex();
   }
@@ -132,7 +132,7 @@ export class RaftLog {
     const hi = this.maxAppliableIndex(allowUnstable) + 1;
     if (lo >= hi) return [];
     const maxBytes = this.maxApplyingEntsBytes - this.applyingEntsBytes;
-    assert(maxBytes > 0, `applying entry size (${this.maxApplyingEntsBytes}-${this.applyingEntsBytes}) not positive`);
+    if (!(maxBytes > 0)) panic(`applying entry size (${this.maxApplyingEntsBytes}-${this.applyingEntsBytes}) not positive`);
     return this.slice(lo, hi, maxBytes);
   }
 

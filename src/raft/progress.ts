@@ -1,6 +1,6 @@
 // A follower's replication progress as the leader sees it (etcd-io/raft tracker/progress.go).
 // Invariant: 0 <= match < next, and 0 <= pendingCommit < next.
-import { assert } from './assert.js';
+import { assert, panic } from './assert.js';
 import { Inflights } from './inflights.js';
 
 export enum ProgressState {
@@ -37,7 +37,7 @@ export class Progress {
   isLearner = false;
 
   constructor(next: number, maxInflightMsgs: number, maxInflightBytes: number) {
-    assert(next >= 1, `progress next ${next} must be >= 1`);
+    if (!(next >= 1)) panic(`progress next ${next} must be >= 1`);
     this.next = next;
     this.inflights = new Inflights(maxInflightMsgs, maxInflightBytes);
   }

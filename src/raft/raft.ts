@@ -214,7 +214,7 @@ export class Raft {
 
   private reset(term: number): void {
     if (this.term !== term) {
-      assert(term > this.term, `term must not decrease: ${this.term} -> ${term}`);
+      if (!(term > this.term)) panic(`term must not decrease: ${this.term} -> ${term}`);
       this.term = term;
       this.vote = NONE;
     }
@@ -319,7 +319,7 @@ export class Raft {
 
   private resetRandomizedElectionTimeout(): void {
     const r = this.random();
-    assert(r >= 0 && r < 1, `random() returned ${r}, not in [0, 1)`);
+    if (!(r >= 0 && r < 1)) panic(`random() returned ${r}, not in [0, 1)`);
     this.randomizedElectionTimeout = this.electionTicks + Math.floor(r * this.electionTicks);
   }
 
@@ -656,16 +656,16 @@ export class Raft {
   /** Cheap structural checks; the simulator calls this after every step. */
   checkInvariants(): void {
     const log = this.log;
-    assert(log.applied <= log.applying && log.applying <= log.committed, `applied ${log.applied} <= applying ${log.applying} <= committed ${log.committed}`);
-    assert(log.committed <= log.lastIndex(), `committed ${log.committed} > lastIndex ${log.lastIndex()}`);
-    assert(log.firstIndex() - 1 <= log.committed, `committed ${log.committed} below the snapshot ${log.firstIndex() - 1}`);
-    assert((this.role === Role.Leader) === (this.lead === this.id), `role ${this.role} but lead ${this.lead}`);
+    if (!(log.applied <= log.applying && log.applying <= log.committed)) panic(`applied ${log.applied} <= applying ${log.applying} <= committed ${log.committed}`);
+    if (!(log.committed <= log.lastIndex())) panic(`committed ${log.committed} > lastIndex ${log.lastIndex()}`);
+    if (!(log.firstIndex() - 1 <= log.committed)) panic(`committed ${log.committed} below the snapshot ${log.firstIndex() - 1}`);
+    if (!((this.role === Role.Leader) === (this.lead === this.id))) panic(`role ${this.role} but lead ${this.lead}`);
     if (this.role === Role.Candidate) assert(this.vote === this.id, 'a candidate votes for itself');
     if (this.role === Role.Leader) {
       for (const [id, pr] of this.tracker.progress) {
-        assert(pr.match < pr.next, `progress ${id}: match ${pr.match} < next ${pr.next}`);
-        assert(pr.pendingCommit < pr.next, `progress ${id}: pendingCommit ${pr.pendingCommit} < next ${pr.next}`);
-        if (pr.state !== ProgressState.Snapshot) assert(pr.next <= log.lastIndex() + 1, `progress ${id}: next ${pr.next} beyond lastIndex+1 ${log.lastIndex() + 1}`);
+        if (!(pr.match < pr.next)) panic(`progress ${id}: match ${pr.match} < next ${pr.next}`);
+        if (!(pr.pendingCommit < pr.next)) panic(`progress ${id}: pendingCommit ${pr.pendingCommit} < next ${pr.next}`);
+        if (pr.state !== ProgressState.Snapshot && pr.next > log.lastIndex() + 1) panic(`progress ${id}: next ${pr.next} beyond lastIndex+1 ${log.lastIndex() + 1}`);
       }
     }
     log.unstable.checkInvariants();

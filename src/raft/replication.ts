@@ -1,7 +1,7 @@
 // The leader's outgoing replication (§5.3): AppendEntries with flow control, heartbeats, and a
 // snapshot when the entries a follower needs are compacted away (§7).
 import { MessageType, type Entry, type NodeId } from './messages.js';
-import { assert } from './assert.js';
+import { assert, panic } from './assert.js';
 import { payloadBytes } from './log.js';
 import { ProgressState, type Progress } from './progress.js';
 import type { Raft } from './raft.js';
@@ -19,7 +19,7 @@ export function sendAppend(r: Raft, to: NodeId): void {
  */
 export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.tracker.progress.get(to);
-  assert(pr !== undefined, `no progress for ${to}`);
+  if (!(pr !== undefined)) panic(`no progress for ${to}`);
   if (pr.isPaused()) return false;
 
   const prevIndex = pr.next - 1;
@@ -76,7 +76,7 @@ function maybeSendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
  */
 export function sendHeartbeat(r: Raft, to: NodeId, ctx: Uint8Array | undefined): void {
   const pr = r.tracker.progress.get(to);
-  assert(pr !== undefined, `no progress for ${to}`);
+  if (!(pr !== undefined)) panic(`no progress for ${to}`);
   const commit = Math.min(pr.match, r.log.committed);
   r.send({ type: MessageType.MsgHeartbeat, to, commit, ...(ctx !== undefined ? { context: ctx } : {}) });
   pr.sentCommit(commit);

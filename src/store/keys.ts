@@ -52,8 +52,9 @@ export function isHiddenName(name: string): boolean {
  */
 export function isHiddenBelow(watchPath: string, keyPath: string): boolean {
   if (watchPath.length > keyPath.length) return false;
-  // Go cleans '/' + rest first; for canonical keys that changes nothing '/_' could depend on.
-  return ('/' + keyPath.slice(watchPath.length)).includes('/_');
+  // Go tests path.Clean('/' + rest) for '/_'; for canonical keys that is: rest starts with '_' or
+  // contains '/_' (checked in place, without building the string).
+  return keyPath.charCodeAt(watchPath.length) === 0x5f || keyPath.indexOf('/_', watchPath.length) !== -1;
 }
 
 /**

@@ -92,11 +92,26 @@ export function listing(top: StoreNode, recursive: boolean, sorted: boolean, now
       into.push(externOf(child, nowMs, childNodes, child.modifiedIndex));
       if (childNodes !== undefined) pending.push({ dir: child, into: childNodes });
     }
-    if (sorted) into.sort(byKey);
+    if (sorted) sortByKey(into);
   }
   return out;
 }
 
-function byKey(a: NodeExtern, b: NodeExtern): number {
+/** Sorts siblings by key, byte-wise as UTF-8. */
+function sortByKey(nodes: NodeExtern[]): void {
+  // Without surrogates, UTF-16 code unit order (the engine's own comparison) is UTF-8 byte order.
+  const plain = nodes.every((n) => !surrogate.test(n.key ?? ''));
+  nodes.sort(plain ? byKeyNative : byKeyUtf8);
+}
+
+const surrogate = /[\uD800-\uDFFF]/;
+
+function byKeyNative(a: NodeExtern, b: NodeExtern): number {
+  const ka = a.key ?? '';
+  const kb = b.key ?? '';
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function byKeyUtf8(a: NodeExtern, b: NodeExtern): number {
   return compareKeys(a.key ?? '', b.key ?? '');
 }

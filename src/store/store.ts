@@ -11,7 +11,7 @@ import { PERMANENT, StoreNode } from './node.js';
 import { nodeSnapshot, nodeSnapshotAt, listing, removalNode } from './repr.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import { withWatchers, zeroStats, type CountedStat, type StatCounters, type StoreStats } from './stats.js';
-import { KeyTree } from './tree.js';
+import { KeyTree, PathMiss } from './tree.js';
 import { verifyTree } from './verify.js';
 import { HubWatcher, WatcherHub, type Watcher } from './watchers.js';
 
@@ -34,6 +34,8 @@ export const DEFAULT_MAX_WATCHERS = 10_000;
 
 /** etcd treats expirations before 2000-01-01 as "permanent" when creating a node. */
 const MIN_EXPIRATION_MS = Date.UTC(2000, 0, 1);
+/** The latest instant a JS Date (hence formatExpiration) can represent. */
+const MAX_EXPIRATION_MS = 8.64e15;
 
 /** Name of the in-order key a POST creates at `index`: the index, zero-padded to 20 digits. */
 export function inOrderName(index: number): string {
@@ -75,10 +77,10 @@ export class Store {
 
   /** A read of the local store (action 'get'); `ttl` fields are computed from nowMs. */
   get(path: string, recursive: boolean, sorted: boolean, nowMs: number): ApplyResult {
-    const node = this.tree.lookup(cleanPath(path), this.currentIndex);
-    if (node instanceof EtcdError) {
+    const node = this.tree.lookup(cleanPath(path));
+    if (node instanceof PathMiss) {
       this.count('getsFail');
-      return { ok: false, error: node };
+      return { ok: false, error: node.toError(this.currentIndex) };
     }
     this.count('getsSuccess');
     const event: V2Event = { action: 'get', node: listing(node, recursive, sorted, nowMs), index: this.currentIndex };
@@ -181,11 +183,11 @@ export class Store {
 
   /** etcd's Set: creates or replaces (a new node: createdIndex resets). refresh keeps the value. */
   private set(path: string, req: V2Request): OpResult {
-    const existing = this.tree.lookup(path, this.currentIndex);
-    if (existing instanceof EtcdError && existing.errorCode !== ErrorCode.KeyNotFound) return existing;
+    const existing = this.tree.lookup(path);
+    if (existing instanceof PathMiss && existing.errorCode !== ErrorCode.KeyNotFound) return existing.toError(this.currentIndex);
     let value = req.val;
     if (req.refresh) {
-      if (existing instanceof EtcdError) return existing;
+      if (existing instanceof PathMiss) return existing.toError(this.currentIndex);
       value = existing.value;
     }
     const ev = this.createNode(path, req.dir, value, false, true, req.expiration, 'set', req.time);
@@ -222,10 +224,10 @@ export class Store {
     const dirPath = slash === 0 ? '/' : path.slice(0, slash);
     const name = path.slice(slash + 1);
 
-    const parent = this.tree.ensureDir(dirPath, nextIndex, currIndex);
-    if (parent instanceof EtcdError) {
+    const parent = this.tree.ensureDir(dirPath, nextIndex);
+    if (parent instanceof PathMiss) {
       this.count('setsFail'); // etcd's internalCreate counts a failed walk as a failed set, whatever the op
-      return parent;
+      return parent.toError(currIndex);
     }
     const existing = parent.dirChildren().get(name);
     let prevNode: NodeExtern | undefined;
@@ -249,8 +251,8 @@ export class Store {
   private update(path: string, req: V2Request): OpResult {
     // etcd returns these two failures without marking them failed: they count as successes.
     if (path === '/') return this.counted('updateQuirk', new EtcdError(ErrorCode.RootROnly, '/', this.currentIndex));
-    const node = this.tree.lookup(path, this.currentIndex);
-    if (node instanceof EtcdError) return this.counted('update', node);
+    const node = this.tree.lookup(path);
+    if (node instanceof PathMiss) return this.counted('update', node.toError(this.currentIndex));
     if (node.isDir() && req.val !== '') return this.counted('updateQuirk', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
     const nextIndex = this.currentIndex + 1;
     const prevNode = nodeSnapshot(node, req.time);
@@ -268,8 +270,8 @@ export class Store {
   /** etcd's CompareAndSwap (PUT with prevValue and/or prevIndex). */
   private compareAndSwap(path: string, req: V2Request): OpResult {
     if (path === '/') return this.counted('compareAndSwapQuirk', new EtcdError(ErrorCode.RootROnly, '/', this.currentIndex));
-    const node = this.tree.lookup(path, this.currentIndex);
-    if (node instanceof EtcdError) return this.counted('compareAndSwap', node);
+    const node = this.tree.lookup(path);
+    if (node instanceof PathMiss) return this.counted('compareAndSwap', node.toError(this.currentIndex));
     if (node.isDir()) return this.counted('compareAndSwap', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
     const cause = compareFailure(node, req.prevValue, req.prevIndex);
     if (cause !== null) return this.counted('compareAndSwap', new EtcdError(ErrorCode.TestFailed, cause, this.currentIndex));
@@ -286,8 +288,8 @@ export class Store {
   /** etcd's Delete: a directory needs dir (empty) or recursive; recursive implies dir. */
   private delete(path: string, req: V2Request): OpResult {
     if (path === '/') return this.counted('deleteQuirk', new EtcdError(ErrorCode.RootROnly, '/', this.currentIndex));
-    const node = this.tree.lookup(path, this.currentIndex);
-    if (node instanceof EtcdError) return this.counted('delete', node);
+    const node = this.tree.lookup(path);
+    if (node instanceof PathMiss) return this.counted('delete', node.toError(this.currentIndex));
     if (node.isDir()) {
       const dir = req.dir || req.recursive;
       if (!dir) return this.counted('delete', new EtcdError(ErrorCode.NotFile, node.path, this.currentIndex));
@@ -300,8 +302,8 @@ export class Store {
 
   /** etcd's CompareAndDelete: files only. */
   private compareAndDelete(path: string, req: V2Request): OpResult {
-    const node = this.tree.lookup(path, this.currentIndex);
-    if (node instanceof EtcdError) return this.counted('compareAndDelete', node);
+    const node = this.tree.lookup(path);
+    if (node instanceof PathMiss) return this.counted('compareAndDelete', node.toError(this.currentIndex));
     // etcd returns the next two failures without marking them failed: they count as successes.
     // On the root, etcd's cause is its internal "/1" with the "/1" prefix trimmed: no cause at all.
     if (node.isDir()) {
@@ -404,7 +406,8 @@ function assertRequest(req: V2Request): void {
     throw new Error('Store.apply: path, val and prevValue must be strings');
   }
   if (!Number.isSafeInteger(req.prevIndex) || req.prevIndex < 0) throw new Error(`Store.apply: bad prevIndex ${req.prevIndex}`);
-  if (!Number.isFinite(req.expiration) || req.expiration < 0) throw new Error(`Store.apply: bad expiration ${req.expiration}`);
+  // Checked before anything changes: rendering an unrepresentable expiration would throw mid-write.
+  if (!(req.expiration >= 0 && req.expiration <= MAX_EXPIRATION_MS)) throw new Error(`Store.apply: bad expiration ${req.expiration}`);
   if (!Number.isFinite(req.time)) throw new Error(`Store.apply: bad time ${req.time}`);
   if (req.prevExist !== null && typeof req.prevExist !== 'boolean') throw new Error('Store.apply: bad prevExist');
 }

@@ -1,9 +1,24 @@
 // The key tree: lookups along a path, implicit parent directories, attaching and removing nodes
 // while keeping the TTL heap in step. O(depth) per lookup (Map children).
 import { ErrorCode, EtcdError } from './errors.js';
-import { joinKey } from './keys.js';
 import { PERMANENT, StoreNode } from './node.js';
 import { TtlHeap } from './ttl-heap.js';
+
+/**
+ * Why a path does not lead to a node: 100 (the first missing component) or 104 (the file a component
+ * runs through). A plain value, turned into an EtcdError only when it is the answer: set and create
+ * meet a miss on every new key, and an Error is costly to build.
+ */
+export class PathMiss {
+  constructor(
+    readonly errorCode: typeof ErrorCode.KeyNotFound | typeof ErrorCode.NotDir,
+    readonly cause: string,
+  ) {}
+
+  toError(storeIndex: number): EtcdError {
+    return new EtcdError(this.errorCode, this.cause, storeIndex);
+  }
+}
 
 export class KeyTree {
   readonly root: StoreNode = StoreNode.dir('/', '', null, 0, PERMANENT);
@@ -13,7 +28,7 @@ export class KeyTree {
    * etcd's internalGet: the node at a canonical path; 100 with the first missing component as
    * cause, or 104 with the file a component runs through as cause.
    */
-  lookup(path: string, storeIndex: number): StoreNode | EtcdError {
+  lookup(path: string): StoreNode | PathMiss {
     let node = this.root;
     if (path === '/') return node;
     let start = 1;
@@ -21,9 +36,9 @@ export class KeyTree {
       let end = path.indexOf('/', start);
       if (end === -1) end = path.length;
       const children = node.children;
-      if (children === null) return new EtcdError(ErrorCode.NotDir, node.path, storeIndex);
+      if (children === null) return new PathMiss(ErrorCode.NotDir, node.path);
       const child = children.get(path.slice(start, end));
-      if (child === undefined) return new EtcdError(ErrorCode.KeyNotFound, path.slice(0, end), storeIndex);
+      if (child === undefined) return new PathMiss(ErrorCode.KeyNotFound, path.slice(0, end));
       node = child;
       start = end + 1;
     }
@@ -34,7 +49,7 @@ export class KeyTree {
    * etcd's walk with checkDir: the directory at a canonical path, creating missing directories
    * (permanent, created at `createdIndex`) on the way; 104 when a component is a file.
    */
-  ensureDir(dirPath: string, createdIndex: number, storeIndex: number): StoreNode | EtcdError {
+  ensureDir(dirPath: string, createdIndex: number): StoreNode | PathMiss {
     let node = this.root;
     if (dirPath === '/') return node;
     let start = 1;
@@ -49,7 +64,7 @@ export class KeyTree {
         child = StoreNode.dir(dirPath.slice(0, end), name, node, createdIndex, PERMANENT);
         node.addChild(child);
       } else if (!child.isDir()) {
-        return new EtcdError(ErrorCode.NotDir, child.path, storeIndex);
+        return new PathMiss(ErrorCode.NotDir, child.path);
       }
       node = child;
       start = end + 1;
@@ -61,7 +76,8 @@ export class KeyTree {
   attach(node: StoreNode): void {
     const parent = node.parent;
     if (parent === null) throw new Error(`KeyTree: ${node.path} has no parent`);
-    if (joinKey(parent.path, node.name) !== node.path) throw new Error(`KeyTree: ${node.path} is not a child of ${parent.path}`);
+    // (That node.path extends parent.path is checked by verify(): comparing paths here would flatten
+    // the concatenated paths of a recovered deep tree, quadratic in its depth.)
     parent.addChild(node);
     if (!node.isPermanent()) this.ttlHeap.push(node);
   }

@@ -108,10 +108,6 @@ export class HubWatcher implements Watcher {
     this.drain();
   }
 
-  isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Leaves the hub (idempotent). */
   detachFromHub(): void {
     const unregister = this.unregister;

@@ -92,6 +92,7 @@ export class PeerSender {
     return this.queue.length;
   }
 
+  /** Queues a message; flush() starts the request. (send() queues a whole Ready, then flushes.) */
   enqueue(message: Message): void {
     if (this.closed) {
       this.o.stats.recordDropped(this.o.peerId, 1);
@@ -104,8 +105,11 @@ export class PeerSender {
     const item: QueuedMessage = { message, sizeBytes: messageSizeBytes(message) };
     if (!this.queue.push(item)) {
       this.drop(1, 'sending buffer is full');
-      return;
     }
+  }
+
+  /** Starts a request with what is queued, unless one is in flight or the peer is in backoff. */
+  flush(): void {
     this.pump();
   }
 

@@ -55,6 +55,8 @@ export class PeerTransport {
    */
   send(messages: readonly Message[]): void {
     if (this.closed) return;
+    // Queue everything first, then start the requests: one Ready's messages to a peer leave together.
+    const touched = new Set<PeerSender>();
     for (const m of messages) {
       assert.ok(!isLocalMessage(m.type), `PeerTransport.send: local message ${MessageType[m.type]} must not reach the transport`);
       assert.equal(m.from, this.o.selfId, `PeerTransport.send: message from ${m.from} is not from this member`);
@@ -67,7 +69,9 @@ export class PeerTransport {
         continue;
       }
       sender.enqueue(m);
+      touched.add(sender);
     }
+    for (const sender of touched) sender.flush();
   }
 
   addPeer(id: NodeId, urls: readonly string[]): void {

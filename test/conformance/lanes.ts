@@ -3,6 +3,7 @@
 // after each script it deletes everything the script created and checks the root is empty again,
 // else the lane's server is replaced. The same script runs on every side at the same time, so TTL
 // timings line up. `fresh` scripts get just-started servers of their own.
+import { settledWithin } from '../helpers/child-process.js';
 import { exchange } from './exchange.js';
 import { runScript } from './runner.js';
 import type { Script } from './script.js';
@@ -191,7 +192,7 @@ export class ParallelRun {
   async stop(timeoutMs = 120_000): Promise<void> {
     this.queue.length = 0;
     for (const s of this.states) s.close();
-    await Promise.race([this.finished, new Promise((r) => setTimeout(r, timeoutMs))]);
+    await settledWithin(this.finished, timeoutMs);
     await Promise.all(this.lanes.flat().map((l) => l.stop()));
   }
 }

@@ -137,8 +137,8 @@ function normaliseCause(doc: JsonNode, ctx: Context): JsonNode {
       let text = cause;
       const prevIndex = decimal(ctx.params.get('prevIndex'));
       if (code === 101 && prevIndex !== null && prevIndex > 0n) {
-        text = text.replace(/\[(\d+) != (\d+)\]$/, (m, p: string, cur: string) =>
-          decimal(p) === prevIndex ? `[<prevIndex> != ${relIndex(Number(cur), ctx)}]` : m,
+        text = text.replace(/\[(\d+) != (\d+)\]$/, (_m, p: string, cur: string) =>
+          `[${decimal(p) === prevIndex ? '<prevIndex>' : p} != ${relIndex(Number(cur), ctx)}]`,
         );
       }
       if (code === 401) {

@@ -62,10 +62,10 @@ export function spawnLogged(command: string, args: string[], options: SpawnOptio
     async stop(graceMs = 3000): Promise<void> {
       if (exitedFlag) return;
       child.kill('SIGTERM');
-      const killed = await Promise.race([exited.then(() => true), delay(graceMs).then(() => false)]);
+      const killed = await settledWithin(exited, graceMs);
       if (!killed) {
         child.kill('SIGKILL');
-        await Promise.race([exited, delay(5000)]);
+        await settledWithin(exited, 5000);
       }
     },
   };
@@ -73,4 +73,17 @@ export function spawnLogged(command: string, args: string[], options: SpawnOptio
 
 export function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Resolves true when `p` settles within `ms`, else false; leaves no timer behind. */
+export async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

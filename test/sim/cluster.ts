@@ -64,6 +64,8 @@ interface SimEvent {
   fn: (() => void) | undefined;
 }
 
+const MAX_EVENTS_AT_SAME_TIME = 100_000;
+
 const enum EventKind {
   Tick = 0,
   Deliver = 1,
@@ -116,6 +118,7 @@ export class Cluster {
   messagesSent = 0;
   messagesDelivered = 0;
   eventsProcessed = 0;
+  private eventsAtSameTime = 0;
   net: NetworkConditions;
   onApply: ApplyListener | undefined;
   onReadState: ReadStateListener | undefined;
@@ -317,6 +320,14 @@ export class Cluster {
   private processNext(): void {
     const ev = this.queue.pop();
     if (ev === undefined) return;
+    // Bound: a node that keeps producing work without time passing is livelocked.
+    if (ev.timeMs === this.nowMs) {
+      if (++this.eventsAtSameTime > MAX_EVENTS_AT_SAME_TIME) {
+        throw new SafetyViolation('Livelock', `more than ${MAX_EVENTS_AT_SAME_TIME} events at t=${this.nowMs}ms`);
+      }
+    } else {
+      this.eventsAtSameTime = 0;
+    }
     this.nowMs = ev.timeMs;
     this.eventsProcessed++;
     switch (ev.kind) {

@@ -50,6 +50,8 @@ export const DEFAULT_LIVENESS_TICKS = 600;
 /** The fault mix of a schedule is itself drawn from the seed, so seeds explore different regimes. */
 interface FaultProfile {
   crashPerTick: number;
+  /** Crash whoever is leader (Figure 8 needs leaders to die right after appending). */
+  leaderCrashPerTick: number;
   partitionPerTick: number;
   oneWayPerTick: number;
   healPerTick: number;
@@ -64,6 +66,7 @@ function drawProfile(rng: Rng): FaultProfile {
   const calm = rng.chance(0.2);
   return {
     crashPerTick: calm ? 0.002 : rng.pick([0.005, 0.01, 0.03]),
+    leaderCrashPerTick: calm ? 0 : rng.pick([0, 0.01, 0.05]),
     partitionPerTick: calm ? 0.002 : rng.pick([0.005, 0.01, 0.03]),
     oneWayPerTick: rng.pick([0, 0.005, 0.01]),
     healPerTick: rng.pick([0.02, 0.05, 0.1]),
@@ -104,6 +107,7 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
           cluster.start(id);
         }
       }
+      workload.sweepLost();
       const alive = aliveIds();
       if (alive.length > 0) {
         if (rng.chance(profile.proposePerTick)) workload.newValues(rng.int(1, 3));
@@ -114,6 +118,13 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
           cluster.crash(victim);
           workload.onCrash(victim);
           restartAt.set(victim, step + rng.int(1, profile.maxDownTicks));
+          stats.crashes++;
+        }
+        const leader = cluster.leaders()[0];
+        if (leader !== undefined && leader.alive && rng.chance(profile.leaderCrashPerTick)) {
+          cluster.crash(leader.id);
+          workload.onCrash(leader.id);
+          restartAt.set(leader.id, step + rng.int(1, profile.maxDownTicks));
           stats.crashes++;
         }
         if (rng.chance(profile.transferPerTick)) {
@@ -156,6 +167,7 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
     let converged = false;
     for (let t = 0; t < livenessTicks; t++) {
       const leader = stableLeader(cluster);
+      workload.sweepLost();
       workload.proposePending(leader ?? rng.pick(ids));
       if (leader !== undefined && workload.outstanding === 0 && allApplied(cluster, leader)) {
         stats.convergenceTicks = t;

@@ -66,7 +66,15 @@ export class Workload {
     let target = via;
     for (let hop = 0; hop < 2; hop++) {
       const node = this.cluster.node(target);
-      if (!node.alive) return false;
+      const rn = node.rn;
+      if (rn === undefined) return false;
+      if (!rn.isLeader() && hop === 0 && rn.leaderId !== NONE && rn.leaderId !== target) {
+        // What the HTTP layer does before proposing: redirect to the known leader.
+        this.redirects++;
+        target = rn.leaderId;
+        continue;
+      }
+      if (!rn.isLeader() && rn.leaderId === NONE && hop === 0) return false; // no leader: 5xx, retry later
       try {
         const ticket = this.cluster.withNode(target, (rn) => rn.propose(encodeValue(value)));
         if (ticket === undefined) return false;
@@ -112,6 +120,25 @@ export class Workload {
     }
   }
 
+  /**
+   * Proposals whose entry is no longer in their node's log (overwritten by a newer leader) will
+   * never be applied there: retry them. Entries of a term are only ever written by its leader, so
+   * once the log lacks (index, term) the proposal is lost for good.
+   */
+  sweepLost(): void {
+    for (const [id, m] of this.inFlight) {
+      if (m.size === 0) continue;
+      const rn = this.cluster.node(id).rn;
+      if (rn === undefined) continue;
+      for (const [index, f] of m) {
+        if (rn.term > f.term && rn.raft.log.maybeTerm(index) !== f.term) {
+          m.delete(index);
+          this.pending.push(f.value);
+        }
+      }
+    }
+  }
+
   /** A crashed node's in-flight proposals have an unknown fate: retry them (duplicates are fine). */
   onCrash(id: NodeId): void {
     const m = this.inFlight.get(id);
@@ -123,7 +150,7 @@ export class Workload {
   /** Issues a ReadIndex request on `via`. */
   read(via: NodeId): void {
     const node = this.cluster.node(via);
-    if (!node.alive) return;
+    if (node.rn === undefined || node.rn.leaderId === NONE) return;
     const ctxText = `r${via}.${this.readSeq++}`;
     const ctx = Uint8Array.from(ctxText, (c) => c.charCodeAt(0));
     try {

@@ -1,7 +1,7 @@
 // set / create / update / compareAndSwap / delete / compareAndDelete: etcd's store_test.go and the
 // rows of etcd-v2-api.md §2, §4.2, §4.3, §4.6, §4.8 that are store behaviour.
 import { describe, expect, it } from 'vitest';
-import { Harness, body, err, ok } from './harness.js';
+import { Harness, body, err, ok, watchAndRecord } from './harness.js';
 
 describe('get', () => {
   it('returns an existing value at the current index', () => {
@@ -205,6 +205,15 @@ describe('update', () => {
   });
 });
 
+describe('dir flag on update and compareAndSwap', () => {
+  it('is ignored: a file stays a file', () => {
+    const h = new Harness();
+    h.put('/f', { value: 'a' });
+    expect(ok(h.put('/f', { prevExist: true, dir: true, value: 'b' })).node).toEqual({ key: '/f', value: 'b', modifiedIndex: 2, createdIndex: 1 });
+    expect(ok(h.put('/f', { prevValue: 'b', dir: true, value: 'c' })).node).toEqual({ key: '/f', value: 'c', modifiedIndex: 3, createdIndex: 1 });
+  });
+});
+
 describe('compareAndSwap', () => {
   it('swaps on a matching prevValue, keeping createdIndex', () => {
     const h = new Harness();
@@ -355,6 +364,20 @@ describe('compareAndDelete', () => {
 });
 
 describe('failed writes', () => {
+  it('fire no watcher', () => {
+    const h = new Harness();
+    h.put('/k', { value: 'v' });
+    h.put('/d', { dir: true });
+    const rec = watchAndRecord(h, '/', { recursive: true, stream: true });
+    h.put('/k', { prevExist: false });
+    h.put('/k', { prevValue: 'nope' });
+    h.del('/k', { prevIndex: 99 });
+    h.del('/d');
+    h.put('/d', { value: 'x' });
+    h.post('/k');
+    expect(rec.events).toHaveLength(0);
+  });
+
   it('consume no index and record no event', () => {
     const h = new Harness();
     h.put('/k', { value: 'v' });

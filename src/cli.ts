@@ -1,0 +1,340 @@
+// etcd's command line: the same flag names (`--flag value`, `--flag=value`, `-flag` as Go's flag
+// package allows), ETCD_* environment variables for flags not given (flags win), etcd's defaults,
+// and etcd's validation. Any problem is one line on stderr naming the flag, and exit code 2.
+import { goParseBool } from './http/go-text.js';
+import type { InitialClusterState, InitialMember, LogLevel, MemberConfig } from './config.js';
+import { computeClusterId, computeMemberId } from './server/ids.js';
+import { parseMemberURLs, type MemberURL } from './server/urls.js';
+import { ETCD_SERVER_VERSION, etcdTsVersion } from './server/version.js';
+
+export type CliOutcome =
+  | { kind: 'run'; config: MemberConfig; warnings: string[] }
+  | { kind: 'help'; text: string }
+  | { kind: 'version'; text: string }
+  /** `message` is the whole line to print (flag named, usage hint included); exit code 2. */
+  | { kind: 'error'; message: string };
+
+type FlagName =
+  | 'name'
+  | 'data-dir'
+  | 'listen-client-urls'
+  | 'advertise-client-urls'
+  | 'listen-peer-urls'
+  | 'initial-advertise-peer-urls'
+  | 'initial-cluster'
+  | 'initial-cluster-state'
+  | 'initial-cluster-token'
+  | 'heartbeat-interval'
+  | 'election-timeout'
+  | 'snapshot-count'
+  | 'max-request-bytes'
+  | 'log-level'
+  | 'help'
+  | 'version';
+
+interface FlagSpec {
+  boolean: boolean;
+  /** etcd's default; '' for none. */
+  default: string;
+  help: string;
+}
+
+const DEFAULT_NAME = 'default';
+/** etcd has no upper bound; ours keeps one request from taking the whole heap. */
+const MAX_REQUEST_BYTES_LIMIT = 1024 * 1024 * 1024;
+/** etcd's maxElectionMs. */
+const MAX_ELECTION_TIMEOUT_MS = 50_000;
+
+const flags: Record<FlagName, FlagSpec> = {
+  name: { boolean: false, default: DEFAULT_NAME, help: 'Human-readable name for this member.' },
+  'data-dir': { boolean: false, default: '', help: 'Path to the data directory (default "${name}.etcd"; not used yet: data is kept in memory).' },
+  'listen-client-urls': { boolean: false, default: 'http://localhost:2379', help: 'List of URLs to listen on for client traffic.' },
+  'advertise-client-urls': {
+    boolean: false,
+    default: 'http://localhost:2379',
+    help: "List of this member's client URLs to advertise to the public.",
+  },
+  'listen-peer-urls': { boolean: false, default: 'http://localhost:2380', help: 'List of URLs to listen on for peer traffic.' },
+  'initial-advertise-peer-urls': {
+    boolean: false,
+    default: 'http://localhost:2380',
+    help: "List of this member's peer URLs to advertise to the rest of the cluster.",
+  },
+  'initial-cluster': {
+    boolean: false,
+    default: 'default=http://localhost:2380',
+    help: 'Initial cluster configuration for bootstrapping (name=peerURL,...).',
+  },
+  'initial-cluster-state': { boolean: false, default: 'new', help: "Initial cluster state ('new' or 'existing')." },
+  'initial-cluster-token': { boolean: false, default: 'etcd-cluster', help: 'Initial cluster token for the cluster during bootstrap.' },
+  'heartbeat-interval': { boolean: false, default: '100', help: 'Time (in milliseconds) of a heartbeat interval.' },
+  'election-timeout': { boolean: false, default: '1000', help: 'Time (in milliseconds) for an election to timeout.' },
+  'snapshot-count': { boolean: false, default: '100000', help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'max-request-bytes': { boolean: false, default: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
+  'log-level': { boolean: false, default: 'info', help: "Log level: 'debug', 'info', 'warn' or 'error'." },
+  help: { boolean: true, default: 'false', help: 'Show this help and exit.' },
+  version: { boolean: true, default: 'false', help: 'Print the version and exit.' },
+};
+
+const flagNames = Object.keys(flags) as FlagName[];
+
+function isFlagName(name: string): name is FlagName {
+  return Object.prototype.hasOwnProperty.call(flags, name);
+}
+
+const USAGE_HINT = "(see 'etcd-ts --help')";
+
+class CliError extends Error {}
+
+function fail(message: string): never {
+  throw new CliError(message);
+}
+
+/** ETCD_LISTEN_CLIENT_URLS for listen-client-urls, as etcd's flags.FlagToEnv. */
+export function envName(flag: string): string {
+  return 'ETCD_' + flag.toUpperCase().replace(/-/g, '_');
+}
+
+/** Parses argv (without node and script) and the environment into a validated config. */
+export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOutcome {
+  try {
+    const { values, fromCommandLine } = readFlags(argv);
+    if (values.get('help') === 'true') return { kind: 'help', text: helpText() };
+    if (values.get('version') === 'true') return { kind: 'version', text: versionText() };
+    const warnings = applyEnvironment(values, fromCommandLine, env);
+    return { kind: 'run', config: buildConfig(values, fromCommandLine, env), warnings };
+  } catch (err: unknown) {
+    if (err instanceof CliError) return { kind: 'error', message: `etcd-ts: ${err.message} ${USAGE_HINT}` };
+    throw err;
+  }
+}
+
+/** The flags given on the command line: name -> raw value ('true' for a bare boolean). */
+function readFlags(argv: readonly string[]): { values: Map<FlagName, string>; fromCommandLine: Set<FlagName> } {
+  const values = new Map<FlagName, string>();
+  const fromCommandLine = new Set<FlagName>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      if (i + 1 < argv.length) fail(`'${argv[i + 1]}' is not a valid flag`);
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') fail(`'${arg}' is not a valid flag`);
+    const body = arg.startsWith('--') ? arg.slice(2) : arg.slice(1);
+    const eq = body.indexOf('=');
+    const rawName = eq === -1 ? body : body.slice(0, eq);
+    const name = rawName === 'h' ? 'help' : rawName;
+    if (!isFlagName(name)) fail(`unknown flag --${rawName}`);
+    const spec = flags[name];
+    let value: string;
+    if (spec.boolean) {
+      const text = eq === -1 ? 'true' : body.slice(eq + 1);
+      const parsed = goParseBool(text);
+      if (parsed === undefined) fail(`invalid boolean value "${text}" for flag --${name}`);
+      value = String(parsed);
+    } else if (eq !== -1) {
+      value = body.slice(eq + 1);
+    } else {
+      if (i + 1 >= argv.length) fail(`flag needs an argument: --${name}`);
+      value = argv[++i]!;
+    }
+    values.set(name, value);
+    fromCommandLine.add(name);
+  }
+  return { values, fromCommandLine };
+}
+
+/** Fills flags not given on the command line from ETCD_* variables; returns etcd's warnings. */
+function applyEnvironment(
+  values: Map<FlagName, string>,
+  fromCommandLine: ReadonlySet<FlagName>,
+  env: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const warnings: string[] = [];
+  for (const name of flagNames) {
+    if (flags[name].boolean) continue;
+    const value = env[envName(name)];
+    if (value === undefined) continue;
+    if (fromCommandLine.has(name)) {
+      warnings.push(`recognized environment variable ${envName(name)}, but unused: shadowed by corresponding flag`);
+      continue;
+    }
+    values.set(name, value);
+  }
+  return warnings;
+}
+
+/** Where a value came from, for error messages: the flag, or the variable that set it. */
+function source(name: FlagName, fromCommandLine: ReadonlySet<FlagName>, env: Readonly<Record<string, string | undefined>>): string {
+  return !fromCommandLine.has(name) && env[envName(name)] !== undefined ? `${envName(name)} (flag --${name})` : `flag --${name}`;
+}
+
+function buildConfig(
+  values: ReadonlyMap<FlagName, string>,
+  fromCommandLine: ReadonlySet<FlagName>,
+  env: Readonly<Record<string, string | undefined>>,
+): MemberConfig {
+  const isSet = (name: FlagName): boolean => values.has(name);
+  const raw = (name: FlagName): string => values.get(name) ?? flags[name].default;
+  const where = (name: FlagName): string => source(name, fromCommandLine, env);
+
+  const urls = (name: FlagName): MemberURL[] => {
+    const text = raw(name);
+    const parsed = parseMemberURLs(text.split(','));
+    if ('error' in parsed) fail(`invalid value "${text}" for ${where(name)}: ${parsed.error}`);
+    return parsed;
+  };
+  const uint = (name: FlagName): number => {
+    const text = raw(name);
+    if (!/^[0-9]{1,15}$/.test(text)) fail(`invalid value "${text}" for ${where(name)}: not a non-negative integer`);
+    return Number(text);
+  };
+
+  const name = raw('name');
+  if (name === '') fail(`invalid value "" for ${where('name')}: the name must not be empty`);
+
+  const listenClientURLs = urls('listen-client-urls');
+  const advertiseClientURLs = urls('advertise-client-urls');
+  const listenPeerURLs = urls('listen-peer-urls');
+  const initialAdvertisePeerURLs = urls('initial-advertise-peer-urls');
+  for (const flag of ['listen-client-urls', 'listen-peer-urls'] as const) {
+    for (const u of flag === 'listen-client-urls' ? listenClientURLs : listenPeerURLs) {
+      if (!isBindableHost(u.host)) fail(`invalid value "${raw(flag)}" for ${where(flag)}: expected IP in URL for binding (${u.text})`);
+    }
+  }
+  // etcd: an explicit listen address needs an explicit advertised one (clients must reach it)
+  if (isSet('listen-client-urls') && !isSet('advertise-client-urls')) {
+    fail('--advertise-client-urls is required when --listen-client-urls is set explicitly');
+  }
+
+  const state = raw('initial-cluster-state');
+  if (state !== 'new' && state !== 'existing') {
+    fail(`invalid value "${state}" for ${where('initial-cluster-state')}: valid values are "new" and "existing"`);
+  }
+  const token = raw('initial-cluster-token');
+  if (token === '') fail(`invalid value "" for ${where('initial-cluster-token')}: the token must not be empty`);
+
+  // etcd (UpdateDefaultClusterFromName): `--name abc` alone bootstraps abc=<its advertised peer URLs>
+  let initialClusterText = raw('initial-cluster');
+  if (name !== DEFAULT_NAME && initialClusterText === flags['initial-cluster'].default) {
+    initialClusterText = initialAdvertisePeerURLs.map((u) => `${name}=${u.text}`).join(',');
+  }
+  const initialCluster = parseInitialCluster(initialClusterText, token, where('initial-cluster'));
+  const self = initialCluster.find((m) => m.name === name);
+  if (self === undefined) {
+    fail(`couldn't find local name "${name}" in the initial cluster configuration (${where('initial-cluster')}: "${initialClusterText}")`);
+  }
+  const advertisedPeers = initialAdvertisePeerURLs.map((u) => u.text);
+  if (self.peerURLs.join(',') !== advertisedPeers.join(',')) {
+    fail(
+      `--initial-cluster has ${name}=${self.peerURLs.join(',')} but missing from --initial-advertise-peer-urls=${advertisedPeers.join(',')}`,
+    );
+  }
+
+  const heartbeatIntervalMs = uint('heartbeat-interval');
+  const electionTimeoutMs = uint('election-timeout');
+  if (heartbeatIntervalMs === 0) fail(`--heartbeat-interval must be >0 (set to ${heartbeatIntervalMs}ms)`);
+  if (electionTimeoutMs === 0) fail(`--election-timeout must be >0 (set to ${electionTimeoutMs}ms)`);
+  if (5 * heartbeatIntervalMs > electionTimeoutMs) {
+    fail(`--election-timeout[${electionTimeoutMs}ms] should be at least as 5 times as --heartbeat-interval[${heartbeatIntervalMs}ms]`);
+  }
+  if (electionTimeoutMs > MAX_ELECTION_TIMEOUT_MS) {
+    fail(`--election-timeout[${electionTimeoutMs}ms] is too long, and should be set less than ${MAX_ELECTION_TIMEOUT_MS}ms`);
+  }
+  const snapshotCount = uint('snapshot-count');
+  const maxRequestBytes = uint('max-request-bytes');
+  if (maxRequestBytes === 0 || maxRequestBytes > MAX_REQUEST_BYTES_LIMIT) {
+    fail(`invalid value "${raw('max-request-bytes')}" for ${where('max-request-bytes')}: must be between 1 and ${MAX_REQUEST_BYTES_LIMIT}`);
+  }
+  const logLevel = raw('log-level');
+  if (!isLogLevel(logLevel)) fail(`invalid value "${logLevel}" for ${where('log-level')}: valid levels are debug, info, warn, error`);
+
+  return {
+    name,
+    dataDir: isSet('data-dir') && raw('data-dir') !== '' ? raw('data-dir') : `${name}.etcd`,
+    listenClientURLs,
+    advertiseClientURLs: advertiseClientURLs.map((u) => u.text),
+    listenPeerURLs,
+    initialAdvertisePeerURLs: advertisedPeers,
+    initialCluster,
+    initialClusterState: state as InitialClusterState,
+    initialClusterToken: token,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount,
+    maxRequestBytes,
+    logLevel,
+    memberId: self.id,
+    clusterId: computeClusterId(initialCluster, token),
+  };
+}
+
+/** `name=url,name=url,...` (a name may repeat for several URLs), as etcd's types.NewURLsMap. */
+function parseInitialCluster(text: string, token: string, where: string): InitialMember[] {
+  const byName = new Map<string, string[]>();
+  for (const entry of text.split(',')) {
+    if (entry === '') continue;
+    const eq = entry.indexOf('=');
+    const name = eq === -1 ? entry : entry.slice(0, eq);
+    const url = eq === -1 ? '' : entry.slice(eq + 1);
+    byName.set(name, [...(byName.get(name) ?? []), url]);
+  }
+  if (byName.size === 0) fail(`invalid value "${text}" for ${where}: no members given`);
+  const seen = new Set<string>();
+  const members: InitialMember[] = [];
+  for (const [name, list] of byName) {
+    const parsed = parseMemberURLs(list);
+    if ('error' in parsed) fail(`invalid value "${text}" for ${where}: ${parsed.error}`);
+    const peerURLs = parsed.map((u) => u.text);
+    for (const u of peerURLs) {
+      if (seen.has(u)) fail(`invalid value "${text}" for ${where}: initial cluster has duplicate url ${u}`);
+      seen.add(u);
+    }
+    members.push({ name, id: computeMemberId(peerURLs, token), peerURLs });
+  }
+  return members.sort((a, b) => a.id - b.id);
+}
+
+function isLogLevel(s: string): s is LogLevel {
+  return s === 'debug' || s === 'info' || s === 'warn' || s === 'error';
+}
+
+/** etcd binds only to IP addresses (and localhost, its default). */
+function isBindableHost(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(host)) return true;
+  return host.includes(':') && /^[0-9A-Fa-f:.]+$/.test(host);
+}
+
+export function helpText(): string {
+  const lines = [
+    'Usage:',
+    '',
+    '  etcd-ts [flags]',
+    '    Start an etcd-ts member: an etcd v2 API compatible server.',
+    '',
+    '  etcd-ts --version',
+    '    Show the version of etcd-ts.',
+    '',
+    '  etcd-ts -h | --help',
+    '    Show the help information about etcd-ts.',
+    '',
+    'Flags (each also read from ETCD_<FLAG> in upper case with _ for -, e.g. ETCD_NAME; flags win):',
+    '',
+  ];
+  for (const name of flagNames) {
+    const spec = flags[name];
+    lines.push(`  --${name}${spec.boolean ? '' : ` '${spec.default}'`}`);
+    lines.push(`    ${spec.help}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function versionText(): string {
+  return [
+    `etcd-ts Version: ${etcdTsVersion()}`,
+    `etcd API Version: ${ETCD_SERVER_VERSION} (v2 keys API)`,
+    `Node Version: ${process.version}`,
+    `Node OS/Arch: ${process.platform}/${process.arch}`,
+  ].join('\n') + '\n';
+}

@@ -1,0 +1,52 @@
+// Entry point: command line -> config -> a running member of a replicated cluster (raft, the
+// durable log in --data-dir, the peer API on --listen-peer-urls, the client API on
+// --listen-client-urls). A one-member --initial-cluster is a cluster of one.
+import { parseCommandLine } from './cli.js';
+import { DataDirError } from './storage/index.js';
+import { startClusterMember, type RunningClusterMember } from './server/cluster-runtime.js';
+import { createMemberLogger } from './server/logger.js';
+
+/**
+ * What bin/etcd-ts runs. Resolves with the exit code for --help, --version and bad flags (2); for a
+ * member, once it has started (the process then lives until SIGINT/SIGTERM).
+ */
+export async function main(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Promise<number | null> {
+  const outcome = parseCommandLine(argv, env);
+  switch (outcome.kind) {
+    case 'help':
+      process.stdout.write(outcome.text);
+      return 0;
+    case 'version':
+      process.stdout.write(outcome.text);
+      return 0;
+    case 'error':
+      process.stderr.write(outcome.message + '\n');
+      return 2;
+    case 'run':
+      break;
+  }
+  const config = outcome.config;
+  const logger = createMemberLogger(config.name, config.logLevel);
+  for (const warning of outcome.warnings) logger.warn(warning);
+  let running: RunningClusterMember;
+  try {
+    running = await startClusterMember(config, { logger });
+  } catch (err: unknown) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ err, code: err instanceof DataDirError ? err.code : undefined }, 'could not start');
+    process.stderr.write(`etcd-ts: could not start: ${message}\n`);
+    return 1;
+  }
+  const shutdown = (signal: string): void => {
+    logger.info({ signal }, 'shutting down');
+    const forceExit = setTimeout(() => process.exit(1), 5000);
+    forceExit.unref();
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  return null;
+}

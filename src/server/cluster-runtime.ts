@@ -1,0 +1,90 @@
+// Starts one member of a replicated cluster: opens its data dir, serves the client API on
+// --listen-client-urls and the peer API on --listen-peer-urls, and runs raft. A one-member
+// --initial-cluster is simply a cluster of one (it elects itself at once).
+import type { Logger } from 'pino';
+import type { MemberConfig } from '../config.js';
+import type { ExtraRoute } from '../http/context.js';
+import { createClientHandler } from '../http/client-api.js';
+import { closeAll, listenAll, type Listener } from './listen.js';
+import { RaftMember } from './raft-member.js';
+import { etcdTsVersion } from './version.js';
+
+export interface RunningClusterMember {
+  readonly config: MemberConfig;
+  readonly member: RaftMember;
+  readonly clientListeners: readonly Listener[];
+  readonly peerListeners: readonly Listener[];
+  /** Stops serving, fails pending requests, closes the data dir. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ClusterRuntimeOptions {
+  logger: Logger;
+  onFatal?: (err: unknown) => void;
+}
+
+/** GET /metrics: the member's Prometheus metrics (etcd serves them on the client port too). */
+function metricsRoute(member: RaftMember): ExtraRoute {
+  return async (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.statusCode = 405;
+      res.setHeader('Allow', 'GET');
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end('Method Not Allowed\n');
+      return;
+    }
+    const { contentType, body } = await member.metricsText();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', contentType);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+export async function startClusterMember(config: MemberConfig, options: ClusterRuntimeOptions): Promise<RunningClusterMember> {
+  const { logger } = options;
+  const member = await RaftMember.open({ config, logger, onFatal: options.onFatal });
+  let peerListeners: Listener[] = [];
+  let clientListeners: Listener[] = [];
+  try {
+    peerListeners = await listenAll(config.listenPeerURLs, member.peerHandler);
+    const handler = createClientHandler({
+      backend: member,
+      logger,
+      maxRequestBytes: config.maxRequestBytes,
+      requestTimeoutMs: 5000 + 2 * config.electionTimeoutMs,
+      leaderWaitMs: 2 * config.electionTimeoutMs,
+      extraRoutes: new Map([['/metrics', metricsRoute(member)]]),
+    });
+    clientListeners = await listenAll(config.listenClientURLs, handler);
+  } catch (err: unknown) {
+    await closeAll(peerListeners);
+    await member.stop();
+    throw err;
+  }
+  member.start();
+  logger.info(
+    {
+      version: etcdTsVersion(),
+      clientURLs: clientListeners.map((l) => `http://${l.address.address}:${l.address.port}`),
+      peerURLs: peerListeners.map((l) => `http://${l.address.address}:${l.address.port}`),
+      advertiseClientURLs: config.advertiseClientURLs,
+      dataDir: config.dataDir,
+    },
+    'serving the client and peer APIs',
+  );
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    member,
+    clientListeners,
+    peerListeners,
+    close: () => {
+      closing ??= (async () => {
+        await closeAll(clientListeners);
+        await member.stop();
+        await closeAll(peerListeners);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// What a raft log entry carries for this member runtime. An empty payload is the leader's no-op
+// (raft appends one on election); every other Normal entry is one of these commands,
+// msgpackr-encoded as a [kind, ...fields] tuple so that decoding needs no schema negotiation.
+import { Packr } from 'msgpackr';
+import type { V2Request } from '../store/command.js';
+
+export type EntryCommand =
+  /** A v2 keys write (or SYNC), applied to the store. */
+  | { kind: 'v2'; req: V2Request }
+  /** A member publishes its name and client URLs (etcd's publish of member attributes). */
+  | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[] };
+
+const KIND_V2 = 1;
+const KIND_ATTRS = 2;
+
+const packr = new Packr({ useRecords: false, moreTypes: false });
+
+export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
+  switch (cmd.kind) {
+    case 'v2':
+      return packr.pack([KIND_V2, cmd.req]);
+    case 'attrs':
+      return packr.pack([KIND_ATTRS, cmd.memberId, cmd.name, cmd.clientURLs]);
+  }
+}
+
+/** Throws on a payload this runtime did not write: applying it would diverge replicas. */
+export function decodeEntryCommand(data: Uint8Array): EntryCommand {
+  const tuple: unknown = packr.unpack(data);
+  if (!Array.isArray(tuple)) throw new Error('entry command: not a tuple');
+  switch (tuple[0]) {
+    case KIND_V2: {
+      const req = tuple[1] as V2Request;
+      if (typeof req !== 'object' || req === null || typeof req.method !== 'string' || typeof req.path !== 'string') {
+        throw new Error('entry command: malformed v2 request');
+      }
+      return { kind: 'v2', req };
+    }
+    case KIND_ATTRS: {
+      const [, memberId, name, clientURLs] = tuple as [number, number, string, string[]];
+      if (!Number.isSafeInteger(memberId) || typeof name !== 'string' || !Array.isArray(clientURLs)) {
+        throw new Error('entry command: malformed member attributes');
+      }
+      return { kind: 'attrs', memberId, name, clientURLs };
+    }
+    default:
+      throw new Error(`entry command: unknown kind ${String(tuple[0])}`);
+  }
+}

@@ -1,0 +1,70 @@
+// HTTP listeners for a member's URLs (--listen-client-urls, later --listen-peer-urls). `localhost`
+// binds 127.0.0.1 as Go's net.Listen does (Node would pick ::1 first on some hosts).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MemberURL } from './urls.js';
+
+export interface Listener {
+  readonly server: http.Server;
+  readonly url: MemberURL;
+  /** The bound address (the real port when the URL asked for port 0). */
+  readonly address: AddressInfo;
+}
+
+export interface ListenOptions {
+  /**
+   * How long a connection may take to send its request headers (slow-loris bound). Watches are
+   * unaffected: only the request is timed, never a response in progress.
+   */
+  headersTimeoutMs?: number;
+  /** How long a connection may take to send a whole request, body included. */
+  requestTimeoutMs?: number;
+}
+
+export function bindHost(url: MemberURL): string {
+  return url.host === 'localhost' ? '127.0.0.1' : url.host;
+}
+
+/** Listens on every URL with the same handler; on a failure closes what was opened and rejects. */
+export async function listenAll(
+  urls: readonly MemberURL[],
+  handler: http.RequestListener,
+  options: ListenOptions = {},
+): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+  try {
+    for (const url of urls) {
+      const server = http.createServer(handler);
+      server.headersTimeout = options.headersTimeoutMs ?? 60_000;
+      // Bounds receiving a whole request (slow bodies); it never cuts a response, so watches that
+      // last for hours are unaffected (checked: a 4 s response outlives a 1 s requestTimeout).
+      server.requestTimeout = options.requestTimeoutMs ?? 300_000;
+      server.keepAliveTimeout = 30_000;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(url.port, bindHost(url), () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      listeners.push({ server, url, address: server.address() as AddressInfo });
+    }
+  } catch (err: unknown) {
+    await closeAll(listeners);
+    throw err;
+  }
+  return listeners;
+}
+
+/** Stops accepting, cuts open connections (watches included) and waits until every server closed. */
+export async function closeAll(listeners: readonly Listener[]): Promise<void> {
+  await Promise.all(
+    listeners.map(
+      (l) =>
+        new Promise<void>((resolve) => {
+          l.server.close(() => resolve());
+          l.server.closeAllConnections();
+        }),
+    ),
+  );
+}

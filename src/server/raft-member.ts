@@ -1,0 +1,488 @@
+// One member of a replicated cluster: raft (src/raft) + the durable log (src/storage) + the peer
+// transport (src/transport) + the v2 store (src/store), driven from one event loop.
+//
+// The loop (etcd's raftNode, simplified):
+//   tick timer, peer messages, client proposals and ReadIndex requests step the RawNode, then
+//   schedule a Ready round. A round takes one Ready and, in order:
+//     1. persists its HardState and entries as ONE LevelDB batch, fsynced when raft says so;
+//     2. only then sends its messages (a vote or an append ack never leaves before it is durable);
+//     3. applies its committed entries to the store in log order and answers the proposals
+//        waiting for them;
+//     4. serves ReadIndex answers, then advances the RawNode.
+//   While a batch is being written, new proposals keep arriving; they go into the next Ready
+//   together (group commit: many proposals, one fsync).
+//
+// A proposal is answered only from its own applied entry: a waiter remembers (index, term) where
+// raft appended it, and the entry applied at that index must carry that term. A leader that
+// steps down fails its waiters ('etcdserver: leader changed'): their outcome is unknown, never a
+// false success.
+import type { Logger } from 'pino';
+import type { MemberConfig } from '../config.js';
+import { EntryType, type Entry, type Message } from '../raft/messages.js';
+import { ProposalDroppedError, RawNode, Role, type SoftState } from '../raft/index.js';
+import { RaftLogStore, type OpenedRaftLog } from '../storage/index.js';
+import { v2Request, type V2Request } from '../store/command.js';
+import { formatExpiration } from '../store/event.js';
+import { Store, type ApplyResult } from '../store/store.js';
+import { createPeerHandler, PeerTransport, TransportStats, type PeerRequestHandler } from '../transport/index.js';
+import {
+  NotLeaderError,
+  ProposalError,
+  type ClientBackend,
+  type FollowerStats,
+  type LeaderStats,
+  type MemberInfo,
+  type SelfStats,
+} from './backend.js';
+import { decodeEntryCommand, encodeEntryCommand, type EntryCommand } from './entry-codec.js';
+import { formatGoDuration } from './go-duration.js';
+import { formatId } from './ids.js';
+import { Membership } from './membership.js';
+import { MemberMetrics } from './metrics.js';
+import { Publisher } from './publish.js';
+import { ReadBarrier } from './read-barrier.js';
+import { etcdTsVersion } from './version.js';
+
+export interface RaftMemberOptions {
+  config: MemberConfig;
+  logger: Logger;
+  /** Wall clock in Unix ms with sub-ms precision (TTL expirations, stats). */
+  clock?: () => number;
+  /** Randomness for raft's election timeouts. */
+  random?: () => number;
+  /** How often the leader checks whether a TTL is due (etcd's sync ticker: 500 ms). */
+  syncIntervalMs?: number;
+  /** Proposals waiting to be applied, at most; beyond it 'etcdserver: too many requests'. */
+  maxPendingProposals?: number;
+  /** Called when the member cannot go on (storage failure, broken invariant). Default: log and exit(1). */
+  onFatal?: (err: unknown) => void;
+}
+
+interface Waiter {
+  term: number;
+  resolve: (result: ApplyResult) => void;
+  reject: (err: Error) => void;
+}
+
+const STOPPED = 'etcdserver: server stopped';
+const LEADER_CHANGED = 'etcdserver: leader changed';
+const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
+const SYNC_APPLIED: ApplyResult = { ok: true, event: null };
+
+export class RaftMember implements ClientBackend {
+  readonly store = new Store();
+  readonly clusterId: string;
+  readonly self: MemberInfo;
+  readonly metrics: MemberMetrics;
+  /** The peer API (/raft/*, /members/publish), for the peer listeners. */
+  readonly peerHandler: PeerRequestHandler;
+
+  private readonly config: MemberConfig;
+  private readonly logger: Logger;
+  private readonly clock: () => number;
+  private readonly node: RawNode;
+  private readonly log: RaftLogStore;
+  private readonly transport: PeerTransport;
+  private readonly transportStats = new TransportStats();
+  private readonly membership: Membership;
+  private readonly reads: ReadBarrier;
+  private readonly publisher: Publisher;
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly maxPendingProposals: number;
+  private readonly syncIntervalMs: number;
+  private readonly onFatal: (err: unknown) => void;
+  private readonly startTimeMs: number;
+
+  private appliedIndex: number;
+  private softState: SoftState = { lead: 0, role: Role.Follower };
+  private leaderSinceMs: number;
+  private syncInFlight = false;
+  private readyScheduled = false;
+  private readyRunning: Promise<void> | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  /**
+   * Opens (or creates) the member's data dir and builds the member; start() sets it running.
+   * Throws DataDirError for a data dir of another cluster or member, or a damaged one.
+   */
+  static async open(options: RaftMemberOptions): Promise<RaftMember> {
+    const { config } = options;
+    const voters = config.initialCluster.map((m) => m.id);
+    let member: RaftMember | null = null;
+    const opened = await RaftLogStore.open({
+      dataDir: config.dataDir,
+      clusterId: config.clusterId,
+      memberId: config.memberId,
+      name: config.name,
+      initialConfState: { voters, learners: [] },
+      onBatchWritten: (b) => member?.metrics.walFsyncSeconds.observe(b.durationMs / 1000),
+    });
+    if (opened.created && config.initialClusterState === 'existing') {
+      await opened.store.close();
+      throw new Error(
+        '--initial-cluster-state existing needs this member\'s data dir: joining a running cluster (member add) is not supported yet',
+      );
+    }
+    member = new RaftMember(options, opened);
+    return member;
+  }
+
+  private constructor(options: RaftMemberOptions, opened: OpenedRaftLog) {
+    const { config } = options;
+    this.config = config;
+    this.logger = options.logger;
+    this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
+    this.maxPendingProposals = options.maxPendingProposals ?? 10_000;
+    this.syncIntervalMs = options.syncIntervalMs ?? 500;
+    this.onFatal = options.onFatal ?? ((err) => {
+      this.logger.fatal({ err }, 'member cannot continue');
+      process.exit(1);
+    });
+    this.startTimeMs = this.clock();
+    this.leaderSinceMs = this.startTimeMs;
+    this.log = opened.store;
+    this.clusterId = formatId(config.clusterId);
+    this.membership = new Membership(config.initialCluster);
+    this.self = {
+      id: formatId(config.memberId),
+      name: config.name,
+      peerURLs: [...config.initialAdvertisePeerURLs],
+      clientURLs: [...config.advertiseClientURLs],
+    };
+    // The store lives in memory: it is rebuilt by applying the committed log from its start.
+    this.appliedIndex = opened.snapshot.metadata.index;
+    this.node = new RawNode({
+      id: config.memberId,
+      storage: opened.storage,
+      applied: this.appliedIndex,
+      electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
+      heartbeatTicks: 1,
+      checkQuorum: true,
+      preVote: true,
+      random: options.random ?? Math.random,
+      logger: this.logger.child({ component: 'raft' }),
+    });
+
+    const peers = new Map<number, string[]>();
+    for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
+    this.transport = new PeerTransport({
+      selfId: config.memberId,
+      clusterId: config.clusterId,
+      peers,
+      serverVersion: etcdTsVersion(),
+      logger: this.logger.child({ component: 'transport' }),
+      stats: this.transportStats,
+      onUnreachable: (id) => {
+        this.node.reportUnreachable(id);
+        this.scheduleReady();
+      },
+      onRoundTrip: (id, ms) => this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000),
+    });
+    const raftHandler = createPeerHandler({
+      selfId: config.memberId,
+      clusterId: config.clusterId,
+      serverVersion: etcdTsVersion(),
+      logger: this.logger.child({ component: 'transport' }),
+      stats: this.transportStats,
+      maxBodyBytes: Math.max(config.maxRequestBytes * 4, 16 * 1024 * 1024),
+      onMessages: (msgs) => this.onPeerMessages(msgs),
+    });
+    this.reads = new ReadBarrier({
+      memberId: config.memberId,
+      requestReadIndex: (ctx) => {
+        this.node.readIndex(ctx);
+        this.scheduleReady();
+      },
+      appliedIndex: () => this.appliedIndex,
+      nowMs: () => Date.now(),
+      timeoutMs: 5000 + 2 * config.electionTimeoutMs,
+      retryAfterMs: config.electionTimeoutMs,
+      maxWaiters: 10_000,
+    });
+    this.publisher = new Publisher({
+      memberId: config.memberId,
+      clusterId: config.clusterId,
+      name: config.name,
+      clientURLs: config.advertiseClientURLs,
+      membership: this.membership,
+      logger: this.logger,
+      leaderId: () => this.softState.lead,
+      isLeader: () => this.node.isLeader(),
+      proposeAttributes: (cmd) => this.proposeCommand(cmd),
+    });
+    const publishHandler = this.publisher.handler();
+    this.peerHandler = (req, res) => {
+      if (publishHandler(req, res)) return;
+      raftHandler(req, res, () => {
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end('404 page not found\n');
+      });
+    };
+    this.metrics = new MemberMetrics({
+      hasLeader: () => this.softState.lead !== 0,
+      isLeader: () => this.node.isLeader(),
+      committedIndex: () => this.node.commitIndex,
+      appliedIndex: () => this.appliedIndex,
+      pendingProposals: () => this.waiters.size,
+      peers: () => [...peers.keys()],
+      transport: this.transportStats,
+    });
+    this.logger.info(
+      { memberId: this.self.id, clusterId: this.clusterId, created: opened.created, term: opened.hardState.term, commit: opened.hardState.commit, lastIndex: opened.lastIndex },
+      opened.created ? 'starting a new member' : 'restarting from the data dir',
+    );
+  }
+
+  /** Starts ticking, publishing this member's attributes, and expiring TTLs. */
+  start(): void {
+    if (this.stopped) throw new Error('RaftMember: start() after stop()');
+    if (this.tickTimer !== null) return;
+    this.tickTimer = setInterval(() => this.onTick(), this.config.heartbeatIntervalMs);
+    this.syncTimer = setInterval(() => this.syncIfDue(), this.syncIntervalMs);
+    // A lone voter need not wait an election timeout to lead.
+    if (this.membership.ids().length === 1) this.node.campaign();
+    this.publisher.start();
+    this.scheduleReady();
+  }
+
+  /** Stops the member: pending requests fail, the last Ready round finishes, the log is closed. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer !== null) clearInterval(this.tickTimer);
+    if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    this.publisher.stop();
+    this.failWaiters(STOPPED);
+    this.reads.failAll(STOPPED);
+    if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
+    await this.transport.close();
+    await this.log.close();
+    this.logger.info({ term: this.node.term, applied: this.appliedIndex }, 'member stopped');
+  }
+
+  // ---- ClientBackend
+
+  now(): number {
+    return this.clock();
+  }
+
+  async propose(req: V2Request): Promise<ApplyResult> {
+    return this.proposeCommand({ kind: 'v2', req });
+  }
+
+  readBarrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
+    return this.reads.wait();
+  }
+
+  raftIndex(): number {
+    return this.node.commitIndex;
+  }
+
+  raftTerm(): number {
+    return this.node.term;
+  }
+
+  members(): MemberInfo[] {
+    return this.membership.list();
+  }
+
+  leader(): MemberInfo | null {
+    const lead = this.softState.lead;
+    return lead === 0 ? null : this.membership.info(lead);
+  }
+
+  selfStats(): SelfStats {
+    const totals = this.transportStats.totals();
+    const nowMs = this.clock();
+    const lead = this.softState.lead;
+    return {
+      name: this.config.name,
+      id: this.self.id,
+      state: this.node.role,
+      startTime: formatExpiration(this.startTimeMs),
+      leaderInfo: {
+        leader: lead === 0 ? '0' : formatId(lead),
+        uptime: formatGoDuration(BigInt(Math.max(0, Math.round((nowMs - this.leaderSinceMs) * 1e6)))),
+        startTime: formatExpiration(this.leaderSinceMs),
+      },
+      recvAppendRequestCnt: totals.receivedAppendRequests,
+      sendAppendRequestCnt: totals.sentAppendRequests,
+    };
+  }
+
+  leaderStats(): LeaderStats | null {
+    if (!this.node.isLeader()) return null;
+    const followers: Record<string, FollowerStats> = {};
+    for (const id of this.membership.ids()) {
+      if (id === this.config.memberId) continue;
+      const c = this.transportStats.peer(id);
+      const l = c?.latency;
+      followers[formatId(id)] = {
+        latency: {
+          current: l?.current ?? 0,
+          average: l?.average ?? 0,
+          standardDeviation: l?.standardDeviation ?? 0,
+          minimum: l?.minimum ?? 0,
+          maximum: l?.maximum ?? 0,
+        },
+        counts: { fail: c?.sendFailures ?? 0, success: l?.count ?? 0 },
+      };
+    }
+    return { leader: this.self.id, followers };
+  }
+
+  async metricsText(): Promise<{ contentType: string; body: string }> {
+    return this.metrics.text();
+  }
+
+  // ---- proposals
+
+  private proposeCommand(cmd: EntryCommand): Promise<ApplyResult> {
+    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
+    if (!this.node.isLeader()) return Promise.reject(new NotLeaderError(this.leaderClientURLs()));
+    if (this.waiters.size >= this.maxPendingProposals) {
+      this.metrics.proposalsFailed.inc();
+      return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+    }
+    let ticket: { index: number; term: number };
+    try {
+      ticket = this.node.propose(encodeEntryCommand(cmd));
+    } catch (err: unknown) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+      this.metrics.proposalsFailed.inc();
+      if (err.reason === 'not-leader' || err.reason === 'no-leader') return Promise.reject(new NotLeaderError(this.leaderClientURLs()));
+      if (err.reason === 'leadership-transfer') return Promise.reject(new ProposalError(LEADER_CHANGED));
+      return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+    }
+    this.scheduleReady();
+    return new Promise<ApplyResult>((resolve, reject) => {
+      if (this.waiters.has(ticket.index)) throw new Error(`RaftMember: two proposals at index ${ticket.index}`);
+      this.waiters.set(ticket.index, { term: ticket.term, resolve, reject });
+    });
+  }
+
+  private leaderClientURLs(): string[] {
+    const lead = this.softState.lead;
+    if (lead === 0 || lead === this.config.memberId) return [];
+    return this.membership.info(lead)?.clientURLs ?? [];
+  }
+
+  private failWaiters(reason: string): void {
+    if (this.waiters.size === 0) return;
+    const waiting = [...this.waiters.values()];
+    this.waiters.clear();
+    this.metrics.proposalsFailed.inc(waiting.length);
+    for (const w of waiting) w.reject(new ProposalError(reason));
+  }
+
+  // ---- the raft loop
+
+  private onTick(): void {
+    if (this.stopped) return;
+    this.node.tick();
+    this.reads.onTick();
+    this.scheduleReady();
+  }
+
+  private onPeerMessages(msgs: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const m of msgs) this.node.step(m);
+    this.scheduleReady();
+  }
+
+  /** Runs a Ready round soon; calls made meanwhile are batched into it. */
+  private scheduleReady(): void {
+    if (this.readyScheduled || this.readyRunning !== null || this.stopped) return;
+    this.readyScheduled = true;
+    setImmediate(() => {
+      this.readyScheduled = false;
+      if (this.readyRunning !== null || this.stopped) return;
+      this.readyRunning = this.runReadyRounds().finally(() => {
+        this.readyRunning = null;
+        if (!this.stopped && this.node.hasReady()) this.scheduleReady();
+      });
+    });
+  }
+
+  private async runReadyRounds(): Promise<void> {
+    try {
+      while (!this.stopped && this.node.hasReady()) {
+        const rd = this.node.ready();
+        if (rd.softState !== undefined) this.onSoftState(rd.softState);
+        if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
+          await this.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync });
+        }
+        if (this.stopped) return; // closing: what was written is durable; nothing more leaves
+        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+        for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestCtx);
+        this.node.advance(rd);
+        this.reads.onApplied();
+      }
+    } catch (err: unknown) {
+      this.stopped = true;
+      this.onFatal(err);
+    }
+  }
+
+  private onSoftState(ss: SoftState): void {
+    const prev = this.softState;
+    this.softState = ss;
+    if (ss.lead !== prev.lead) {
+      this.leaderSinceMs = this.clock();
+      if (ss.lead !== 0) this.metrics.leaderChanges.inc();
+      this.logger.info(
+        { term: this.node.term, index: this.node.commitIndex, leader: ss.lead === 0 ? null : formatId(ss.lead), role: ss.role },
+        ss.lead === 0 ? 'lost the leader' : ss.lead === this.config.memberId ? 'became the leader' : 'following a new leader',
+      );
+      this.reads.onLeaderChange();
+    }
+    if (prev.role === Role.Leader && ss.role !== Role.Leader) this.failWaiters(LEADER_CHANGED);
+    if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
+  }
+
+  private applyEntries(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index !== this.appliedIndex + 1) throw new Error(`RaftMember: applying ${e.index} after ${this.appliedIndex}`);
+      let result: ApplyResult = SYNC_APPLIED;
+      if (e.type === EntryType.ConfChange) {
+        throw new Error(`RaftMember: membership changes are not supported yet (entry ${e.index})`);
+      }
+      if (e.data.length > 0) {
+        const cmd = decodeEntryCommand(e.data);
+        if (cmd.kind === 'v2') {
+          result = this.store.apply(cmd.req);
+        } else {
+          this.membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs);
+        }
+      }
+      this.appliedIndex = e.index;
+      const w = this.waiters.get(e.index);
+      if (w !== undefined) {
+        this.waiters.delete(e.index);
+        if (w.term === e.term) w.resolve(result);
+        else w.reject(new ProposalError(LEADER_CHANGED));
+      }
+    }
+  }
+
+  // ---- TTL expiry (etcd's SYNC): only the leader proposes it, with its own clock
+
+  private syncIfDue(): void {
+    if (this.stopped || this.syncInFlight || !this.node.isLeader()) return;
+    const due = this.store.nextExpirationMs();
+    if (due === null) return;
+    const nowMs = this.clock();
+    if (due > nowMs) return;
+    this.syncInFlight = true;
+    this.proposeCommand({ kind: 'v2', req: v2Request({ method: 'SYNC', path: '/', time: nowMs }) })
+      .catch((err: unknown) => this.logger.debug({ err }, 'expiry sync not applied'))
+      .finally(() => {
+        this.syncInFlight = false;
+      });
+  }
+}

@@ -1,0 +1,95 @@
+// Runs `ETCDCTL_API=2 etcdctl` against one target and records what the user sees (exit code, stdout,
+// stderr) in a form comparable across targets: indexes relative to the session's starting index,
+// member ids and URLs as placeholders.
+import { spawnLogged, type Spawned } from '../helpers/child-process.js';
+import { etcdctl, etcdctlBinary } from '../helpers/etcdctl.js';
+import type { Target } from '../helpers/target.js';
+import { currentIndex } from '../conformance/runner.js';
+
+export interface CtlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class CtlSession {
+  readonly lines: string[] = [];
+  private readonly background: Spawned[] = [];
+
+  private constructor(
+    readonly target: Target,
+    readonly base: number,
+  ) {}
+
+  static async open(target: Target): Promise<CtlSession> {
+    return new CtlSession(target, await currentIndex(target.clientURL));
+  }
+
+  /** Runs one etcdctl command to completion (bounded) and records it. */
+  async run(...args: string[]): Promise<CtlResult> {
+    const r = await etcdctl(args, { endpoints: this.target.clientURL, timeoutMs: 15_000 });
+    this.record(args, r);
+    return r;
+  }
+
+  /** Starts a long-running etcdctl (watch, exec-watch); stop it with finish(). */
+  start(...args: string[]): Spawned {
+    const p = spawnLogged(etcdctlBinary, ['--endpoints', this.target.clientURL, ...args], {
+      env: { ...process.env, ETCDCTL_API: '2' },
+    });
+    this.background.push(p);
+    return p;
+  }
+
+  /** Waits (bounded) for a started command to exit by itself, then records it. */
+  async finish(p: Spawned, args: string[], timeoutMs = 10_000): Promise<CtlResult> {
+    const exited = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    if (!exited) await p.stop(500);
+    const how = await p.exited;
+    const r = { code: exited ? Number(how) : -1, stdout: p.logTail(), stderr: exited ? '' : `<still running after ${timeoutMs} ms, killed>` };
+    this.record(args, r);
+    return r;
+  }
+
+  /** Waits until the started command's output has `lines` lines (bounded), stops it and records the output. */
+  async collect(p: Spawned, args: string[], lines: number, timeoutMs = 10_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (p.logTail().split('\n').length - 1 < lines && !p.hasExited() && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await p.stop(500);
+    const out = p.logTail();
+    this.record(args, { code: 0, stdout: out, stderr: '' }, '(stopped by the test)');
+    return out;
+  }
+
+  note(line: string): void {
+    this.lines.push(line);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.background.map((p) => p.stop(500)));
+  }
+
+  private record(args: string[], r: CtlResult, status?: string): void {
+    this.lines.push(`$ etcdctl ${args.join(' ')}`, `  exit ${status ?? r.code}`);
+    for (const l of this.normalise(r.stdout).split('\n').filter((x) => x !== '')) this.lines.push(`  out: ${l}`);
+    for (const l of this.normalise(r.stderr).split('\n').filter((x) => x !== '')) this.lines.push(`  err: ${l}`);
+  }
+
+  private rel(n: string): string {
+    const d = Number(n) - this.base;
+    return d >= 0 ? `@+${d}` : `@${d}`;
+  }
+
+  normalise(text: string): string {
+    let s = text;
+    for (const [i, url] of [...this.target.clientURLs].sort().entries()) s = s.split(url).join(`<clientURL#${i}>`);
+    for (const [i, url] of [...this.target.peerURLs].sort().entries()) s = s.split(url).join(`<peerURL#${i}>`);
+    s = s.replace(/\[(\d+)\]$/gm, (_m, n: string) => `[${this.rel(n)}]`);
+    s = s.replace(/^(Created-Index|Modified-Index|Index): (\d+)$/gm, (_m, k: string, n: string) => `${k}: ${this.rel(n)}`);
+    s = s.replace(/"(modifiedIndex|createdIndex)":(\d+)/g, (_m, k: string, n: string) => `"${k}":${this.rel(n)}`);
+    s = s.replace(/\b[0-9a-f]{12,16}\b/g, '<member id>');
+    return s;
+  }
+}
