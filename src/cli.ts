@@ -47,7 +47,7 @@ const MAX_ELECTION_TIMEOUT_MS = 50_000;
 
 const flags: Record<FlagName, FlagSpec> = {
   name: { boolean: false, default: DEFAULT_NAME, help: 'Human-readable name for this member.' },
-  'data-dir': { boolean: false, default: '', help: 'Path to the data directory (default "${name}.etcd"; not used yet: data is kept in memory).' },
+  'data-dir': { boolean: false, default: '', help: 'Path to the data directory (default "${name}.etcd"): the raft log and member metadata.' },
   'listen-client-urls': { boolean: false, default: 'http://localhost:2379', help: 'List of URLs to listen on for client traffic.' },
   'advertise-client-urls': {
     boolean: false,
@@ -69,7 +69,7 @@ const flags: Record<FlagName, FlagSpec> = {
   'initial-cluster-token': { boolean: false, default: 'etcd-cluster', help: 'Initial cluster token for the cluster during bootstrap.' },
   'heartbeat-interval': { boolean: false, default: '100', help: 'Time (in milliseconds) of a heartbeat interval.' },
   'election-timeout': { boolean: false, default: '1000', help: 'Time (in milliseconds) for an election to timeout.' },
-  'snapshot-count': { boolean: false, default: '100000', help: 'Number of committed transactions to trigger a snapshot to disk.' },
+  'snapshot-count': { boolean: false, default: '100000', help: 'Number of committed transactions to trigger a snapshot to disk (accepted; log compaction by snapshot is not implemented yet).' },
   'max-request-bytes': { boolean: false, default: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
   'log-level': { boolean: false, default: 'info', help: "Log level: 'debug', 'info', 'warn' or 'error'." },
   help: { boolean: true, default: 'false', help: 'Show this help and exit.' },

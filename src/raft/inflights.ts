@@ -3,11 +3,14 @@
 // follower whose window is full until acknowledgements free it (flow control, "pipelining").
 import { assert, panic } from './assert.js';
 
+const EMPTY = new Float64Array(0);
+
 export class Inflights {
-  /** Ring buffer of the last entry index of each in-flight message, oldest first. */
-  private readonly indexes: Float64Array;
+  /** Ring buffer of the last entry index of each in-flight message, oldest first. Allocated on
+   * first use and grown up to capacityMsgs: most Progress objects (followers') never use it. */
+  private indexes: Float64Array = EMPTY;
   /** Payload bytes of each in-flight message, parallel to `indexes`. */
-  private readonly sizesBytes: Float64Array;
+  private sizesBytes: Float64Array = EMPTY;
   private start = 0;
   private countMsgs = 0;
   private totalBytes = 0;
@@ -18,8 +21,22 @@ export class Inflights {
     readonly maxBytes: number,
   ) {
     if (!(Number.isInteger(capacityMsgs) && capacityMsgs > 0)) panic(`inflights capacity ${capacityMsgs} must be a positive integer`);
-    this.indexes = new Float64Array(capacityMsgs);
-    this.sizesBytes = new Float64Array(capacityMsgs);
+  }
+
+  /** Doubles the buffers (up to capacity), unrolling the ring so that it starts at 0. */
+  private grow(): void {
+    const size = Math.min(this.capacityMsgs, Math.max(8, this.indexes.length * 2));
+    const indexes = new Float64Array(size);
+    const sizes = new Float64Array(size);
+    for (let i = 0, idx = this.start; i < this.countMsgs; i++) {
+      indexes[i] = this.indexes[idx] as number;
+      sizes[i] = this.sizesBytes[idx] as number;
+      idx++;
+      if (idx >= this.indexes.length) idx = 0;
+    }
+    this.indexes = indexes;
+    this.sizesBytes = sizes;
+    this.start = 0;
   }
 
   get count(): number {
@@ -33,11 +50,13 @@ export class Inflights {
   /** Records a message whose last entry is `index`. Indexes must be added in increasing order. */
   add(index: number, bytes: number): void {
     assert(!this.full(), 'cannot add into a full inflights window');
+    if (this.countMsgs === this.indexes.length) this.grow();
+    const size = this.indexes.length;
     let next = this.start + this.countMsgs;
-    if (next >= this.capacityMsgs) next -= this.capacityMsgs;
+    if (next >= size) next -= size;
     if (this.countMsgs > 0) {
       let last = next - 1;
-      if (last < 0) last += this.capacityMsgs;
+      if (last < 0) last += size;
       if (!((this.indexes[last] as number) < index)) panic(`inflights must grow: ${this.indexes[last]} then ${index}`);
     }
     this.indexes[next] = index;
@@ -56,7 +75,7 @@ export class Inflights {
       if (to < (this.indexes[idx] as number)) break;
       freedBytes += this.sizesBytes[idx] as number;
       idx++;
-      if (idx >= this.capacityMsgs) idx -= this.capacityMsgs;
+      if (idx >= this.indexes.length) idx -= this.indexes.length;
     }
     this.countMsgs -= i;
     this.totalBytes -= freedBytes;

@@ -6,7 +6,7 @@
 // Invariants: applied <= applying <= committed <= lastIndex; firstIndex-1 <= committed.
 // Reads are bounded: no call copies more than the requested byte budget of entries.
 import type { Entry, Snapshot } from './messages.js';
-import { assert, panic } from './assert.js';
+import { panic } from './assert.js';
 import { UnstableLog } from './log-unstable.js';
 import { entrySizeBytes, StorageError, type Storage } from './storage.js';
 

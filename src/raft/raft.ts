@@ -18,19 +18,22 @@ import {
   type Snapshot,
 } from './messages.js';
 import { assert, panic } from './assert.js';
-import type { ResolvedRaftConfig } from './config.js';
-import { RaftConfigError } from './config.js';
-import { ProposalDroppedError, ReadIndexDroppedError } from './errors.js';
+import { RaftConfigError, type ResolvedRaftConfig } from './config.js';
+import { handleVoteRequest, hup } from './election.js';
+import { ProposalDroppedError } from './errors.js';
+import { localMessage, NO_ENTRIES } from './local-message.js';
 import { payloadBytes, RaftLog } from './log.js';
 import type { RaftLogger } from './logger.js';
-import { VoteResult } from './quorum.js';
-import { ReadOnly } from './read-only.js';
-import { bcastAppend, bcastHeartbeatWithCtx } from './replication.js';
-import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, Role, type CampaignType, type ReadState, type SoftState } from './role.js';
-import { stepLeader } from './step-leader.js';
-import { stepCandidate, stepFollower } from './step-follower.js';
 import { ProgressState } from './progress.js';
+import { readIndex } from './read-index.js';
+import { ReadOnly } from './read-only.js';
+import { bcastAppend } from './replication.js';
+import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, Role, type ReadState, type SoftState } from './role.js';
+import { stepCandidate, stepFollower } from './step-follower.js';
+import { stepLeader } from './step-leader.js';
 import { ProgressTracker } from './tracker.js';
+
+export { localMessage, NO_ENTRIES } from './local-message.js';
 
 /** The fields of a message a sender fills in; `from` and (mostly) `term` are set by Raft.send. */
 export interface MessageInit {
@@ -48,24 +51,10 @@ export interface MessageInit {
   snapshot?: Snapshot;
 }
 
-/** Shared empty entry list for messages without entries. Frozen: nobody may append to it. */
-export const NO_ENTRIES = Object.freeze([]) as unknown as Entry[];
-
 /** The position of a proposal in the log; it is committed iff the entry at `index` has `term`. */
 export interface ProposalTicket {
   index: number;
   term: number;
-}
-
-function voteRespType(t: MessageType): MessageType {
-  switch (t) {
-    case MessageType.MsgVote:
-      return MessageType.MsgVoteResp;
-    case MessageType.MsgPreVote:
-      return MessageType.MsgPreVoteResp;
-    default:
-      return panic(`not a vote message: ${MessageType[t]}`);
-  }
 }
 
 export class Raft {
@@ -330,74 +319,6 @@ export class Raft {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Elections (§5.2, §5.4.1; Pre-Vote thesis §9.6)
-
-  hup(t: CampaignType): void {
-    if (this.role === Role.Leader) return;
-    if (!this.promotable()) {
-      this.logger.warn({ id: this.id }, 'raft: not promotable, cannot campaign');
-      return;
-    }
-    if (this.hasUnappliedConfChanges()) {
-      this.logger.warn({ id: this.id, term: this.term }, 'raft: cannot campaign with unapplied configuration changes');
-      return;
-    }
-    this.logger.info({ id: this.id, term: this.term, campaign: t }, 'raft: starting a new election');
-    this.campaign(t);
-  }
-
-  /** Seam for membership changes: a conf change between applied and committed blocks campaigning. */
-  private hasUnappliedConfChanges(): boolean {
-    if (this.log.applied >= this.log.committed) return false;
-    let lo = this.log.applied + 1;
-    const hi = this.log.committed + 1;
-    while (lo < hi) {
-      let ents: Entry[];
-      try {
-        ents = this.log.slice(lo, hi, this.log.maxApplyingEntsBytes);
-      } catch {
-        return false; // compacted under us: whatever was there is applied
-      }
-      for (const e of ents) if (e.type === EntryType.ConfChange) return true;
-      lo += ents.length;
-    }
-    return false;
-  }
-
-  campaign(t: CampaignType): void {
-    let term: number;
-    let voteMsg: MessageType;
-    if (t === 'pre-election') {
-      this.becomePreCandidate();
-      voteMsg = MessageType.MsgPreVote;
-      // Pre-votes are requested for the term we would campaign in, before incrementing ours.
-      term = this.term + 1;
-    } else {
-      this.becomeCandidate();
-      voteMsg = MessageType.MsgVote;
-      term = this.term;
-    }
-    const lastIndex = this.log.lastIndex();
-    const lastTerm = this.log.lastTerm();
-    for (const id of this.tracker.voters) {
-      if (id === this.id) {
-        // Our own vote counts once it is durable: RawNode.advance steps this response.
-        this.send({ type: voteRespType(voteMsg), to: id, term });
-        continue;
-      }
-      this.logger.info({ id: this.id, to: id, term, lastIndex, lastTerm, type: MessageType[voteMsg] }, 'raft: sent vote request');
-      this.send({ type: voteMsg, to: id, term, index: lastIndex, logTerm: lastTerm, ...(t === 'transfer' ? { context: CAMPAIGN_TRANSFER_CONTEXT } : {}) });
-    }
-  }
-
-  poll(id: NodeId, t: MessageType, granted: boolean): VoteResult {
-    this.tracker.recordVote(id, granted);
-    const tally = this.tracker.tallyVotes();
-    this.logger.info({ id: this.id, from: id, type: MessageType[t], granted, votes: tally.granted, rejections: tally.rejected, term: this.term }, 'raft: received vote');
-    return tally.result;
-  }
-
-  // ---------------------------------------------------------------------------------------------
   // The entry point for every message
 
   step(m: Message): void {
@@ -440,11 +361,11 @@ export class Raft {
 
     switch (m.type) {
       case MessageType.MsgHup:
-        this.hup(this.preVote ? 'pre-election' : 'election');
+        hup(this, this.preVote ? 'pre-election' : 'election');
         return;
       case MessageType.MsgVote:
       case MessageType.MsgPreVote:
-        this.handleVoteRequest(m);
+        handleVoteRequest(this, m);
         return;
       default:
         switch (this.role) {
@@ -459,30 +380,6 @@ export class Raft {
             stepFollower(this, m);
             return;
         }
-    }
-  }
-
-  /** §5.2 one vote per term, first come first served; §5.4.1 only for an up-to-date log. */
-  private handleVoteRequest(m: Message): void {
-    const canVote =
-      // A repeat of the vote we already cast...
-      this.vote === m.from ||
-      // ...or we have not voted and know of no leader in this term...
-      (this.vote === NONE && this.lead === NONE) ||
-      // ...or a pre-vote for a future term.
-      (m.type === MessageType.MsgPreVote && m.term > this.term);
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
-      // Answer with the request's term: for a pre-vote our own term may be older, and the
-      // pre-candidate ignores messages from older terms.
-      this.logger.info({ id: this.id, term: this.term, to: m.from, type: MessageType[m.type] }, 'raft: cast vote');
-      this.send({ type: voteRespType(m.type), to: m.from, term: m.term });
-      if (m.type === MessageType.MsgVote) {
-        this.electionElapsed = 0;
-        this.vote = m.from;
-      }
-    } else {
-      this.logger.info({ id: this.id, term: this.term, vote: this.vote, to: m.from, type: MessageType[m.type] }, 'raft: rejected vote');
-      this.send({ type: voteRespType(m.type), to: m.from, term: this.term, reject: true });
     }
   }
 
@@ -548,7 +445,7 @@ export class Raft {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // ReadIndex (thesis §6.4)
+  // ReadIndex (thesis §6.4; see read-index.ts)
 
   /** Whether this leader committed an entry of its own term: only then is its commit index current. */
   committedEntryInCurrentTerm(): boolean {
@@ -557,49 +454,7 @@ export class Raft {
 
   /** Local readIndex request; throws ReadIndexDroppedError when it cannot be served. */
   readIndex(ctx: Uint8Array): void {
-    if (ctx.length === 0) throw new RangeError('readIndex context must not be empty');
-    const m = localMessage(MessageType.MsgReadIndex, this.id);
-    m.context = ctx;
-    if (this.role === Role.Leader) {
-      if (this.leaderReadQueueFull()) throw new ReadIndexDroppedError('read-queue-full', this.id);
-      this.step(m);
-      return;
-    }
-    if (this.lead === NONE) throw new ReadIndexDroppedError('no-leader', NONE);
-    this.step(m);
-  }
-
-  leaderReadQueueFull(): boolean {
-    return this.readOnly.size + this.pendingReadIndexMessages.length >= this.maxPendingReadIndexRequests;
-  }
-
-  /** Answers a confirmed read: a ReadState for ourselves, a MsgReadIndexResp for a follower. */
-  respondToReadIndex(req: Message, readIndex: number): void {
-    const ctx = req.context;
-    assert(ctx !== undefined, 'ReadIndex request without context');
-    if (req.from === NONE || req.from === this.id) {
-      this.readStates.push({ index: readIndex, requestCtx: ctx });
-      return;
-    }
-    this.send({ type: MessageType.MsgReadIndexResp, to: req.from, index: readIndex, context: ctx });
-  }
-
-  /** Leader: queue the read at the current commit index and confirm leadership with a heartbeat round. */
-  sendReadIndexRequest(m: Message): void {
-    const ctx = m.context;
-    assert(ctx !== undefined, 'ReadIndex request without context');
-    if (this.readOnly.isFull()) return; // bounded; the requester times out
-    this.readOnly.addRequest(this.log.committed, m);
-    this.readOnly.recvAck(this.id, ctx);
-    bcastHeartbeatWithCtx(this, ctx);
-  }
-
-  releasePendingReadIndexMessages(): void {
-    if (this.pendingReadIndexMessages.length === 0) return;
-    if (!this.committedEntryInCurrentTerm()) return;
-    const msgs = this.pendingReadIndexMessages;
-    this.pendingReadIndexMessages = [];
-    for (const m of msgs) this.sendReadIndexRequest(m);
+    readIndex(this, ctx);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -611,43 +466,6 @@ export class Raft {
 
   abortLeaderTransfer(): void {
     this.leadTransferee = NONE;
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Snapshots (seam: installing a leader's snapshot on a follower; §7)
-
-  /**
-   * Replaces our log with the snapshot if it is newer than what we have committed. Returns false
-   * if it was ignored (old, or we already hold its last entry, in which case we fast-forward commit).
-   */
-  restore(s: Snapshot): boolean {
-    if (s.metadata.index <= this.log.committed) return false;
-    if (this.role !== Role.Follower) {
-      // Defence in depth: only followers receive snapshots.
-      this.logger.warn({ id: this.id }, 'raft: attempted to restore snapshot while not a follower');
-      this.becomeFollower(this.term + 1, NONE);
-      return false;
-    }
-    const cs = s.metadata.confState;
-    if (!cs.voters.includes(this.id) && !cs.learners.includes(this.id)) {
-      this.logger.warn({ id: this.id, confState: cs }, 'raft: snapshot does not include this node; ignored');
-      return false;
-    }
-    if (this.log.matchTerm(s.metadata.index, s.metadata.term)) {
-      this.log.commitTo(s.metadata.index);
-      return false;
-    }
-    this.log.restore(s);
-    const old = this.tracker;
-    this.tracker = new ProgressTracker(cs, old.maxInflightMsgs, old.maxInflightBytes, this.log.lastIndex() + 1);
-    this.logger.info({ id: this.id, commit: this.log.committed, index: s.metadata.index, term: s.metadata.term }, 'raft: restored snapshot');
-    return true;
-  }
-
-  /** The application persisted the snapshot handed out in a Ready and loaded it into the state machine. */
-  appliedSnap(s: Snapshot): void {
-    this.log.stableSnapTo(s.metadata.index);
-    this.log.appliedTo(Math.max(s.metadata.index, this.log.applied), 0);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -670,9 +488,4 @@ export class Raft {
     }
     log.unstable.checkInvariants();
   }
-}
-
-/** A message generated inside this node (term 0, never sent on the wire). */
-export function localMessage(type: MessageType, from: NodeId): Message {
-  return { type, to: NONE, from, term: 0, logTerm: 0, index: 0, entries: NO_ENTRIES, commit: 0, reject: false, rejectHint: 0 };
 }

@@ -36,6 +36,7 @@ import { resolveConfig, type RaftConfig } from './config.js';
 import { entriesSizeBytes, payloadBytes } from './log.js';
 import { localMessage, Raft, type ProposalTicket } from './raft.js';
 import { Role, type ReadState, type SoftState } from './role.js';
+import { appliedSnapshot } from './snapshot.js';
 import { getStatus, type Status } from './status.js';
 
 /** The work raft hands to the application: persist, send, apply — in that order. */
@@ -238,7 +239,7 @@ export class RawNode {
     // unstable log while they were being written; keep them unstable until a later Ready
     // confirms them (etcd's ABA guard).
     if (out.stable !== undefined && out.stable.term === r.term) r.log.stableTo(out.stable.index, out.stable.logTerm);
-    if (rd.snapshot !== undefined) r.appliedSnap(rd.snapshot);
+    if (rd.snapshot !== undefined) appliedSnapshot(r, rd.snapshot);
     if (out.appliedIndex > 0) {
       r.log.appliedTo(Math.max(out.appliedIndex, r.log.applied), out.appliedSizeBytes);
       r.reduceUncommittedSize(out.appliedPayloadBytes);

@@ -1,10 +1,12 @@
 // How followers and candidates react to messages (etcd-io/raft stepFollower, stepCandidate), and
 // the receiving side of AppendEntries, heartbeats and snapshots.
 import { MessageType, NONE, type Message } from './messages.js';
+import { campaign, hup, poll } from './election.js';
 import { VoteResult } from './quorum.js';
 import type { Raft } from './raft.js';
 import { bcastAppend } from './replication.js';
 import { Role } from './role.js';
+import { restoreSnapshot } from './snapshot.js';
 
 /** Shared by Candidate and PreCandidate; they differ in which vote responses they count. */
 export function stepCandidate(r: Raft, m: Message): void {
@@ -24,10 +26,10 @@ export function stepCandidate(r: Raft, m: Message): void {
       handleSnapshot(r, m);
       return;
     case myVoteRespType: {
-      const result = r.poll(m.from, m.type, !m.reject);
+      const result = poll(r, m.from, m.type, !m.reject);
       if (result === VoteResult.Won) {
         if (r.role === Role.PreCandidate) {
-          r.campaign('election');
+          campaign(r, 'election');
         } else {
           r.becomeLeader();
           bcastAppend(r);
@@ -73,7 +75,7 @@ export function stepFollower(r: Raft, m: Message): void {
       // Thesis §3.10: the leader asks us to campaign now. Transfers skip Pre-Vote: we are not
       // recovering from a partition, and the votes carry a context that overrides the lease.
       r.logger.info({ id: r.id, term: r.term, from: m.from }, 'raft: received MsgTimeoutNow; campaigning');
-      r.hup('transfer');
+      hup(r, 'transfer');
       return;
     case MessageType.MsgReadIndex:
       if (r.lead === NONE) {
@@ -125,7 +127,7 @@ export function handleSnapshot(r: Raft, m: Message): void {
     r.logger.warn({ id: r.id, from: m.from }, 'raft: MsgSnap without snapshot');
     return;
   }
-  if (r.restore(s)) {
+  if (restoreSnapshot(r, s)) {
     r.send({ type: MessageType.MsgAppResp, to: m.from, index: r.log.lastIndex() });
   } else {
     r.send({ type: MessageType.MsgAppResp, to: m.from, index: r.log.committed });

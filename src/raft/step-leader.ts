@@ -3,7 +3,7 @@ import { MessageType, NONE, type Message } from './messages.js';
 import { ProgressState } from './progress.js';
 import type { Raft } from './raft.js';
 import { bcastAppend, bcastHeartbeat, maybeSendAppend, sendAppend } from './replication.js';
-import { Role } from './role.js';
+import { releasePendingReadIndexMessages, respondToReadIndex, stepLeaderReadIndex } from './read-index.js';
 
 export function stepLeader(r: Raft, m: Message): void {
   // Message types that need no progress for m.from.
@@ -74,7 +74,7 @@ export function stepLeader(r: Raft, m: Message): void {
       }
       if (r.maybeCommit()) {
         // The commit index moved within our term: pending reads can now be served.
-        r.releasePendingReadIndexMessages();
+        releasePendingReadIndexMessages(r);
         bcastAppend(r);
       } else if (r.id !== m.from && pr.canBumpCommit(r.log.committed)) {
         // This follower may be missing the latest commit index: send it now rather than at the
@@ -104,7 +104,7 @@ export function stepLeader(r: Raft, m: Message): void {
       if (ctx === undefined || ctx.length === 0) return;
       const acks = r.readOnly.recvAck(m.from, ctx);
       if (acks === undefined || !r.tracker.hasQuorum(acks)) return;
-      for (const rs of r.readOnly.advance(ctx)) r.respondToReadIndex(rs.req, rs.index);
+      for (const rs of r.readOnly.advance(ctx)) respondToReadIndex(r, rs.req, rs.index);
       return;
     }
     case MessageType.MsgSnapStatus:
@@ -145,19 +145,4 @@ export function stepLeader(r: Raft, m: Message): void {
       return;
     }
   }
-}
-
-function stepLeaderReadIndex(r: Raft, m: Message): void {
-  if (r.role !== Role.Leader) return;
-  if (r.tracker.isSingleton()) {
-    // The only voter: its commit index is trivially current.
-    r.respondToReadIndex(m, r.log.committed);
-    return;
-  }
-  // Until it commits an entry of its term, a new leader does not know the latest commit index.
-  if (!r.committedEntryInCurrentTerm()) {
-    if (!r.leaderReadQueueFull()) r.pendingReadIndexMessages.push(m);
-    return;
-  }
-  r.sendReadIndexRequest(m);
 }

@@ -8,10 +8,13 @@ export type EntryCommand =
   /** A v2 keys write (or SYNC), applied to the store. */
   | { kind: 'v2'; req: V2Request }
   /** A member publishes its name and client URLs (etcd's publish of member attributes). */
-  | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[] };
+  | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[] }
+  /** The leader decides the cluster version once every member has published (etcd's /0/version). */
+  | { kind: 'version'; version: string };
 
 const KIND_V2 = 1;
 const KIND_ATTRS = 2;
+const KIND_VERSION = 3;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -21,6 +24,8 @@ export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
       return packr.pack([KIND_V2, cmd.req]);
     case 'attrs':
       return packr.pack([KIND_ATTRS, cmd.memberId, cmd.name, cmd.clientURLs]);
+    case 'version':
+      return packr.pack([KIND_VERSION, cmd.version]);
   }
 }
 
@@ -42,6 +47,10 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
         throw new Error('entry command: malformed member attributes');
       }
       return { kind: 'attrs', memberId, name, clientURLs };
+    }
+    case KIND_VERSION: {
+      if (typeof tuple[1] !== 'string') throw new Error('entry command: malformed cluster version');
+      return { kind: 'version', version: tuple[1] };
     }
     default:
       throw new Error(`entry command: unknown kind ${String(tuple[0])}`);

@@ -16,6 +16,8 @@ interface MemberRecord {
 
 export class Membership {
   private readonly byId = new Map<number, MemberRecord>();
+  /** The cluster version decided by a leader and applied from the log; null until then. */
+  clusterVersion: string | null = null;
 
   constructor(initial: readonly InitialMember[]) {
     if (initial.length === 0) throw new Error('membership: the initial cluster is empty');
@@ -50,6 +52,12 @@ export class Membership {
     if (m === undefined || !m.published || m.name !== name) return false;
     const sorted = [...clientURLs].sort();
     return m.clientURLs.length === sorted.length && m.clientURLs.every((u, i) => u === sorted[i]);
+  }
+
+  /** Whether every member has published its attributes. */
+  allPublished(): boolean {
+    for (const m of this.byId.values()) if (!m.published) return false;
+    return true;
   }
 
   peerURLs(id: number): string[] {

@@ -41,7 +41,7 @@ import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Publisher } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
-import { etcdTsVersion } from './version.js';
+import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
 export interface RaftMemberOptions {
   config: MemberConfig;
@@ -97,9 +97,14 @@ export class RaftMember implements ClientBackend {
   private softState: SoftState = { lead: 0, role: Role.Follower };
   private leaderSinceMs: number;
   private syncInFlight = false;
+  private versionInFlight = false;
   private readyScheduled = false;
   private readyRunning: Promise<void> | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
+  private rateTimer: NodeJS.Timeout | null = null;
+  /** Append traffic over the last second, for /v2/stats/self's rate fields. */
+  private rates = { sendPkg: 0, sendBytes: 0, recvPkg: 0, recvBytes: 0 };
+  private lastTotals = { sentAppendRequests: 0, sentBytes: 0, receivedAppendRequests: 0, receivedBytes: 0 };
   private syncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -242,6 +247,7 @@ export class RaftMember implements ClientBackend {
     if (this.tickTimer !== null) return;
     this.tickTimer = setInterval(() => this.onTick(), this.config.heartbeatIntervalMs);
     this.syncTimer = setInterval(() => this.syncIfDue(), this.syncIntervalMs);
+    this.rateTimer = setInterval(() => this.sampleRates(), 1000);
     // A lone voter need not wait an election timeout to lead.
     if (this.membership.ids().length === 1) this.node.campaign();
     this.publisher.start();
@@ -254,6 +260,7 @@ export class RaftMember implements ClientBackend {
     this.stopped = true;
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    if (this.rateTimer !== null) clearInterval(this.rateTimer);
     this.publisher.stop();
     this.failWaiters(STOPPED);
     this.reads.failAll(STOPPED);
@@ -310,8 +317,24 @@ export class RaftMember implements ClientBackend {
         startTime: formatExpiration(this.leaderSinceMs),
       },
       recvAppendRequestCnt: totals.receivedAppendRequests,
+      // etcd shows a rate only when it is not zero
+      ...(this.rates.recvPkg > 0 ? { recvPkgRate: this.rates.recvPkg, recvBandwidthRate: this.rates.recvBytes } : {}),
       sendAppendRequestCnt: totals.sentAppendRequests,
+      ...(this.rates.sendPkg > 0 ? { sendPkgRate: this.rates.sendPkg, sendBandwidthRate: this.rates.sendBytes } : {}),
     };
+  }
+
+  /** Append requests and their bytes per second over the last second (etcd: over its last 200 requests). */
+  private sampleRates(): void {
+    const t = this.transportStats.totals();
+    const last = this.lastTotals;
+    this.rates = {
+      sendPkg: t.sentAppendRequests - last.sentAppendRequests,
+      sendBytes: t.sentBytes - last.sentBytes,
+      recvPkg: t.receivedAppendRequests - last.receivedAppendRequests,
+      recvBytes: t.receivedBytes - last.receivedBytes,
+    };
+    this.lastTotals = { sentAppendRequests: t.sentAppendRequests, sentBytes: t.sentBytes, receivedAppendRequests: t.receivedAppendRequests, receivedBytes: t.receivedBytes };
   }
 
   leaderStats(): LeaderStats | null {
@@ -418,7 +441,10 @@ export class RaftMember implements ClientBackend {
         }
         if (this.stopped) return; // closing: what was written is durable; nothing more leaves
         if (rd.messages.length > 0) this.transport.send(rd.messages);
-        if (rd.committedEntries.length > 0) this.applyEntries(rd.committedEntries);
+        if (rd.committedEntries.length > 0) {
+          this.applyEntries(rd.committedEntries);
+          this.maybeDecideClusterVersion();
+        }
         for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestCtx);
         this.node.advance(rd);
         this.reads.onApplied();
@@ -452,12 +478,24 @@ export class RaftMember implements ClientBackend {
       if (e.type === EntryType.ConfChange) {
         throw new Error(`RaftMember: membership changes are not supported yet (entry ${e.index})`);
       }
+      if (e.index === 1) this.applyBootstrap();
       if (e.data.length > 0) {
         const cmd = decodeEntryCommand(e.data);
-        if (cmd.kind === 'v2') {
-          result = this.store.apply(cmd.req);
-        } else {
-          this.membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs);
+        switch (cmd.kind) {
+          case 'v2':
+            result = this.store.apply(cmd.req);
+            break;
+          case 'attrs':
+            if (this.membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
+              this.store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
+            }
+            break;
+          case 'version':
+            if (this.membership.clusterVersion === null) {
+              this.membership.clusterVersion = cmd.version;
+              this.store.applyInternal('0/version', cmd.version);
+            }
+            break;
         }
       }
       this.appliedIndex = e.index;
@@ -468,6 +506,30 @@ export class RaftMember implements ClientBackend {
         else w.reject(new ProposalError(LEADER_CHANGED));
       }
     }
+  }
+
+  /**
+   * etcd writes each initial member's raft attributes into its store when it applies the
+   * bootstrap ConfChange entries at the head of a new cluster's log; we have no such entries (the
+   * initial voters are in the ConfState), so the first entry of the log stands in for them. Every
+   * member applies it, so etcd indexes match etcd's from the start: a fresh cluster of n members
+   * is at index 2n+1 after the members published and the cluster version was set.
+   */
+  private applyBootstrap(): void {
+    for (const id of this.membership.ids()) {
+      this.store.applyInternal(`0/members/${formatId(id)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(id) }));
+    }
+  }
+
+  /** The leader sets the cluster version once every member has published (etcd's monitorVersions). */
+  private maybeDecideClusterVersion(): void {
+    if (this.versionInFlight || this.membership.clusterVersion !== null || !this.node.isLeader() || !this.membership.allPublished()) return;
+    this.versionInFlight = true;
+    this.proposeCommand({ kind: 'version', version: ETCD_CLUSTER_VERSION })
+      .catch((err: unknown) => this.logger.debug({ err }, 'cluster version not applied; will retry'))
+      .finally(() => {
+        this.versionInFlight = false;
+      });
   }
 
   // ---- TTL expiry (etcd's SYNC): only the leader proposes it, with its own clock

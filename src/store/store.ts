@@ -75,6 +75,19 @@ export class Store {
     }
   }
 
+  /**
+   * Records one of etcd's own writes (a member's raft attributes or published attributes, the
+   * cluster version), which etcd keeps in this same store outside the keys namespace: it consumes
+   * an etcd index and enters the history like any event, but its key has no leading '/', so no
+   * keys-API read or watch can ever match it. Deterministic, like apply.
+   */
+  applyInternal(key: string, value: string): void {
+    if (key.startsWith('/') || key.length === 0) throw new Error(`Store.applyInternal: internal keys have no leading '/': ${JSON.stringify(key)}`);
+    const index = this.currentIndex + 1;
+    this.currentIndex = index;
+    this.history.add({ action: 'set', node: { key, value, modifiedIndex: index, createdIndex: index }, index });
+  }
+
   /** A read of the local store (action 'get'); `ttl` fields are computed from nowMs. */
   get(path: string, recursive: boolean, sorted: boolean, nowMs: number): ApplyResult {
     const node = this.tree.lookup(cleanPath(path));

@@ -1,7 +1,7 @@
 // Runs `ETCDCTL_API=2 etcdctl` against one target and records what the user sees (exit code, stdout,
 // stderr) in a form comparable across targets: indexes relative to the session's starting index,
 // member ids and URLs as placeholders.
-import { spawnLogged, type Spawned } from '../helpers/child-process.js';
+import { settledWithin, spawnLogged, type Spawned } from '../helpers/child-process.js';
 import { etcdctl, etcdctlBinary } from '../helpers/etcdctl.js';
 import type { Target } from '../helpers/target.js';
 import { currentIndex } from '../conformance/runner.js';
@@ -15,6 +15,8 @@ export interface CtlResult {
 export class CtlSession {
   readonly lines: string[] = [];
   private readonly background: Spawned[] = [];
+  /** Arguments that are absolute indexes, shown relative in the transcript. */
+  private readonly shownAs = new Map<string, string>();
 
   private constructor(
     readonly target: Target,
@@ -43,7 +45,7 @@ export class CtlSession {
 
   /** Waits (bounded) for a started command to exit by itself, then records it. */
   async finish(p: Spawned, args: string[], timeoutMs = 10_000): Promise<CtlResult> {
-    const exited = await Promise.race([p.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    const exited = await settledWithin(p.exited, timeoutMs);
     if (!exited) await p.stop(500);
     const how = await p.exited;
     const r = { code: exited ? Number(how) : -1, stdout: p.logTail(), stderr: exited ? '' : `<still running after ${timeoutMs} ms, killed>` };
@@ -51,16 +53,26 @@ export class CtlSession {
     return r;
   }
 
-  /** Waits until the started command's output has `lines` lines (bounded), stops it and records the output. */
-  async collect(p: Spawned, args: string[], lines: number, timeoutMs = 10_000): Promise<string> {
+  /**
+   * Waits until the started command's output has `lines` lines (bounded), stops it and records the
+   * output lines sorted (exec-watch runs its commands concurrently, so their output order varies).
+   */
+  async collect(p: Spawned, args: string[], lines: number, timeoutMs = 10_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     while (p.logTail().split('\n').length - 1 < lines && !p.hasExited() && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }
     await p.stop(500);
-    const out = p.logTail();
-    this.record(args, { code: 0, stdout: out, stderr: '' }, '(stopped by the test)');
+    const out = p.logTail().split('\n').filter((l) => l !== '').sort();
+    this.record(args, { code: 0, stdout: out.join('\n'), stderr: '' }, '(stopped by the test)');
     return out;
+  }
+
+  /** The absolute index `base + offset`, as a command argument (recorded as {{i+offset}}). */
+  index(offset: number): string {
+    const v = String(this.base + offset);
+    this.shownAs.set(v, `{{i+${offset}}}`);
+    return v;
   }
 
   note(line: string): void {
@@ -72,7 +84,7 @@ export class CtlSession {
   }
 
   private record(args: string[], r: CtlResult, status?: string): void {
-    this.lines.push(`$ etcdctl ${args.join(' ')}`, `  exit ${status ?? r.code}`);
+    this.lines.push(`$ etcdctl ${args.map((a) => this.shownAs.get(a) ?? a).join(' ')}`, `  exit ${status ?? r.code}`);
     for (const l of this.normalise(r.stdout).split('\n').filter((x) => x !== '')) this.lines.push(`  out: ${l}`);
     for (const l of this.normalise(r.stderr).split('\n').filter((x) => x !== '')) this.lines.push(`  err: ${l}`);
   }
@@ -88,6 +100,9 @@ export class CtlSession {
     for (const [i, url] of [...this.target.peerURLs].sort().entries()) s = s.split(url).join(`<peerURL#${i}>`);
     s = s.replace(/\[(\d+)\]$/gm, (_m, n: string) => `[${this.rel(n)}]`);
     s = s.replace(/^(Created-Index|Modified-Index|Index): (\d+)$/gm, (_m, k: string, n: string) => `${k}: ${this.rel(n)}`);
+    s = s.replace(/^TTL: [1-9]\d*$/gm, 'TTL: <positive>');
+    s = s.replace(/"ttl":[1-9]\d*/g, '"ttl":<positive>');
+    s = s.replace(/"expiration":"[^"]*"/g, '"expiration":<time>');
     s = s.replace(/"(modifiedIndex|createdIndex)":(\d+)/g, (_m, k: string, n: string) => `"${k}":${this.rel(n)}`);
     s = s.replace(/\b[0-9a-f]{12,16}\b/g, '<member id>');
     return s;

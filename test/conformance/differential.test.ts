@@ -2,8 +2,9 @@
 // the normalised responses must be identical (see normalise.ts for what "identical" allows).
 //   npx vitest run test/conformance/differential.test.ts
 //   CONFORMANCE_SUBJECT=etcd  ... compares real etcd with a second real etcd (validates the suite)
-//   CONFORMANCE_MEMBERS=3     ... both sides are three-member clusters
+//   CONFORMANCE_LANES=<n>     ... parallel lanes (default 4)
 //   CONFORMANCE_ONLY=<text>   ... only scripts whose name contains <text>
+// differential-cluster.test.ts runs the same scripts against the leaders of three-member clusters.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ParallelRun, type Side } from './lanes.js';
 import { allScripts, requestCount } from './scripts/index.js';

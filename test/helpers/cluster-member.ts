@@ -3,7 +3,7 @@
 // across restarts, and signalled on demand: SIGKILL, SIGTERM, SIGSTOP (pause) and SIGCONT (resume).
 import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { delay, spawnLogged, type Spawned } from './child-process.js';
+import { settledWithin, spawnLogged, type Spawned } from './child-process.js';
 import type { MemberCommand } from './cluster-binary.js';
 import { withTimeout } from './wait-for.js';
 
@@ -139,7 +139,7 @@ export class ClusterMember {
     if (this.paused) this.signal('SIGCONT');
     this.paused = false;
     this.signal('SIGKILL');
-    await Promise.race([spawned.exited, delay(5000)]);
+    await settledWithin(spawned.exited, 5000);
   }
 
   /** Everything the member printed (all starts), bounded to the last ~96 KiB. */

@@ -113,6 +113,36 @@ export class Cluster {
     );
   }
 
+  /**
+   * Waits until every running member's /v2/members lists every member with its name and client URL.
+   * A member publishes these through raft after it starts (etcd does too), so a cluster can be
+   * healthy, with a leader, while a member still shows `"name":""` and no clientURLs.
+   */
+  async waitMembersPublished(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const expected = JSON.stringify(this.members.map((m) => [m.name, [m.clientURL]]).sort());
+    let last = '';
+    await waitFor(
+      async () => {
+        this.throwIfCrashed();
+        const views = await Promise.all(
+          this.live().map(async (m) => {
+            const res = await this.client.http.send({ method: 'GET', url: `${m.clientURL}/v2/members`, timeoutMs: 1000 });
+            const body = JSON.parse(res.body) as { members?: Array<{ name: string; clientURLs: string[] }> };
+            return [m.name, JSON.stringify((body.members ?? []).map((x) => [x.name, x.clientURLs]).sort())] as const;
+          }),
+        );
+        last = views.filter(([, v]) => v !== expected).map(([n, v]) => `${n}: ${v}`).join('; ');
+        return views.every(([, v]) => v === expected);
+      },
+      {
+        what: `every member of ${this.label} listed with its name and client URL in /v2/members`,
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        intervalMs: 100,
+        describe: () => last,
+      },
+    );
+  }
+
   /** What each running member says about the leader (GET /v2/members/leader, 1 s bound each). */
   async leaderViews(): Promise<LeaderView[]> {
     return Promise.all(
@@ -223,7 +253,7 @@ export class Cluster {
   }
 }
 
-/** Starts `size` members and waits until all are healthy and agree on a leader. */
+/** Starts `size` members and waits until all are healthy, agree on a leader and list each other. */
 export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const size = opts.size ?? 3;
   const target = opts.target ?? clusterTargetFromEnv();
@@ -265,9 +295,11 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
   const cluster = new Cluster(target, members, baseDir, !opts.dataDirs, label);
   try {
     for (const m of members) m.start();
-    const timeoutMs = opts.startTimeoutMs ?? 30_000;
-    await cluster.waitHealthy({ timeoutMs });
-    await cluster.waitLeader({ timeoutMs });
+    const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
+    const left = (): number => Math.max(1000, deadline - Date.now());
+    await cluster.waitHealthy({ timeoutMs: left() });
+    await cluster.waitLeader({ timeoutMs: left() });
+    await cluster.waitMembersPublished({ timeoutMs: left() });
   } catch (err) {
     cluster.markFailed();
     const logs = cluster.logs(4000);

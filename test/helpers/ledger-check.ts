@@ -95,9 +95,23 @@ export function problemsOf(checks: readonly MemberCheck[], limit = 10): string[]
   return out;
 }
 
+/** Acknowledgements that reported the same modifiedIndex for different writes (never legitimate). */
+export function ackIndexCollisions(records: readonly WriteRecord[]): string[] {
+  const byIndex = new Map<number, WriteRecord>();
+  const out: string[] = [];
+  for (const r of records) {
+    if (r.outcome !== 'acknowledged' || r.index === undefined) continue;
+    const other = byIndex.get(r.index);
+    if (other) out.push(`${other.key} and ${r.key} both acknowledged at index ${r.index}`);
+    else byIndex.set(r.index, r);
+  }
+  return out;
+}
+
 /**
  * Waits (bounded) until every given member holds every acknowledged write, nothing never written or
- * certainly failed, and all members hold the same content under `prefix`. Returns the checks.
+ * certainly failed, and all members hold the same content (values and indexes) under `prefix`.
+ * Returns the checks. Two acknowledgements with the same index fail at once.
  */
 export async function waitLedgerEverywhere(
   client: KvClient,
@@ -106,6 +120,8 @@ export async function waitLedgerEverywhere(
   prefix: string,
   timeoutMs: number,
 ): Promise<MemberCheck[]> {
+  const collisions = ackIndexCollisions(records);
+  if (collisions.length > 0) throw new Error(`${collisions.length} acknowledgements share an index, e.g. ${collisions.slice(0, 5).join('; ')}`);
   let last: string[] = ['no check completed'];
   return waitFor(
     async () => {

@@ -4,6 +4,7 @@
 import { resolveConfig, type RaftConfig } from '../../src/raft/config.js';
 import { EntryType, MemoryStorage, MessageType, NONE, type Entry, type Message, type NodeId } from '../../src/raft/index.js';
 import { localMessage, Raft } from '../../src/raft/raft.js';
+import { appliedSnapshot } from '../../src/raft/snapshot.js';
 import { mulberry32 } from '../sim/prng.js';
 
 export type TestRaftOptions = Partial<Omit<RaftConfig, 'id' | 'storage'>>;
@@ -55,7 +56,7 @@ export function persist(r: Raft): void {
   const snap = r.log.unstable.snapshot;
   if (snap !== undefined) {
     storage.applySnapshot(snap);
-    r.appliedSnap(snap);
+    appliedSnapshot(r, snap);
   }
   const ents = r.log.unstable.entries;
   if (ents.length > 0) {

@@ -65,7 +65,8 @@ export class Checker {
     return this.appliedValue[index];
   }
 
-  onLeader(id: NodeId, term: number, termAt: (i: number) => number | undefined): void {
+  /** `snapshotIndex`: the leader's log before it is compacted into a snapshot of committed state. */
+  onLeader(id: NodeId, term: number, termAt: (i: number) => number | undefined, snapshotIndex = 0): void {
     const prev = this.leaders.get(term);
     if (prev !== undefined && prev !== id) throw new SafetyViolation('Election Safety', `two leaders in term ${term}: ${prev} and ${id}`);
     if (prev === id) return;
@@ -75,6 +76,7 @@ export class Checker {
     for (let i = this.maxCommitted; i > 0; i--) {
       if ((this.commitSeenInTerm[i] as number) < term) {
         const t = termAt(i);
+        if (t === undefined && i < snapshotIndex) break; // inside the leader's snapshot
         if (t !== this.committedTerm[i]) {
           throw new SafetyViolation('Leader Completeness', `leader ${id} of term ${term} has term ${t} at committed index ${i} (committed term ${this.committedTerm[i]})`);
         }
@@ -126,7 +128,11 @@ export class Checker {
   onCommit(id: NodeId, nodeTerm: number, from: number, to: number, termAt: (i: number) => number | undefined): void {
     for (let i = from + 1; i <= to; i++) {
       const t = termAt(i);
-      if (t === undefined) throw new SafetyViolation('Commit', `node ${id} committed index ${i} it does not hold`);
+      if (t === undefined) {
+        // Installed from a snapshot (compacted away): checked value by value in onSnapshotValue.
+        if (i <= this.maxCommitted) continue;
+        throw new SafetyViolation('Commit', `node ${id} committed index ${i} it does not hold`);
+      }
       if (i <= this.maxCommitted) {
         if (this.committedTerm[i] !== t) {
           throw new SafetyViolation('Log Matching (committed)', `node ${id} committed ${t}/${i}, but ${this.committedTerm[i]}/${i} was committed before`);
@@ -152,6 +158,13 @@ export class Checker {
     if (e.index > this.maxCommitted || this.committedTerm[e.index] !== e.term) {
       throw new SafetyViolation('Applied Uncommitted', `node ${id} applied ${e.term}/${e.index} which is not in the committed prefix`);
     }
+  }
+
+  /** A value installed from a snapshot must be what was applied at that index everywhere. */
+  onSnapshotValue(id: NodeId, index: number, value: number): void {
+    const known = this.appliedValue[index];
+    if (known === undefined) throw new SafetyViolation('Snapshot', `node ${id} installed index ${index} that nobody applied`);
+    if (known !== value) throw new SafetyViolation('State Machine Safety', `node ${id} installed ${value} at ${index} from a snapshot; applied elsewhere: ${known}`);
   }
 
   leaderOf(term: number): NodeId {

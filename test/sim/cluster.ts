@@ -42,6 +42,11 @@ export interface ClusterOptions {
   traceSize?: number;
   /** Run every node's structural invariant check after each step. */
   checkInvariants?: boolean;
+  /**
+   * Snapshot and compact a node's log once it holds this many applied entries (0 = never), so
+   * lagging followers must be caught up with MsgSnap.
+   */
+  compactEveryEntries?: number;
 }
 
 export interface NetworkConditions {
@@ -118,6 +123,7 @@ export class Cluster {
   messagesSent = 0;
   messagesDelivered = 0;
   eventsProcessed = 0;
+  snapshotsInstalled = 0;
   private eventsAtSameTime = 0;
   net: NetworkConditions;
   onApply: ApplyListener | undefined;
@@ -143,6 +149,7 @@ export class Cluster {
       diskMaxMs: 3,
       traceSize: 64,
       checkInvariants: true,
+      compactEveryEntries: 0,
       ...options,
     };
     this.n = options.nodes;
@@ -172,6 +179,7 @@ export class Cluster {
     return {
       id: node.id,
       storage: node.storage,
+      applied: node.storage.snapshot().metadata.index,
       electionTicks: this.opts.electionTicks,
       heartbeatTicks: this.opts.heartbeatTicks,
       preVote: this.opts.preVote,
@@ -190,10 +198,12 @@ export class Cluster {
     const node = this.node(id);
     if (node.alive) return;
     node.gen++;
+    // The state machine comes back from the last snapshot; the log after it is re-applied.
+    const snap = node.storage.snapshot();
+    node.applied = snap.metadata.index > 0 ? decodeStateMachine(snap.data) : [];
+    node.appliedIndex = snap.metadata.index;
     node.rn = new RawNode(this.raftConfig(node));
     node.ready = undefined;
-    node.applied = [];
-    node.appliedIndex = node.storage.firstIndex() - 1;
     node.lastTerm = node.rn.term;
     node.lastCommit = node.rn.commitIndex;
     node.lastRole = node.rn.role;
@@ -345,11 +355,16 @@ export class Cluster {
       case EventKind.Deliver: {
         const node = this.nodes[ev.node - 1] as SimNode;
         const m = ev.msg as Message;
-        if (node.gen !== ev.gen || node.rn === undefined || !this.canTalk(m.from, m.to)) return;
+        if (node.gen !== ev.gen || node.rn === undefined || !this.canTalk(m.from, m.to)) {
+          if (m.type === MessageType.MsgSnap) this.reportSnapshot(m, 'failure');
+          return;
+        }
         this.messagesDelivered++;
         this.trace.message(this.nowMs, '', m);
         node.rn.step(m);
         this.afterInput(node);
+        // The transport reports the outcome of a snapshot send to the leader (RawNode.reportSnapshot).
+        if (m.type === MessageType.MsgSnap) this.reportSnapshot(m, 'finish');
         return;
       }
       case EventKind.Persisted: {
@@ -382,7 +397,7 @@ export class Cluster {
     if (r.role !== node.lastRole) {
       this.trace.note(this.nowMs, `${node.id} is ${r.role} term=${r.term}`);
       node.lastRole = r.role;
-      if (r.role === Role.Leader) this.checker.onLeader(node.id, r.term, (i) => r.log.maybeTerm(i));
+      if (r.role === Role.Leader) this.checker.onLeader(node.id, r.term, (i) => r.log.maybeTerm(i), r.log.firstIndex() - 1);
     }
     if (node.ready === undefined && rn.hasReady()) {
       node.ready = rn.ready();
@@ -396,7 +411,16 @@ export class Cluster {
     const rd = node.ready as Ready;
     this.writeToDisk(node, rd);
     for (const m of rd.messages) this.send(node, m);
-    if (rd.snapshot !== undefined) throw new SafetyViolation('Snapshot', 'the simulator does not compact, yet a snapshot arrived');
+    if (rd.snapshot !== undefined) {
+      // Load the leader's state machine; it must agree with what was applied at those indexes.
+      const values = decodeStateMachine(rd.snapshot.data);
+      const upTo = rd.snapshot.metadata.index;
+      for (let i = 1; i <= upTo; i++) this.checker.onSnapshotValue(node.id, i, values[i] as number);
+      node.applied = values;
+      node.appliedIndex = upTo;
+      this.snapshotsInstalled++;
+      this.trace.note(this.nowMs, `${node.id} installed snapshot ${rd.snapshot.metadata.term}/${upTo}`);
+    }
     for (const e of rd.committedEntries) {
       if (e.index !== node.appliedIndex + 1) throw new SafetyViolation('Apply Order', `node ${node.id} applied ${e.index} after ${node.appliedIndex}`);
       this.checker.onApply(node.id, e);
@@ -407,7 +431,30 @@ export class Cluster {
     for (const rs of rd.readStates) this.onReadState?.(node, rs);
     node.ready = undefined;
     rn.advance(rd);
+    this.maybeCompact(node);
     this.afterInput(node);
+  }
+
+  /** Snapshots the state machine and discards the log before it, keeping a short tail. */
+  private maybeCompact(node: SimNode): void {
+    const every = this.opts.compactEveryEntries;
+    if (every === 0) return;
+    const first = node.storage.firstIndex();
+    if (node.appliedIndex - first + 1 < every) return;
+    const snapIndex = node.appliedIndex;
+    if (snapIndex > node.storage.snapshot().metadata.index) {
+      node.storage.createSnapshot(snapIndex, undefined, encodeStateMachine(node.applied, snapIndex));
+    }
+    const compactTo = snapIndex - (every >> 1);
+    if (compactTo > first - 1) {
+      node.storage.compact(compactTo);
+      this.trace.note(this.nowMs, `${node.id} compacted to ${compactTo} (snapshot ${snapIndex})`);
+    }
+  }
+
+  private reportSnapshot(m: Message, status: 'finish' | 'failure'): void {
+    const sender = this.node(m.from);
+    if (sender.rn !== undefined) this.withNode(m.from, (rn) => rn.reportSnapshot(m.to, status));
   }
 
   private writeToDisk(node: SimNode, rd: Ready): void {
@@ -415,6 +462,7 @@ export class Cluster {
       this.checker.onPersistHardState(node.id, rd.hardState);
       node.storage.setHardState(rd.hardState);
     }
+    if (rd.snapshot !== undefined) node.storage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0) {
       const first = rd.entries[0] as Entry;
       this.checker.onPersistEntries(node.id, rd.entries, first.index === 1 ? 0 : node.storage.term(first.index - 1));
@@ -426,9 +474,12 @@ export class Cluster {
     if (m.to === from.id || m.to === NONE) throw new SafetyViolation('Messages', `node ${from.id} sent ${MessageType[m.type]} to ${m.to}`);
     this.checker.onSend(from.id, m);
     this.messagesSent++;
-    if (!this.canTalk(m.from, m.to)) return;
     const net = this.net;
-    if (net.dropRate > 0 && this.rng.next() < net.dropRate) return;
+    if (!this.canTalk(m.from, m.to) || (net.dropRate > 0 && this.rng.next() < net.dropRate)) {
+      // The transport notices a failed snapshot send (a lost MsgApp goes unnoticed).
+      if (m.type === MessageType.MsgSnap) this.at(this.nowMs + 1, () => this.reportSnapshot(m, 'failure'));
+      return;
+    }
     const to = this.node(m.to);
     const copies = net.dupRate > 0 && this.rng.next() < net.dupRate ? 2 : 1;
     for (let c = 0; c < copies; c++) {
@@ -437,4 +488,22 @@ export class Cluster {
       this.schedule(this.nowMs + delay, EventKind.Deliver, to, m);
     }
   }
+}
+
+/** The simulated state machine as snapshot data: the value applied at each index 1..upTo. */
+export function encodeStateMachine(applied: readonly number[], upTo: number): Uint8Array {
+  const values = new Int32Array(upTo + 1);
+  for (let i = 1; i <= upTo; i++) {
+    const v = applied[i];
+    if (v === undefined) throw new SafetyViolation('Snapshot', `state machine has no value at ${i} <= ${upTo}`);
+    values[i] = v;
+  }
+  return new Uint8Array(values.buffer);
+}
+
+export function decodeStateMachine(data: Uint8Array): number[] {
+  const values = new Int32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+  const out: number[] = [];
+  for (let i = 1; i < values.length; i++) out[i] = values[i] as number;
+  return out;
 }

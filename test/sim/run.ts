@@ -78,6 +78,9 @@ function main(): void {
   let messages = 0;
   let virtualMs = 0;
   let maxConvergence = 0;
+  let snapshots = 0;
+  let acked = 0;
+  let reads = 0;
   const started = performance.now();
   for (let k = 0; k < args.seeds; k++) {
     const seed = args.start + k;
@@ -87,6 +90,9 @@ function main(): void {
     messages += r.stats.messages;
     virtualMs += r.stats.virtualMs;
     maxConvergence = Math.max(maxConvergence, r.stats.convergenceTicks);
+    snapshots += r.stats.snapshots;
+    acked += r.stats.acked;
+    reads += r.stats.reads;
     if (r.ok) {
       passed++;
       if (!args.quiet && args.seeds === 1) console.log(`seed ${seed}: ok ${JSON.stringify(r.stats)}`);
@@ -100,7 +106,8 @@ function main(): void {
     console.log(
       `sim: ${args.seeds} schedules in ${secs.toFixed(1)}s = ${(args.seeds / secs).toFixed(1)} schedules/s; ` +
         `${(events / secs / 1e6).toFixed(2)}M events/s; ${messages} messages; ${(virtualMs / 1000).toFixed(0)}s simulated; ` +
-        `slowest convergence ${maxConvergence} ticks`,
+        `${acked} writes acknowledged, ${reads} linearizable reads checked, ${snapshots} snapshots installed; ` +
+        `slowest convergence after healing ${maxConvergence} ticks`,
     );
   }
   console.log(`sim: ${passed} passed, ${failed} failed`);

@@ -25,6 +25,7 @@ export interface ScheduleStats {
   partitions: number;
   acked: number;
   reads: number;
+  snapshots: number;
   maxTerm: number;
   commitIndex: number;
   /** Ticks from healing to convergence. */
@@ -87,6 +88,7 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
     diskMaxMs: rng.pick([0, 2, 10]),
     maxInflightMsgs: rng.pick([4, 64]),
     maxSizePerMsgBytes: rng.pick([64, 4096]),
+    compactEveryEntries: rng.pick([0, 0, 20, 100]),
     traceSize: options.traceSize ?? 64,
   });
   const workload = new Workload(cluster);
@@ -94,7 +96,7 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
   const tickMs = cluster.tickMs;
   const ids = cluster.ids;
   const restartAt = new Map<NodeId, number>();
-  const stats: ScheduleStats = { virtualMs: 0, events: 0, messages: 0, crashes: 0, partitions: 0, acked: 0, reads: 0, maxTerm: 0, commitIndex: 0, convergenceTicks: 0 };
+  const stats: ScheduleStats = { virtualMs: 0, events: 0, messages: 0, crashes: 0, partitions: 0, acked: 0, reads: 0, snapshots: 0, maxTerm: 0, commitIndex: 0, convergenceTicks: 0 };
   const aliveIds = (): NodeId[] => ids.filter((id) => cluster.node(id).alive);
   const livenessTicks = options.livenessTicks ?? DEFAULT_LIVENESS_TICKS;
 
@@ -221,6 +223,7 @@ function fillStats(stats: ScheduleStats, cluster: Cluster, workload: Workload): 
   stats.messages = cluster.messagesSent;
   stats.acked = workload.acked.size;
   stats.reads = workload.readsServed;
+  stats.snapshots = cluster.snapshotsInstalled;
   stats.maxTerm = Math.max(0, ...cluster.nodes.map((n) => n.rn?.term ?? 0));
   stats.commitIndex = cluster.checker.maxCommitted;
 }

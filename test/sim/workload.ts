@@ -68,13 +68,14 @@ export class Workload {
       const node = this.cluster.node(target);
       const rn = node.rn;
       if (rn === undefined) return false;
-      if (!rn.isLeader() && hop === 0 && rn.leaderId !== NONE && rn.leaderId !== target) {
-        // What the HTTP layer does before proposing: redirect to the known leader.
+      if (!rn.isLeader()) {
+        // What the HTTP layer does before proposing: redirect to the known leader (one hop), or
+        // fail fast when none is known. (propose() would throw the same hint; see rawnode.test.)
+        if (hop > 0 || rn.leaderId === NONE || rn.leaderId === target) return false;
         this.redirects++;
         target = rn.leaderId;
         continue;
       }
-      if (!rn.isLeader() && rn.leaderId === NONE && hop === 0) return false; // no leader: 5xx, retry later
       try {
         const ticket = this.cluster.withNode(target, (rn) => rn.propose(encodeValue(value)));
         if (ticket === undefined) return false;

@@ -85,6 +85,16 @@ export const valueScripts: Script[] = [
     steps: [put('/v2/keys/ctl', 'value=%01%1F%7F%3D%3D'), get('/v2/keys/ctl'), put('/v2/keys/eq', 'value=='), get('/v2/keys/eq')],
   },
   {
+    name: 'Go escapes \\b \\f and U+2028/U+2029 as \\u sequences',
+    ref: '§1.3',
+    steps: [put('/v2/keys/goesc', 'value=%08%0C%0D%E2%80%A8%E2%80%A9'), get('/v2/keys/goesc')],
+  },
+  {
+    name: 'invalid UTF-8 in a value or a key comes back as U+FFFD',
+    ref: '§1.3 §4.10',
+    steps: [put('/v2/keys/bad8', 'value=a%FFb%C3'), get('/v2/keys/bad8'), put('/v2/keys/k%FEy', 'value=1'), get('/v2/keys/?sorted=true')],
+  },
+  {
     name: 'a 4000-byte value (chunked response) round-trips',
     ref: '§1.3 §4.10',
     steps: [put('/v2/keys/big4k', `value=${'x'.repeat(4000)}`), get('/v2/keys/big4k')],

@@ -5,6 +5,7 @@ import {
   close,
   del,
   done,
+  events,
   falseSpellings,
   get,
   pending,
@@ -128,7 +129,10 @@ export const paramScripts: Script[] = [
     ref: '§1.2 §5.1 §11.11',
     steps: [
       put('/v2/keys/q', 'value=1'),
-      ...eachSpelling((s, i) => [watch(`w${i}`, `/v2/keys/q?wait=true&quorum=${s}`), pending(`w${i}`, 150), close(`w${i}`)]),
+      ...eachSpelling((s, i) => [watch(`w${i}`, `/v2/keys/q?wait=true&quorum=${s}`)]),
+      // Completes the watches that are real watches; the quorum GETs have answered already.
+      put('/v2/keys/q', 'value=2'),
+      ...eachSpelling((_s, i) => [done(`w${i}`)]),
     ],
   },
   {
@@ -146,6 +150,7 @@ export const paramScripts: Script[] = [
       put('/v2/keys/st', 'value=1'),
       ...eachSpelling((s, i) => [
         watch(`w${i}`, `/v2/keys/st?wait=true&stream=${s}&waitIndex={{i+1}}`),
+        events(`w${i}`, 1, 2000),
         pending(`w${i}`, 200),
         close(`w${i}`),
       ]),

@@ -79,6 +79,31 @@ export const watchScripts: Script[] = [
     ],
   },
   {
+    name: 'a recursive watch on /foo does not fire for /foobar (a sibling sharing the prefix)',
+    ref: '§5.3',
+    steps: [
+      watch('w', '/v2/keys/foo?wait=true&recursive=true'),
+      put('/v2/keys/foobar', 'value=1'),
+      put('/v2/keys/foo2/x', 'value=2'),
+      pending('w'),
+      put('/v2/keys/foo/bar', 'value=3'),
+      done('w'),
+    ],
+  },
+  {
+    name: 'a hidden intermediate dir hides its subtree from a recursive watch above it, not from one inside it',
+    ref: '§5.3 §11.8',
+    steps: [
+      put('/v2/keys/hi?dir=true'),
+      watch('above', '/v2/keys/hi?wait=true&recursive=true'),
+      watch('inside', '/v2/keys/hi/_h?wait=true&recursive=true'),
+      put('/v2/keys/hi/_h/deep/leaf', 'value=1'),
+      done('inside'),
+      pending('above'),
+      get('/v2/keys/hi?recursive=true'),
+    ],
+  },
+  {
     name: 'hidden keys are returned by waitIndex history scans',
     ref: '§5.3 §11.8',
     steps: [
@@ -200,7 +225,7 @@ export const watchScripts: Script[] = [
       get('/v2/stats/store', { compare: { pick: ['watchers'] } }),
       close('w1'),
       close('w2'),
-      sleep(300),
+      sleep(600),
       get('/v2/stats/store', { compare: { pick: ['watchers'] } }),
     ],
   },

@@ -1,0 +1,228 @@
+// `ETCDCTL_API=2 etcdctl` against etcd-ts: every case runs the same commands against a real etcd and
+// against etcd-ts; what the user sees (exit code, stdout, stderr; indexes relative to the case's
+// start) must be the same, and must contain the output the case expects.
+//   npx vitest run test/clients/etcdctl.test.ts
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEtcd } from '../helpers/etcd.js';
+import { startEtcdTs } from '../helpers/etcd-ts.js';
+import type { Target } from '../helpers/target.js';
+import { CtlSession } from './etcdctl-session.js';
+import { waitForWatchers, watcherCount } from './watchers.js';
+
+interface Case {
+  name: string;
+  run: (s: CtlSession, prefix: string) => Promise<void>;
+  /** Lines (after normalisation) the transcript must contain, on both servers. */
+  expected: (prefix: string) => string[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'set, get and update print the value',
+    run: async (s, p) => {
+      await s.run('set', `${p}/k`, 'v1');
+      await s.run('get', `${p}/k`);
+      await s.run('update', `${p}/k`, 'v2');
+      await s.run('get', `${p}/k`);
+    },
+    expected: (p) => [`$ etcdctl set ${p}/k v1`, '  exit 0', '  out: v1', `$ etcdctl get ${p}/k`, `$ etcdctl update ${p}/k v2`, '  out: v2'],
+  },
+  {
+    name: 'mk creates a key once; again it fails with 105 and exit code 4',
+    run: async (s, p) => {
+      await s.run('mk', `${p}/k`, 'v');
+      await s.run('mk', `${p}/k`, 'again');
+    },
+    expected: (p) => [`$ etcdctl mk ${p}/k again`, '  exit 4', `  err: Error:  105: Key already exists (${p}/k) [@+1]`],
+  },
+  {
+    name: 'update and get of a missing key fail with 100',
+    run: async (s, p) => {
+      await s.run('update', `${p}/missing`, 'v');
+      await s.run('get', `${p}/missing`);
+    },
+    expected: (p) => ['  exit 4', `  err: Error:  100: Key not found (${p}) [@+0]`],
+  },
+  {
+    name: 'mkdir, rmdir of a non-empty dir (108), rm, rmdir',
+    run: async (s, p) => {
+      await s.run('mkdir', `${p}/d`);
+      await s.run('mkdir', `${p}/d`);
+      await s.run('set', `${p}/d/x`, '1');
+      await s.run('rmdir', `${p}/d`);
+      await s.run('rm', `${p}/d/x`);
+      await s.run('rmdir', `${p}/d`);
+      await s.run('ls', p);
+    },
+    expected: (p) => [
+      `$ etcdctl mkdir ${p}/d`,
+      `  err: Error:  105: Key already exists (${p}/d) [@+1]`,
+      `  err: Error:  108: Directory not empty (${p}/d) [@+2]`,
+      '  out: PrevNode.Value: 1',
+    ],
+  },
+  {
+    name: 'ls --recursive --sort lists the subtree in order; -p marks directories',
+    run: async (s, p) => {
+      await s.run('set', `${p}/b/d/e`, '3');
+      await s.run('set', `${p}/a`, '1');
+      await s.run('set', `${p}/b/c`, '2');
+      await s.run('ls', '--recursive', '--sort', p);
+      await s.run('ls', '--sort', '-p', p);
+      await s.run('ls', `${p}/nothing`);
+    },
+    expected: (p) => [`  out: ${p}/a`, `  out: ${p}/b`, `  out: ${p}/b/c`, `  out: ${p}/b/d`, `  out: ${p}/b/d/e`, `  out: ${p}/b/`, `  err: Error:  100: Key not found (${p}/nothing) [@+3]`],
+  },
+  {
+    name: 'rm prints the previous value; rm --with-value that differs is 101; rm of a dir needs --recursive',
+    run: async (s, p) => {
+      await s.run('set', `${p}/k`, 'v');
+      await s.run('rm', '--with-value', 'other', `${p}/k`);
+      await s.run('rm', `${p}/k`);
+      await s.run('rm', `${p}/k`);
+      await s.run('set', `${p}/r/a`, '1');
+      await s.run('rm', `${p}/r`);
+      await s.run('rm', '--recursive', `${p}/r`);
+    },
+    expected: (p) => [
+      `  err: Error:  101: Compare failed ([other != v]) [@+1]`,
+      '  out: PrevNode.Value: v',
+      `  err: Error:  100: Key not found (${p}/k) [@+2]`,
+      `  err: Error:  102: Not a file (${p}/r) [@+3]`,
+    ],
+  },
+  {
+    name: 'set --swap-with-value is a compare-and-swap',
+    run: async (s, p) => {
+      await s.run('set', `${p}/k`, 'old');
+      await s.run('set', '--swap-with-value', 'old', `${p}/k`, 'new');
+      await s.run('set', '--swap-with-value', 'old', `${p}/k`, 'newer');
+      await s.run('get', `${p}/k`);
+    },
+    expected: () => ['  out: new', '  err: Error:  101: Compare failed ([old != new]) [@+2]'],
+  },
+  {
+    name: 'set --ttl, and -o extended / -o json output',
+    run: async (s, p) => {
+      await s.run('set', '--ttl', '30', `${p}/t`, 'v');
+      await s.run('-o', 'extended', 'get', `${p}/t`);
+      await s.run('-o', 'extended', 'set', `${p}/e`, 'x');
+      await s.run('-o', 'json', 'get', `${p}/e`);
+    },
+    expected: (p) => [`  out: Key: ${p}/t`, '  out: Created-Index: @+1', '  out: TTL: <positive>', '  out: Modified-Index: @+2', '  out: Index: @+2'],
+  },
+  {
+    name: 'get of a directory says it is a directory',
+    run: async (s, p) => {
+      await s.run('mkdir', `${p}/gd`);
+      await s.run('get', `${p}/gd`);
+    },
+    expected: () => ['  exit 1'],
+  },
+  {
+    name: 'setdir and updatedir --ttl; updatedir of a missing dir is 100',
+    run: async (s, p) => {
+      await s.run('setdir', `${p}/sd`);
+      await s.run('updatedir', '--ttl', '30', `${p}/sd`);
+      await s.run('updatedir', '--ttl', '30', `${p}/none`);
+      await s.run('ls', p);
+    },
+    expected: (p) => [`  err: Error:  100: Key not found (${p}/none) [@+2]`, `  out: ${p}/sd`],
+  },
+  {
+    name: 'watch prints the next change and exits',
+    run: async (s, p) => {
+      await s.run('set', `${p}/w`, 'before');
+      const before = await watcherCount(s.target.clientURL);
+      const w = s.start('watch', `${p}/w`);
+      await waitForWatchers(s.target.clientURL, before + 1);
+      await s.run('set', `${p}/w`, 'after');
+      await s.finish(w, ['watch', `${p}/w`]);
+    },
+    expected: (p) => [`$ etcdctl watch ${p}/w`, '  exit 0', '  out: after'],
+  },
+  {
+    name: 'watch --recursive reports a change below the dir',
+    run: async (s, p) => {
+      await s.run('mkdir', `${p}/dir`);
+      const before = await watcherCount(s.target.clientURL);
+      const w = s.start('watch', '--recursive', `${p}/dir`);
+      await waitForWatchers(s.target.clientURL, before + 1);
+      await s.run('set', `${p}/dir/x`, 'child');
+      await s.finish(w, ['watch', '--recursive', `${p}/dir`]);
+    },
+    expected: (p) => [`$ etcdctl watch --recursive ${p}/dir`, '  exit 0', '  out: child'],
+  },
+  {
+    name: 'watch --after-index answers from history',
+    run: async (s, p) => {
+      await s.run('set', `${p}/h`, 'one');
+      await s.run('set', `${p}/h`, 'two');
+      const args = ['watch', '--after-index', s.index(1), `${p}/h`];
+      await s.finish(s.start(...args), args);
+    },
+    expected: (p) => [`$ etcdctl watch --after-index {{i+1}} ${p}/h`, '  exit 0', '  out: two'],
+  },
+  {
+    name: 'exec-watch --after-index runs the command once per event, with ETCD_WATCH_* set',
+    run: async (s, p) => {
+      await s.run('set', `${p}/e`, 'a');
+      await s.run('set', `${p}/e`, 'b');
+      // etcdctl 3.4 takes the key as the LAST argument here (urfave/cli drops the `--` its usage shows).
+      const args = ['exec-watch', '--after-index', s.index(0), 'sh', '-c', 'echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE idx=$ETCD_WATCH_MODIFIED_INDEX"', `${p}/e`];
+      const out = await s.collect(s.start(...args), args, 2);
+      s.note(`indexes: ${out.map((l) => Number(/idx=(\d+)/.exec(l)?.[1]) - s.base).join(',')}`);
+    },
+    expected: (p) => [`  out: set ${p}/e a idx=${'<index>'}`, `  out: set ${p}/e b idx=${'<index>'}`, 'indexes: 1,2'],
+  },
+  {
+    name: 'member list and cluster-health describe the single member',
+    run: async (s) => {
+      await s.run('member', 'list');
+      await s.run('cluster-health');
+    },
+    expected: () => [
+      '  out: <member id>: name=n1 peerURLs=<peerURL#0> clientURLs=<clientURL#0> isLeader=true',
+      '  out: member <member id> is healthy: got healthy result from <clientURL#0>',
+      '  out: cluster is healthy',
+    ],
+  },
+];
+
+let etcd: Target | undefined;
+let etcdTs: Target | undefined;
+let startError: Error | undefined;
+
+beforeAll(async () => {
+  const [a, b] = await Promise.allSettled([startEtcd(), startEtcdTs()]);
+  if (a.status === 'fulfilled') etcd = a.value;
+  if (b.status === 'fulfilled') etcdTs = b.value;
+  const failed = [a, b].find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) startError = failed.reason as Error;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([etcd?.stop(), etcdTs?.stop()]);
+}, 60_000);
+
+async function transcript(target: Target, c: Case, prefix: string): Promise<string[]> {
+  const s = await CtlSession.open(target);
+  try {
+    await c.run(s, prefix);
+  } finally {
+    await s.close();
+  }
+  return s.lines.map((l) => l.replace(/idx=\d+/g, 'idx=<index>'));
+}
+
+describe('etcdctl (API v2) sees the same from etcd-ts as from etcd', () => {
+  for (const [i, c] of cases.entries()) {
+    it(c.name, async () => {
+      if (!etcd || !etcdTs) throw startError ?? new Error('servers not started');
+      const prefix = `/ctl${i}`;
+      const [fromEtcd, fromEtcdTs] = await Promise.all([transcript(etcd, c, prefix), transcript(etcdTs, c, prefix)]);
+      for (const line of c.expected(prefix)) expect(fromEtcd, `real etcd: ${line}`).toContain(line);
+      expect(fromEtcdTs.join('\n')).toBe(fromEtcd.join('\n'));
+    }, 60_000);
+  }
+});

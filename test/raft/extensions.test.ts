@@ -1,0 +1,258 @@
+// The extensions of Ongaro's thesis: Pre-Vote (§9.6), CheckQuorum and the leader lease (§6.2,
+// §4.2.3), leadership transfer (§3.10) and ReadIndex (§6.4).
+import { describe, expect, it } from 'vitest';
+import { MessageType, NONE, ProposalDroppedError, Role } from '../../src/raft/index.js';
+import type { Raft } from '../../src/raft/raft.js';
+import { allEntries, msg, Network, readMessages, terms, type TestRaftOptions } from './helpers.js';
+
+const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+function ticks(r: Raft, n: number): void {
+  for (let i = 0; i < n; i++) r.tick();
+}
+
+/** A 3-node network where node 1 is the elected leader. */
+function clusterWithLeader(opts: TestRaftOptions): Network {
+  const n = new Network([undefined, undefined, undefined], opts);
+  n.sendLocal(MessageType.MsgHup, 1);
+  expect(n.raft(1).role).toBe(Role.Leader);
+  return n;
+}
+
+describe('Pre-Vote (thesis §9.6)', () => {
+  it('a partitioned node rejoining does not disrupt a stable leader', () => {
+    const n = clusterWithLeader({ preVote: true });
+    const term = n.raft(1).term;
+    n.isolate(3);
+    // Node 3 times out again and again; its pre-votes get no answer, so its term stays put.
+    for (let i = 0; i < 100; i++) {
+      n.raft(3).tick();
+      readMessages(n.raft(3));
+    }
+    expect(n.raft(3).term).toBe(term);
+    expect(n.raft(3).role).toBe(Role.PreCandidate);
+    n.recover();
+    n.sendLocal(MessageType.MsgBeat, 1);
+    expect(n.raft(1).role).toBe(Role.Leader);
+    expect(n.raft(1).term).toBe(term);
+    expect(n.raft(3).role).toBe(Role.Follower);
+    expect(n.raft(3).lead).toBe(1);
+  });
+
+  it('without Pre-Vote the same rejoin deposes the leader (the problem Pre-Vote solves)', () => {
+    const n = clusterWithLeader({ preVote: false });
+    const term = n.raft(1).term;
+    n.isolate(3);
+    for (let i = 0; i < 100; i++) {
+      n.raft(3).tick();
+      readMessages(n.raft(3));
+    }
+    expect(n.raft(3).term).toBeGreaterThan(term);
+    n.recover();
+    n.sendLocal(MessageType.MsgBeat, 1);
+    n.sendLocal(MessageType.MsgHup, 3);
+    expect(n.raft(1).term).toBeGreaterThan(term);
+  });
+
+  it('a pre-vote does not change the voter’s term or vote', () => {
+    const n = clusterWithLeader({ preVote: true });
+    const r2 = n.raft(2);
+    const before = { term: r2.term, vote: r2.vote };
+    // A pre-vote for a future term from a node with an up-to-date log.
+    r2.step(msg({ type: MessageType.MsgPreVote, from: 3, to: 2, term: before.term + 1, index: r2.log.lastIndex(), logTerm: r2.log.lastTerm() }));
+    const out = readMessages(r2);
+    expect(out.map((m) => [m.type, m.term, m.reject])).toEqual([[MessageType.MsgPreVoteResp, before.term + 1, false]]);
+    expect({ term: r2.term, vote: r2.vote }).toEqual(before);
+  });
+
+  it('a pre-candidate that wins the pre-vote campaigns for real at term+1', () => {
+    const n = new Network([undefined, undefined, undefined], { preVote: true });
+    n.sendLocal(MessageType.MsgHup, 1);
+    expect(n.raft(1).role).toBe(Role.Leader);
+    expect(n.raft(1).term).toBe(1);
+  });
+});
+
+describe('CheckQuorum (thesis §6.2)', () => {
+  it('a leader that cannot reach a quorum steps down within two election timeouts', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    const leader = n.raft(1);
+    n.isolate(1);
+    // The first check may still count what it heard before the partition; the second cannot.
+    ticks(leader, 2 * leader.electionTicks);
+    readMessages(leader);
+    expect(leader.role).toBe(Role.Follower);
+    expect(leader.lead).toBe(NONE);
+  });
+
+  it('a leader hearing from a quorum stays leader', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    const leader = n.raft(1);
+    n.isolate(3);
+    for (let i = 0; i < 3 * leader.electionTicks; i++) {
+      leader.tick();
+      n.send(...readMessages(leader));
+    }
+    expect(leader.role).toBe(Role.Leader);
+  });
+
+  it('a follower that heard from the leader recently ignores a disruptive vote request (lease)', () => {
+    const n = clusterWithLeader({ checkQuorum: true, preVote: false });
+    const r2 = n.raft(2);
+    const term = r2.term;
+    r2.step(msg({ type: MessageType.MsgVote, from: 3, to: 2, term: term + 5, index: 100, logTerm: 100 }));
+    expect(readMessages(r2)).toEqual([]);
+    expect(r2.term).toBe(term);
+    expect(r2.lead).toBe(1);
+  });
+
+  it('a stuck candidate of a higher term is freed by the leader’s reply to its stale-term answer', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    const [r1, r3] = [n.raft(1), n.raft(3)];
+    n.isolate(1);
+    // 2 and 3 time out; 3 campaigns (without Pre-Vote here) and goes ahead in term.
+    ticks(n.raft(2), 2 * r1.electionTicks);
+    readMessages(n.raft(2));
+    n.sendLocal(MessageType.MsgHup, 3);
+    expect(r3.role).toBe(Role.Candidate);
+    expect(r3.term).toBe(r1.term + 1);
+    n.recover();
+    // The old leader's heartbeat gets a higher-term MsgAppResp, which deposes it.
+    n.sendLocal(MessageType.MsgBeat, 1);
+    expect(r1.term).toBe(r3.term);
+    expect(r1.role).toBe(Role.Follower);
+  });
+});
+
+describe('leadership transfer (thesis §3.10)', () => {
+  it('to an up-to-date follower: it campaigns at once and wins', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    n.send({ ...msg({ type: MessageType.MsgTransferLeader }), from: 2, to: 1 });
+    expect(n.raft(2).role).toBe(Role.Leader);
+    expect(n.raft(1).role).toBe(Role.Follower);
+    expect(n.raft(1).lead).toBe(2);
+  });
+
+  it('to a lagging follower: the leader catches it up first, then hands over', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    n.isolate(3);
+    n.propose(1, 'a');
+    n.propose(1, 'b');
+    n.recover();
+    // Node 3 lags; the transfer sends it the missing entries before MsgTimeoutNow.
+    n.send({ ...msg({ type: MessageType.MsgTransferLeader }), from: 3, to: 1 });
+    expect(n.raft(3).role).toBe(Role.Leader);
+    expect(terms(allEntries(n.raft(3))).split(' ').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('proposals are refused during a transfer, naming the transferee', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    n.isolate(3);
+    n.send({ ...msg({ type: MessageType.MsgTransferLeader }), from: 3, to: 1 });
+    const leader = n.raft(1);
+    expect(leader.leadTransferee).toBe(3);
+    let err: unknown;
+    try {
+      leader.propose(enc('x'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ProposalDroppedError);
+    expect((err as ProposalDroppedError).reason).toBe('leadership-transfer');
+    expect((err as ProposalDroppedError).leaderId).toBe(3);
+  });
+
+  it('a transfer that does not finish within an election timeout is abandoned', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    n.isolate(3);
+    n.send({ ...msg({ type: MessageType.MsgTransferLeader }), from: 3, to: 1 });
+    const leader = n.raft(1);
+    for (let i = 0; i < leader.electionTicks; i++) {
+      leader.tick();
+      n.send(...readMessages(leader));
+    }
+    expect(leader.role).toBe(Role.Leader);
+    expect(leader.leadTransferee).toBe(NONE);
+    expect(() => leader.propose(enc('x'))).not.toThrow();
+  });
+
+  it('a follower forwards a transfer request to the leader', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    n.send({ ...msg({ type: MessageType.MsgTransferLeader }), from: 3, to: 2 });
+    expect(n.raft(3).role).toBe(Role.Leader);
+  });
+
+  it('transferring to the leader itself does nothing', () => {
+    const n = clusterWithLeader({ checkQuorum: true });
+    n.send({ ...msg({ type: MessageType.MsgTransferLeader }), from: 1, to: 1 });
+    expect(n.raft(1).role).toBe(Role.Leader);
+    expect(n.raft(1).leadTransferee).toBe(NONE);
+  });
+});
+
+describe('ReadIndex (thesis §6.4)', () => {
+  const ctx = (s: string): Uint8Array => enc(s);
+
+  it('the leader answers once a heartbeat round confirms its leadership, at its commit index', () => {
+    const n = clusterWithLeader({});
+    n.propose(1, 'x');
+    const leader = n.raft(1);
+    leader.readIndex(ctx('r1'));
+    n.send(...readMessages(leader));
+    expect(leader.readStates.map((rs) => [rs.index, new TextDecoder().decode(rs.requestCtx)])).toEqual([[leader.log.committed, 'r1']]);
+  });
+
+  it('a follower forwards the request and gets the leader’s read index', () => {
+    const n = clusterWithLeader({});
+    n.propose(1, 'x');
+    const f = n.raft(2);
+    f.readIndex(ctx('r2'));
+    n.send(...readMessages(f));
+    expect(f.readStates.map((rs) => rs.index)).toEqual([n.raft(1).log.committed]);
+  });
+
+  it('a new leader defers reads until it has committed an entry of its own term', () => {
+    const n = new Network([undefined, undefined, undefined]);
+    n.ignore(MessageType.MsgApp); // the no-op cannot commit yet
+    n.sendLocal(MessageType.MsgHup, 1);
+    const leader = n.raft(1);
+    expect(leader.role).toBe(Role.Leader);
+    leader.readIndex(ctx('early'));
+    n.send(...readMessages(leader));
+    expect(leader.readStates).toEqual([]);
+    expect(leader.pendingReadIndexMessages.length).toBe(1);
+    n.recover();
+    n.sendLocal(MessageType.MsgBeat, 1); // heartbeat responses trigger appends; the no-op commits
+    expect(leader.committedEntryInCurrentTerm()).toBe(true);
+    expect(leader.readStates.map((rs) => rs.index)).toEqual([leader.log.committed]);
+  });
+
+  it('a deposed leader cannot serve a stale read', () => {
+    const n = clusterWithLeader({ checkQuorum: false, preVote: false });
+    const old = n.raft(1);
+    n.isolate(1);
+    // 2 becomes leader of a newer term and commits writes that the old leader never sees.
+    n.sendLocal(MessageType.MsgHup, 2);
+    expect(n.raft(2).role).toBe(Role.Leader);
+    n.propose(2, 'new write');
+    const newCommit = n.raft(2).log.committed;
+    expect(old.role).toBe(Role.Leader); // it does not know yet
+    expect(old.log.committed).toBeLessThan(newCommit);
+    old.readIndex(ctx('stale?'));
+    n.send(...readMessages(old)); // the heartbeats go nowhere
+    expect(old.readStates).toEqual([]);
+    // Reconnected, its old-term heartbeats are ignored (no acks, no answer); the new leader's
+    // heartbeat deposes it, and the read is dropped rather than answered with a stale index.
+    n.recover();
+    n.sendLocal(MessageType.MsgBeat, 1);
+    expect(old.readStates).toEqual([]);
+    n.sendLocal(MessageType.MsgBeat, 2);
+    expect(old.role).toBe(Role.Follower);
+    expect(old.readStates).toEqual([]);
+  });
+
+  it('a node without a known leader refuses the read at once', () => {
+    const n = new Network([undefined, undefined, undefined]);
+    expect(() => n.raft(2).readIndex(ctx('x'))).toThrow(/no-leader/);
+  });
+});
