@@ -18,6 +18,8 @@ export interface KeyRequest {
   prevValue: string;
   /** 0 = no condition. */
   prevIndex: number;
+  /** prevIndex as etcd prints it, when it is beyond 2^53 (a JS number cannot hold it exactly). */
+  prevIndexText?: string;
   prevExist: boolean | null;
   wait: boolean;
   /** 0 = from the next event. */
@@ -132,6 +134,7 @@ export function parseKeyRequest(method: KeysMethod, keyPart: string, form: Form)
     dir,
     prevValue: prevValue ?? '',
     prevIndex,
+    ...(prevIndex === Number.MAX_SAFE_INTEGER ? { prevIndexText: BigInt(form.get('prevIndex') as string).toString() } : {}),
     prevExist,
     wait,
     waitIndex,

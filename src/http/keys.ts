@@ -139,6 +139,7 @@ async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Res, m
     dir: kr.dir,
     prevValue: kr.prevValue,
     prevIndex: kr.prevIndex,
+    ...(kr.prevIndexText !== undefined ? { prevIndexText: kr.prevIndexText } : {}),
     prevExist: kr.prevExist,
     expiration: kr.ttl === null ? 0 : expirationFromTtl(kr.ttl, nowMs),
     refresh: kr.refresh,

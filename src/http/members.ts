@@ -15,8 +15,11 @@ import {
   sendGoTextError,
   sendMessageError,
   sendMethodNotAllowed,
+  sendRedirect,
   type Res,
 } from './respond.js';
+import { onLeader } from './leader.js';
+import { goHtmlEscape } from './url-path.js';
 
 const MEMBERS_ALLOW = 'GET,POST,DELETE,PUT';
 const MACHINES_ALLOW = 'GET,HEAD';
@@ -108,6 +111,22 @@ async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res:
     sendMessageError(res, 409, 'membership: peerURL exists');
     return;
   }
+  const backend = ctx.backend;
+  if (peerURLs !== null && backend.updateMember !== undefined) {
+    const urls = peerURLs;
+    const outcome = await onLeader(backend, () => (backend.updateMember as (id: string, urls: string[]) => Promise<void>)(id, urls), ctx.leader);
+    if (res.destroyed) return;
+    if (outcome.kind === 'redirect') {
+      const location = outcome.leaderURL + (req.url ?? '/');
+      sendRedirect(res, 'PUT', 307, location, goHtmlEscape(location));
+    } else if (outcome.kind === 'failed') {
+      sendMessageError(res, 500, outcome.cause);
+    } else {
+      res.writeHead(204);
+      res.end();
+    }
+    return;
+  }
   refuseMembershipChange(ctx, res, method === 'PUT' ? 'update' : 'remove');
 }
 
@@ -153,12 +172,9 @@ async function readPeerURLs(req: IncomingMessage, res: Res): Promise<string[] | 
   const body = bytes.toString('utf8');
   let parsed: unknown;
   try {
-    parsed = body.trim() === '' ? undefined : JSON.parse(body);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined) {
-    sendMessageError(res, 400, body.trim() === '' ? 'unexpected end of JSON input' : 'invalid JSON in request body');
+    parsed = JSON.parse(body);
+  } catch (err: unknown) {
+    sendMessageError(res, 400, goJSONSyntaxError(body, err));
     return null;
   }
   const list = typeof parsed === 'object' && parsed !== null ? (parsed as { peerURLs?: unknown }).peerURLs : undefined;
@@ -179,4 +195,18 @@ export function serveMachines(ctx: HandlerContext, req: IncomingMessage, res: Re
   }
   const urls = ctx.backend.members().flatMap((m) => m.clientURLs).sort();
   sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_TEXT }, urls.join(', '));
+}
+
+/** Go's encoding/json syntax error text for the common failures V8 reports (approximate otherwise). */
+function goJSONSyntaxError(body: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  if (body.trim() === '' || message.includes('Unexpected end of JSON input')) return 'unexpected end of JSON input';
+  const quote = (c: string | undefined): string => (c === undefined ? '' : c === "'" ? "'\\''" : `'${c}'`);
+  let m = /Unexpected token '(.)'/.exec(message);
+  if (m !== null) return `invalid character ${quote(m[1])} looking for beginning of value`;
+  m = /Expected ':' after property name in JSON at position (\d+)/.exec(message);
+  if (m !== null) return `invalid character ${quote(body[Number(m[1])])} after object key`;
+  m = /after JSON at position (\d+)/.exec(message);
+  if (m !== null) return `invalid character ${quote(body[Number(m[1])])} after top-level value`;
+  return 'invalid character in JSON input';
 }

@@ -212,7 +212,7 @@ export class Raft {
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.abortLeaderTransfer();
-    this.tracker.resetVotes();
+    // Fresh progress (and no votes) for everyone: what we knew belonged to the old term.
     const lastIndex = this.log.lastIndex();
     const old = this.tracker;
     this.tracker = new ProgressTracker(old.confState(), old.maxInflightMsgs, old.maxInflightBytes, lastIndex + 1);

@@ -9,8 +9,9 @@
 //   on a quorum read:       node.readIndex(uniqueCtx);                    // answered in a Ready
 //   whenever node.hasReady():
 //     const rd = node.ready();
-//     1. persist rd.hardState, rd.entries (and rd.snapshot) in ONE atomic write, fsync if rd.mustSync,
-//        then mirror them into the MemoryStorage raft reads from (storage.append / setHardState);
+//     1. persist rd.snapshot (if any), rd.entries and rd.hardState in ONE atomic write, fsync if
+//        rd.mustSync, then mirror them into the MemoryStorage raft reads from (applySnapshot, then
+//        append, setHardState); a snapshot also replaces the state machine;
 //     2. only then send rd.messages (to peers; never to self);
 //     3. apply rd.committedEntries in order (a proposal made at (index, term) committed iff the
 //        entry applied at `index` has that term; otherwise it was lost and may be retried);

@@ -85,4 +85,9 @@ export interface ClientBackend {
   selfStats(): SelfStats;
   /** Null when this member is not the leader (etcd answers 403 "not current leader"). */
   leaderStats(): LeaderStats | null;
+  /**
+   * Replaces a member's peer URLs through the log (PUT /v2/members/<id>); resolves once applied.
+   * Rejects like propose(). Absent when the runtime cannot change membership.
+   */
+  updateMember?(id: string, peerURLs: string[]): Promise<void>;
 }

@@ -55,7 +55,12 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       leaderWaitMs: 2 * config.electionTimeoutMs,
       extraRoutes: new Map([['/metrics', metricsRoute(member)]]),
     });
-    clientListeners = await listenAll(config.listenClientURLs, handler);
+    // As etcd, client requests wait (bounded) until this member has published itself.
+    const readyWaitMs = 5000 + 2 * config.electionTimeoutMs;
+    clientListeners = await listenAll(config.listenClientURLs, (req, res) => {
+      if (member.isReady()) handler(req, res);
+      else void member.whenReady(readyWaitMs).then(() => handler(req, res));
+    });
   } catch (err: unknown) {
     await closeAll(peerListeners);
     await member.stop();

@@ -10,11 +10,14 @@ export type EntryCommand =
   /** A member publishes its name and client URLs (etcd's publish of member attributes). */
   | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[] }
   /** The leader decides the cluster version once every member has published (etcd's /0/version). */
-  | { kind: 'version'; version: string };
+  | { kind: 'version'; version: string }
+  /** PUT /v2/members/<id>: a member's new peer URLs (etcd's ConfChangeUpdateNode; voters unchanged). */
+  | { kind: 'peers'; memberId: number; peerURLs: string[] };
 
 const KIND_V2 = 1;
 const KIND_ATTRS = 2;
 const KIND_VERSION = 3;
+const KIND_PEERS = 4;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -26,6 +29,8 @@ export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
       return packr.pack([KIND_ATTRS, cmd.memberId, cmd.name, cmd.clientURLs]);
     case 'version':
       return packr.pack([KIND_VERSION, cmd.version]);
+    case 'peers':
+      return packr.pack([KIND_PEERS, cmd.memberId, cmd.peerURLs]);
   }
 }
 
@@ -51,6 +56,13 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
     case KIND_VERSION: {
       if (typeof tuple[1] !== 'string') throw new Error('entry command: malformed cluster version');
       return { kind: 'version', version: tuple[1] };
+    }
+    case KIND_PEERS: {
+      const [, memberId, peerURLs] = tuple as [number, number, string[]];
+      if (!Number.isSafeInteger(memberId) || !Array.isArray(peerURLs) || !peerURLs.every((u) => typeof u === 'string')) {
+        throw new Error('entry command: malformed peer URLs');
+      }
+      return { kind: 'peers', memberId, peerURLs };
     }
     default:
       throw new Error(`entry command: unknown kind ${String(tuple[0])}`);

@@ -46,6 +46,14 @@ export class Membership {
     return true;
   }
 
+  /** Replaces a member's peer URLs; false for an unknown member (ignored, deterministically). */
+  applyPeerURLs(id: number, peerURLs: readonly string[]): boolean {
+    const m = this.byId.get(id);
+    if (m === undefined) return false;
+    m.peerURLs = [...peerURLs].sort();
+    return true;
+  }
+
   /** Whether the applied attributes of `id` are exactly these. */
   publishedAs(id: number, name: string, clientURLs: readonly string[]): boolean {
     const m = this.byId.get(id);

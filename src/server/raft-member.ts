@@ -107,6 +107,8 @@ export class RaftMember implements ClientBackend {
   private lastTotals = { sentAppendRequests: 0, sentBytes: 0, receivedAppendRequests: 0, receivedBytes: 0 };
   private syncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Requests held until the member is ready to serve clients (bounded). */
+  private readyWaiters: (() => void)[] = [];
 
   /**
    * Opens (or creates) the member's data dir and builds the member; start() sets it running.
@@ -262,6 +264,7 @@ export class RaftMember implements ClientBackend {
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     if (this.rateTimer !== null) clearInterval(this.rateTimer);
     this.publisher.stop();
+    for (const release of this.readyWaiters.splice(0)) release();
     this.failWaiters(STOPPED);
     this.reads.failAll(STOPPED);
     if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
@@ -358,6 +361,33 @@ export class RaftMember implements ClientBackend {
     return { leader: this.self.id, followers };
   }
 
+  /**
+   * Whether this member may serve clients, as etcd's ReadyNotify: its own attributes are applied
+   * from the log and the cluster version is decided. Until then etcd holds client requests.
+   */
+  isReady(): boolean {
+    return this.publisher.published() && this.membership.clusterVersion !== null;
+  }
+
+  /** Resolves when isReady() or after timeoutMs, whichever comes first (the caller serves either way). */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.isReady() || this.stopped || this.readyWaiters.length >= 10_000) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.readyWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async updateMember(id: string, peerURLs: string[]): Promise<void> {
+    const memberId = parseInt(id, 16);
+    if (!/^[0-9a-f]{1,14}$/.test(id) || !this.membership.has(memberId)) throw new ProposalError(`etcdserver: no such member ${id}`);
+    const result = await this.proposeCommand({ kind: 'peers', memberId, peerURLs });
+    if (!result.ok) throw new ProposalError(result.error.message);
+  }
+
   async metricsText(): Promise<{ contentType: string; body: string }> {
     return this.metrics.text();
   }
@@ -444,6 +474,7 @@ export class RaftMember implements ClientBackend {
         if (rd.committedEntries.length > 0) {
           this.applyEntries(rd.committedEntries);
           this.maybeDecideClusterVersion();
+          if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
         }
         for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestCtx);
         this.node.advance(rd);
@@ -488,6 +519,12 @@ export class RaftMember implements ClientBackend {
           case 'attrs':
             if (this.membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
               this.store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
+            }
+            break;
+          case 'peers':
+            if (this.membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {
+              this.store.applyInternal(`0/members/${formatId(cmd.memberId)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(cmd.memberId) }));
+              if (cmd.memberId !== this.config.memberId) void this.transport.updatePeer(cmd.memberId, this.membership.peerURLs(cmd.memberId));
             }
             break;
           case 'version':

@@ -16,8 +16,10 @@ export interface V2Request {
   dir: boolean;
   /** '' = no prevValue condition. */
   prevValue: string;
-  /** 0 = no prevIndex condition. */
+  /** 0 = no prevIndex condition. Indexes beyond 2^53 are clamped to Number.MAX_SAFE_INTEGER... */
   prevIndex: number;
+  /** ...and then this holds the decimal etcd prints in a compare failure (a uint64). */
+  prevIndexText?: string;
   /** null = no prevExist condition. */
   prevExist: boolean | null;
   /**

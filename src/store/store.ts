@@ -286,7 +286,7 @@ export class Store {
     const node = this.tree.lookup(path);
     if (node instanceof PathMiss) return this.counted('compareAndSwap', node.toError(this.currentIndex));
     if (node.isDir()) return this.counted('compareAndSwap', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
-    const cause = compareFailure(node, req.prevValue, req.prevIndex);
+    const cause = compareFailure(node, req.prevValue, req.prevIndex, req.prevIndexText);
     if (cause !== null) return this.counted('compareAndSwap', new EtcdError(ErrorCode.TestFailed, cause, this.currentIndex));
     this.currentIndex++;
     const prevNode = nodeSnapshot(node, req.time);
@@ -322,7 +322,7 @@ export class Store {
     if (node.isDir()) {
       return this.counted('compareAndDeleteQuirk', new EtcdError(ErrorCode.NotFile, path === '/' ? '' : path, this.currentIndex));
     }
-    const cause = compareFailure(node, req.prevValue, req.prevIndex);
+    const cause = compareFailure(node, req.prevValue, req.prevIndex, req.prevIndexText);
     if (cause !== null) return this.counted('compareAndDeleteQuirk', new EtcdError(ErrorCode.TestFailed, cause, this.currentIndex));
     return this.counted('compareAndDelete', this.removeWithEvent(node, 'compareAndDelete', req.time));
   }
@@ -402,13 +402,13 @@ function statFor(op: CountedOp, failed: boolean): CountedStat {
 }
 
 /** etcd's compare failure cause, or null when the node matches (an absent condition always matches). */
-function compareFailure(node: StoreNode, prevValue: string, prevIndex: number): string | null {
+function compareFailure(node: StoreNode, prevValue: string, prevIndex: number, prevIndexText = String(prevIndex)): string | null {
   const valueMatch = prevValue === '' || node.value === prevValue;
   const indexMatch = prevIndex === 0 || node.modifiedIndex === prevIndex;
   if (valueMatch && indexMatch) return null;
-  if (!indexMatch && valueMatch) return `[${prevIndex} != ${node.modifiedIndex}]`;
+  if (!indexMatch && valueMatch) return `[${prevIndexText} != ${node.modifiedIndex}]`;
   if (!valueMatch && indexMatch) return `[${prevValue} != ${node.value}]`;
-  return `[${prevValue} != ${node.value}] [${prevIndex} != ${node.modifiedIndex}]`;
+  return `[${prevValue} != ${node.value}] [${prevIndexText} != ${node.modifiedIndex}]`;
 }
 
 /** A committed request that violates the command contract is a bug upstream: fail loudly. */

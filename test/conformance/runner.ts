@@ -206,7 +206,7 @@ export async function runScript(target: Target, script: Script): Promise<RawTran
           record.request = w.request;
           const timeoutMs = step.timeoutMs ?? 5000;
           const lines = (): number => w.ex.body().subarray(w.consumed).toString('utf8').split('\n').length - 1;
-          const got = await w.ex.waitUntil(() => lines() >= step.count || w.ex.ended, timeoutMs);
+          await w.ex.waitUntil(() => lines() >= step.count || w.ex.ended, timeoutMs);
           if (!w.headRecorded) withHead(record, w.ex);
           const body = w.ex.body();
           const text = body.subarray(w.consumed).toString('utf8');
@@ -220,7 +220,7 @@ export async function runScript(target: Target, script: Script): Promise<RawTran
           }
           w.consumed = offset;
           if (complete.length < step.count) {
-            record.note = `<${complete.length} of ${step.count} events within ${timeoutMs} ms${w.ex.ended ? ', response ended' : ''}${got ? '' : ''}>`;
+            record.note = `<${complete.length} of ${step.count} events within ${timeoutMs} ms${w.ex.ended ? ', response ended' : ''}>`;
           }
           break;
         }
