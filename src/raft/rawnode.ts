@@ -9,10 +9,13 @@
 //   on a quorum read:       node.readIndex(uniqueCtx);                    // answered in a Ready
 //   whenever node.hasReady():
 //     const rd = node.ready();
+//     0. rd.messages may be sent at once, in parallel with the write of step 1 (thesis §10.2.1:
+//        the leader replicates while it writes to its own disk; it counts its own entries only
+//        after advance(), i.e. once they are durable);
 //     1. persist rd.snapshot (if any), rd.entries and rd.hardState in ONE atomic write, fsync if
 //        rd.mustSync, then mirror them into the MemoryStorage raft reads from (applySnapshot, then
 //        append, setHardState); a snapshot also replaces the state machine;
-//     2. only then send rd.messages (to peers; never to self);
+//     2. only then send rd.messagesAfterPersist (the acks and votes that promise durable state);
 //     3. apply rd.committedEntries in order (a proposal made at (index, term) committed iff the
 //        entry applied at `index` has that term; otherwise it was lost and may be retried);
 //        serve rd.readStates once applied >= readState.index;
@@ -52,8 +55,16 @@ export interface Ready {
   snapshot?: Snapshot;
   /** Committed entries to apply to the state machine, in log order. */
   committedEntries: Entry[];
-  /** To send only once hardState, entries and snapshot of this Ready are durable. */
+  /**
+   * May be sent as soon as the Ready is taken (MsgApp, heartbeats, vote requests, ...): they do
+   * not vouch for this node's durable state.
+   */
   messages: Message[];
+  /**
+   * Answers that vouch for this Ready's state (MsgAppResp, MsgVoteResp, MsgPreVoteResp): to send
+   * only once hardState, entries and snapshot of this Ready are durable.
+   */
+  messagesAfterPersist: Message[];
   /** Answers to readIndex() requests. */
   readStates: ReadState[];
   /** Whether the write must be synced: entries, term or vote changed (a commit-only change need not be). */
@@ -182,16 +193,18 @@ export class RawNode {
     // Committed entries may include some of `entries`: they are persisted first, then applied.
     const committedEntries = r.log.nextCommittedEnts(true);
     const messages = r.msgs;
+    const messagesAfterPersist: Message[] = [];
     const selfMessages: Message[] = [];
     for (const m of r.msgsAfterAppend) {
       if (m.to === r.id) selfMessages.push(m);
-      else messages.push(m);
+      else messagesAfterPersist.push(m);
     }
     const hs = r.hardState();
     const rd: Ready = {
       entries,
       committedEntries,
       messages,
+      messagesAfterPersist,
       readStates: r.readStates,
       mustSync: entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote,
     };

@@ -40,6 +40,7 @@ export async function listenAll(
       // last for hours are unaffected (checked: a 4 s response outlives a 1 s requestTimeout).
       server.requestTimeout = options.requestTimeoutMs ?? 300_000;
       server.keepAliveTimeout = 30_000;
+      server.on('clientError', answerMalformedRequest);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(url.port, bindHost(url), () => {
@@ -66,5 +67,28 @@ export async function closeAll(listeners: readonly Listener[]): Promise<void> {
           l.server.closeAllConnections();
         }),
     ),
+  );
+}
+
+/**
+ * A request Node's HTTP parser refuses gets Go's answer to a malformed request (400, text, close)
+ * instead of Node's empty one. Raw (not percent-encoded) non-ASCII bytes in the path are the one
+ * case etcd accepts and Node cannot parse: the body says how to send such a key.
+ */
+function answerMalformedRequest(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
+  if (!socket.writable || (err.code !== undefined && err.code === 'ECONNRESET')) {
+    socket.destroy();
+    return;
+  }
+  const body =
+    err.code === 'HPE_INVALID_URL'
+      ? '400 Bad Request: the request path has raw non-ASCII bytes; percent-encode them (e.g. %C3%BC for \u00fc)'
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? '431 Request Header Fields Too Large'
+        : '400 Bad Request';
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nAccess-Control-Allow-Origin: *\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }

@@ -4,8 +4,10 @@
 // The loop (etcd's raftNode, simplified):
 //   tick timer, peer messages, client proposals and ReadIndex requests step the RawNode, then
 //   schedule a Ready round. A round takes one Ready and, in order:
-//     1. persists its HardState and entries as ONE LevelDB batch, fsynced when raft says so;
-//     2. only then sends its messages (a vote or an append ack never leaves before it is durable);
+//     1. sends its requests (appends, heartbeats, vote requests) at once, then persists its
+//        HardState and entries as ONE LevelDB batch, fsynced when raft says so (the leader
+//        replicates while it writes, thesis §10.2.1; it counts its own copy once durable);
+//     2. only then sends its answers (a vote or an append ack never leaves before it is durable);
 //     3. applies its committed entries to the store in log order and answers the proposals
 //        waiting for them;
 //     4. serves ReadIndex answers, then advances the RawNode.
@@ -466,11 +468,13 @@ export class RaftMember implements ClientBackend {
       while (!this.stopped && this.node.hasReady()) {
         const rd = this.node.ready();
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
+        // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
+        if (rd.messages.length > 0) this.transport.send(rd.messages);
         if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
           await this.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync });
         }
-        if (this.stopped) return; // closing: what was written is durable; nothing more leaves
-        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (this.stopped) return; // closing: what was written is durable; no ack leaves
+        if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
         if (rd.committedEntries.length > 0) {
           this.applyEntries(rd.committedEntries);
           this.maybeDecideClusterVersion();

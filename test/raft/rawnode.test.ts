@@ -45,7 +45,7 @@ function handleReady(m: Member, outbox: Message[]): Ready {
     m.applied = JSON.parse(dec(rd.snapshot.data)) as Entry[];
   }
   m.storage.append(rd.entries);
-  outbox.push(...rd.messages);
+  outbox.push(...rd.messages, ...rd.messagesAfterPersist);
   for (const e of rd.committedEntries) if (e.data.length > 0) m.applied.push(e);
   for (const rs of rd.readStates) m.readCtxs.push(`${dec(rs.requestCtx)}@${rs.index}`);
   m.rn.advance(rd);

@@ -400,7 +400,11 @@ export class Cluster {
       if (r.role === Role.Leader) this.checker.onLeader(node.id, r.term, (i) => r.log.maybeTerm(i), r.log.firstIndex() - 1);
     }
     if (node.ready === undefined && rn.hasReady()) {
-      node.ready = rn.ready();
+      const rd = rn.ready();
+      node.ready = rd;
+      // Requests go out at once, while the write is in flight (thesis §10.2.1); a crash before
+      // the write completes loses the write but not these messages.
+      for (const m of rd.messages) this.send(node, m);
       this.schedule(this.nowMs + this.diskRng.int(0, this.opts.diskMaxMs), EventKind.Persisted, node);
     }
   }
@@ -410,7 +414,7 @@ export class Cluster {
     const rn = node.rn as RawNode;
     const rd = node.ready as Ready;
     this.writeToDisk(node, rd);
-    for (const m of rd.messages) this.send(node, m);
+    for (const m of rd.messagesAfterPersist) this.send(node, m);
     if (rd.snapshot !== undefined) {
       // Load the leader's state machine; it must agree with what was applied at those indexes.
       const values = decodeStateMachine(rd.snapshot.data);
