@@ -3,6 +3,7 @@
 // by exact path, 404), then the endpoint handlers. Routing is plain string comparison: no regex and
 // no per-request allocation beyond the decoded path, because this is the hot path.
 import type { IncomingMessage } from 'node:http';
+import { matchAuthRoute, serveAuth } from './auth.js';
 import { handlerContext, type ClientApiOptions, type HandlerContext } from './context.js';
 import { answerInternalError } from './internal-error.js';
 import { serveKeys } from './keys.js';
@@ -60,6 +61,8 @@ function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Prom
   if (path.startsWith(MEMBERS) && (path.length === MEMBERS.length || path.charCodeAt(MEMBERS.length) === 0x2f)) {
     return serveMembers(ctx, req, res, path.slice(MEMBERS.length));
   }
+  const authRoute = matchAuthRoute(path);
+  if (authRoute !== null) return serveAuth(ctx, req, res, authRoute);
   switch (path) {
     case '/v2/machines':
       return serveMachines(ctx, req, res);

@@ -6,6 +6,7 @@ import { v2Request, type V2Method } from '../store/command.js';
 import { ErrorCode, EtcdError } from '../store/errors.js';
 import { eventBody, type V2Event } from '../store/event.js';
 import type { ApplyResult } from '../store/store.js';
+import { authView, keyAccess, sendKeyNoAuth, whenAllowed } from './auth-access.js';
 import { readFormBody, type BodyResult } from './body.js';
 import type { HandlerContext } from './context.js';
 import { parseQueryInto, type Form } from './form.js';
@@ -105,7 +106,14 @@ function serveForm(
     sendEtcdError(res, kr);
     return;
   }
-  ctx.backend.store.recordKeysRequest();
+  // etcd reads its auth flag from the store first (a counted get), then checks the permission (110)
+  ctx.backend.store.recordKeysRequest(authView(ctx.backend).initialised());
+  const verdict = keyAccess(ctx.backend, req, keyPart, kr.recursive);
+  if (verdict === true) return serveAllowed(ctx, req, res, method, kr); // auth off: no closure on the hot path
+  return whenAllowed(verdict, res, sendKeyNoAuth, () => serveAllowed(ctx, req, res, method, kr));
+}
+
+function serveAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res, method: KeysMethod, kr: KeyRequest): void | Promise<void> {
   if (method === 'GET' || method === 'HEAD') {
     // quorum wins over wait: etcd turns a quorum GET into QGET before looking at wait
     if (method === 'GET' && kr.quorum) return serveQuorumGet(ctx, req, res, kr);

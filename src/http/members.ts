@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { MemberInfo } from '../server/backend.js';
 import { parseMemberURLs } from '../server/urls.js';
+import { sendNoAuth, whenAllowed, writeRootAccess } from './auth-access.js';
 import { readBounded } from './body.js';
 import type { HandlerContext } from './context.js';
 import { goEncode } from './go-json.js';
@@ -44,6 +45,11 @@ export function serveMembers(ctx: HandlerContext, req: IncomingMessage, res: Res
     sendMethodNotAllowed(res, MEMBERS_ALLOW);
     return;
   }
+  // etcd's hasWriteRootAccess: with auth on, only root may add, update or remove members
+  return whenAllowed(writeRootAccess(ctx.backend, req), res, sendNoAuth, () => serveMembersAllowed(ctx, req, res, method, rest));
+}
+
+function serveMembersAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res, method: 'GET' | 'POST' | 'DELETE' | 'PUT', rest: string): void | Promise<void> {
   res.setHeader('X-Etcd-Cluster-Id', ctx.backend.clusterId);
   const sub = rest.startsWith('/') ? rest.slice(1) : rest;
   switch (method) {

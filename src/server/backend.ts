@@ -1,5 +1,6 @@
 // What the HTTP layer needs from a member. The single-member runtime (local-member.ts) applies
 // proposals locally in order; the Raft runtime replaces it without changing the HTTP layer.
+import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import type { V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
 
@@ -90,4 +91,11 @@ export interface ClientBackend {
    * Rejects like propose(). Absent when the runtime cannot change membership.
    */
   updateMember?(id: string, peerURLs: string[]): Promise<void>;
+  /** This member's copy of the replicated v2 auth state. Absent: a runtime without auth (never enabled). */
+  auth?(): AuthView;
+  /**
+   * Proposes an auth change (passwords already hashed) and resolves with what applying it answered,
+   * once applied locally. Rejects like propose().
+   */
+  proposeAuth?(change: AuthChange): Promise<AuthResult>;
 }

@@ -2,6 +2,8 @@
 // (raft appends one on election); every other Normal entry is one of these commands,
 // msgpackr-encoded as a [kind, ...fields] tuple so that decoding needs no schema negotiation.
 import { Packr } from 'msgpackr';
+import { assertAuthChange } from '../store/auth-codec.js';
+import type { AuthChange } from '../store/auth.js';
 import type { V2Request } from '../store/command.js';
 
 export type EntryCommand =
@@ -12,12 +14,15 @@ export type EntryCommand =
   /** The leader decides the cluster version once every member has published (etcd's /0/version). */
   | { kind: 'version'; version: string }
   /** PUT /v2/members/<id>: a member's new peer URLs (etcd's ConfChangeUpdateNode; voters unchanged). */
-  | { kind: 'peers'; memberId: number; peerURLs: string[] };
+  | { kind: 'peers'; memberId: number; peerURLs: string[] }
+  /** A v2 auth change (users, roles, enable/disable), passwords already hashed by the proposer. */
+  | { kind: 'auth'; change: AuthChange };
 
 const KIND_V2 = 1;
 const KIND_ATTRS = 2;
 const KIND_VERSION = 3;
 const KIND_PEERS = 4;
+const KIND_AUTH = 5;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -31,6 +36,8 @@ export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
       return packr.pack([KIND_VERSION, cmd.version]);
     case 'peers':
       return packr.pack([KIND_PEERS, cmd.memberId, cmd.peerURLs]);
+    case 'auth':
+      return packr.pack([KIND_AUTH, cmd.change]);
   }
 }
 
@@ -64,6 +71,8 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
       }
       return { kind: 'peers', memberId, peerURLs };
     }
+    case KIND_AUTH:
+      return { kind: 'auth', change: assertAuthChange(tuple[1]) };
     default:
       throw new Error(`entry command: unknown kind ${String(tuple[0])}`);
   }

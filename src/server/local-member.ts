@@ -5,6 +5,8 @@
 // a command really carries everything apply needs. TTL expiry is a SYNC command proposed with this
 // member's clock when the earliest expiration is due, checked every syncIntervalMs (etcd: 500 ms).
 import type { Logger } from 'pino';
+import { AuthStore, type AuthChange, type AuthResult, type AuthView } from '../store/auth.js';
+import { decodeAuthChange, encodeAuthChange } from '../store/auth-codec.js';
 import { decodeV2Request, encodeV2Request, v2Request, type V2Request } from '../store/command.js';
 import { formatExpiration } from '../store/event.js';
 import { Store, type ApplyResult } from '../store/store.js';
@@ -31,6 +33,7 @@ export interface LocalMemberOptions {
 
 type Pending =
   | { kind: 'entry'; data: Uint8Array; resolve: (r: ApplyResult) => void; reject: (e: Error) => void }
+  | { kind: 'auth'; data: Uint8Array; resolve: (r: AuthResult) => void; reject: (e: Error) => void }
   | { kind: 'barrier'; resolve: () => void };
 
 const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
@@ -40,6 +43,7 @@ export class LocalMember implements ClientBackend {
   readonly store: Store;
   readonly clusterId: string;
   readonly self: MemberInfo;
+  private readonly authStore = new AuthStore();
   private readonly logger: Logger;
   private readonly clock: () => number;
   private readonly syncIntervalMs: number;
@@ -90,8 +94,8 @@ export class LocalMember implements ClientBackend {
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
     this.syncTimer = null;
     for (const p of this.queue.splice(0)) {
-      if (p.kind === 'entry') p.reject(new ProposalError(STOPPED));
-      else p.resolve();
+      if (p.kind === 'barrier') p.resolve();
+      else p.reject(new ProposalError(STOPPED));
     }
     this.pendingEntries = 0;
   }
@@ -106,6 +110,22 @@ export class LocalMember implements ClientBackend {
     const data = encodeV2Request(req);
     return new Promise<ApplyResult>((resolve, reject) => {
       this.queue.push({ kind: 'entry', data, resolve, reject });
+      this.pendingEntries++;
+      this.scheduleDrain();
+    });
+  }
+
+  auth(): AuthView {
+    return this.authStore;
+  }
+
+  /** Queued and applied like a v2 write (encoded, then decoded by apply), so it crosses the same path as a log entry. */
+  proposeAuth(change: AuthChange): Promise<AuthResult> {
+    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
+    if (this.pendingEntries >= this.maxPendingProposals) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+    const data = encodeAuthChange(change);
+    return new Promise<AuthResult>((resolve, reject) => {
+      this.queue.push({ kind: 'auth', data, resolve, reject });
       this.pendingEntries++;
       this.scheduleDrain();
     });
@@ -175,16 +195,15 @@ export class LocalMember implements ClientBackend {
         continue;
       }
       this.appliedIndex++;
-      let result: ApplyResult;
       try {
-        result = this.store.apply(decodeV2Request(p.data));
+        if (p.kind === 'auth') p.resolve(this.authStore.apply(decodeAuthChange(p.data), this.store));
+        else p.resolve(this.store.apply(decodeV2Request(p.data)));
       } catch (err: unknown) {
         // apply is deterministic: a throw is a bug that would diverge replicas; stop loudly
         this.logger.fatal({ err, index: this.appliedIndex }, 'apply failed');
         p.reject(new ProposalError('etcdserver: apply failed'));
         throw err;
       }
-      p.resolve(result);
     }
   }
 

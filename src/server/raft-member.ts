@@ -23,6 +23,7 @@ import type { MemberConfig } from '../config.js';
 import { EntryType, type Entry, type Message } from '../raft/messages.js';
 import { ProposalDroppedError, RawNode, Role, type SoftState } from '../raft/index.js';
 import { RaftLogStore, type OpenedRaftLog } from '../storage/index.js';
+import { AuthStore, type AuthChange, type AuthResult, type AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import { formatExpiration } from '../store/event.js';
 import { Store, type ApplyResult } from '../store/store.js';
@@ -60,9 +61,12 @@ export interface RaftMemberOptions {
   onFatal?: (err: unknown) => void;
 }
 
+/** What applying an entry answered: a keys result, or an auth result for an 'auth' entry. */
+type EntryResult = ApplyResult | AuthResult;
+
 interface Waiter {
   term: number;
-  resolve: (result: ApplyResult) => void;
+  resolve: (result: EntryResult) => void;
   reject: (err: Error) => void;
 }
 
@@ -73,6 +77,7 @@ const SYNC_APPLIED: ApplyResult = { ok: true, event: null };
 
 export class RaftMember implements ClientBackend {
   readonly store = new Store();
+  private readonly authStore = new AuthStore();
   readonly clusterId: string;
   readonly self: MemberInfo;
   readonly metrics: MemberMetrics;
@@ -285,6 +290,16 @@ export class RaftMember implements ClientBackend {
     return this.proposeCommand({ kind: 'v2', req });
   }
 
+  auth(): AuthView {
+    return this.authStore;
+  }
+
+  async proposeAuth(change: AuthChange): Promise<AuthResult> {
+    const result = await this.proposeEntry({ kind: 'auth', change });
+    if (!('kind' in result)) throw new Error('RaftMember: an auth entry applied as a keys write');
+    return result;
+  }
+
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
     return this.reads.wait();
@@ -396,7 +411,13 @@ export class RaftMember implements ClientBackend {
 
   // ---- proposals
 
-  private proposeCommand(cmd: EntryCommand): Promise<ApplyResult> {
+  private async proposeCommand(cmd: EntryCommand): Promise<ApplyResult> {
+    const result = await this.proposeEntry(cmd);
+    if ('kind' in result) throw new Error(`RaftMember: a ${cmd.kind} entry applied as an auth change`);
+    return result;
+  }
+
+  private proposeEntry(cmd: EntryCommand): Promise<EntryResult> {
     if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
     if (!this.node.isLeader()) return Promise.reject(new NotLeaderError(this.leaderClientURLs()));
     if (this.waiters.size >= this.maxPendingProposals) {
@@ -414,7 +435,7 @@ export class RaftMember implements ClientBackend {
       return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
     }
     this.scheduleReady();
-    return new Promise<ApplyResult>((resolve, reject) => {
+    return new Promise<EntryResult>((resolve, reject) => {
       if (this.waiters.has(ticket.index)) throw new Error(`RaftMember: two proposals at index ${ticket.index}`);
       this.waiters.set(ticket.index, { term: ticket.term, resolve, reject });
     });
@@ -509,7 +530,7 @@ export class RaftMember implements ClientBackend {
   private applyEntries(entries: readonly Entry[]): void {
     for (const e of entries) {
       if (e.index !== this.appliedIndex + 1) throw new Error(`RaftMember: applying ${e.index} after ${this.appliedIndex}`);
-      let result: ApplyResult = SYNC_APPLIED;
+      let result: EntryResult = SYNC_APPLIED;
       if (e.type === EntryType.ConfChange) {
         throw new Error(`RaftMember: membership changes are not supported yet (entry ${e.index})`);
       }
@@ -536,6 +557,9 @@ export class RaftMember implements ClientBackend {
               this.membership.clusterVersion = cmd.version;
               this.store.applyInternal('0/version', cmd.version);
             }
+            break;
+          case 'auth':
+            result = this.authStore.apply(cmd.change, this.store);
             break;
         }
       }

@@ -1,5 +1,6 @@
 // Every differential script, in a stable order (grouped by the section of etcd-v2-api.md they check).
 import type { Script } from '../script.js';
+import { authScripts } from './auth.js';
 import { clusterScripts } from './cluster.js';
 import { edgeScripts } from './edge.js';
 import { errorScripts } from './errors.js';
@@ -37,6 +38,7 @@ export const allScripts: Script[] = [
   ...errorScripts,
   ...clusterScripts,
   ...edgeScripts,
+  ...authScripts,
 ];
 
 /** HTTP requests a script sends (bulk steps count every request). */

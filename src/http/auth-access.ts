@@ -1,0 +1,135 @@
+// Who may do what once v2 auth is enabled: etcd's hasKeyPrefixAccess (keys and watches),
+// hasRootAccess (/v2/auth admin calls, membership changes) and hasGuestAccess, with the user taken
+// from `Authorization: Basic` and the password checked against this member's copy of the
+// replicated hash. With auth disabled (or never set up) every check is a synchronous `true`, so
+// the hot path pays one flag read. A verdict is a promise only while scrypt runs for credentials
+// this member has not seen yet.
+import type { IncomingMessage } from 'node:http';
+import type { ClientBackend } from '../server/backend.js';
+import { AuthStore, GUEST_ROLE_NAME, ROOT_NAME, roleHasAccess, type AuthUser, type AuthView } from '../store/auth.js';
+import { ErrorCode, EtcdError } from '../store/errors.js';
+import { CredentialCache } from './auth-password.js';
+import { sendEtcdError, sendMessageError, type Res } from './respond.js';
+
+/** A verdict: synchronous unless a password is being checked. */
+export type Verdict = boolean | Promise<boolean>;
+
+/** What a backend without auth looks like: disabled, never initialised, empty. Never written to. */
+const NO_AUTH: AuthView = new AuthStore();
+
+/** One credential cache per member (the backend object), dropped with it. */
+const credentialCaches = new WeakMap<ClientBackend, CredentialCache>();
+
+export function authView(backend: ClientBackend): AuthView {
+  return backend.auth?.() ?? NO_AUTH;
+}
+
+function credentialCache(backend: ClientBackend): CredentialCache {
+  let cache = credentialCaches.get(backend);
+  if (cache === undefined) {
+    cache = new CredentialCache();
+    credentialCaches.set(backend, cache);
+  }
+  return cache;
+}
+
+const base64Std = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Go's Request.BasicAuth: `Basic ` (any case) + standard padded base64 of `user:password`
+ * (split at the first colon). Null when malformed.
+ */
+export function parseBasicAuth(header: string): { user: string; password: string } | null {
+  if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'basic ') return null;
+  const encoded = header.slice(6).replace(/[\r\n]/g, ''); // Go's base64 decoder skips CR and LF
+  if (!base64Std.test(encoded)) return null;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) return null;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** etcd's userFromBasicAuth: the user when the header names one and the password matches; else null. */
+function authenticatedUser(backend: ClientBackend, view: AuthView, header: string): AuthUser | null | Promise<AuthUser | null> {
+  const creds = parseBasicAuth(header);
+  if (creds === null) return null;
+  const user = view.user(creds.user);
+  if (user === undefined) return null;
+  const verdict = credentialCache(backend).check(user.user, user.password, creds.password);
+  if (typeof verdict === 'boolean') return verdict ? user : null;
+  return verdict.then((ok) => (ok ? user : null));
+}
+
+function decide<T>(value: T | Promise<T>, rule: (v: T) => boolean): Verdict {
+  return value instanceof Promise ? value.then(rule) : rule(value);
+}
+
+function authorizationHeader(req: IncomingMessage): string {
+  return req.headers.authorization ?? '';
+}
+
+/**
+ * etcd's hasKeyPrefixAccess. `key` is the path after /v2/keys as the client sent it (decoded,
+ * trailing slash kept); write = any method but GET/HEAD. Anonymous requests get the guest role,
+ * checked non-recursively whatever `recursive` says (as etcd's hasGuestAccess does).
+ */
+export function keyAccess(backend: ClientBackend, req: IncomingMessage, key: string, recursive: boolean): Verdict {
+  const view = authView(backend);
+  if (!view.enabled()) return true;
+  const write = req.method !== 'GET' && req.method !== 'HEAD';
+  const header = authorizationHeader(req);
+  if (header === '') {
+    const guest = view.role(GUEST_ROLE_NAME);
+    return guest !== undefined && roleHasAccess(guest, key, write, false);
+  }
+  return decide(authenticatedUser(backend, view, header), (user) => {
+    if (user === null) return false;
+    for (const name of user.roles ?? []) {
+      const role = view.role(name);
+      if (role !== undefined && roleHasAccess(role, key, write, recursive)) return true;
+    }
+    return false;
+  });
+}
+
+/** etcd's hasRootAccess: auth disabled, or basic-auth credentials of a user holding the root role. */
+export function rootAccess(backend: ClientBackend, req: IncomingMessage): Verdict {
+  const view = authView(backend);
+  if (!view.enabled()) return true;
+  const header = authorizationHeader(req);
+  if (header === '') return false;
+  return decide(authenticatedUser(backend, view, header), (user) => user !== null && (user.roles ?? []).includes(ROOT_NAME));
+}
+
+/** etcd's hasWriteRootAccess: reads (GET, HEAD) are open to anyone. */
+export function writeRootAccess(backend: ClientBackend, req: IncomingMessage): Verdict {
+  return req.method === 'GET' || req.method === 'HEAD' ? true : rootAccess(backend, req);
+}
+
+/** etcd's writeNoAuth: 401 {"message":"Insufficient credentials"}, before any X-Etcd-Cluster-Id is set. */
+export function sendNoAuth(res: Res): void {
+  sendMessageError(res, 401, 'Insufficient credentials');
+}
+
+/** etcd's writeKeyNoAuth: errorCode 110, index 0. */
+export function sendKeyNoAuth(res: Res): void {
+  sendEtcdError(res, new EtcdError(ErrorCode.Unauthorized, 'Insufficient credentials', 0));
+}
+
+/**
+ * Runs `allowed` when the verdict is yes, else answers with `deny`. Synchronous when the verdict
+ * is; a client that left while a password was checked gets nothing.
+ */
+export function whenAllowed(verdict: Verdict, res: Res, deny: (res: Res) => void, allowed: () => void | Promise<void>): void | Promise<void> {
+  if (verdict === true) return allowed();
+  if (verdict === false) {
+    deny(res);
+    return;
+  }
+  return verdict.then((ok) => {
+    if (res.destroyed) return;
+    if (ok) return allowed();
+    deny(res);
+    return;
+  });
+}
