@@ -17,6 +17,7 @@ import {
   DEFAULT_SERVER_VERSION,
   formatId,
   HEADER_CLUSTER_ID,
+  isForwardedRequest,
   HEADER_FROM,
   HEADER_SERVER_VERSION,
   MESSAGES_PATH,
@@ -131,7 +132,7 @@ function checkAddressing(messages: Message[], from: NodeId, selfId: NodeId, kind
     throw new WireError('/raft/snapshot carries exactly one MsgSnap');
   }
   for (const m of messages) {
-    if (m.from !== from) throw new WireError(`message from ${formatId(m.from)} in a request from ${formatId(from)}`);
+    if (m.from !== from && !isForwardedRequest(m.type)) throw new WireError(`message from ${formatId(m.from)} in a request from ${formatId(from)}`);
     if (m.to !== selfId) throw new WireError(`message to ${formatId(m.to)} delivered to member ${formatId(selfId)}`);
     if (kind === 'messages' && m.type === MessageType.MsgSnap) throw new WireError('MsgSnap must be sent to /raft/snapshot');
   }

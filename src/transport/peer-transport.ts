@@ -7,7 +7,7 @@ import { isLocalMessage, MessageType, type Message, type NodeId } from '../raft/
 import { resolveLimits, type TransportLimits } from './limits.js';
 import { silentLogger, type TransportLogger } from './logger.js';
 import { PeerSender, type SnapshotStatus } from './peer-sender.js';
-import { DEFAULT_SERVER_VERSION, formatId } from './protocol.js';
+import { DEFAULT_SERVER_VERSION, formatId, isForwardedRequest } from './protocol.js';
 import { TransportStats } from './stats.js';
 
 export interface PeerTransportOptions {
@@ -59,7 +59,7 @@ export class PeerTransport {
     const touched = new Set<PeerSender>();
     for (const m of messages) {
       assert.ok(!isLocalMessage(m.type), `PeerTransport.send: local message ${MessageType[m.type]} must not reach the transport`);
-      assert.equal(m.from, this.o.selfId, `PeerTransport.send: message from ${m.from} is not from this member`);
+      assert.ok(m.from === this.o.selfId || isForwardedRequest(m.type), `PeerTransport.send: message from ${m.from} is not from this member`);
       assert.notEqual(m.to, this.o.selfId, 'PeerTransport.send: message addressed to this member');
       const sender = this.senders.get(m.to);
       if (sender === undefined) {

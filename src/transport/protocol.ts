@@ -1,6 +1,6 @@
 // The peer protocol's constants: paths, headers, content type, and how ids travel in headers
 // (lowercase hex without padding, as etcd prints member and cluster ids).
-import type { NodeId } from '../raft/messages.js';
+import { MessageType, type NodeId } from '../raft/messages.js';
 
 export const MESSAGES_PATH = '/raft/messages';
 export const SNAPSHOT_PATH = '/raft/snapshot';
@@ -28,4 +28,13 @@ export function parseId(text: string | string[] | undefined): NodeId | undefined
   if (typeof text !== 'string' || !/^[0-9a-fA-F]{1,14}$/.test(text)) return undefined;
   const id = Number.parseInt(text, 16);
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}
+
+/**
+ * A follower forwards a ReadIndex request or a leadership-transfer request to the leader with its
+ * original sender kept (as etcd-io/raft does), so the leader answers the member that asked: these
+ * two types may travel in a batch from another member.
+ */
+export function isForwardedRequest(type: MessageType): boolean {
+  return type === MessageType.MsgReadIndex || type === MessageType.MsgTransferLeader;
 }

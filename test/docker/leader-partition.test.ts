@@ -81,6 +81,7 @@ describeDocker('docker: network partition of the leader container', () => {
       expect(majorityRead.status).toBe(200);
       expect(majorityRead.json?.node.value).toBe('majority');
       await load.waitAcked(100, { since: partitionedAt, timeoutMs: 40_000, what: 'on the majority side' });
+      await faultBurst;
 
       const healedAt = Date.now();
       const ackedByIsolated = load.records.filter(
@@ -93,7 +94,6 @@ describeDocker('docker: network partition of the leader container', () => {
         `load writes sent to the cut-off leader: ${sentToIsolated.length}, acknowledged 0 (answered in median ${answerMs[answerMs.length >> 1] ?? '-'} ms, max ${answerMs.at(-1) ?? '-'} ms; e.g. ${sentToIsolated.at(-1)?.reason?.slice(0, 120) ?? ''})`,
       );
 
-      await faultBurst;
       notes.push(`partitioned for ${healedAt - partitionedAt} ms`);
       await c.heal(old.name);
       const healBurst = reads.burst(c.members.map((m) => m.clientURL), 10);

@@ -8,7 +8,7 @@
 // Members are `{ name, clientURL }` like the process harness's, so write-load.ts and ledger-check.ts
 // work unchanged. A container that the restart policy (unless-stopped) brought back, or one that
 // exited without the test killing it, or a fatal log line, is reported by crashes().
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { DockerComposeEnvironment, getContainerRuntimeClient, type StartedDockerComposeEnvironment, type WaitStrategy } from 'testcontainers';
 import type { ClusterMember } from './cluster-member.js';
 import { delay } from './child-process.js';

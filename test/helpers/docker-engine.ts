@@ -183,7 +183,7 @@ let image: Promise<BuiltImage> | undefined;
 /**
  * The member image of the current sources: reused when its tag exists, else built with
  * `docker build -f cluster/Dockerfile` (Docker's layer cache keeps a rebuild after a source change
- * short: the npm ci layers stay). Older etcd-ts:test-* images (over a day old) are removed.
+ * short: the npm ci layers stay). Older etcd-ts:test-* images (over an hour old, not used by a container) are removed.
  */
 export function ensureImage(): Promise<BuiltImage> {
   const given = process.env['ETCD_TS_DOCKER_IMAGE'];
@@ -223,7 +223,7 @@ export function ensureImage(): Promise<BuiltImage> {
 async function removeStaleTestImages(keep: string): Promise<void> {
   const list = await run('docker', ['image', 'ls', 'etcd-ts', '--format', '{{.Repository}}:{{.Tag}} {{.CreatedAt}}'], { timeoutMs: 30_000 });
   if (list.code !== 0) return;
-  const dayMs = 24 * 3600_000;
+  const staleMs = 3600_000;
   for (const line of list.stdout.trim().split('\n')) {
     const [ref, ...created] = line.split(' ');
     if (!ref || ref === keep || !ref.startsWith('etcd-ts:test-')) continue;
@@ -231,6 +231,6 @@ async function removeStaleTestImages(keep: string): Promise<void> {
     const [day, time, offset = '+0000'] = created;
     const at = Date.parse(`${day}T${time}${offset.replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')}`);
     // Images still used by a container are refused by `docker rmi` without -f: kept.
-    if (Number.isFinite(at) && Date.now() - at > dayMs) await run('docker', ['rmi', ref], { timeoutMs: 60_000 });
+    if (Number.isFinite(at) && Date.now() - at > staleMs) await run('docker', ['rmi', ref], { timeoutMs: 60_000 });
   }
 }

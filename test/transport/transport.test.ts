@@ -297,6 +297,21 @@ describe('PeerTransport on loopback', () => {
     expect(() => t1.send([message(3, 2)])).toThrow(/not from this member/);
   });
 
+  it('carries a ReadIndex or transfer request a follower forwards with its original sender (as etcd-io/raft)', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const s2 = track(await startPeerServer(2, p2));
+    const t1 = track(transport(1, { 2: p2 }));
+    const ctx = new Uint8Array([1, 2, 3]);
+    t1.send([message(3, 2, { type: MessageType.MsgReadIndex, context: ctx }), message(3, 2, { type: MessageType.MsgTransferLeader })]);
+    await waitFor(() => s2.received.length === 2, 5000, 'the forwarded requests');
+    expect(s2.received.map((m) => [m.type, m.from])).toEqual([
+      [MessageType.MsgReadIndex, 3],
+      [MessageType.MsgTransferLeader, 3],
+    ]);
+    // Any other type from another member is still refused.
+    expect(() => t1.send([message(3, 2, { type: MessageType.MsgApp })])).toThrow(/not from this member/);
+  });
+
   it('stops cleanly: no sockets or timers left, later sends ignored', async () => {
     const resources = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap' || r === 'Timeout');
     const before = resources().length;
