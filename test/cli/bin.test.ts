@@ -66,9 +66,11 @@ describe('bin/etcd-ts', () => {
     const [clientPort, peerPort] = await freePorts(2);
     const clientURL = `http://127.0.0.1:${clientPort}`;
     const peerURL = `http://127.0.0.1:${peerPort}`;
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'etcd-ts-bin-'));
     const member = spawnLogged(process.execPath, [
       bin,
       '--name', 'solo',
+      '--data-dir', dataDir,
       '--listen-client-urls', clientURL,
       '--advertise-client-urls', clientURL,
       '--listen-peer-urls', peerURL,
@@ -86,8 +88,11 @@ describe('bin/etcd-ts', () => {
       expect(JSON.parse(firstLog)).toMatchObject({ member: 'solo' });
       member.child.kill('SIGTERM');
       expect(await member.exited).toBe('0');
+      // the write is durable in the data dir: LevelDB files of the raft log exist
+      expect((await fs.readdir(path.join(dataDir, 'member', 'raft'))).some((f) => f.endsWith('.log') || f.endsWith('.ldb'))).toBe(true);
     } finally {
       await member.stop();
+      await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
 

@@ -14,7 +14,8 @@ import { verdict } from './verdict.js';
 
 const subjectIsEtcd = process.env['CONFORMANCE_SUBJECT'] === 'etcd';
 const only = process.env['CONFORMANCE_ONLY'];
-const scripts = only ? allScripts.filter((s) => s.name.includes(only)) : allScripts;
+const clusterScripts = allScripts.filter((s) => s.singleMemberOnly === undefined);
+const scripts = only ? clusterScripts.filter((s) => s.name.includes(only)) : clusterScripts;
 const lanes = Math.max(1, Number(process.env['CONFORMANCE_LANES'] ?? 2) || 2);
 const reference: Side = { label: 'etcd x3 (leader)', factory: clusterTargetFactory('etcd') };
 const subject: Side = subjectIsEtcd
