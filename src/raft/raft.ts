@@ -407,6 +407,19 @@ export class Raft {
     return { index: entry.index, term: entry.term };
   }
 
+  /** Normal entries proposed together: one append, one broadcast. */
+  proposeBatch(datas: readonly Uint8Array[]): ProposalTicket[] {
+    if (this.role !== Role.Leader) {
+      throw new ProposalDroppedError(this.lead === NONE ? 'no-leader' : 'not-leader', this.lead);
+    }
+    if (!this.tracker.progress.has(this.id)) throw new ProposalDroppedError('not-voter', NONE);
+    if (this.leadTransferee !== NONE) throw new ProposalDroppedError('leadership-transfer', this.leadTransferee);
+    const entries: Entry[] = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data }));
+    if (!this.appendEntry(entries)) throw new ProposalDroppedError('uncommitted-limit', this.id);
+    bcastAppend(this);
+    return entries.map((e) => ({ index: e.index, term: e.term }));
+  }
+
   /** Leader: stamps and appends entries; they count for the leader once durable. */
   appendEntry(es: Entry[]): boolean {
     let li = this.log.lastIndex();

@@ -124,6 +124,17 @@ export class RawNode {
   }
 
   /**
+   * Proposes several payloads as consecutive entries of one append (one MsgApp per follower
+   * instead of one per proposal). All or nothing: throws ProposalDroppedError as propose() does.
+   * Returns one ticket per payload, in order.
+   */
+  proposeBatch(datas: readonly Uint8Array[]): ProposalTicket[] {
+    assert(datas.length > 0, 'proposeBatch needs at least one payload');
+    for (const d of datas) assert(d instanceof Uint8Array, 'proposal data must be a Uint8Array');
+    return this.raft.proposeBatch(datas);
+  }
+
+  /**
    * Steps a message received from a peer. Returns false (and drops it) when it cannot come from a
    * well-behaved peer: a local-only type, addressed to another node, from an unknown peer, or
    * malformed. Never throws on bad input.

@@ -21,7 +21,7 @@
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config.js';
 import { EntryType, type Entry, type Message } from '../raft/messages.js';
-import { ProposalDroppedError, RawNode, Role, type SoftState } from '../raft/index.js';
+import { ProposalDroppedError, RawNode, Role, type Ready, type SoftState } from '../raft/index.js';
 import { RaftLogStore, type OpenedRaftLog } from '../storage/index.js';
 import { AuthStore, type AuthChange, type AuthResult, type AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
@@ -70,6 +70,12 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+interface QueuedProposal {
+  data: Uint8Array;
+  resolve: (result: EntryResult) => void;
+  reject: (err: Error) => void;
+}
+
 const STOPPED = 'etcdserver: server stopped';
 const LEADER_CHANGED = 'etcdserver: leader changed';
 const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
@@ -95,6 +101,8 @@ export class RaftMember implements ClientBackend {
   private readonly reads: ReadBarrier;
   private readonly publisher: Publisher;
   private readonly waiters = new Map<number, Waiter>();
+  /** Proposals not yet handed to raft: flushed as one batch before each Ready. */
+  private proposalQueue: QueuedProposal[] = [];
   private readonly maxPendingProposals: number;
   private readonly syncIntervalMs: number;
   private readonly onFatal: (err: unknown) => void;
@@ -276,8 +284,20 @@ export class RaftMember implements ClientBackend {
     this.reads.failAll(STOPPED);
     if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
     await this.transport.close();
+    await this.persistCommitIndex();
     await this.log.close();
     this.logger.info({ term: this.node.term, applied: this.appliedIndex }, 'member stopped');
+  }
+
+  /** On a clean stop, the commit index (not written on its own while running) is made durable. */
+  private async persistCommitIndex(): Promise<void> {
+    const st = this.node.status();
+    const commit = Math.min(st.commit, this.log.storedRange().lastIndex);
+    try {
+      await this.log.save({ hardState: { term: st.term, vote: st.vote, commit } }, { sync: true });
+    } catch (err: unknown) {
+      this.logger.warn({ err }, 'could not persist the commit index at stop');
+    }
   }
 
   // ---- ClientBackend
@@ -417,28 +437,48 @@ export class RaftMember implements ClientBackend {
     return result;
   }
 
+  /**
+   * Queues a proposal; the Ready loop hands everything queued to raft as one batch (one append and
+   * one MsgApp per follower for all of them) right before it takes the next Ready.
+   */
   private proposeEntry(cmd: EntryCommand): Promise<EntryResult> {
     if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
     if (!this.node.isLeader()) return Promise.reject(new NotLeaderError(this.leaderClientURLs()));
-    if (this.waiters.size >= this.maxPendingProposals) {
+    if (this.waiters.size + this.proposalQueue.length >= this.maxPendingProposals) {
       this.metrics.proposalsFailed.inc();
       return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
     }
-    let ticket: { index: number; term: number };
+    const data = encodeEntryCommand(cmd);
+    return new Promise<EntryResult>((resolve, reject) => {
+      this.proposalQueue.push({ data, resolve, reject });
+      this.scheduleReady();
+    });
+  }
+
+  /** Hands the queued proposals to raft in one batch; each waits for its (index, term). */
+  private flushProposals(): void {
+    if (this.proposalQueue.length === 0) return;
+    const batch = this.proposalQueue;
+    this.proposalQueue = [];
+    let tickets: { index: number; term: number }[];
     try {
-      ticket = this.node.propose(encodeEntryCommand(cmd));
+      tickets = this.node.proposeBatch(batch.map((p) => p.data));
     } catch (err: unknown) {
       if (!(err instanceof ProposalDroppedError)) throw err;
-      this.metrics.proposalsFailed.inc();
-      if (err.reason === 'not-leader' || err.reason === 'no-leader') return Promise.reject(new NotLeaderError(this.leaderClientURLs()));
-      if (err.reason === 'leadership-transfer') return Promise.reject(new ProposalError(LEADER_CHANGED));
-      return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+      this.metrics.proposalsFailed.inc(batch.length);
+      const failure =
+        err.reason === 'not-leader' || err.reason === 'no-leader'
+          ? new NotLeaderError(this.leaderClientURLs())
+          : new ProposalError(err.reason === 'leadership-transfer' ? LEADER_CHANGED : TOO_MANY_REQUESTS);
+      for (const p of batch) p.reject(failure);
+      return;
     }
-    this.scheduleReady();
-    return new Promise<EntryResult>((resolve, reject) => {
+    for (let i = 0; i < batch.length; i++) {
+      const ticket = tickets[i] as { index: number; term: number };
+      const p = batch[i] as QueuedProposal;
       if (this.waiters.has(ticket.index)) throw new Error(`RaftMember: two proposals at index ${ticket.index}`);
-      this.waiters.set(ticket.index, { term: ticket.term, resolve, reject });
-    });
+      this.waiters.set(ticket.index, { term: ticket.term, resolve: p.resolve, reject: p.reject });
+    }
   }
 
   private leaderClientURLs(): string[] {
@@ -448,9 +488,10 @@ export class RaftMember implements ClientBackend {
   }
 
   private failWaiters(reason: string): void {
-    if (this.waiters.size === 0) return;
-    const waiting = [...this.waiters.values()];
+    if (this.waiters.size === 0 && this.proposalQueue.length === 0) return;
+    const waiting: { reject: (err: Error) => void }[] = [...this.waiters.values(), ...this.proposalQueue];
     this.waiters.clear();
+    this.proposalQueue = [];
     this.metrics.proposalsFailed.inc(waiting.length);
     for (const w of waiting) w.reject(new ProposalError(reason));
   }
@@ -479,28 +520,34 @@ export class RaftMember implements ClientBackend {
       if (this.readyRunning !== null || this.stopped) return;
       this.readyRunning = this.runReadyRounds().finally(() => {
         this.readyRunning = null;
-        if (!this.stopped && this.node.hasReady()) this.scheduleReady();
+        if (!this.stopped && (this.node.hasReady() || this.proposalQueue.length > 0)) this.scheduleReady();
       });
     });
   }
 
   private async runReadyRounds(): Promise<void> {
     try {
-      while (!this.stopped && this.node.hasReady()) {
+      for (;;) {
+        if (this.stopped) return;
+        this.flushProposals();
+        if (!this.node.hasReady()) return;
         const rd = this.node.ready();
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
         if (rd.messages.length > 0) this.transport.send(rd.messages);
-        if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
+        // Committed entries that were already durable before this Ready are applied (and their
+        // clients answered) before its write: a commit-only HardState is not on the write path.
+        const split = stableCommittedPrefix(rd);
+        if (split > 0) this.applyCommitted(rd.committedEntries.slice(0, split));
+        // A HardState whose only change is the commit index is not written on its own (etcd-io/raft
+        // MustSync: it need not be durable; a restart re-learns the commit from the leader); it
+        // rides along with the next write of entries, term or vote.
+        if (rd.entries.length > 0 || rd.snapshot !== undefined || rd.mustSync) {
           await this.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync });
         }
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
         if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
-        if (rd.committedEntries.length > 0) {
-          this.applyEntries(rd.committedEntries);
-          this.maybeDecideClusterVersion();
-          if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
-        }
+        if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
         for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestCtx);
         this.node.advance(rd);
         this.reads.onApplied();
@@ -509,6 +556,12 @@ export class RaftMember implements ClientBackend {
       this.stopped = true;
       this.onFatal(err);
     }
+  }
+
+  private applyCommitted(entries: readonly Entry[]): void {
+    this.applyEntries(entries);
+    this.maybeDecideClusterVersion();
+    if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
   }
 
   private onSoftState(ss: SoftState): void {
@@ -612,4 +665,18 @@ export class RaftMember implements ClientBackend {
         this.syncInFlight = false;
       });
   }
+}
+
+/**
+ * How many of the Ready's committed entries were durable before it: those below its first new
+ * entry (a follower may learn that entries of this very Ready are committed). None with a
+ * snapshot, which replaces the state machine first.
+ */
+function stableCommittedPrefix(rd: Ready): number {
+  if (rd.snapshot !== undefined) return 0;
+  const firstNew = rd.entries.length > 0 ? (rd.entries[0] as Entry).index : Number.POSITIVE_INFINITY;
+  const committed = rd.committedEntries;
+  let n = 0;
+  while (n < committed.length && (committed[n] as Entry).index < firstNew) n++;
+  return n;
 }

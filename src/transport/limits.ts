@@ -21,8 +21,11 @@ export interface TransportLimits {
   /** onUnreachable is called at most once per this interval per peer. */
   unreachableReportIntervalMs: number;
   keepAliveTimeoutMs: number;
-  /** Connections per peer: one for the message pipeline, one for a snapshot in flight. */
-  connectionsPerPeer: number;
+  /**
+   * Message requests pipelined on the peer's connection before their answers return (HTTP/1.1
+   * pipelining keeps them in order).
+   */
+  maxInflightRequests: number;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -44,7 +47,7 @@ export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze
   backoffMaxMs: 800,
   unreachableReportIntervalMs: 100,
   keepAliveTimeoutMs: 30_000,
-  connectionsPerPeer: 2,
+  maxInflightRequests: 4,
 });
 
 export function resolveLimits(overrides: Partial<TransportLimits> | undefined): TransportLimits {

@@ -57,10 +57,12 @@ export class PeerRequestError extends Error {
 export class PeerSender {
   private readonly o: PeerSenderOptions;
   private readonly queue: MessageQueue;
-  private readonly pools: (Pool | undefined)[];
+  /** Per peer URL: the message pipeline (one connection, pipelined requests) and the snapshot connection. */
+  private readonly pools: ({ messages: Pool; snapshots: Pool } | undefined)[];
   private readonly controllers = new Set<AbortController>();
   private urlIndex = 0;
-  private inflight = false;
+  /** Message requests sent and not yet answered (pipelined on one connection, so in order). */
+  private inflight = 0;
   private snapshotInflight = false;
   private backoffTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
@@ -121,11 +123,17 @@ export class PeerSender {
     const discarded = this.queue.clear();
     if (discarded > 0) this.o.stats.recordDropped(this.o.peerId, discarded);
     for (const c of this.controllers) c.abort(new PeerRequestError('aborted', 'transport closed'));
-    await Promise.all(this.pools.map((p) => (p === undefined ? undefined : p.destroy())));
+    await Promise.all(this.pools.flatMap((p) => (p === undefined ? [] : [p.messages.destroy(), p.snapshots.destroy()])));
   }
 
+  /** Starts requests with what is queued, up to maxInflightRequests pipelined on the connection. */
   private pump(): void {
-    if (this.closed || this.inflight || this.backoffTimer !== undefined || this.queue.length === 0) return;
+    while (!this.closed && this.inflight < this.o.limits.maxInflightRequests && this.backoffTimer === undefined && this.queue.length > 0) {
+      this.sendBatch();
+    }
+  }
+
+  private sendBatch(): void {
     const { limits } = this.o;
     const batch = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes);
     const messages = batch.map((q) => q.message);
@@ -134,10 +142,9 @@ export class PeerSender {
       // Only a single message can be this large (batches are bounded by estimates below it).
       this.o.logger.error({ peer: formatId(this.o.peerId), bytes: body.byteLength, maxBodyBytes: limits.maxBodyBytes, type: MessageType[messages[0]?.type ?? 0] }, 'dropped a raft message larger than the peer request bound');
       this.o.stats.recordDropped(this.o.peerId, messages.length);
-      queueMicrotask(() => this.pump());
       return;
     }
-    this.inflight = true;
+    this.inflight++;
     const started = performance.now();
     this.post(MESSAGES_PATH, body, limits.requestTimeoutMs)
       .then(
@@ -155,7 +162,7 @@ export class PeerSender {
         },
       )
       .finally(() => {
-        this.inflight = false;
+        this.inflight--;
         this.pump();
       });
   }
@@ -203,9 +210,13 @@ export class PeerSender {
     try {
       let res;
       try {
-        res = await this.pool().request({
+        res = await this.pool(path === SNAPSHOT_PATH ? 'snapshots' : 'messages').request({
           path,
           method: 'POST',
+          // Raft messages may be lost or repeated, and the answer is an immediate 204: marking them
+          // idempotent and non-blocking lets undici pipeline them.
+          idempotent: true,
+          blocking: false,
           body,
           signal: controller.signal,
           headersTimeout: timeoutMs,
@@ -237,22 +248,26 @@ export class PeerSender {
     }
   }
 
-  private pool(): Pool {
-    let pool = this.pools[this.urlIndex];
-    if (pool === undefined) {
+  private pool(kind: 'messages' | 'snapshots'): Pool {
+    let pools = this.pools[this.urlIndex];
+    if (pools === undefined) {
       const { limits } = this.o;
-      pool = new Pool(new URL(this.o.urls[this.urlIndex] as string).origin, {
-        connections: limits.connectionsPerPeer,
-        pipelining: 1,
+      const origin = new URL(this.o.urls[this.urlIndex] as string).origin;
+      const common = {
+        connections: 1,
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         keepAliveMaxTimeout: limits.keepAliveTimeoutMs,
         connectTimeout: limits.connectTimeoutMs,
-        headersTimeout: limits.requestTimeoutMs,
-        bodyTimeout: limits.requestTimeoutMs,
-      });
-      this.pools[this.urlIndex] = pool;
+      };
+      pools = {
+        // One connection keeps the batches in order; pipelining lets the next batch leave before
+        // the previous one's 204 is back (a commit update must not hold back the next append).
+        messages: new Pool(origin, { ...common, pipelining: limits.maxInflightRequests, headersTimeout: limits.requestTimeoutMs, bodyTimeout: limits.requestTimeoutMs }),
+        snapshots: new Pool(origin, { ...common, pipelining: 1, headersTimeout: limits.snapshotTimeoutMs, bodyTimeout: limits.snapshotTimeoutMs }),
+      };
+      this.pools[this.urlIndex] = pools;
     }
-    return pool;
+    return pools[kind];
   }
 
   private succeeded(): void {

@@ -221,7 +221,7 @@ describe('PeerTransport on loopback', () => {
       await closeServer(hang);
     });
     const logs: LogLine[] = [];
-    const t1 = track(transport(1, { 2: hangPort }, { logger: recordingLogger(logs), limits: { maxQueueMessages: 100, requestTimeoutMs: 10_000 } }));
+    const t1 = track(transport(1, { 2: hangPort }, { logger: recordingLogger(logs), limits: { maxQueueMessages: 100, requestTimeoutMs: 10_000, maxInflightRequests: 1 } }));
     // The first message leaves at once (and hangs); of the next 150, 100 queue and 50 are dropped.
     t1.send([message(1, 2)]);
     t1.send(Array.from({ length: 150 }, (_, i) => message(1, 2, { commit: i })));
@@ -230,12 +230,38 @@ describe('PeerTransport on loopback', () => {
     expect(logs.filter((l) => l.message.startsWith('dropped raft messages')).length).toBe(1);
   });
 
+  it('pipelines up to maxInflightRequests batches on one connection before any answer returns', async () => {
+    const [hangPort] = (await freePorts(1)) as [number];
+    const sockets = new Set<net.Socket>();
+    let requestLines = 0;
+    const hang = net.createServer((s) => {
+      sockets.add(s);
+      s.on('data', (d: Buffer) => (requestLines += d.toString('latin1').split('POST /raft/messages').length - 1));
+    });
+    await listen(hang, hangPort);
+    cleanups.push(async () => {
+      for (const s of sockets) s.destroy();
+      await closeServer(hang);
+    });
+    const t1 = track(transport(1, { 2: hangPort }, { limits: { requestTimeoutMs: 10_000, maxInflightRequests: 3 } }));
+    for (let i = 0; i < 5; i++) {
+      t1.send([message(1, 2, { commit: i })]);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => requestLines === 3, 2000, 'three pipelined requests');
+    await new Promise((r) => setTimeout(r, 100));
+    // Never more than three in flight, all on one connection; the other two wait in the queue.
+    expect(requestLines).toBe(3);
+    expect(sockets.size).toBe(1);
+    expect(t1.queuedMessages(2)).toBe(2);
+  });
+
   it('drops messages beyond the queue byte bound', async () => {
     const [hangPort] = (await freePorts(1)) as [number];
     const hang = net.createServer((s) => s.on('data', () => undefined));
     await listen(hang, hangPort);
     cleanups.push(() => closeServer(hang));
-    const t1 = track(transport(1, { 2: hangPort }, { limits: { maxQueueBytes: 64 * 1024, maxBatchBytes: 64 * 1024, requestTimeoutMs: 10_000 } }));
+    const t1 = track(transport(1, { 2: hangPort }, { limits: { maxQueueBytes: 64 * 1024, maxBatchBytes: 64 * 1024, requestTimeoutMs: 10_000, maxInflightRequests: 1 } }));
     for (let i = 0; i < 40; i++) t1.send([append(1, 2, i, 1, 4096)]);
     // One in flight, 15 of ~4.2 KB fit in 64 KiB, the rest dropped.
     expect(t1.queuedMessages(2)).toBe(15);
