@@ -126,9 +126,13 @@ export class PeerSender {
     await Promise.all(this.pools.flatMap((p) => (p === undefined ? [] : [p.messages.destroy(), p.snapshots.destroy()])));
   }
 
-  /** Starts requests with what is queued, up to maxInflightRequests pipelined on the connection. */
+  /**
+   * Starts requests with what is queued, up to maxInflightRequests pipelined on the connection;
+   * one at a time while the peer is failing (each attempt then probes it).
+   */
   private pump(): void {
-    while (!this.closed && this.inflight < this.o.limits.maxInflightRequests && this.backoffTimer === undefined && this.queue.length > 0) {
+    const maxInflight = this.active ? this.o.limits.maxInflightRequests : 1;
+    while (!this.closed && this.inflight < maxInflight && this.backoffTimer === undefined && this.queue.length > 0) {
       this.sendBatch();
     }
   }
