@@ -37,7 +37,11 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     process.stderr.write(`etcd-ts: could not start: ${message}\n`);
     return 1;
   }
+  let shuttingDown = false;
   const shutdown = (signal: string): void => {
+    // Ctrl-C reaches a whole process group and a supervisor may forward it again: one shutdown.
+    if (shuttingDown) return;
+    shuttingDown = true;
     logger.info({ signal }, 'shutting down');
     const forceExit = setTimeout(() => process.exit(1), 5000);
     forceExit.unref();
@@ -46,7 +50,7 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
       () => process.exit(1),
     );
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   return null;
 }
