@@ -20,30 +20,29 @@
 // false success.
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config.js';
-import { EntryType, type Entry, type Message } from '../raft/messages.js';
+import type { Entry, Message } from '../raft/messages.js';
 import { ProposalDroppedError, RawNode, Role, type Ready, type SoftState } from '../raft/index.js';
 import { RaftLogStore, type OpenedRaftLog } from '../storage/index.js';
-import { AuthStore, type AuthChange, type AuthResult, type AuthView } from '../store/auth.js';
+import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
-import { formatExpiration } from '../store/event.js';
-import { Store, type ApplyResult } from '../store/store.js';
+import type { ApplyResult, Store } from '../store/store.js';
 import { createPeerHandler, PeerTransport, TransportStats, type PeerRequestHandler } from '../transport/index.js';
 import {
   NotLeaderError,
   ProposalError,
   type ClientBackend,
-  type FollowerStats,
   type LeaderStats,
   type MemberInfo,
   type SelfStats,
 } from './backend.js';
-import { decodeEntryCommand, encodeEntryCommand, type EntryCommand } from './entry-codec.js';
-import { formatGoDuration } from './go-duration.js';
+import { encodeEntryCommand, type EntryCommand } from './entry-codec.js';
 import { formatId } from './ids.js';
+import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Publisher } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
+import { MemberStateMachine, type EntryResult } from './state-machine.js';
 import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
 export interface RaftMemberOptions {
@@ -62,7 +61,6 @@ export interface RaftMemberOptions {
 }
 
 /** What applying an entry answered: a keys result, or an auth result for an 'auth' entry. */
-type EntryResult = ApplyResult | AuthResult;
 
 interface Waiter {
   term: number;
@@ -79,11 +77,8 @@ interface QueuedProposal {
 const STOPPED = 'etcdserver: server stopped';
 const LEADER_CHANGED = 'etcdserver: leader changed';
 const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
-const SYNC_APPLIED: ApplyResult = { ok: true, event: null };
 
 export class RaftMember implements ClientBackend {
-  readonly store = new Store();
-  private readonly authStore = new AuthStore();
   readonly clusterId: string;
   readonly self: MemberInfo;
   readonly metrics: MemberMetrics;
@@ -103,23 +98,21 @@ export class RaftMember implements ClientBackend {
   private readonly waiters = new Map<number, Waiter>();
   /** Proposals not yet handed to raft: flushed as one batch before each Ready. */
   private proposalQueue: QueuedProposal[] = [];
+  private notLeaderCache: NotLeaderError | null = null;
   private readonly maxPendingProposals: number;
   private readonly syncIntervalMs: number;
   private readonly onFatal: (err: unknown) => void;
-  private readonly startTimeMs: number;
+  /** The replicated state: the key tree, auth, membership. */
+  private readonly sm: MemberStateMachine;
+  private readonly stats: MemberStats;
 
-  private appliedIndex: number;
   private softState: SoftState = { lead: 0, role: Role.Follower };
-  private leaderSinceMs: number;
   private syncInFlight = false;
   private versionInFlight = false;
   private readyScheduled = false;
   private readyRunning: Promise<void> | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private rateTimer: NodeJS.Timeout | null = null;
-  /** Append traffic over the last second, for /v2/stats/self's rate fields. */
-  private rates = { sendPkg: 0, sendBytes: 0, recvPkg: 0, recvBytes: 0 };
-  private lastTotals = { sentAppendRequests: 0, sentBytes: 0, receivedAppendRequests: 0, receivedBytes: 0 };
   private syncTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   /** Requests held until the member is ready to serve clients (bounded). */
@@ -162,23 +155,30 @@ export class RaftMember implements ClientBackend {
       this.logger.fatal({ err }, 'member cannot continue');
       process.exit(1);
     });
-    this.startTimeMs = this.clock();
-    this.leaderSinceMs = this.startTimeMs;
+    this.stats = new MemberStats(this.transportStats, this.clock);
     this.log = opened.store;
     this.clusterId = formatId(config.clusterId);
     this.membership = new Membership(config.initialCluster);
+    // The store lives in memory: it is rebuilt by applying the committed log from its start.
+    this.sm = new MemberStateMachine(
+      {
+        membership: this.membership,
+        onPeerURLsChanged: (id, urls) => {
+          if (id !== config.memberId) void this.transport.updatePeer(id, urls);
+        },
+      },
+      opened.snapshot.metadata.index,
+    );
     this.self = {
       id: formatId(config.memberId),
       name: config.name,
       peerURLs: [...config.initialAdvertisePeerURLs],
       clientURLs: [...config.advertiseClientURLs],
     };
-    // The store lives in memory: it is rebuilt by applying the committed log from its start.
-    this.appliedIndex = opened.snapshot.metadata.index;
     this.node = new RawNode({
       id: config.memberId,
       storage: opened.storage,
-      applied: this.appliedIndex,
+      applied: this.sm.applied(),
       electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
       heartbeatTicks: 1,
       checkQuorum: true,
@@ -217,7 +217,7 @@ export class RaftMember implements ClientBackend {
         this.node.readIndex(ctx);
         this.scheduleReady();
       },
-      appliedIndex: () => this.appliedIndex,
+      appliedIndex: () => this.sm.applied(),
       nowMs: () => Date.now(),
       timeoutMs: 5000 + 2 * config.electionTimeoutMs,
       retryAfterMs: config.electionTimeoutMs,
@@ -247,7 +247,7 @@ export class RaftMember implements ClientBackend {
       hasLeader: () => this.softState.lead !== 0,
       isLeader: () => this.node.isLeader(),
       committedIndex: () => this.node.commitIndex,
-      appliedIndex: () => this.appliedIndex,
+      appliedIndex: () => this.sm.applied(),
       pendingProposals: () => this.waiters.size,
       peers: () => [...peers.keys()],
       transport: this.transportStats,
@@ -264,7 +264,7 @@ export class RaftMember implements ClientBackend {
     if (this.tickTimer !== null) return;
     this.tickTimer = setInterval(() => this.onTick(), this.config.heartbeatIntervalMs);
     this.syncTimer = setInterval(() => this.syncIfDue(), this.syncIntervalMs);
-    this.rateTimer = setInterval(() => this.sampleRates(), 1000);
+    this.rateTimer = setInterval(() => this.stats.sampleRates(), 1000);
     // A lone voter need not wait an election timeout to lead.
     if (this.membership.ids().length === 1) this.node.campaign();
     this.publisher.start();
@@ -286,7 +286,7 @@ export class RaftMember implements ClientBackend {
     await this.transport.close();
     await this.persistCommitIndex();
     await this.log.close();
-    this.logger.info({ term: this.node.term, applied: this.appliedIndex }, 'member stopped');
+    this.logger.info({ term: this.node.term, applied: this.sm.applied() }, 'member stopped');
   }
 
   /** On a clean stop, the commit index (not written on its own while running) is made durable. */
@@ -310,8 +310,13 @@ export class RaftMember implements ClientBackend {
     return this.proposeCommand({ kind: 'v2', req });
   }
 
+  /** The local v2 store: plain GETs and watches are served from it. */
+  get store(): Store {
+    return this.sm.store;
+  }
+
   auth(): AuthView {
-    return this.authStore;
+    return this.sm.auth;
   }
 
   async proposeAuth(change: AuthChange): Promise<AuthResult> {
@@ -343,59 +348,12 @@ export class RaftMember implements ClientBackend {
   }
 
   selfStats(): SelfStats {
-    const totals = this.transportStats.totals();
-    const nowMs = this.clock();
-    const lead = this.softState.lead;
-    return {
-      name: this.config.name,
-      id: this.self.id,
-      state: this.node.role,
-      startTime: formatExpiration(this.startTimeMs),
-      leaderInfo: {
-        leader: lead === 0 ? '0' : formatId(lead),
-        uptime: formatGoDuration(BigInt(Math.max(0, Math.round((nowMs - this.leaderSinceMs) * 1e6)))),
-        startTime: formatExpiration(this.leaderSinceMs),
-      },
-      recvAppendRequestCnt: totals.receivedAppendRequests,
-      // etcd shows a rate only when it is not zero
-      ...(this.rates.recvPkg > 0 ? { recvPkgRate: this.rates.recvPkg, recvBandwidthRate: this.rates.recvBytes } : {}),
-      sendAppendRequestCnt: totals.sentAppendRequests,
-      ...(this.rates.sendPkg > 0 ? { sendPkgRate: this.rates.sendPkg, sendBandwidthRate: this.rates.sendBytes } : {}),
-    };
-  }
-
-  /** Append requests and their bytes per second over the last second (etcd: over its last 200 requests). */
-  private sampleRates(): void {
-    const t = this.transportStats.totals();
-    const last = this.lastTotals;
-    this.rates = {
-      sendPkg: t.sentAppendRequests - last.sentAppendRequests,
-      sendBytes: t.sentBytes - last.sentBytes,
-      recvPkg: t.receivedAppendRequests - last.receivedAppendRequests,
-      recvBytes: t.receivedBytes - last.receivedBytes,
-    };
-    this.lastTotals = { sentAppendRequests: t.sentAppendRequests, sentBytes: t.sentBytes, receivedAppendRequests: t.receivedAppendRequests, receivedBytes: t.receivedBytes };
+    return this.stats.self(this.config.name, this.self.id, this.node.role, this.softState.lead);
   }
 
   leaderStats(): LeaderStats | null {
     if (!this.node.isLeader()) return null;
-    const followers: Record<string, FollowerStats> = {};
-    for (const id of this.membership.ids()) {
-      if (id === this.config.memberId) continue;
-      const c = this.transportStats.peer(id);
-      const l = c?.latency;
-      followers[formatId(id)] = {
-        latency: {
-          current: l?.current ?? 0,
-          average: l?.average ?? 0,
-          standardDeviation: l?.standardDeviation ?? 0,
-          minimum: l?.minimum ?? 0,
-          maximum: l?.maximum ?? 0,
-        },
-        counts: { fail: c?.sendFailures ?? 0, success: l?.count ?? 0 },
-      };
-    }
-    return { leader: this.self.id, followers };
+    return this.stats.leader(this.self.id, this.membership.ids().filter((id) => id !== this.config.memberId));
   }
 
   /**
@@ -443,7 +401,7 @@ export class RaftMember implements ClientBackend {
    */
   private proposeEntry(cmd: EntryCommand): Promise<EntryResult> {
     if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
-    if (!this.node.isLeader()) return Promise.reject(new NotLeaderError(this.leaderClientURLs()));
+    if (!this.node.isLeader()) return Promise.reject(this.notLeader());
     if (this.waiters.size + this.proposalQueue.length >= this.maxPendingProposals) {
       this.metrics.proposalsFailed.inc();
       return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
@@ -468,7 +426,7 @@ export class RaftMember implements ClientBackend {
       this.metrics.proposalsFailed.inc(batch.length);
       const failure =
         err.reason === 'not-leader' || err.reason === 'no-leader'
-          ? new NotLeaderError(this.leaderClientURLs())
+          ? this.notLeader()
           : new ProposalError(err.reason === 'leadership-transfer' ? LEADER_CHANGED : TOO_MANY_REQUESTS);
       for (const p of batch) p.reject(failure);
       return;
@@ -479,6 +437,18 @@ export class RaftMember implements ClientBackend {
       if (this.waiters.has(ticket.index)) throw new Error(`RaftMember: two proposals at index ${ticket.index}`);
       this.waiters.set(ticket.index, { term: ticket.term, resolve: p.resolve, reject: p.reject });
     }
+  }
+
+  /**
+   * The redirect answer for a write on a follower. One instance per known leader and its URLs:
+   * every write on a follower takes this path, and building an Error (its stack) is not free.
+   */
+  private notLeader(): NotLeaderError {
+    const urls = this.leaderClientURLs();
+    const cached = this.notLeaderCache;
+    if (cached !== null && cached.leaderClientURLs.length === urls.length && cached.leaderClientURLs.every((u, i) => u === urls[i])) return cached;
+    this.notLeaderCache = new NotLeaderError(urls);
+    return this.notLeaderCache;
   }
 
   private leaderClientURLs(): string[] {
@@ -568,7 +538,7 @@ export class RaftMember implements ClientBackend {
     const prev = this.softState;
     this.softState = ss;
     if (ss.lead !== prev.lead) {
-      this.leaderSinceMs = this.clock();
+      this.stats.onLeaderChange();
       if (ss.lead !== 0) this.metrics.leaderChanges.inc();
       this.logger.info(
         { term: this.node.term, index: this.node.commitIndex, leader: ss.lead === 0 ? null : formatId(ss.lead), role: ss.role },
@@ -580,62 +550,16 @@ export class RaftMember implements ClientBackend {
     if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
   }
 
+  /** Applies committed entries and answers the proposals of this member that wait for them. */
   private applyEntries(entries: readonly Entry[]): void {
     for (const e of entries) {
-      if (e.index !== this.appliedIndex + 1) throw new Error(`RaftMember: applying ${e.index} after ${this.appliedIndex}`);
-      let result: EntryResult = SYNC_APPLIED;
-      if (e.type === EntryType.ConfChange) {
-        throw new Error(`RaftMember: membership changes are not supported yet (entry ${e.index})`);
-      }
-      if (e.index === 1) this.applyBootstrap();
-      if (e.data.length > 0) {
-        const cmd = decodeEntryCommand(e.data);
-        switch (cmd.kind) {
-          case 'v2':
-            result = this.store.apply(cmd.req);
-            break;
-          case 'attrs':
-            if (this.membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
-              this.store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
-            }
-            break;
-          case 'peers':
-            if (this.membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {
-              this.store.applyInternal(`0/members/${formatId(cmd.memberId)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(cmd.memberId) }));
-              if (cmd.memberId !== this.config.memberId) void this.transport.updatePeer(cmd.memberId, this.membership.peerURLs(cmd.memberId));
-            }
-            break;
-          case 'version':
-            if (this.membership.clusterVersion === null) {
-              this.membership.clusterVersion = cmd.version;
-              this.store.applyInternal('0/version', cmd.version);
-            }
-            break;
-          case 'auth':
-            result = this.authStore.apply(cmd.change, this.store);
-            break;
-        }
-      }
-      this.appliedIndex = e.index;
+      const result = this.sm.apply(e);
       const w = this.waiters.get(e.index);
       if (w !== undefined) {
         this.waiters.delete(e.index);
         if (w.term === e.term) w.resolve(result);
         else w.reject(new ProposalError(LEADER_CHANGED));
       }
-    }
-  }
-
-  /**
-   * etcd writes each initial member's raft attributes into its store when it applies the
-   * bootstrap ConfChange entries at the head of a new cluster's log; we have no such entries (the
-   * initial voters are in the ConfState), so the first entry of the log stands in for them. Every
-   * member applies it, so etcd indexes match etcd's from the start: a fresh cluster of n members
-   * is at index 2n+1 after the members published and the cluster version was set.
-   */
-  private applyBootstrap(): void {
-    for (const id of this.membership.ids()) {
-      this.store.applyInternal(`0/members/${formatId(id)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(id) }));
     }
   }
 

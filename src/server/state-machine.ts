@@ -1,0 +1,91 @@
+// What a member replicates: the v2 key tree, the v2 auth records and the membership (published
+// attributes, peer URLs, the cluster version). apply(entry) is the one place a committed log entry
+// changes them; it reads no clock and no randomness, so every member that applies the same log
+// holds the same state and answers the same etcd indexes.
+import { EntryType, type Entry } from '../raft/messages.js';
+import { AuthStore, type AuthResult } from '../store/auth.js';
+import { Store, type ApplyResult } from '../store/store.js';
+import { decodeEntryCommand } from './entry-codec.js';
+import { formatId } from './ids.js';
+import type { Membership } from './membership.js';
+
+export type EntryResult = ApplyResult | AuthResult;
+
+const NOTHING_TO_ANSWER: ApplyResult = { ok: true, event: null };
+
+export interface StateMachineOptions {
+  membership: Membership;
+  /** A member's peer URLs changed (applied from the log): the transport must follow. */
+  onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
+}
+
+export class MemberStateMachine {
+  readonly store = new Store();
+  readonly auth = new AuthStore();
+  readonly membership: Membership;
+  private readonly onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
+  private appliedIndex: number;
+
+  constructor(options: StateMachineOptions, appliedIndex: number) {
+    this.membership = options.membership;
+    this.onPeerURLsChanged = options.onPeerURLsChanged;
+    this.appliedIndex = appliedIndex;
+  }
+
+  applied(): number {
+    return this.appliedIndex;
+  }
+
+  /** Applies the next committed entry; returns what a client waiting for it gets. */
+  apply(e: Entry): EntryResult {
+    if (e.index !== this.appliedIndex + 1) throw new Error(`state machine: applying ${e.index} after ${this.appliedIndex}`);
+    if (e.type === EntryType.ConfChange) throw new Error(`state machine: membership changes are not supported yet (entry ${e.index})`);
+    let result: EntryResult = NOTHING_TO_ANSWER;
+    if (e.index === 1) this.applyBootstrap();
+    if (e.data.length > 0) {
+      const cmd = decodeEntryCommand(e.data);
+      const { store, membership } = this;
+      switch (cmd.kind) {
+        case 'v2':
+          result = store.apply(cmd.req);
+          break;
+        case 'auth':
+          result = this.auth.apply(cmd.change, store);
+          break;
+        case 'attrs':
+          if (membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
+            store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
+          }
+          break;
+        case 'peers':
+          if (membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {
+            const urls = membership.peerURLs(cmd.memberId);
+            store.applyInternal(`0/members/${formatId(cmd.memberId)}/raftAttributes`, JSON.stringify({ peerURLs: urls }));
+            this.onPeerURLsChanged(cmd.memberId, urls);
+          }
+          break;
+        case 'version':
+          if (membership.clusterVersion === null) {
+            membership.clusterVersion = cmd.version;
+            store.applyInternal('0/version', cmd.version);
+          }
+          break;
+      }
+    }
+    this.appliedIndex = e.index;
+    return result;
+  }
+
+  /**
+   * etcd writes each initial member's raft attributes into its store when it applies the
+   * bootstrap ConfChange entries at the head of a new cluster's log; we have no such entries (the
+   * initial voters are in the ConfState), so the first entry of the log stands in for them. Every
+   * member applies it, so etcd indexes match etcd's from the start: a fresh cluster of n members
+   * is at index 2n+1 after the members published and the cluster version was set.
+   */
+  private applyBootstrap(): void {
+    for (const id of this.membership.ids()) {
+      this.store.applyInternal(`0/members/${formatId(id)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(id) }));
+    }
+  }
+}
