@@ -11,6 +11,7 @@ import { KvClient } from './kv-client.js';
 import { tokenWithOrderedIds } from './member-ids.js';
 import { freePorts } from './ports.js';
 import { WaitAbortedError, waitFor } from './wait-for.js';
+import { askLeaderViews, majorityLeader, type LeaderView } from './leader-views.js';
 
 export interface ClusterOptions {
   /** Number of members; default 3. */
@@ -38,12 +39,7 @@ export interface ClusterOptions {
 }
 
 /** A member's view of who leads, from its /v2/members/leader. */
-export interface LeaderView {
-  member: string;
-  leaderName?: string;
-  status?: number;
-  error?: string;
-}
+export type { LeaderView } from './leader-views.js';
 
 let clusterSeq = 0;
 
@@ -144,32 +140,13 @@ export class Cluster {
   }
 
   /** What each running member says about the leader (GET /v2/members/leader, 1 s bound each). */
-  async leaderViews(): Promise<LeaderView[]> {
-    return Promise.all(
-      this.live().map(async (m): Promise<LeaderView> => {
-        try {
-          const res = await this.client.http.send({ method: 'GET', url: `${m.clientURL}/v2/members/leader`, timeoutMs: 1000 });
-          if (res.status !== 200) return { member: m.name, status: res.status };
-          const body = JSON.parse(res.body) as { name?: string; clientURLs?: string[] };
-          const byURL = this.members.find((x) => body.clientURLs?.includes(x.clientURL));
-          return { member: m.name, status: 200, leaderName: byURL?.name ?? body.name };
-        } catch (err) {
-          return { member: m.name, error: (err as Error).message };
-        }
-      }),
-    );
+  leaderViews(): Promise<LeaderView[]> {
+    return askLeaderViews(this.client.http, this.live(), this.members, 1000);
   }
 
   /** The leader, when a majority of the cluster's members name the same running member. */
   async leader(): Promise<ClusterMember | undefined> {
-    const views = await this.leaderViews();
-    const votes = new Map<string, number>();
-    for (const v of views) if (v.leaderName) votes.set(v.leaderName, (votes.get(v.leaderName) ?? 0) + 1);
-    for (const [name, count] of votes) {
-      const m = this.members.find((x) => x.name === name);
-      if (count >= this.majority && m?.state === 'running') return m;
-    }
-    return undefined;
+    return majorityLeader(await this.leaderViews(), this.live(), this.majority);
   }
 
   /** Waits for a majority-agreed leader, optionally one that is not in `notIn`. */

@@ -16,6 +16,7 @@ import { dockerAvailability, ensureImage, repoRoot, run, type BuiltImage, type C
 import { KvClient } from './kv-client.js';
 import { freePorts } from './ports.js';
 import { WaitAbortedError, waitFor, withTimeout } from './wait-for.js';
+import { askLeaderViews, majorityLeader, type LeaderView } from './leader-views.js';
 
 export const serviceNames = ['infra1', 'infra2', 'infra3'] as const;
 export type ServiceName = (typeof serviceNames)[number];
@@ -28,12 +29,7 @@ export interface DockerMember {
   readonly containerId: string;
 }
 
-export interface LeaderView {
-  member: string;
-  leaderName?: string;
-  status?: number;
-  error?: string;
-}
+export type { LeaderView } from './leader-views.js';
 
 /** testcontainers' wait runs before ours; ours says what was awaited and prints member logs. */
 class NoWait implements WaitStrategy {
@@ -160,32 +156,13 @@ export class ComposeCluster {
   }
 
   /** GET /v2/members/leader on each given member (default: the live ones). */
-  async leaderViews(among: readonly DockerMember[] = this.live(), timeoutMs = 1000): Promise<LeaderView[]> {
-    return Promise.all(
-      among.map(async (m): Promise<LeaderView> => {
-        try {
-          const res = await this.client.http.send({ method: 'GET', url: `${m.clientURL}/v2/members/leader`, timeoutMs });
-          if (res.status !== 200) return { member: m.name, status: res.status };
-          const body = JSON.parse(res.body) as { name?: string; clientURLs?: string[] };
-          const byURL = this.members.find((x) => body.clientURLs?.includes(x.clientURL));
-          return { member: m.name, status: 200, leaderName: byURL?.name ?? body.name };
-        } catch (err) {
-          return { member: m.name, error: (err as Error).message };
-        }
-      }),
-    );
+  leaderViews(among: readonly DockerMember[] = this.live(), timeoutMs = 1000): Promise<LeaderView[]> {
+    return askLeaderViews(this.client.http, among, this.members, timeoutMs);
   }
 
   /** The leader named by a majority (2 of 3) of the live members, when it is live itself. */
   async leader(): Promise<DockerMember | undefined> {
-    const votes = new Map<string, number>();
-    for (const v of await this.leaderViews()) if (v.leaderName) votes.set(v.leaderName, (votes.get(v.leaderName) ?? 0) + 1);
-    const live = this.live();
-    for (const [name, count] of votes) {
-      const m = live.find((x) => x.name === name);
-      if (count >= 2 && m) return m;
-    }
-    return undefined;
+    return majorityLeader(await this.leaderViews(), this.live(), 2);
   }
 
   async waitLeader(opts: { notIn?: readonly string[]; timeoutMs?: number } = {}): Promise<DockerMember> {

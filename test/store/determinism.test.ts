@@ -6,18 +6,8 @@ import type { V2Request } from '../../src/store/command.js';
 import type { V2Event } from '../../src/store/event.js';
 import { Store, type ApplyResult } from '../../src/store/store.js';
 import { Harness, T0, type WriteOptions } from './harness.js';
+import { mulberry32 } from '../sim/prng.js';
 
-/** mulberry32: a tiny seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const names = ['a', 'b', '_h', 'c'];
 const values = ['', 'x', 'y'];
@@ -59,7 +49,7 @@ function watchAll(stores: Store[], path: string, o: { recursive: boolean; stream
 
 function runScenario(seed: number, steps: number, snapshotAt: number): { ok: number; failed: number; delivered: number; index: number } {
   let okCount = 0;
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const driver = new Harness({ historyCapacity: 50 });
   const twin = new Store({ historyCapacity: 50 });
   let recovered: Store | null = null;

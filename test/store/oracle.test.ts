@@ -9,19 +9,10 @@ import type { ApplyResult } from '../../src/store/store.js';
 import { etcdBinary, startEtcd } from '../helpers/etcd.js';
 import type { Target } from '../helpers/target.js';
 import { Harness, type WriteOptions } from './harness.js';
+import { mulberry32 } from '../sim/prng.js';
 
 const haveEtcd = fs.existsSync(etcdBinary);
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Answer {
   status: number;
@@ -92,7 +83,7 @@ describe.skipIf(!haveEtcd)('the store against the real etcd', () => {
     for (let i = 0; i < startIndex; i++) h.put('/_prime', { value: '' });
     expect(h.store.index()).toBe(startIndex);
 
-    const rand = prng(20260101);
+    const rand = mulberry32(20260101);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     /** A condition that often matches: the node's own value or modifiedIndex when it exists. */
     const condition = (path: string): WriteOptions => {

@@ -4,20 +4,10 @@ import { EntryType, MessageType, type Message } from '../../src/raft/messages.js
 import { decodeBatch, encodeBatch, WireError } from '../../src/transport/wire.js';
 import { messageSizeBytes } from '../../src/transport/wire.js';
 import { append, message } from './helpers.js';
+import { mulberry32 } from '../sim/prng.js';
 
 const LIMITS = { maxMessages: 1024 };
 
-/** A deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function everyShape(): Message[] {
   return [
@@ -95,7 +85,7 @@ describe('wire batches', () => {
 
   it('never throws anything but WireError on random or mutated bodies (seeded fuzz)', () => {
     const seed = 0x5eed;
-    const rand = prng(seed);
+    const rand = mulberry32(seed);
     const valid = encodeBatch(everyShape());
     let accepted = 0;
     for (let round = 0; round < 3000; round++) {
@@ -119,7 +109,7 @@ describe('wire batches', () => {
   });
 
   it('estimates sizes that bound the encoded size', () => {
-    const rand = prng(7);
+    const rand = mulberry32(7);
     for (let round = 0; round < 200; round++) {
       const m = append(1 + Math.floor(rand() * 2 ** 40), 2, Math.floor(rand() * 2 ** 45), Math.floor(rand() * 5), Math.floor(rand() * 300));
       m.context = new Uint8Array(Math.floor(rand() * 40));
