@@ -56,7 +56,8 @@ const reset = '\x1b[0m';
 
 const opts = parseArgs(process.argv.slice(2));
 const bin = path.join(root, 'bin', 'etcd-ts');
-if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
+// bin/etcd-ts runs dist/main.js and would say the same thrice, once per member.
+if (!fs.existsSync(path.join(root, 'dist', 'main.js'))) {
   console.error('local-cluster: dist/ is missing; run `npm install` (it builds) or `npm run build` first');
   process.exit(1);
 }

@@ -197,8 +197,8 @@ function buildConfig(
   const advertiseClientURLs = urls('advertise-client-urls');
   const listenPeerURLs = urls('listen-peer-urls');
   const initialAdvertisePeerURLs = urls('initial-advertise-peer-urls');
-  for (const flag of ['listen-client-urls', 'listen-peer-urls'] as const) {
-    for (const u of flag === 'listen-client-urls' ? listenClientURLs : listenPeerURLs) {
+  for (const [flag, listen] of [['listen-client-urls', listenClientURLs], ['listen-peer-urls', listenPeerURLs]] as const) {
+    for (const u of listen) {
       if (!isBindableHost(u.host)) fail(`invalid value "${raw(flag)}" for ${where(flag)}: expected IP in URL for binding (${u.text})`);
     }
   }
@@ -251,7 +251,7 @@ function buildConfig(
 
   return {
     name,
-    dataDir: isSet('data-dir') && raw('data-dir') !== '' ? raw('data-dir') : `${name}.etcd`,
+    dataDir: raw('data-dir') !== '' ? raw('data-dir') : `${name}.etcd`,
     listenClientURLs,
     advertiseClientURLs: advertiseClientURLs.map((u) => u.text),
     listenPeerURLs,

@@ -36,3 +36,12 @@ export interface MemberConfig {
   /** etcd's cluster id (from the initial members' ids and the token), truncated to 53 bits. */
   clusterId: number;
 }
+
+/**
+ * etcd's ReqTimeout(): how long a client request may wait for raft (a proposal, a quorum read, the
+ * member's first publish) before it gives up. Derived from the election timeout, so a cluster
+ * tuned for slow links waits longer.
+ */
+export function requestTimeoutMs(config: Pick<MemberConfig, 'electionTimeoutMs'>): number {
+  return 5000 + 2 * config.electionTimeoutMs;
+}

@@ -14,8 +14,6 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   const outcome = parseCommandLine(argv, env);
   switch (outcome.kind) {
     case 'help':
-      process.stdout.write(outcome.text);
-      return 0;
     case 'version':
       process.stdout.write(outcome.text);
       return 0;

@@ -8,7 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientBackend } from '../server/backend.js';
 import { AuthStore, GUEST_ROLE_NAME, ROOT_NAME, roleHasAccess, type AuthUser, type AuthView } from '../store/auth.js';
 import { ErrorCode, EtcdError } from '../store/errors.js';
-import { CredentialCache } from './auth-password.js';
+import type { CredentialCache } from './auth-password.js';
+import type { HandlerContext } from './context.js';
 import { sendEtcdError, sendMessageError, type Res } from './respond.js';
 
 /** A verdict: synchronous unless a password is being checked. */
@@ -17,20 +18,8 @@ export type Verdict = boolean | Promise<boolean>;
 /** What a backend without auth looks like: disabled, never initialised, empty. Never written to. */
 const NO_AUTH: AuthView = new AuthStore();
 
-/** One credential cache per member (the backend object), dropped with it. */
-const credentialCaches = new WeakMap<ClientBackend, CredentialCache>();
-
 export function authView(backend: ClientBackend): AuthView {
   return backend.auth?.() ?? NO_AUTH;
-}
-
-function credentialCache(backend: ClientBackend): CredentialCache {
-  let cache = credentialCaches.get(backend);
-  if (cache === undefined) {
-    cache = new CredentialCache();
-    credentialCaches.set(backend, cache);
-  }
-  return cache;
 }
 
 const base64Std = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -39,7 +28,7 @@ const base64Std = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
  * Go's Request.BasicAuth: `Basic ` (any case) + standard padded base64 of `user:password`
  * (split at the first colon). Null when malformed.
  */
-export function parseBasicAuth(header: string): { user: string; password: string } | null {
+function parseBasicAuth(header: string): { user: string; password: string } | null {
   if (header.length < 6 || header.slice(0, 6).toLowerCase() !== 'basic ') return null;
   const encoded = header.slice(6).replace(/[\r\n]/g, ''); // Go's base64 decoder skips CR and LF
   if (!base64Std.test(encoded)) return null;
@@ -50,12 +39,12 @@ export function parseBasicAuth(header: string): { user: string; password: string
 }
 
 /** etcd's userFromBasicAuth: the user when the header names one and the password matches; else null. */
-function authenticatedUser(backend: ClientBackend, view: AuthView, header: string): AuthUser | null | Promise<AuthUser | null> {
+function authenticatedUser(credentials: CredentialCache, view: AuthView, header: string): AuthUser | null | Promise<AuthUser | null> {
   const creds = parseBasicAuth(header);
   if (creds === null) return null;
   const user = view.user(creds.user);
   if (user === undefined) return null;
-  const verdict = credentialCache(backend).check(user.user, user.password, creds.password);
+  const verdict = credentials.check(user.user, user.password, creds.password);
   if (typeof verdict === 'boolean') return verdict ? user : null;
   return verdict.then((ok) => (ok ? user : null));
 }
@@ -73,8 +62,8 @@ function authorizationHeader(req: IncomingMessage): string {
  * trailing slash kept); write = any method but GET/HEAD. Anonymous requests get the guest role,
  * checked non-recursively whatever `recursive` says (as etcd's hasGuestAccess does).
  */
-export function keyAccess(backend: ClientBackend, req: IncomingMessage, key: string, recursive: boolean): Verdict {
-  const view = authView(backend);
+export function keyAccess(ctx: HandlerContext, req: IncomingMessage, key: string, recursive: boolean): Verdict {
+  const view = authView(ctx.backend);
   if (!view.enabled()) return true;
   const write = req.method !== 'GET' && req.method !== 'HEAD';
   const header = authorizationHeader(req);
@@ -82,7 +71,7 @@ export function keyAccess(backend: ClientBackend, req: IncomingMessage, key: str
     const guest = view.role(GUEST_ROLE_NAME);
     return guest !== undefined && roleHasAccess(guest, key, write, false);
   }
-  return decide(authenticatedUser(backend, view, header), (user) => {
+  return decide(authenticatedUser(ctx.credentials, view, header), (user) => {
     if (user === null) return false;
     for (const name of user.roles ?? []) {
       const role = view.role(name);
@@ -93,17 +82,17 @@ export function keyAccess(backend: ClientBackend, req: IncomingMessage, key: str
 }
 
 /** etcd's hasRootAccess: auth disabled, or basic-auth credentials of a user holding the root role. */
-export function rootAccess(backend: ClientBackend, req: IncomingMessage): Verdict {
-  const view = authView(backend);
+export function rootAccess(ctx: HandlerContext, req: IncomingMessage): Verdict {
+  const view = authView(ctx.backend);
   if (!view.enabled()) return true;
   const header = authorizationHeader(req);
   if (header === '') return false;
-  return decide(authenticatedUser(backend, view, header), (user) => user !== null && (user.roles ?? []).includes(ROOT_NAME));
+  return decide(authenticatedUser(ctx.credentials, view, header), (user) => user !== null && (user.roles ?? []).includes(ROOT_NAME));
 }
 
 /** etcd's hasWriteRootAccess: reads (GET, HEAD) are open to anyone. */
-export function writeRootAccess(backend: ClientBackend, req: IncomingMessage): Verdict {
-  return req.method === 'GET' || req.method === 'HEAD' ? true : rootAccess(backend, req);
+export function writeRootAccess(ctx: HandlerContext, req: IncomingMessage): Verdict {
+  return req.method === 'GET' || req.method === 'HEAD' ? true : rootAccess(ctx, req);
 }
 
 /** etcd's writeNoAuth: 401 {"message":"Insufficient credentials"}, before any X-Etcd-Cluster-Id is set. */

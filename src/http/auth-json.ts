@@ -24,7 +24,7 @@ export interface RoleBody {
 class TypeMismatch extends Error {}
 
 /** The text of the first JSON value in `text` (Decoder.Decode reads no further), or null when there is none. */
-export function firstJsonValue(text: string): string | null {
+function firstJsonValue(text: string): string | null {
   let i = 0;
   while (i < text.length && ' \t\r\n'.includes(text[i] as string)) i++;
   const start = i;

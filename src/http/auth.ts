@@ -9,15 +9,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { AuthChange, AuthResult, AuthRole, AuthView, UserReply } from '../store/auth.js';
 import { permissionsEmpty } from '../store/auth.js';
+import { cleanPath } from '../store/keys.js';
 import { authView, rootAccess, sendNoAuth, whenAllowed, writeRootAccess } from './auth-access.js';
 import { decodeRoleBody, decodeUserBody, roleAsSent } from './auth-json.js';
 import { hashPassword } from './auth-password.js';
-import { readBounded } from './body.js';
+import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { goEncode } from './go-json.js';
 import { onLeader } from './leader.js';
-import { CONTENT_TYPE_JSON, sendBody, sendMessageError, sendMethodNotAllowed, sendRedirect, type Res } from './respond.js';
-import { goHtmlEscape, goPathClean } from './url-path.js';
+import { CONTENT_TYPE_JSON, sendBody, sendEncoded, sendLeaderRedirect, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
 
 const AUTH_PREFIX = '/v2/auth';
 
@@ -40,7 +39,7 @@ export function matchAuthRoute(path: string): AuthRoute | null {
 export function serveAuth(ctx: HandlerContext, req: IncomingMessage, res: Res, route: AuthRoute): void | Promise<void> {
   if (route.kind === 'enable') return serveEnable(ctx, req, res);
   // etcd's handleUsers/handleRoles: "/users/name" splits into ['', 'users', 'name']
-  const pieces = goPathClean(route.rest).split('/');
+  const pieces = cleanPath(route.rest).split('/');
   if (pieces.length === 2) return serveCollection(ctx, req, res, route.kind);
   if (pieces.length !== 3) {
     sendMessageError(res, 400, 'Invalid path');
@@ -50,9 +49,12 @@ export function serveAuth(ctx: HandlerContext, req: IncomingMessage, res: Res, r
   return route.kind === 'users' ? serveUser(ctx, req, res, name) : serveRole(ctx, req, res, name);
 }
 
-/** Root access, then the cluster id and JSON content type, then `next`. */
+/**
+ * Root access, then the cluster id and JSON content type, then `next`. etcd sets the content type
+ * before it knows the answer, so the empty 200s of deletes, enable and disable carry it too.
+ */
 function asRoot(ctx: HandlerContext, req: IncomingMessage, res: Res, next: () => void | Promise<void>, readsOpen = false): void | Promise<void> {
-  const verdict = readsOpen ? writeRootAccess(ctx.backend, req) : rootAccess(ctx.backend, req);
+  const verdict = readsOpen ? writeRootAccess(ctx, req) : rootAccess(ctx, req);
   return whenAllowed(verdict, res, sendNoAuth, () => {
     res.setHeader('X-Etcd-Cluster-Id', ctx.backend.clusterId);
     res.setHeader('Content-Type', CONTENT_TYPE_JSON);
@@ -71,8 +73,8 @@ function serveEnable(ctx: HandlerContext, req: IncomingMessage, res: Res): void 
     req,
     res,
     () => {
-      if (method === 'GET') return sendJSON(res, 200, { enabled: authView(ctx.backend).enabled() });
-      return propose(ctx, req, res, () => Promise.resolve<AuthChange>({ op: method === 'PUT' ? 'enable' : 'disable' }));
+      if (method === 'GET') return sendEncoded(res, 200, { enabled: authView(ctx.backend).enabled() });
+      return propose(ctx, req, res, () => ({ op: method === 'PUT' ? 'enable' : 'disable' }));
     },
     true,
   );
@@ -87,7 +89,7 @@ function serveCollection(ctx: HandlerContext, req: IncomingMessage, res: Res, ki
     const view = authView(ctx.backend);
     if (kind === 'roles') {
       const roles = view.roleNames().flatMap((name) => optional(view.role(name)));
-      sendJSON(res, 200, { roles: roles.map(roleJSON) });
+      sendEncoded(res, 200, { roles: roles.map(roleJSON) });
       return;
     }
     const users = view.userNames().flatMap((name) => {
@@ -97,7 +99,7 @@ function serveCollection(ctx: HandlerContext, req: IncomingMessage, res: Res, ki
       const roles = (user.roles ?? []).flatMap((r) => optional(view.role(r))).map(roleJSON);
       return [roles.length > 0 ? { user: user.user, roles } : { user: user.user }];
     });
-    sendJSON(res, 200, { users: users.length > 0 ? users : null });
+    sendEncoded(res, 200, { users: users.length > 0 ? users : null });
   });
 }
 
@@ -120,7 +122,7 @@ function serveUser(ctx: HandlerContext, req: IncomingMessage, res: Res, name: st
       case 'GET':
         return sendUser(res, authView(ctx.backend), name);
       case 'DELETE':
-        return propose(ctx, req, res, () => Promise.resolve<AuthChange>({ op: 'deleteUser', user: name }));
+        return propose(ctx, req, res, () => ({ op: 'deleteUser', user: name }));
       case 'PUT':
         return putUser(ctx, req, res, name);
     }
@@ -142,7 +144,7 @@ function sendUser(res: Res, view: AuthView, name: string): void {
     }
     roles.push(role);
   }
-  sendJSON(res, 200, roles.length > 0 ? { user: user.user, roles: roles.map(roleJSON) } : { user: user.user });
+  sendEncoded(res, 200, roles.length > 0 ? { user: user.user, roles: roles.map(roleJSON) } : { user: user.user });
 }
 
 async function putUser(ctx: HandlerContext, req: IncomingMessage, res: Res, name: string): Promise<void> {
@@ -174,10 +176,10 @@ function serveRole(ctx: HandlerContext, req: IncomingMessage, res: Res, name: st
       case 'GET': {
         const role = authView(ctx.backend).role(name);
         if (role === undefined) return sendMessageError(res, 404, `auth: Role ${name} does not exist.`);
-        return sendJSON(res, 200, roleJSON(role));
+        return sendEncoded(res, 200, roleJSON(role));
       }
       case 'DELETE':
-        return propose(ctx, req, res, () => Promise.resolve<AuthChange>({ op: 'deleteRole', role: name }));
+        return propose(ctx, req, res, () => ({ op: 'deleteRole', role: name }));
       case 'PUT':
         return putRole(ctx, req, res, name);
     }
@@ -192,34 +194,22 @@ async function putRole(ctx: HandlerContext, req: IncomingMessage, res: Res, name
   if (body.role !== name) return sendMessageError(res, 400, 'Role JSON name does not match the name in the URL');
   if (permissionsEmpty(body.grant) && permissionsEmpty(body.revoke)) {
     const role = roleAsSent(body);
-    return propose(ctx, req, res, () => Promise.resolve<AuthChange>({ op: 'createRole', role }));
+    return propose(ctx, req, res, () => ({ op: 'createRole', role }));
   }
   if (!permissionsEmpty(body.permissions)) return sendMessageError(res, 400, 'Role JSON contains both permissions and grant/revoke');
-  return propose(ctx, req, res, () => Promise.resolve<AuthChange>({ op: 'updateRole', role: name, grant: body.grant, revoke: body.revoke }));
+  return propose(ctx, req, res, () => ({ op: 'updateRole', role: name, grant: body.grant, revoke: body.revoke }));
 }
 
 /** The body as text (etcd reads it whatever the Content-Type), bounded by --max-request-bytes. Null once answered. */
-async function readBody(ctx: HandlerContext, req: IncomingMessage, res: Res): Promise<string | null> {
-  let bytes: Buffer | null;
-  try {
-    bytes = await readBounded(req, ctx.maxRequestBytes);
-  } catch {
-    res.destroy(); // the client went away mid-body
-    return null;
-  }
-  if (bytes === null) {
-    res.setHeader('Connection', 'close');
-    sendMessageError(res, 400, 'Invalid JSON in request body.');
-    return null;
-  }
-  return bytes.toString('utf8');
+function readBody(ctx: HandlerContext, req: IncomingMessage, res: Res): Promise<string | null> {
+  return readTextBody(req, res, ctx.maxRequestBytes, 'Invalid JSON in request body.');
 }
 
 /**
  * Builds the change (hashing a password, on this member, once) and proposes it on the leader:
  * 307 to the leader from a follower, etcd's 500 "Internal Server Error" when raft fails.
  */
-async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, build: () => Promise<AuthChange>): Promise<void> {
+async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, build: () => AuthChange | Promise<AuthChange>): Promise<void> {
   const backend = ctx.backend;
   const proposeAuth = backend.proposeAuth?.bind(backend);
   if (proposeAuth === undefined) {
@@ -229,12 +219,10 @@ async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, buil
   const outcome = await onLeader(backend, async () => proposeAuth(await build()), ctx.leader);
   if (res.destroyed) return;
   switch (outcome.kind) {
-    case 'redirect': {
-      const location = outcome.leaderURL + (req.url ?? '/');
+    case 'redirect':
       res.removeHeader('Content-Type');
       res.removeHeader('X-Etcd-Cluster-Id');
-      return sendRedirect(res, req.method ?? 'PUT', 307, location, goHtmlEscape(location));
-    }
+      return sendLeaderRedirect(req, res, outcome.leaderURL);
     case 'failed':
       ctx.logger.warn({ cause: outcome.cause, method: req.method, url: req.url }, 'auth change failed in raft');
       return sendMessageError(res, 500, 'Internal Server Error');
@@ -245,13 +233,9 @@ async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, buil
 
 function sendAuthResult(res: Res, result: AuthResult): void {
   if (!result.ok) return sendMessageError(res, result.status, result.message);
-  if (result.user !== undefined) return sendJSON(res, result.status, userReplyJSON(result.user));
-  if (result.role !== undefined) return sendJSON(res, result.status, roleJSON(result.role));
+  if (result.user !== undefined) return sendEncoded(res, result.status, userReplyJSON(result.user));
+  if (result.role !== undefined) return sendEncoded(res, result.status, roleJSON(result.role));
   sendBody(res, result.status, {}, '');
-}
-
-function sendJSON(res: Res, status: number, value: unknown): void {
-  sendBody(res, status, {}, goEncode(value));
 }
 
 function userReplyJSON(u: UserReply): UserReply {

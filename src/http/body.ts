@@ -1,7 +1,8 @@
-// The request body of a PUT/POST as Go's ParseForm reads it: only an
-// application/x-www-form-urlencoded body is read (other types are ignored, never an error unless
-// the Content-Type itself is malformed), bounded by --max-request-bytes.
+// Request bodies, always bounded: a /v2/keys PUT/POST body as Go's ParseForm reads it (only an
+// application/x-www-form-urlencoded body is read; other types are ignored, never an error unless
+// the Content-Type itself is malformed), and the JSON bodies of /v2/members and /v2/auth as text.
 import type { IncomingMessage } from 'node:http';
+import { sendMessageError, type Res } from './respond.js';
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
@@ -28,19 +29,39 @@ export async function readFormBody(req: IncomingMessage, maxBytes: number): Prom
     mediaError = parsed.error;
   }
   if (mediaType !== FORM_TYPE) return { ok: true, form: null, mediaError };
-
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBytes) return { ok: false, tooLarge: true, mediaError };
   const body = await readBounded(req, maxBytes);
   if (body === null) return { ok: false, tooLarge: true, mediaError };
   return { ok: true, form: body.toString('latin1'), mediaError };
 }
 
 /**
- * The whole body, or null as soon as it exceeds `maxBytes` (the rest is left unread: the caller
- * answers with Connection: close). Rejects when the client goes away mid-body.
+ * A JSON request body as text, at most `maxBytes`; null once answered: a client gone mid-body gets
+ * nothing, a larger body gets a 400 {"message": tooLargeMessage} with Connection: close.
  */
-export function readBounded(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+export async function readTextBody(req: IncomingMessage, res: Res, maxBytes: number, tooLargeMessage: string): Promise<string | null> {
+  let bytes: Buffer | null;
+  try {
+    bytes = await readBounded(req, maxBytes);
+  } catch {
+    res.destroy(); // the client went away mid-body: nobody to answer
+    return null;
+  }
+  if (bytes === null) {
+    res.setHeader('Connection', 'close');
+    sendMessageError(res, 400, tooLargeMessage);
+    return null;
+  }
+  return bytes.toString('utf8');
+}
+
+/**
+ * The whole body, or null when it exceeds `maxBytes`: at once when Content-Length says so, else as
+ * soon as the bytes do (the rest is left unread: the caller answers with Connection: close).
+ * Rejects when the client goes away mid-body.
+ */
+function readBounded(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBytes) return Promise.resolve(null);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;
@@ -83,7 +104,7 @@ export function readBounded(req: IncomingMessage, maxBytes: number): Promise<Buf
  * Go's mime.ParseMediaType, reduced to what ParseForm uses: the lower-cased media type and the
  * error text. A bad parameter still yields the media type (Go returns both).
  */
-export function parseMediaType(value: string): { mediaType: string; error: string | null } {
+function parseMediaType(value: string): { mediaType: string; error: string | null } {
   const semi = value.indexOf(';');
   const base = semi === -1 ? value : value.slice(0, semi);
   const mediaType = base.toLowerCase().trim();

@@ -10,7 +10,7 @@ import { serveKeys } from './keys.js';
 import { serveMachines, serveMembers } from './members.js';
 import { sendBadRequestLine, sendNotFound, sendRedirect, setCorsHeaders, type Res } from './respond.js';
 import { serveHealth, serveStats, serveVersion } from './status.js';
-import { goCleanPath, goEscapePath, goHtmlEscape, isCleanPath, parseRequestTarget } from './url-path.js';
+import { goCleanPath, goEscapePath, isCleanPath, parseRequestTarget } from './url-path.js';
 
 /** A plain Node request listener: mount it on any http.Server (or inside Express, see app.ts). */
 export type ClientRequestHandler = (req: IncomingMessage, res: Res) => void;
@@ -55,12 +55,8 @@ function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Prom
     redirectToCleanPath(req, res, goCleanPath(path), target.rawQuery);
     return;
   }
-  if (path.startsWith(KEYS) && (path.length === KEYS.length || path.charCodeAt(KEYS.length) === 0x2f)) {
-    return serveKeys(ctx, req, res, path.slice(KEYS.length), target.rawQuery);
-  }
-  if (path.startsWith(MEMBERS) && (path.length === MEMBERS.length || path.charCodeAt(MEMBERS.length) === 0x2f)) {
-    return serveMembers(ctx, req, res, path.slice(MEMBERS.length));
-  }
+  if (isAtOrBelow(path, KEYS)) return serveKeys(ctx, req, res, path.slice(KEYS.length), target.rawQuery);
+  if (isAtOrBelow(path, MEMBERS)) return serveMembers(ctx, req, res, path.slice(MEMBERS.length));
   const authRoute = matchAuthRoute(path);
   if (authRoute !== null) return serveAuth(ctx, req, res, authRoute);
   switch (path) {
@@ -84,8 +80,13 @@ function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Prom
   }
 }
 
+/** `prefix` itself or a path below it (`/v2/keys`, `/v2/keys/a`; not `/v2/keysfoo`). */
+function isAtOrBelow(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 0x2f);
+}
+
 /** Go's ServeMux: 301 to the cleaned path, re-escaped, query kept; a relative Location. */
 function redirectToCleanPath(req: IncomingMessage, res: Res, cleanPath: string, rawQuery: string): void {
   const location = goEscapePath(cleanPath) + (rawQuery === '' ? '' : '?' + rawQuery);
-  sendRedirect(res, req.method ?? 'GET', 301, location, goHtmlEscape(location));
+  sendRedirect(res, req.method ?? 'GET', 301, location);
 }

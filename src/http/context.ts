@@ -1,7 +1,9 @@
-// What every client-API handler gets: the member behind it and the limits it enforces.
+// What every client-API handler gets: the member behind it, the limits it enforces and the state
+// it keeps between requests.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ClientBackend } from '../server/backend.js';
+import { CredentialCache } from './auth-password.js';
 import type { LeaderOptions } from './leader.js';
 
 export interface ClientApiOptions {
@@ -32,6 +34,8 @@ export interface HandlerContext {
   readonly maxRequestBytes: number;
   readonly leader: LeaderOptions;
   readonly extraRoutes: ReadonlyMap<string, ExtraRoute>;
+  /** Verdicts of basic-auth password checks, so a client pays for scrypt once. */
+  readonly credentials: CredentialCache;
 }
 
 export function handlerContext(options: ClientApiOptions): HandlerContext {
@@ -44,5 +48,12 @@ export function handlerContext(options: ClientApiOptions): HandlerContext {
   if (!(requestTimeoutMs > 0) || !(leaderWaitMs >= 0)) {
     throw new Error(`client API: bad timeouts (requestTimeoutMs ${requestTimeoutMs}, leaderWaitMs ${leaderWaitMs})`);
   }
-  return { backend, logger, maxRequestBytes, leader: { requestTimeoutMs, leaderWaitMs }, extraRoutes: options.extraRoutes ?? new Map() };
+  return {
+    backend,
+    logger,
+    maxRequestBytes,
+    leader: { requestTimeoutMs, leaderWaitMs },
+    extraRoutes: options.extraRoutes ?? new Map(),
+    credentials: new CredentialCache(),
+  };
 }

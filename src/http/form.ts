@@ -47,7 +47,7 @@ export function parseQueryInto(form: Form, query: string): string | null {
 }
 
 /** Go's url.QueryUnescape of a byte string: '+' is a space, %XX a byte; bytes become UTF-8 text. */
-export function queryUnescape(s: string): string | { error: string } {
+function queryUnescape(s: string): string | { error: string } {
   if (!needsDecoding.test(s)) return s;
   return unescapeBytes(s, true);
 }

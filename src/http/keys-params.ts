@@ -38,7 +38,7 @@ const decimalDigits = /^[0-9]+$/;
 const maxUint64 = '18446744073709551615';
 
 /** Go's strconv.ParseUint(s, 10, 64) acceptance: decimal digits only, at most 2^64-1. */
-export function isUint64(s: string): boolean {
+function isUint64(s: string): boolean {
   if (!decimalDigits.test(s)) return false;
   let i = 0;
   while (i < s.length - 1 && s.charCodeAt(i) === 0x30) i++;
@@ -70,7 +70,7 @@ function readBool(form: Form, name: string, cause: string): boolean | EtcdError 
 }
 
 /** The store path of the key part of a clean request path (`''`, `/`, `/a/b/`...). */
-export function storePath(keyPart: string): string {
+function storePath(keyPart: string): string {
   if (keyPart.length <= 1) return '/';
   return keyPart.endsWith('/') ? keyPart.slice(0, -1) : keyPart;
 }
@@ -127,14 +127,13 @@ export function parseKeyRequest(method: KeysMethod, keyPart: string, form: Form)
     }
   }
 
-  return {
+  const kr: KeyRequest = {
     method,
     path: storePath(keyPart),
     value: form.get('value') ?? '',
     dir,
     prevValue: prevValue ?? '',
     prevIndex,
-    ...(prevIndex === Number.MAX_SAFE_INTEGER ? { prevIndexText: BigInt(form.get('prevIndex') as string).toString() } : {}),
     prevExist,
     wait,
     waitIndex,
@@ -146,4 +145,6 @@ export function parseKeyRequest(method: KeysMethod, keyPart: string, form: Form)
     ttl,
     noValueOnSuccess,
   };
+  if (prevIndex === Number.MAX_SAFE_INTEGER) kr.prevIndexText = BigInt(form.get('prevIndex') as string).toString();
+  return kr;
 }

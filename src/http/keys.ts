@@ -13,9 +13,8 @@ import { parseQueryInto, type Form } from './form.js';
 import { goEncode } from './go-json.js';
 import { parseKeyRequest, type KeyRequest, type KeysMethod } from './keys-params.js';
 import { onLeader, type LeaderOutcome } from './leader.js';
-import { CONTENT_TYPE_JSON, sendBody, sendEtcdError, sendMethodNotAllowed, sendRedirect, type Res } from './respond.js';
+import { CONTENT_TYPE_JSON, sendBody, sendEtcdError, sendLeaderRedirect, sendMethodNotAllowed, type Res } from './respond.js';
 import { expirationFromTtl } from './ttl.js';
-import { goHtmlEscape } from './url-path.js';
 import { serveWatch } from './watch.js';
 
 const KEYS_ALLOW = 'HEAD,GET,PUT,POST,DELETE';
@@ -108,7 +107,7 @@ function serveForm(
   }
   // etcd reads its auth flag from the store first (a counted get), then checks the permission (110)
   ctx.backend.store.recordKeysRequest(authView(ctx.backend).initialised());
-  const verdict = keyAccess(ctx.backend, req, keyPart, kr.recursive);
+  const verdict = keyAccess(ctx, req, keyPart, kr.recursive);
   if (verdict === true) return serveAllowed(ctx, req, res, method, kr); // auth off: no closure on the hot path
   return whenAllowed(verdict, res, sendKeyNoAuth, () => serveAllowed(ctx, req, res, method, kr));
 }
@@ -165,12 +164,9 @@ function answerUnlessDone<T>(ctx: HandlerContext, req: IncomingMessage, res: Res
   switch (outcome.kind) {
     case 'done':
       return false;
-    case 'redirect': {
-      // Absolute, with the same (clean) path and raw query: Go clients cannot follow relative ones.
-      const location = outcome.leaderURL + (req.url ?? '/');
-      sendRedirect(res, req.method ?? 'GET', 307, location, goHtmlEscape(location));
+    case 'redirect':
+      sendLeaderRedirect(req, res, outcome.leaderURL);
       return true;
-    }
     case 'failed':
       ctx.logger.warn({ cause: outcome.cause, method: req.method, url: req.url }, 'request failed in raft');
       sendEtcdError(res, new EtcdError(ErrorCode.RaftInternal, outcome.cause, 0));

@@ -3,7 +3,7 @@
 // member itself), no known leader -> wait a bounded time for one, ProposalError or a timeout ->
 // etcd's 500 {"errorCode":300,"message":"Raft Internal Error"}. Nothing here can hang: every wait
 // has a deadline.
-import { NotLeaderError, ProposalError, type ClientBackend } from '../server/backend.js';
+import { NotLeaderError, ProposalError, REQUEST_TIMED_OUT, type ClientBackend } from '../server/backend.js';
 
 export type LeaderOutcome<T> =
   | { kind: 'done'; value: T }
@@ -21,8 +21,7 @@ export interface LeaderOptions {
   leaderPollMs?: number;
 }
 
-export const TIMED_OUT = 'etcdserver: request timed out';
-export const NO_LEADER = 'etcdserver: no leader';
+const NO_LEADER = 'etcdserver: no leader';
 
 /** Runs `op` on this member if it leads, else says where the leader is; retries while a leader is being elected. */
 export async function onLeader<T>(backend: ClientBackend, op: () => Promise<T>, options: LeaderOptions): Promise<LeaderOutcome<T>> {
@@ -34,7 +33,7 @@ export async function onLeader<T>(backend: ClientBackend, op: () => Promise<T>, 
       return { kind: 'done', value: await withTimeout(op(), options.requestTimeoutMs) };
     } catch (err: unknown) {
       if (err instanceof ProposalError) return { kind: 'failed', cause: err.reason };
-      if (err instanceof TimeoutError) return { kind: 'failed', cause: TIMED_OUT };
+      if (err instanceof TimeoutError) return { kind: 'failed', cause: REQUEST_TIMED_OUT };
       if (!(err instanceof NotLeaderError)) throw err;
       notLeader = err;
     }

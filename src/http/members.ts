@@ -6,30 +6,28 @@ import type { IncomingMessage } from 'node:http';
 import type { MemberInfo } from '../server/backend.js';
 import { parseMemberURLs } from '../server/urls.js';
 import { sendNoAuth, whenAllowed, writeRootAccess } from './auth-access.js';
-import { readBounded } from './body.js';
+import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { goEncode } from './go-json.js';
+import { onLeader } from './leader.js';
 import {
-  CONTENT_TYPE_JSON,
   CONTENT_TYPE_TEXT,
   sendBody,
+  sendEncoded,
   sendGoTextError,
+  sendLeaderRedirect,
   sendMessageError,
   sendMethodNotAllowed,
-  sendRedirect,
   type Res,
 } from './respond.js';
-import { onLeader } from './leader.js';
-import { goHtmlEscape } from './url-path.js';
 
 const MEMBERS_ALLOW = 'GET,POST,DELETE,PUT';
 const MACHINES_ALLOW = 'GET,HEAD';
 /** A membership request body is tiny; anything bigger is not one. */
 const MAX_MEMBER_BODY_BYTES = 64 * 1024;
 
-/** A member in etcd's JSON field order, with arrays even when empty. */
+/** A member in etcd's JSON field order (the backend's object may hold its fields in another order). */
 function memberJSON(m: MemberInfo): MemberInfo {
-  return { id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] };
+  return { id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs };
 }
 
 /** Member ids are unpadded hex: a longer id is larger, equal lengths compare as text. */
@@ -46,7 +44,7 @@ export function serveMembers(ctx: HandlerContext, req: IncomingMessage, res: Res
     return;
   }
   // etcd's hasWriteRootAccess: with auth on, only root may add, update or remove members
-  return whenAllowed(writeRootAccess(ctx.backend, req), res, sendNoAuth, () => serveMembersAllowed(ctx, req, res, method, rest));
+  return whenAllowed(writeRootAccess(ctx, req), res, sendNoAuth, () => serveMembersAllowed(ctx, req, res, method, rest));
 }
 
 function serveMembersAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res, method: 'GET' | 'POST' | 'DELETE' | 'PUT', rest: string): void | Promise<void> {
@@ -67,7 +65,7 @@ function serveMembersAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res
 function serveMembersGet(ctx: HandlerContext, res: Res, sub: string): void {
   if (sub === '') {
     const members = ctx.backend.members().slice().sort(byNumericId).map(memberJSON);
-    sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_JSON }, goEncode({ members }));
+    sendEncoded(res, 200, { members });
     return;
   }
   if (sub === 'leader') {
@@ -76,7 +74,7 @@ function serveMembersGet(ctx: HandlerContext, res: Res, sub: string): void {
       sendMessageError(res, 503, 'During election');
       return;
     }
-    sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_JSON }, goEncode(memberJSON(leader)));
+    sendEncoded(res, 200, memberJSON(leader));
     return;
   }
   sendMessageError(res, 404, 'Not found');
@@ -117,14 +115,13 @@ async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res:
     sendMessageError(res, 409, 'membership: peerURL exists');
     return;
   }
-  const backend = ctx.backend;
-  if (peerURLs !== null && backend.updateMember !== undefined) {
+  const updateMember = ctx.backend.updateMember?.bind(ctx.backend);
+  if (peerURLs !== null && updateMember !== undefined) {
     const urls = peerURLs;
-    const outcome = await onLeader(backend, () => (backend.updateMember as (id: string, urls: string[]) => Promise<void>)(id, urls), ctx.leader);
+    const outcome = await onLeader(ctx.backend, () => updateMember(id, urls), ctx.leader);
     if (res.destroyed) return;
     if (outcome.kind === 'redirect') {
-      const location = outcome.leaderURL + (req.url ?? '/');
-      sendRedirect(res, 'PUT', 307, location, goHtmlEscape(location));
+      sendLeaderRedirect(req, res, outcome.leaderURL);
     } else if (outcome.kind === 'failed') {
       sendMessageError(res, 500, outcome.cause);
     } else {
@@ -163,19 +160,8 @@ async function readPeerURLs(req: IncomingMessage, res: Res): Promise<string[] | 
     sendMessageError(res, 415, `Bad Content-Type ${contentType}, accept application/json`);
     return null;
   }
-  let bytes: Buffer | null;
-  try {
-    bytes = await readBounded(req, MAX_MEMBER_BODY_BYTES);
-  } catch {
-    res.destroy(); // the client went away mid-body
-    return null;
-  }
-  if (bytes === null) {
-    res.setHeader('Connection', 'close');
-    sendMessageError(res, 400, 'http: request body too large');
-    return null;
-  }
-  const body = bytes.toString('utf8');
+  const body = await readTextBody(req, res, MAX_MEMBER_BODY_BYTES, 'http: request body too large');
+  if (body === null) return null;
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

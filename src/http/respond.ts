@@ -4,9 +4,10 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { EtcdError } from '../store/errors.js';
 import { goEncode, goMarshal } from './go-json.js';
+import { goHtmlEscape } from './url-path.js';
 
 /** Go's http.Server buffers this much of a body before it switches to chunked encoding. */
-export const GO_RESPONSE_BUFFER_BYTES = 2048;
+const GO_RESPONSE_BUFFER_BYTES = 2048;
 
 export const CONTENT_TYPE_JSON = 'application/json';
 export const CONTENT_TYPE_TEXT = 'text/plain; charset=utf-8';
@@ -70,11 +71,16 @@ export function sendMarshalled(res: Res, value: unknown): void {
   sendBody(res, 200, { 'Content-Type': CONTENT_TYPE_JSON }, goMarshal(value));
 }
 
+/** A JSON body as etcd's members/auth handlers write it (json.Encoder: a trailing newline). */
+export function sendEncoded(res: Res, status: number, value: unknown): void {
+  sendBody(res, status, { 'Content-Type': CONTENT_TYPE_JSON }, goEncode(value));
+}
+
 /**
  * Go's http.Redirect: Location, and for GET/HEAD an HTML content type; GET also gets the short
  * HTML body (`<a href="…">Moved Permanently</a>.` plus two newlines, Fprintln of a line).
  */
-export function sendRedirect(res: Res, method: string, status: 301 | 307, location: string, htmlHref: string): void {
+export function sendRedirect(res: Res, method: string, status: 301 | 307, location: string): void {
   const text = status === 301 ? 'Moved Permanently' : 'Temporary Redirect';
   const headers: OutgoingHttpHeaders = { Location: location };
   if (method === 'GET' || method === 'HEAD') headers['Content-Type'] = 'text/html; charset=utf-8';
@@ -84,7 +90,12 @@ export function sendRedirect(res: Res, method: string, status: 301 | 307, locati
     res.end();
     return;
   }
-  sendBody(res, status, headers, method === 'GET' ? `<a href="${htmlHref}">${text}</a>.\n\n` : '');
+  sendBody(res, status, headers, method === 'GET' ? `<a href="${goHtmlEscape(location)}">${text}</a>.\n\n` : '');
+}
+
+/** A 307 to the leader: absolute (Go clients cannot follow relative ones), same path and raw query. */
+export function sendLeaderRedirect(req: IncomingMessage, res: Res, leaderURL: string): void {
+  sendRedirect(res, req.method ?? 'GET', 307, leaderURL + (req.url ?? '/'));
 }
 
 /**

@@ -8,7 +8,6 @@ import { goMarshal } from './go-json.js';
 import { withTimeout } from './leader.js';
 import { CONTENT_TYPE_TEXT, sendBody, sendGoTextError, sendMarshalled, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
 
-
 /** etcd's /health runs a quorum read with this timeout. */
 const HEALTH_READ_TIMEOUT_MS = 1000;
 

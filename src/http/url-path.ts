@@ -2,6 +2,7 @@
 // `%2F` becomes a real separator) and Go's ServeMux answers 301 to the cleaned path when the decoded
 // path is not clean (`//`, `/./`, `/../`). etcd's keys handler then reads the key from that
 // decoded path.
+import { cleanPath } from '../store/keys.js';
 import { unescapeBytes } from './form.js';
 
 export interface RequestTarget {
@@ -38,32 +39,10 @@ export function isCleanPath(p: string): boolean {
   return goCleanPath(p) === p;
 }
 
-/** Go's http cleanPath: path.Clean of a rooted path, keeping a trailing slash. */
+/** Go's http cleanPath: path.Clean of a rooted path (the store's cleanPath), keeping a trailing slash. */
 export function goCleanPath(p: string): string {
-  if (p === '') return '/';
-  if (p.charCodeAt(0) !== 0x2f) p = '/' + p;
-  let np = goPathClean(p);
-  if (p.endsWith('/') && np !== '/') np += '/';
-  return np;
-}
-
-/** Go's path.Clean. */
-export function goPathClean(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.charCodeAt(0) === 0x2f;
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const joined = out.join('/');
-  if (rooted) return '/' + joined;
-  return joined === '' ? '.' : joined;
+  const np = cleanPath(p);
+  return p.endsWith('/') && np !== '/' ? np + '/' : np;
 }
 
 /** Go's url escape(s, encodePath): what a redirect's Location carries for a decoded path. */

@@ -5,6 +5,7 @@ import { panic } from './assert.js';
 import type { VoteResult } from './quorum.js';
 import type { Raft } from './raft.js';
 import { CAMPAIGN_TRANSFER_CONTEXT, Role, type CampaignType } from './role.js';
+import { StorageError } from './storage.js';
 
 export function voteRespType(t: MessageType): MessageType {
   switch (t) {
@@ -42,8 +43,10 @@ function hasUnappliedConfChanges(r: Raft): boolean {
     let ents: Entry[];
     try {
       ents = log.slice(lo, hi, log.maxApplyingEntsBytes); // paginated: bounded memory
-    } catch {
-      return false; // compacted under us: whatever was there is applied
+    } catch (err) {
+      // Compacted under us: whatever was there is applied. Anything else is a bug: rethrow.
+      if (err instanceof StorageError && err.code === 'compacted') return false;
+      throw err;
     }
     for (const e of ents) if (e.type === EntryType.ConfChange) return true;
     lo += ents.length;

@@ -1,6 +1,6 @@
 // The public surface of the consensus core, for the member runtime (src/server) and tests.
 export * from './messages.js';
-export { MemoryStorage, StorageError, entrySizeBytes, limitSize, type Storage, type StorageErrorCode, type InitialState } from './storage.js';
+export { MemoryStorage, StorageError, entrySizeBytes, type Storage, type StorageErrorCode, type InitialState } from './storage.js';
 export { RawNode, type Ready } from './rawnode.js';
 export { type RaftConfig, RaftConfigError } from './config.js';
 export { Role, type SoftState, type ReadState } from './role.js';

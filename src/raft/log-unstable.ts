@@ -124,18 +124,6 @@ export class UnstableLog {
     }
   }
 
-  /** Entries [lo, hi) which must lie within the unstable entries. */
-  slice(lo: number, hi: number): Entry[] {
-    this.mustCheckOutOfBounds(lo, hi);
-    return this.entries.slice(lo - this.offset, hi - this.offset);
-  }
-
-  private mustCheckOutOfBounds(lo: number, hi: number): void {
-    if (lo > hi) panic(`unstable.slice: invalid range [${lo}, ${hi})`);
-    const upper = this.offset + this.entries.length;
-    if (lo < this.offset || hi > upper) panic(`unstable.slice [${lo}, ${hi}) out of bound [${this.offset}, ${upper}]`);
-  }
-
   /** O(1) structural check (contiguity is maintained by truncateAndAppend; its ends are checked). */
   checkInvariants(): void {
     const n = this.entries.length;

@@ -123,26 +123,22 @@ export class RaftLog {
 
   /**
    * Committed entries not yet handed out for application, at most maxApplyingEntsBytes of them.
-   * allowUnstable: entries not yet durable locally may be included (they are persisted in the
-   * same Ready before they are applied).
+   * They may include entries not yet durable locally: RawNode runs in etcd's synchronous-storage
+   * mode, where the application persists a Ready before it applies it.
    */
-  nextCommittedEnts(allowUnstable: boolean): Entry[] {
+  nextCommittedEnts(): Entry[] {
     if (this.applyingEntsPaused || this.hasNextOrInProgressSnapshot()) return [];
     const lo = this.applying + 1;
-    const hi = this.maxAppliableIndex(allowUnstable) + 1;
+    const hi = this.committed + 1;
     if (lo >= hi) return [];
     const maxBytes = this.maxApplyingEntsBytes - this.applyingEntsBytes;
     if (!(maxBytes > 0)) panic(`applying entry size (${this.maxApplyingEntsBytes}-${this.applyingEntsBytes}) not positive`);
     return this.slice(lo, hi, maxBytes);
   }
 
-  hasNextCommittedEnts(allowUnstable: boolean): boolean {
+  hasNextCommittedEnts(): boolean {
     if (this.applyingEntsPaused || this.hasNextOrInProgressSnapshot()) return false;
-    return this.applying + 1 < this.maxAppliableIndex(allowUnstable) + 1;
-  }
-
-  maxAppliableIndex(allowUnstable: boolean): number {
-    return allowUnstable ? this.committed : Math.min(this.committed, this.unstable.offset - 1);
+    return this.applying < this.committed;
   }
 
   nextUnstableSnapshot(): Snapshot | undefined {
@@ -190,12 +186,12 @@ export class RaftLog {
   }
 
   /** Entries up to i (of sizeBytes in total) were handed out for application. */
-  acceptApplying(i: number, sizeBytes: number, allowUnstable: boolean): void {
+  acceptApplying(i: number, sizeBytes: number): void {
     if (this.committed < i) panic(`applying(${i}) is out of range [prevApplying(${this.applying}), committed(${this.committed})]`);
     this.applying = i;
     this.applyingEntsBytes += sizeBytes;
     // Pause when the budget is used up, or when the batch was cut short by it.
-    this.applyingEntsPaused = this.applyingEntsBytes >= this.maxApplyingEntsBytes || i < this.maxAppliableIndex(allowUnstable);
+    this.applyingEntsPaused = this.applyingEntsBytes >= this.maxApplyingEntsBytes || i < this.committed;
   }
 
   stableTo(i: number, t: number): void {

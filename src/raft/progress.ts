@@ -51,14 +51,10 @@ export class Progress {
 
   /** Back to probing from match+1 (or past a snapshot that was sent successfully). */
   becomeProbe(): void {
-    if (this.state === ProgressState.Snapshot) {
-      const pendingSnapshot = this.pendingSnapshot;
-      this.resetState(ProgressState.Probe);
-      this.next = Math.max(this.match + 1, pendingSnapshot + 1);
-    } else {
-      this.resetState(ProgressState.Probe);
-      this.next = this.match + 1;
-    }
+    // A snapshot that was sent (pendingSnapshot > 0) holds everything up to its index.
+    const snapshotIndex = this.state === ProgressState.Snapshot ? this.pendingSnapshot : 0;
+    this.resetState(ProgressState.Probe);
+    this.next = Math.max(this.match, snapshotIndex) + 1;
     this.pendingCommit = Math.min(this.pendingCommit, this.next - 1);
   }
 

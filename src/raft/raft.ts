@@ -69,7 +69,7 @@ export class Raft {
   readonly log: RaftLog;
   tracker: ProgressTracker;
   readOnly: ReadOnly;
-  /** Messages to send once the state of the Ready they go out with is durable. */
+  /** Messages that vouch for no durable state: sent while the Ready is written (thesis §10.2.1). */
   msgs: Message[] = [];
   /**
    * Responses that vouch for durable state (MsgAppResp, MsgVoteResp, MsgPreVoteResp): sent after
@@ -143,10 +143,6 @@ export class Raft {
 
   hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
-  }
-
-  hasLeader(): boolean {
-    return this.lead !== NONE;
   }
 
   /** Restores the persisted HardState on restart. */
@@ -391,33 +387,38 @@ export class Raft {
    * this node is not the leader, a transfer is under way, or the uncommitted bound is reached.
    */
   propose(data: Uint8Array, type: EntryType = EntryType.Normal): ProposalTicket {
-    if (this.role !== Role.Leader) {
-      throw new ProposalDroppedError(this.lead === NONE ? 'no-leader' : 'not-leader', this.lead);
-    }
-    if (!this.tracker.progress.has(this.id)) throw new ProposalDroppedError('not-voter', NONE);
-    if (this.leadTransferee !== NONE) throw new ProposalDroppedError('leadership-transfer', this.leadTransferee);
+    this.checkProposalAllowed();
     if (type === EntryType.ConfChange) {
       // Seam for the membership issue: one change at a time (thesis §4.1).
       if (this.pendingConfIndex > this.log.applied) throw new ProposalDroppedError('conf-change-pending', this.id);
     }
     const entry: Entry = { term: 0, index: 0, type, data };
-    if (!this.appendEntry([entry])) throw new ProposalDroppedError('uncommitted-limit', this.id);
+    this.appendAndBroadcast([entry]);
     if (type === EntryType.ConfChange) this.pendingConfIndex = entry.index;
-    bcastAppend(this);
     return { index: entry.index, term: entry.term };
   }
 
-  /** Normal entries proposed together: one append, one broadcast. */
+  /** Normal entries proposed together: one append, one broadcast. All or nothing, as propose(). */
   proposeBatch(datas: readonly Uint8Array[]): ProposalTicket[] {
+    this.checkProposalAllowed();
+    const entries: Entry[] = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data }));
+    this.appendAndBroadcast(entries);
+    return entries.map((e) => ({ index: e.index, term: e.term }));
+  }
+
+  /** Throws ProposalDroppedError unless this node is the leader, a member, and not handing over. */
+  private checkProposalAllowed(): void {
     if (this.role !== Role.Leader) {
       throw new ProposalDroppedError(this.lead === NONE ? 'no-leader' : 'not-leader', this.lead);
     }
     if (!this.tracker.progress.has(this.id)) throw new ProposalDroppedError('not-voter', NONE);
     if (this.leadTransferee !== NONE) throw new ProposalDroppedError('leadership-transfer', this.leadTransferee);
-    const entries: Entry[] = datas.map((data) => ({ term: 0, index: 0, type: EntryType.Normal, data }));
+  }
+
+  /** Appends proposed entries (or throws 'uncommitted-limit', appending none) and replicates them. */
+  private appendAndBroadcast(entries: Entry[]): void {
     if (!this.appendEntry(entries)) throw new ProposalDroppedError('uncommitted-limit', this.id);
     bcastAppend(this);
-    return entries.map((e) => ({ index: e.index, term: e.term }));
   }
 
   /** Leader: stamps and appends entries; they count for the leader once durable. */

@@ -25,6 +25,7 @@
 // step 1 is in flight): their effects come out in the next Ready, which must be persisted after
 // this one. hasReady() is false while a Ready is outstanding.
 import {
+  isEmptyHardState,
   isLocalMessage,
   isResponseMessage,
   MessageType,
@@ -43,7 +44,10 @@ import { Role, type ReadState, type SoftState } from './role.js';
 import { appliedSnapshot } from './snapshot.js';
 import { getStatus, type Status } from './status.js';
 
-/** The work raft hands to the application: persist, send, apply — in that order. */
+/**
+ * The work raft hands to the application: send `messages`, persist, then send
+ * `messagesAfterPersist`, apply, and advance() — in that order (see the loop above).
+ */
 export interface Ready {
   /** Present when the known leader or this node's role changed. Volatile: not persisted. */
   softState?: SoftState;
@@ -186,13 +190,12 @@ export class RawNode {
   hasReady(): boolean {
     if (this.outstanding !== undefined) return false;
     const r = this.raft;
-    const ss = this.prevSoftState;
-    if (r.lead !== ss.lead || r.role !== ss.role) return true;
+    if (this.softStateChanged()) return true;
     const hs = r.hardState();
-    if (!(hs.term === 0 && hs.vote === NONE && hs.commit === 0) && !hardStateEqual(hs, this.prevHardState)) return true;
+    if (!isEmptyHardState(hs) && !hardStateEqual(hs, this.prevHardState)) return true;
     if (r.log.hasNextUnstableSnapshot()) return true;
     if (r.msgs.length > 0 || r.msgsAfterAppend.length > 0) return true;
-    if (r.log.hasNextUnstableEnts() || r.log.hasNextCommittedEnts(true)) return true;
+    if (r.log.hasNextUnstableEnts() || r.log.hasNextCommittedEnts()) return true;
     return r.readStates.length > 0;
   }
 
@@ -202,7 +205,7 @@ export class RawNode {
     const r = this.raft;
     const entries = r.log.nextUnstableEnts();
     // Committed entries may include some of `entries`: they are persisted first, then applied.
-    const committedEntries = r.log.nextCommittedEnts(true);
+    const committedEntries = r.log.nextCommittedEnts();
     const messages = r.msgs;
     const messagesAfterPersist: Message[] = [];
     const selfMessages: Message[] = [];
@@ -219,10 +222,9 @@ export class RawNode {
       readStates: r.readStates,
       mustSync: entries.length > 0 || hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote,
     };
-    const ss = r.softState();
-    if (ss.lead !== this.prevSoftState.lead || ss.role !== this.prevSoftState.role) {
-      rd.softState = ss;
-      this.prevSoftState = ss;
+    if (this.softStateChanged()) {
+      rd.softState = r.softState();
+      this.prevSoftState = rd.softState;
     }
     if (!hardStateEqual(hs, this.prevHardState)) {
       rd.hardState = hs;
@@ -244,7 +246,7 @@ export class RawNode {
       out.appliedIndex = (committedEntries[committedEntries.length - 1] as Entry).index;
       out.appliedSizeBytes = entriesSizeBytes(committedEntries);
       out.appliedPayloadBytes = payloadBytes(committedEntries);
-      r.log.acceptApplying(out.appliedIndex, out.appliedSizeBytes, true);
+      r.log.acceptApplying(out.appliedIndex, out.appliedSizeBytes);
     }
     this.outstanding = out;
     return rd;
@@ -269,6 +271,10 @@ export class RawNode {
       r.log.appliedTo(Math.max(out.appliedIndex, r.log.applied), out.appliedSizeBytes);
       r.reduceUncommittedSize(out.appliedPayloadBytes);
     }
+  }
+
+  private softStateChanged(): boolean {
+    return this.raft.lead !== this.prevSoftState.lead || this.raft.role !== this.prevSoftState.role;
   }
 
   status(): Status {

@@ -109,15 +109,10 @@ export function stepLeader(r: Raft, m: Message): void {
     }
     case MessageType.MsgSnapStatus:
       if (pr.state !== ProgressState.Snapshot) return;
-      if (!m.reject) {
-        pr.becomeProbe();
-        r.logger.debug({ id: r.id, to: m.from }, 'raft: snapshot succeeded, resumed replication');
-      } else {
-        // Order matters: forget the snapshot before probing, or we would probe past it.
-        pr.pendingSnapshot = 0;
-        pr.becomeProbe();
-        r.logger.debug({ id: r.id, to: m.from }, 'raft: snapshot failed, resumed replication');
-      }
+      // A failed snapshot is forgotten before probing, or we would probe past it.
+      if (m.reject) pr.pendingSnapshot = 0;
+      pr.becomeProbe();
+      r.logger.debug({ id: r.id, to: m.from }, m.reject ? 'raft: snapshot failed, resumed replication' : 'raft: snapshot succeeded, resumed replication');
       // Wait for the follower's MsgAppResp (or a heartbeat interval) before the next MsgApp.
       pr.msgAppFlowPaused = true;
       return;

@@ -184,15 +184,3 @@ export class MemoryStorage implements Storage {
 function cloneConfState(cs: ConfState): ConfState {
   return { voters: [...cs.voters], learners: [...cs.learners] };
 }
-
-/** Keeps the longest prefix whose total size is within maxBytes, but always at least one entry. */
-export function limitSize(ents: Entry[], maxBytes: number): Entry[] {
-  if (ents.length === 0) return ents;
-  let size = entrySizeBytes(ents[0] as Entry);
-  let limit = 1;
-  for (; limit < ents.length; limit++) {
-    size += entrySizeBytes(ents[limit] as Entry);
-    if (size > maxBytes) break;
-  }
-  return ents.slice(0, limit);
-}

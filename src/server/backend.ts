@@ -1,5 +1,5 @@
-// What the HTTP layer needs from a member. The single-member runtime (local-member.ts) applies
-// proposals locally in order; the Raft runtime replaces it without changing the HTTP layer.
+// What the HTTP layer needs from a member. RaftMember (raft-member.ts) is what the binary runs;
+// LocalMember (local-member.ts), one in-memory member without raft, serves the HTTP tests.
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import type { V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
@@ -22,6 +22,12 @@ export class NotLeaderError extends Error {
     this.leaderClientURLs = leaderClientURLs;
   }
 }
+
+/** etcd's causes for a ProposalError (etcdserver's ErrStopped, ErrLeaderChanged, ErrTooManyRequests, ErrTimeout). */
+export const STOPPED = 'etcdserver: server stopped';
+export const LEADER_CHANGED = 'etcdserver: leader changed';
+export const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
+export const REQUEST_TIMED_OUT = 'etcdserver: request timed out';
 
 /**
  * The proposal could not be committed (no quorum, no leader, leadership lost, shutting down).

@@ -2,7 +2,7 @@
 // --listen-client-urls and the peer API on --listen-peer-urls, and runs raft. A one-member
 // --initial-cluster is simply a cluster of one (it elects itself at once).
 import type { Logger } from 'pino';
-import type { MemberConfig } from '../config.js';
+import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { ExtraRoute } from '../http/context.js';
 import { createClientHandler } from '../http/client-api.js';
 import { closeAll, listenAll, type Listener } from './listen.js';
@@ -51,12 +51,12 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       backend: member,
       logger,
       maxRequestBytes: config.maxRequestBytes,
-      requestTimeoutMs: 5000 + 2 * config.electionTimeoutMs,
+      requestTimeoutMs: requestTimeoutMs(config),
       leaderWaitMs: 2 * config.electionTimeoutMs,
       extraRoutes: new Map([['/metrics', metricsRoute(member)]]),
     });
     // As etcd, client requests wait (bounded) until this member has published itself.
-    const readyWaitMs = 5000 + 2 * config.electionTimeoutMs;
+    const readyWaitMs = requestTimeoutMs(config);
     clientListeners = await listenAll(config.listenClientURLs, (req, res) => {
       if (member.isReady()) handler(req, res);
       else void member.whenReady(readyWaitMs).then(() => handler(req, res));

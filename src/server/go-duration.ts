@@ -18,6 +18,11 @@ export function formatGoDuration(totalNs: bigint): string {
   return out + fraction(secondsNs, 1_000_000_000n) + 's';
 }
 
+/** The same for a duration in (fractional) milliseconds, as our clocks give it; negative counts as 0. */
+export function formatGoDurationMs(durationMs: number): string {
+  return formatGoDuration(BigInt(Math.max(0, Math.round(durationMs * 1e6))));
+}
+
 /** `value / unit` with the remainder as a decimal fraction, trailing zeros trimmed. */
 function fraction(value: bigint, unit: bigint): string {
   const whole = value / unit;

@@ -3,6 +3,9 @@
 // So our id is always etcd's id with the top 11 bits cleared: `8e9e05c52164694d` -> `1e05c52164694d`.
 import { createHash } from 'node:crypto';
 
+/** etcd's types.ID.String(): lowercase hex without zero padding (one definition, shared with the peer protocol). */
+export { formatId } from '../transport/protocol.js';
+
 const ID_MASK_53 = (1n << 53n) - 1n;
 
 function sha1First8(data: Buffer): bigint {
@@ -37,7 +40,10 @@ export function computeClusterId(members: readonly { peerURLs: readonly string[]
   return truncate53(sha1First8(buf));
 }
 
-/** etcd's types.ID.String(): lowercase hex without zero padding. */
-export function formatId(id: number): string {
-  return id.toString(16);
+/**
+ * A member id as a client or peer writes it in a path or body (`/v2/members/<id>`, a publish
+ * request): formatId's form only (lowercase hex, at most 14 digits); undefined otherwise.
+ */
+export function parseMemberId(text: string): number | undefined {
+  return /^[0-9a-f]{1,14}$/.test(text) ? parseInt(text, 16) : undefined;
 }

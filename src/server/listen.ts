@@ -1,7 +1,8 @@
-// HTTP listeners for a member's URLs (--listen-client-urls, later --listen-peer-urls). `localhost`
+// HTTP listeners for a member's URLs (--listen-client-urls and --listen-peer-urls). `localhost`
 // binds 127.0.0.1 as Go's net.Listen does (Node would pick ::1 first on some hosts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { MemberURL } from './urls.js';
 
 export interface Listener {
@@ -75,18 +76,16 @@ export async function closeAll(listeners: readonly Listener[]): Promise<void> {
  * instead of Node's empty one. Raw (not percent-encoded) non-ASCII bytes in the path are the one
  * case etcd accepts and Node cannot parse: the body says how to send such a key.
  */
-function answerMalformedRequest(err: NodeJS.ErrnoException, socket: import('node:stream').Duplex): void {
-  if (!socket.writable || (err.code !== undefined && err.code === 'ECONNRESET')) {
+function answerMalformedRequest(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
     socket.destroy();
     return;
   }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
   const body =
     err.code === 'HPE_INVALID_URL'
-      ? '400 Bad Request: the request path has raw non-ASCII bytes; percent-encode them (e.g. %C3%BC for \u00fc)'
-      : err.code === 'HPE_HEADER_OVERFLOW'
-        ? '431 Request Header Fields Too Large'
-        : '400 Bad Request';
-  const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      ? `${status}: the request path has raw non-ASCII bytes; percent-encode them (e.g. %C3%BC for \u00fc)`
+      : status;
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nAccess-Control-Allow-Origin: *\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -1,5 +1,6 @@
-// The single-member runtime: a member that is its own leader and keeps the store in memory (until the
-// cluster runtime brings the durable log). It is shaped like the Raft runtime that replaces it:
+// The single-member runtime: a member that is its own leader and keeps the store in memory, without
+// raft or a data dir. The binary runs RaftMember (a one-member cluster included); this runtime
+// serves the client API in the HTTP tests, in process and fast. It is shaped like RaftMember:
 // proposals are encoded to the msgpackr command, queued (bounded), and applied in order from the
 // decoded bytes in batches, each batch one turn of the event loop, as committed entries would be. So
 // a command really carries everything apply needs. TTL expiry is a SYNC command proposed with this
@@ -10,8 +11,8 @@ import { decodeAuthChange, encodeAuthChange } from '../store/auth-codec.js';
 import { decodeV2Request, encodeV2Request, v2Request, type V2Request } from '../store/command.js';
 import { formatExpiration } from '../store/event.js';
 import { Store, type ApplyResult } from '../store/store.js';
-import { ProposalError, type ClientBackend, type LeaderStats, type MemberInfo, type SelfStats } from './backend.js';
-import { formatGoDuration } from './go-duration.js';
+import { ProposalError, STOPPED, TOO_MANY_REQUESTS, type ClientBackend, type LeaderStats, type MemberInfo, type SelfStats } from './backend.js';
+import { formatGoDurationMs } from './go-duration.js';
 import { formatId } from './ids.js';
 
 export interface LocalMemberOptions {
@@ -32,12 +33,9 @@ export interface LocalMemberOptions {
 }
 
 type Pending =
-  | { kind: 'entry'; data: Uint8Array; resolve: (r: ApplyResult) => void; reject: (e: Error) => void }
-  | { kind: 'auth'; data: Uint8Array; resolve: (r: AuthResult) => void; reject: (e: Error) => void }
+  /** apply() decodes the entry's bytes, applies them and answers the proposer. */
+  | { kind: 'entry'; apply: () => void; reject: (e: Error) => void }
   | { kind: 'barrier'; resolve: () => void };
-
-const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
-const STOPPED = 'etcdserver: server stopped';
 
 export class LocalMember implements ClientBackend {
   readonly store: Store;
@@ -105,30 +103,15 @@ export class LocalMember implements ClientBackend {
   }
 
   propose(req: V2Request): Promise<ApplyResult> {
-    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
-    if (this.pendingEntries >= this.maxPendingProposals) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
-    const data = encodeV2Request(req);
-    return new Promise<ApplyResult>((resolve, reject) => {
-      this.queue.push({ kind: 'entry', data, resolve, reject });
-      this.pendingEntries++;
-      this.scheduleDrain();
-    });
+    return this.enqueue(encodeV2Request(req), (data) => this.store.apply(decodeV2Request(data)));
   }
 
   auth(): AuthView {
     return this.authStore;
   }
 
-  /** Queued and applied like a v2 write (encoded, then decoded by apply), so it crosses the same path as a log entry. */
   proposeAuth(change: AuthChange): Promise<AuthResult> {
-    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
-    if (this.pendingEntries >= this.maxPendingProposals) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
-    const data = encodeAuthChange(change);
-    return new Promise<AuthResult>((resolve, reject) => {
-      this.queue.push({ kind: 'auth', data, resolve, reject });
-      this.pendingEntries++;
-      this.scheduleDrain();
-    });
+    return this.enqueue(encodeAuthChange(change), (data) => this.authStore.apply(decodeAuthChange(data), this.store));
   }
 
   /** Resolves once every proposal made before the call has been applied. */
@@ -164,7 +147,7 @@ export class LocalMember implements ClientBackend {
       startTime,
       leaderInfo: {
         leader: this.self.id,
-        uptime: formatGoDuration(BigInt(Math.max(0, Math.round((nowMs - this.startTimeMs) * 1e6)))),
+        uptime: formatGoDurationMs(nowMs - this.startTimeMs),
         startTime,
       },
       recvAppendRequestCnt: 0,
@@ -174,6 +157,20 @@ export class LocalMember implements ClientBackend {
 
   leaderStats(): LeaderStats | null {
     return { leader: this.self.id, followers: {} };
+  }
+
+  /**
+   * Queues an encoded entry (bounded); drain() applies it from these bytes, so a command crosses
+   * the same encode/decode path as a log entry and must carry everything apply needs.
+   */
+  private enqueue<T>(data: Uint8Array, apply: (data: Uint8Array) => T): Promise<T> {
+    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
+    if (this.pendingEntries >= this.maxPendingProposals) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ kind: 'entry', apply: () => resolve(apply(data)), reject });
+      this.pendingEntries++;
+      this.scheduleDrain();
+    });
   }
 
   private scheduleDrain(): void {
@@ -196,8 +193,7 @@ export class LocalMember implements ClientBackend {
       }
       this.appliedIndex++;
       try {
-        if (p.kind === 'auth') p.resolve(this.authStore.apply(decodeAuthChange(p.data), this.store));
-        else p.resolve(this.store.apply(decodeV2Request(p.data)));
+        p.apply();
       } catch (err: unknown) {
         // apply is deterministic: a throw is a bug that would diverge replicas; stop loudly
         this.logger.fatal({ err, index: this.appliedIndex }, 'apply failed');

@@ -1,5 +1,6 @@
 // Structured logs: one JSON object per line (pino) on stdout, tagged with the member's name. The
-// cluster runtime adds term and index through child loggers.
+// member adds a `component` (raft, transport) through child loggers, and term and index as fields
+// of the lines about raft state.
 import { pino, type Logger } from 'pino';
 import type { LogLevel } from '../config.js';
 

@@ -3,7 +3,7 @@ import type { Role } from '../raft/index.js';
 import { formatExpiration } from '../store/event.js';
 import type { TransportStats } from '../transport/index.js';
 import type { FollowerStats, LeaderStats, SelfStats } from './backend.js';
-import { formatGoDuration } from './go-duration.js';
+import { formatGoDurationMs } from './go-duration.js';
 import { formatId } from './ids.js';
 
 export class MemberStats {
@@ -36,12 +36,11 @@ export class MemberStats {
       recvPkg: t.receivedAppendRequests - last.receivedAppendRequests,
       recvBytes: t.receivedBytes - last.receivedBytes,
     };
-    this.lastTotals = { sentAppendRequests: t.sentAppendRequests, sentBytes: t.sentBytes, receivedAppendRequests: t.receivedAppendRequests, receivedBytes: t.receivedBytes };
+    this.lastTotals = t;
   }
 
   self(name: string, idHex: string, role: Role, leaderId: number): SelfStats {
     const totals = this.transport.totals();
-    const nowMs = this.clock();
     return {
       name,
       id: idHex,
@@ -49,7 +48,7 @@ export class MemberStats {
       startTime: formatExpiration(this.startTimeMs),
       leaderInfo: {
         leader: leaderId === 0 ? '0' : formatId(leaderId),
-        uptime: formatGoDuration(BigInt(Math.max(0, Math.round((nowMs - this.leaderSinceMs) * 1e6)))),
+        uptime: formatGoDurationMs(this.clock() - this.leaderSinceMs),
         startTime: formatExpiration(this.leaderSinceMs),
       },
       recvAppendRequestCnt: totals.receivedAppendRequests,

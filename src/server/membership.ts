@@ -72,6 +72,11 @@ export class Membership {
     return [...(this.byId.get(id)?.peerURLs ?? [])];
   }
 
+  /** A member's published client URLs, not copied (empty for an unknown member or before it published). */
+  clientURLs(id: number): readonly string[] {
+    return this.byId.get(id)?.clientURLs ?? [];
+  }
+
   info(id: number): MemberInfo | null {
     const m = this.byId.get(id);
     if (m === undefined) return null;

@@ -7,9 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ApplyResult } from '../store/store.js';
-import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
+import { readBoundedBody } from '../transport/body.js';
+import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import type { EntryCommand } from './entry-codec.js';
-import { formatId } from './ids.js';
+import { formatId, parseMemberId } from './ids.js';
 import type { Membership } from './membership.js';
 
 export const PUBLISH_PATH = '/members/publish';
@@ -31,6 +32,7 @@ export interface PublisherOptions {
 
 export class Publisher {
   private readonly o: PublisherOptions;
+  private readonly clusterIdHex: string;
   private readonly intervalMs: number;
   private readonly requestTimeoutMs: number;
   private timer: NodeJS.Timeout | null = null;
@@ -39,6 +41,7 @@ export class Publisher {
 
   constructor(options: PublisherOptions) {
     this.o = options;
+    this.clusterIdHex = formatId(options.clusterId);
     this.intervalMs = options.intervalMs ?? 500;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 2000;
   }
@@ -75,7 +78,7 @@ export class Publisher {
         if (url === undefined) return;
         const res = await fetch(`${url.replace(/\/$/, '')}${PUBLISH_PATH}`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', [HEADER_CLUSTER_ID]: formatId(this.o.clusterId) },
+          headers: { 'Content-Type': 'application/json', [HEADER_CLUSTER_ID]: this.clusterIdHex },
           body: JSON.stringify({ id: formatId(cmd.memberId), name: cmd.name, clientURLs: cmd.clientURLs }),
           signal: AbortSignal.timeout(this.requestTimeoutMs),
         });
@@ -115,21 +118,28 @@ export class Publisher {
       req.resume();
       return;
     }
-    if (req.headers[HEADER_CLUSTER_ID.toLowerCase()] !== formatId(this.o.clusterId)) {
-      answer(412, 'etcdserver: cluster ID mismatch');
+    if (req.headers[HEADER_CLUSTER_ID] !== this.clusterIdHex) {
+      answer(412, CLUSTER_ID_MISMATCH_TEXT);
       req.resume();
+      return;
+    }
+    const read = await readBoundedBody(req, MAX_BODY_BYTES);
+    if (!read.ok) {
+      // Too large: the rest of the body is not worth reading; cut the connection.
+      if (read.reason === 'too-large') req.destroy();
+      answer(400, 'bad publish request');
       return;
     }
     let body: { id?: unknown; name?: unknown; clientURLs?: unknown };
     try {
-      body = JSON.parse(await readBounded(req, MAX_BODY_BYTES)) as typeof body;
+      body = JSON.parse(read.body.toString('utf8')) as typeof body;
     } catch {
       answer(400, 'bad publish request');
       return;
     }
-    const id = typeof body.id === 'string' && /^[0-9a-f]{1,14}$/.test(body.id) ? parseInt(body.id, 16) : NaN;
+    const id = typeof body.id === 'string' ? parseMemberId(body.id) : undefined;
     const clientURLs = body.clientURLs;
-    if (!this.o.membership.has(id) || typeof body.name !== 'string' || !Array.isArray(clientURLs) || clientURLs.length > 64 || !clientURLs.every((u) => typeof u === 'string' && u.length < 1024)) {
+    if (id === undefined || !this.o.membership.has(id) || typeof body.name !== 'string' || !Array.isArray(clientURLs) || clientURLs.length > 64 || !clientURLs.every((u) => typeof u === 'string' && u.length < 1024)) {
       answer(400, 'bad publish request');
       return;
     }
@@ -144,22 +154,4 @@ export class Publisher {
       answer(503, 'not committed');
     }
   }
-}
-
-function readBounded(req: IncomingMessage, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.destroy();
-        reject(new Error('body too large'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

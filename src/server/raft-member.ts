@@ -19,27 +19,30 @@
 // steps down fails its waiters ('etcdserver: leader changed'): their outcome is unknown, never a
 // false success.
 import type { Logger } from 'pino';
-import type { MemberConfig } from '../config.js';
+import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
-import { ProposalDroppedError, RawNode, Role, type Ready, type SoftState } from '../raft/index.js';
+import { RawNode, Role, type Ready, type SoftState } from '../raft/index.js';
 import { RaftLogStore, type OpenedRaftLog } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
 import { createPeerHandler, PeerTransport, TransportStats, type PeerRequestHandler } from '../transport/index.js';
 import {
+  LEADER_CHANGED,
   NotLeaderError,
   ProposalError,
+  STOPPED,
   type ClientBackend,
   type LeaderStats,
   type MemberInfo,
   type SelfStats,
 } from './backend.js';
-import { encodeEntryCommand, type EntryCommand } from './entry-codec.js';
-import { formatId } from './ids.js';
+import type { EntryCommand } from './entry-codec.js';
+import { formatId, parseMemberId } from './ids.js';
 import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
+import { Proposals } from './proposals.js';
 import { Publisher } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
 import { MemberStateMachine, type EntryResult } from './state-machine.js';
@@ -60,24 +63,6 @@ export interface RaftMemberOptions {
   onFatal?: (err: unknown) => void;
 }
 
-/** What applying an entry answered: a keys result, or an auth result for an 'auth' entry. */
-
-interface Waiter {
-  term: number;
-  resolve: (result: EntryResult) => void;
-  reject: (err: Error) => void;
-}
-
-interface QueuedProposal {
-  data: Uint8Array;
-  resolve: (result: EntryResult) => void;
-  reject: (err: Error) => void;
-}
-
-const STOPPED = 'etcdserver: server stopped';
-const LEADER_CHANGED = 'etcdserver: leader changed';
-const TOO_MANY_REQUESTS = 'etcdserver: too many requests';
-
 export class RaftMember implements ClientBackend {
   readonly clusterId: string;
   readonly self: MemberInfo;
@@ -95,11 +80,9 @@ export class RaftMember implements ClientBackend {
   private readonly membership: Membership;
   private readonly reads: ReadBarrier;
   private readonly publisher: Publisher;
-  private readonly waiters = new Map<number, Waiter>();
-  /** Proposals not yet handed to raft: flushed as one batch before each Ready. */
-  private proposalQueue: QueuedProposal[] = [];
+  /** Proposals queued for the next Ready, then waiting for their entries to be applied. */
+  private readonly proposals: Proposals;
   private notLeaderCache: NotLeaderError | null = null;
-  private readonly maxPendingProposals: number;
   private readonly syncIntervalMs: number;
   private readonly onFatal: (err: unknown) => void;
   /** The replicated state: the key tree, auth, membership. */
@@ -149,7 +132,6 @@ export class RaftMember implements ClientBackend {
     this.config = config;
     this.logger = options.logger;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
-    this.maxPendingProposals = options.maxPendingProposals ?? 10_000;
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
       this.logger.fatal({ err }, 'member cannot continue');
@@ -189,10 +171,14 @@ export class RaftMember implements ClientBackend {
 
     const peers = new Map<number, string[]>();
     for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
+    // One bound for peer requests on both ends, from --max-request-bytes: an append carries at
+    // least one whole entry, so a request the client API accepted must fit in a peer request.
+    const peerBodyBytes = Math.max(4 * config.maxRequestBytes, 16 * 1024 * 1024);
     this.transport = new PeerTransport({
       selfId: config.memberId,
       clusterId: config.clusterId,
       peers,
+      limits: { maxBodyBytes: peerBodyBytes, maxQueueBytes: Math.max(64 * 1024 * 1024, 2 * peerBodyBytes) },
       serverVersion: etcdTsVersion(),
       logger: this.logger.child({ component: 'transport' }),
       stats: this.transportStats,
@@ -208,7 +194,7 @@ export class RaftMember implements ClientBackend {
       serverVersion: etcdTsVersion(),
       logger: this.logger.child({ component: 'transport' }),
       stats: this.transportStats,
-      maxBodyBytes: Math.max(config.maxRequestBytes * 4, 16 * 1024 * 1024),
+      maxBodyBytes: peerBodyBytes,
       onMessages: (msgs) => this.onPeerMessages(msgs),
     });
     this.reads = new ReadBarrier({
@@ -219,7 +205,7 @@ export class RaftMember implements ClientBackend {
       },
       appliedIndex: () => this.sm.applied(),
       nowMs: () => Date.now(),
-      timeoutMs: 5000 + 2 * config.electionTimeoutMs,
+      timeoutMs: requestTimeoutMs(config),
       retryAfterMs: config.electionTimeoutMs,
       maxWaiters: 10_000,
     });
@@ -248,9 +234,14 @@ export class RaftMember implements ClientBackend {
       isLeader: () => this.node.isLeader(),
       committedIndex: () => this.node.commitIndex,
       appliedIndex: () => this.sm.applied(),
-      pendingProposals: () => this.waiters.size,
+      pendingProposals: () => this.proposals.waiting,
       peers: () => [...peers.keys()],
       transport: this.transportStats,
+    });
+    this.proposals = new Proposals({
+      maxPending: options.maxPendingProposals ?? 10_000,
+      onQueued: () => this.scheduleReady(),
+      onFailed: (count) => this.metrics.proposalsFailed.inc(count),
     });
     this.logger.info(
       { memberId: this.self.id, clusterId: this.clusterId, created: opened.created, term: opened.hardState.term, commit: opened.hardState.commit, lastIndex: opened.lastIndex },
@@ -280,7 +271,7 @@ export class RaftMember implements ClientBackend {
     if (this.rateTimer !== null) clearInterval(this.rateTimer);
     this.publisher.stop();
     for (const release of this.readyWaiters.splice(0)) release();
-    this.failWaiters(STOPPED);
+    this.proposals.failAll(STOPPED);
     this.reads.failAll(STOPPED);
     if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
     await this.transport.close();
@@ -377,8 +368,8 @@ export class RaftMember implements ClientBackend {
   }
 
   async updateMember(id: string, peerURLs: string[]): Promise<void> {
-    const memberId = parseInt(id, 16);
-    if (!/^[0-9a-f]{1,14}$/.test(id) || !this.membership.has(memberId)) throw new ProposalError(`etcdserver: no such member ${id}`);
+    const memberId = parseMemberId(id);
+    if (memberId === undefined || !this.membership.has(memberId)) throw new ProposalError(`etcdserver: no such member ${id}`);
     const result = await this.proposeCommand({ kind: 'peers', memberId, peerURLs });
     if (!result.ok) throw new ProposalError(result.error.message);
   }
@@ -395,48 +386,11 @@ export class RaftMember implements ClientBackend {
     return result;
   }
 
-  /**
-   * Queues a proposal; the Ready loop hands everything queued to raft as one batch (one append and
-   * one MsgApp per follower for all of them) right before it takes the next Ready.
-   */
+  /** Queues a proposal for the next Ready (see Proposals), on the leader only. */
   private proposeEntry(cmd: EntryCommand): Promise<EntryResult> {
     if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
     if (!this.node.isLeader()) return Promise.reject(this.notLeader());
-    if (this.waiters.size + this.proposalQueue.length >= this.maxPendingProposals) {
-      this.metrics.proposalsFailed.inc();
-      return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
-    }
-    const data = encodeEntryCommand(cmd);
-    return new Promise<EntryResult>((resolve, reject) => {
-      this.proposalQueue.push({ data, resolve, reject });
-      this.scheduleReady();
-    });
-  }
-
-  /** Hands the queued proposals to raft in one batch; each waits for its (index, term). */
-  private flushProposals(): void {
-    if (this.proposalQueue.length === 0) return;
-    const batch = this.proposalQueue;
-    this.proposalQueue = [];
-    let tickets: { index: number; term: number }[];
-    try {
-      tickets = this.node.proposeBatch(batch.map((p) => p.data));
-    } catch (err: unknown) {
-      if (!(err instanceof ProposalDroppedError)) throw err;
-      this.metrics.proposalsFailed.inc(batch.length);
-      const failure =
-        err.reason === 'not-leader' || err.reason === 'no-leader'
-          ? this.notLeader()
-          : new ProposalError(err.reason === 'leadership-transfer' ? LEADER_CHANGED : TOO_MANY_REQUESTS);
-      for (const p of batch) p.reject(failure);
-      return;
-    }
-    for (let i = 0; i < batch.length; i++) {
-      const ticket = tickets[i] as { index: number; term: number };
-      const p = batch[i] as QueuedProposal;
-      if (this.waiters.has(ticket.index)) throw new Error(`RaftMember: two proposals at index ${ticket.index}`);
-      this.waiters.set(ticket.index, { term: ticket.term, resolve: p.resolve, reject: p.reject });
-    }
+    return this.proposals.add(cmd);
   }
 
   /**
@@ -447,23 +401,14 @@ export class RaftMember implements ClientBackend {
     const urls = this.leaderClientURLs();
     const cached = this.notLeaderCache;
     if (cached !== null && cached.leaderClientURLs.length === urls.length && cached.leaderClientURLs.every((u, i) => u === urls[i])) return cached;
-    this.notLeaderCache = new NotLeaderError(urls);
+    this.notLeaderCache = new NotLeaderError([...urls]);
     return this.notLeaderCache;
   }
 
-  private leaderClientURLs(): string[] {
+  private leaderClientURLs(): readonly string[] {
     const lead = this.softState.lead;
     if (lead === 0 || lead === this.config.memberId) return [];
-    return this.membership.info(lead)?.clientURLs ?? [];
-  }
-
-  private failWaiters(reason: string): void {
-    if (this.waiters.size === 0 && this.proposalQueue.length === 0) return;
-    const waiting: { reject: (err: Error) => void }[] = [...this.waiters.values(), ...this.proposalQueue];
-    this.waiters.clear();
-    this.proposalQueue = [];
-    this.metrics.proposalsFailed.inc(waiting.length);
-    for (const w of waiting) w.reject(new ProposalError(reason));
+    return this.membership.clientURLs(lead);
   }
 
   // ---- the raft loop
@@ -490,7 +435,7 @@ export class RaftMember implements ClientBackend {
       if (this.readyRunning !== null || this.stopped) return;
       this.readyRunning = this.runReadyRounds().finally(() => {
         this.readyRunning = null;
-        if (!this.stopped && (this.node.hasReady() || this.proposalQueue.length > 0)) this.scheduleReady();
+        if (!this.stopped && (this.node.hasReady() || this.proposals.hasQueued)) this.scheduleReady();
       });
     });
   }
@@ -499,7 +444,7 @@ export class RaftMember implements ClientBackend {
     try {
       for (;;) {
         if (this.stopped) return;
-        this.flushProposals();
+        this.proposals.flush(this.node, () => this.notLeader());
         if (!this.node.hasReady()) return;
         const rd = this.node.ready();
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
@@ -546,21 +491,13 @@ export class RaftMember implements ClientBackend {
       );
       this.reads.onLeaderChange();
     }
-    if (prev.role === Role.Leader && ss.role !== Role.Leader) this.failWaiters(LEADER_CHANGED);
+    if (prev.role === Role.Leader && ss.role !== Role.Leader) this.proposals.failAll(LEADER_CHANGED);
     if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
   }
 
   /** Applies committed entries and answers the proposals of this member that wait for them. */
   private applyEntries(entries: readonly Entry[]): void {
-    for (const e of entries) {
-      const result = this.sm.apply(e);
-      const w = this.waiters.get(e.index);
-      if (w !== undefined) {
-        this.waiters.delete(e.index);
-        if (w.term === e.term) w.resolve(result);
-        else w.reject(new ProposalError(LEADER_CHANGED));
-      }
-    }
+    for (const e of entries) this.proposals.settle(e, this.sm.apply(e));
   }
 
   /** The leader sets the cluster version once every member has published (etcd's monitorVersions). */

@@ -3,7 +3,7 @@
 // (as etcd's linearizableReadLoop): requests that arrive while a round is in flight join the next
 // one. A round raft never answers (leadership changed, message lost) is re-issued after
 // retryAfterMs; every waiter has a deadline, so nothing here can hang or grow without bound.
-import { ProposalError } from './backend.js';
+import { ProposalError, REQUEST_TIMED_OUT, TOO_MANY_REQUESTS } from './backend.js';
 
 interface Waiter {
   resolve: () => void;
@@ -45,7 +45,7 @@ export class ReadBarrier {
 
   /** Resolves once a read of the local store is linearizable. */
   wait(): Promise<void> {
-    if (this.waiterCount >= this.o.maxWaiters) return Promise.reject(new ProposalError('etcdserver: too many requests'));
+    if (this.waiterCount >= this.o.maxWaiters) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
     return new Promise<void>((resolve, reject) => {
       this.queued.push({ resolve, reject, deadlineMs: this.o.nowMs() + this.o.timeoutMs });
       this.waiterCount++;
@@ -85,7 +85,7 @@ export class ReadBarrier {
     const now = this.o.nowMs();
     const expired = (w: Waiter): boolean => {
       if (w.deadlineMs > now) return false;
-      w.reject(new ProposalError('etcdserver: request timed out'));
+      w.reject(new ProposalError(REQUEST_TIMED_OUT));
       this.waiterCount--;
       return true;
     };

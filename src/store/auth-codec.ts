@@ -1,10 +1,8 @@
 // AuthChange on the wire (msgpackr, like the v2 commands) and the check a decoded change must pass
 // before it is applied: a malformed change would make apply throw or diverge, so it is refused
 // loudly at decode time.
-import { Packr } from 'msgpackr';
 import type { AuthChange, AuthRole, NameList, Permissions } from './auth-types.js';
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
+import { packr } from './msgpack.js';
 
 export function encodeAuthChange(change: AuthChange): Uint8Array {
   return packr.pack(change);

@@ -8,7 +8,11 @@ function sortedValues(set: ReadonlySet<string>): string[] {
   return [...set].sort(compareBytes);
 }
 
-/** Go's string comparison (byte-wise on UTF-8); equal to UTF-16 order except around surrogates. */
+/**
+ * Go's string comparison (byte-wise on UTF-8). Not keys.ts's compareKeys: names and patterns come
+ * from JSON, which can hold a lone surrogate, and encoding it first sorts it as the U+FFFD Go's
+ * decoder makes of it.
+ */
 export function compareBytes(a: string, b: string): number {
   if (a === b) return 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
@@ -64,7 +68,7 @@ function revokeKv(current: KvPermissions, remove: KvPermissions): KvPermissions 
 }
 
 /** reflect.DeepEqual on two name lists: nil differs from empty, order matters. */
-export function listsEqual(a: NameList | undefined, b: NameList | undefined): boolean {
+function listsEqual(a: NameList | undefined, b: NameList | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   if (a === null || b === null) return a === b;
   return a.length === b.length && a.every((x, i) => x === b[i]);

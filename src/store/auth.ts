@@ -9,7 +9,6 @@
 // flag (+1). apply reproduces exactly these through a recorder (Store.applyInternal), so the etcd
 // index matches etcd's. Names starting with '_' are hidden nodes in etcd's store: they exist but
 // etcd's listings (GET /v2/auth/users, /roles) skip them; so does userNames()/roleNames().
-import { Packr } from 'msgpackr';
 import { compareBytes, mergeRole, mergeUser, rolesEqual, usersEqual } from './auth-merge.js';
 import {
   authFailure,
@@ -25,6 +24,7 @@ import {
   type NameList,
   type Permissions,
 } from './auth-types.js';
+import { packr } from './msgpack.js';
 
 export * from './auth-types.js';
 export { roleHasAccess } from './auth-merge.js';
@@ -54,8 +54,8 @@ export interface AuthStoreOptions {
   maxRoles?: number;
 }
 
-export const DEFAULT_MAX_AUTH_USERS = 10_000;
-export const DEFAULT_MAX_AUTH_ROLES = 10_000;
+const DEFAULT_MAX_AUTH_USERS = 10_000;
+const DEFAULT_MAX_AUTH_ROLES = 10_000;
 
 const STORE_PREFIX = '2';
 const FORMAT_VERSION = 1;
@@ -67,8 +67,6 @@ interface AuthWire {
   users: AuthUser[];
   roles: AuthRole[];
 }
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export class AuthStore implements AuthView {
   private readonly users = new Map<string, AuthUser>();

@@ -3,7 +3,7 @@
 // (msgpackr-encoded), and applied in log order by every member. It carries everything apply needs:
 // apply reads no clock and no randomness, so every member produces the same events at the same
 // indexes.
-import { Packr } from 'msgpackr';
+import { packr } from './msgpack.js';
 
 export type V2Method = 'PUT' | 'POST' | 'DELETE' | 'SYNC';
 
@@ -50,8 +50,6 @@ export function v2Request(fields: Partial<V2Request> & Pick<V2Request, 'method' 
     ...fields,
   };
 }
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export function encodeV2Request(req: V2Request): Uint8Array {
   return packr.pack(req);

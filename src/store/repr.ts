@@ -4,48 +4,21 @@ import { remainingTtlSeconds, type NodeExtern } from './event.js';
 import { compareKeys } from './keys.js';
 import type { StoreNode } from './node.js';
 
-interface ExternFields {
-  key: string | undefined;
-  value: string | undefined;
-  dir: boolean;
-  /** PERMANENT (0) = no expiration. */
-  expirationMs: number;
-  expirationText: string;
-  nowMs: number;
-  nodes: NodeExtern[] | undefined;
-  modifiedIndex: number;
-  createdIndex: number;
-}
-
-function build(f: ExternFields): NodeExtern {
+function externOf(node: StoreNode, nowMs: number, nodes: NodeExtern[] | undefined, modifiedIndex: number): NodeExtern {
   const out: NodeExtern = {};
-  if (f.key !== undefined) out.key = f.key;
-  if (f.value !== undefined) out.value = f.value;
-  if (f.dir) out.dir = true;
-  if (f.expirationMs !== 0) {
-    out.expiration = f.expirationText;
-    const ttl = remainingTtlSeconds(f.expirationMs, f.nowMs);
+  // Only the root has no key and zero indexes; Go's omitempty drops them from the JSON.
+  if (node.parent !== null) out.key = node.path;
+  if (node.isDir()) out.dir = true;
+  else out.value = node.value;
+  if (!node.isPermanent()) {
+    out.expiration = node.expirationText();
+    const ttl = remainingTtlSeconds(node.expirationMs, nowMs);
     if (ttl !== 0) out.ttl = ttl; // Go's omitempty: a ttl of 0 is not printed
   }
-  if (f.nodes !== undefined) out.nodes = f.nodes;
-  // Only the root has zero indexes; Go's omitempty drops them (and its key) from the JSON.
-  if (f.modifiedIndex !== 0) out.modifiedIndex = f.modifiedIndex;
-  if (f.createdIndex !== 0) out.createdIndex = f.createdIndex;
+  if (nodes !== undefined) out.nodes = nodes;
+  if (modifiedIndex !== 0) out.modifiedIndex = modifiedIndex;
+  if (node.createdIndex !== 0) out.createdIndex = node.createdIndex;
   return out;
-}
-
-function externOf(node: StoreNode, nowMs: number, nodes: NodeExtern[] | undefined, modifiedIndex: number): NodeExtern {
-  return build({
-    key: node.parent === null ? undefined : node.path,
-    value: node.isDir() ? undefined : node.value,
-    dir: node.isDir(),
-    expirationMs: node.expirationMs,
-    expirationText: node.isPermanent() ? '' : node.expirationText(),
-    nowMs,
-    nodes,
-    modifiedIndex,
-    createdIndex: node.createdIndex,
-  });
 }
 
 /** The node alone, as prevNode and non-recursive listings show it: never `nodes`. */
@@ -60,17 +33,11 @@ export function nodeSnapshotAt(node: StoreNode, nowMs: number, modifiedIndex: nu
 
 /** The node of a delete, compareAndDelete or expire event: key, dir, indexes; no value, no TTL. */
 export function removalNode(node: StoreNode, modifiedIndex: number): NodeExtern {
-  return build({
-    key: node.path,
-    value: undefined,
-    dir: node.isDir(),
-    expirationMs: 0,
-    expirationText: '',
-    nowMs: 0,
-    nodes: undefined,
-    modifiedIndex,
-    createdIndex: node.createdIndex,
-  });
+  const out: NodeExtern = { key: node.path };
+  if (node.isDir()) out.dir = true;
+  out.modifiedIndex = modifiedIndex;
+  out.createdIndex = node.createdIndex;
+  return out;
 }
 
 /**

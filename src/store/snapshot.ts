@@ -1,9 +1,9 @@
 // Serialising the replicated state of the store (tree, index, history) and its stats, for raft
 // snapshots. msgpackr, with the tree flattened in pre-order (each node names its parent's ordinal),
 // so encoding and decoding are iterative and sibling order (unsorted listings) is preserved.
-import { Packr } from 'msgpackr';
 import type { V2Event } from './event.js';
 import { joinKey } from './keys.js';
+import { packr } from './msgpack.js';
 import { StoreNode } from './node.js';
 import { countedStats, zeroStats, type StatCounters } from './stats.js';
 import type { KeyTree } from './tree.js';
@@ -39,8 +39,6 @@ export interface DecodedSnapshot {
   /** Rebuilds the saved nodes (and their TTL heap) into an empty tree. */
   buildTree(tree: KeyTree): void;
 }
-
-const packr = new Packr({ useRecords: false, moreTypes: false });
 
 export function encodeSnapshot(input: SnapshotInput): Uint8Array {
   const nodes: FlatNode[] = [];

@@ -29,8 +29,8 @@ export interface StoreOptions {
   maxWatchers?: number;
 }
 
-export const DEFAULT_HISTORY_CAPACITY = 1000;
-export const DEFAULT_MAX_WATCHERS = 10_000;
+const DEFAULT_HISTORY_CAPACITY = 1000;
+const DEFAULT_MAX_WATCHERS = 10_000;
 
 /** etcd treats expirations before 2000-01-01 as "permanent" when creating a node. */
 const MIN_EXPIRATION_MS = Date.UTC(2000, 0, 1);
@@ -38,7 +38,7 @@ const MIN_EXPIRATION_MS = Date.UTC(2000, 0, 1);
 const MAX_EXPIRATION_MS = 8.64e15;
 
 /** Name of the in-order key a POST creates at `index`: the index, zero-padded to 20 digits. */
-export function inOrderName(index: number): string {
+function inOrderName(index: number): string {
   return String(index).padStart(20, '0');
 }
 
@@ -129,12 +129,12 @@ export class Store {
   }
 
   /**
-   * etcd quirk: every /v2/keys request first reads the auth flag from the store, which counts as a
-   * get. On an etcd where auth was never enabled that read fails (getsFail, what a fresh etcd shows);
-   * once auth has been enabled it succeeds (getsSuccess).
+   * etcd quirk: every /v2/keys request first reads its auth flag (/2/enabled) from the store, which
+   * counts as a get. Until the first auth write creates that record the read fails (getsFail, what
+   * a fresh etcd shows); from then on it succeeds (getsSuccess), whether auth is enabled or not.
    */
-  recordKeysRequest(authEverEnabled = false): void {
-    this.count(authEverEnabled ? 'getsSuccess' : 'getsFail');
+  recordKeysRequest(authRecordExists = false): void {
+    this.count(authRecordExists ? 'getsSuccess' : 'getsFail');
   }
 
   /** Earliest expiration among live nodes; the leader proposes SYNC when it is due. */
@@ -180,9 +180,9 @@ export class Store {
     const cmp = req.prevValue !== '' || req.prevIndex > 0;
     switch (req.method) {
       case 'POST':
-        return this.counted('create', this.create(path, req.dir, req.val, true, req.expiration, req.time));
+        return this.counted('create', this.create(path, req, true));
       case 'PUT':
-        if (req.prevExist === false) return this.counted('create', this.create(path, req.dir, req.val, false, req.expiration, req.time));
+        if (req.prevExist === false) return this.counted('create', this.create(path, req, false));
         if (cmp) return this.compareAndSwap(path, req);
         if (req.prevExist === true) return this.update(path, req);
         return this.counted('sets', this.set(path, req));
@@ -209,9 +209,9 @@ export class Store {
     return ev;
   }
 
-  /** etcd's Create (PUT prevExist=false, POST): fails with 105 when the key exists. */
-  private create(path: string, dir: boolean, value: string, unique: boolean, expirationMs: number, nowMs: number): OpResult {
-    const ev = this.createNode(path, dir, value, unique, false, expirationMs, 'create', nowMs);
+  /** etcd's Create (PUT prevExist=false, POST): 105 when the key exists. `unique` (POST) names the key by its index. */
+  private create(path: string, req: V2Request, unique: boolean): OpResult {
+    const ev = this.createNode(path, req.dir, req.val, unique, false, req.expiration, 'create', req.time);
     if (ev instanceof EtcdError) return ev;
     this.publish(ev, false);
     return ev;
@@ -267,17 +267,7 @@ export class Store {
     const node = this.tree.lookup(path);
     if (node instanceof PathMiss) return this.counted('update', node.toError(this.currentIndex));
     if (node.isDir() && req.val !== '') return this.counted('updateQuirk', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
-    const nextIndex = this.currentIndex + 1;
-    const prevNode = nodeSnapshot(node, req.time);
-    if (!node.isDir()) {
-      if (!req.refresh) node.value = req.val;
-      node.modifiedIndex = nextIndex;
-    } // a directory keeps its modifiedIndex, though the event reports the new one (etcd quirk)
-    this.tree.setExpiration(node, req.expiration);
-    this.currentIndex = nextIndex;
-    const ev: V2Event = { action: 'update', node: nodeSnapshotAt(node, req.time, nextIndex), prevNode, index: nextIndex };
-    this.publish(ev, req.refresh);
-    return this.counted('update', ev);
+    return this.counted('update', this.modify(node, req, 'update'));
   }
 
   /** etcd's CompareAndSwap (PUT with prevValue and/or prevIndex). */
@@ -288,14 +278,25 @@ export class Store {
     if (node.isDir()) return this.counted('compareAndSwap', new EtcdError(ErrorCode.NotFile, path, this.currentIndex));
     const cause = compareFailure(node, req.prevValue, req.prevIndex, req.prevIndexText);
     if (cause !== null) return this.counted('compareAndSwap', new EtcdError(ErrorCode.TestFailed, cause, this.currentIndex));
-    this.currentIndex++;
+    return this.counted('compareAndSwap', this.modify(node, req, 'compareAndSwap'));
+  }
+
+  /**
+   * The write of an update or compare-and-swap, in place: createdIndex is kept, a refresh keeps the
+   * value, and a directory (update only) changes only its TTL.
+   */
+  private modify(node: StoreNode, req: V2Request, action: 'update' | 'compareAndSwap'): V2Event {
+    const nextIndex = this.currentIndex + 1;
     const prevNode = nodeSnapshot(node, req.time);
-    if (!req.refresh) node.value = req.val;
-    node.modifiedIndex = this.currentIndex;
+    if (!node.isDir()) {
+      if (!req.refresh) node.value = req.val;
+      node.modifiedIndex = nextIndex;
+    } // a directory keeps its modifiedIndex, though the event reports the new one (etcd quirk)
     this.tree.setExpiration(node, req.expiration);
-    const ev: V2Event = { action: 'compareAndSwap', node: nodeSnapshot(node, req.time), prevNode, index: this.currentIndex };
+    this.currentIndex = nextIndex;
+    const ev: V2Event = { action, node: nodeSnapshotAt(node, req.time, nextIndex), prevNode, index: nextIndex };
     this.publish(ev, req.refresh);
-    return this.counted('compareAndSwap', ev);
+    return ev;
   }
 
   /** etcd's Delete: a directory needs dir (empty) or recursive; recursive implies dir. */

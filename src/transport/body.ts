@@ -1,9 +1,13 @@
-// Reads a request body into memory under a byte bound, without trusting Content-Length.
+// Reads a request body into memory under a byte bound, without trusting Content-Length (a body
+// that declares more than the bound is refused before a byte is read; one that declares less is
+// still counted). Never rejects: a client gone mid-body is an 'aborted' result.
 import type { IncomingMessage } from 'node:http';
 
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
 
+/** On 'too-large' the rest of the body is left unread: answer with Connection: close (or destroy). */
 export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return Promise.resolve({ ok: false, reason: 'too-large' });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

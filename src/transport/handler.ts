@@ -78,9 +78,6 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
     const contentType = req.headers['content-type'];
     if (contentType !== CONTENT_TYPE) return answer(res, 415, `expected Content-Type ${CONTENT_TYPE}`, { connection: 'close' });
     const limit = kind === 'snapshot' ? maxSnapshotBytes : maxBodyBytes;
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) return answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
-
     const result = await readBoundedBody(req, limit);
     if (!result.ok) {
       if (result.reason === 'too-large') answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
@@ -95,9 +92,7 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
       logger.warn({ from: formatId(from), bytes: result.body.length, error: err.message }, 'rejected a malformed raft message batch');
       return answer(res, 400, err.message);
     }
-    let appends = 0;
-    for (const m of messages) if (m.type === MessageType.MsgApp) appends++;
-    stats.recordReceived(from, result.body.length, messages.length, appends);
+    stats.recordReceived(from, result.body.length, messages);
     try {
       options.onMessages(messages, from);
     } catch (err) {

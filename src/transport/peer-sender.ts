@@ -60,6 +60,8 @@ export class PeerSender {
   /** Per peer URL: the message pipeline (one connection, pipelined requests) and the snapshot connection. */
   private readonly pools: ({ messages: Pool; snapshots: Pool } | undefined)[];
   private readonly controllers = new Set<AbortController>();
+  /** The same on every request to this peer: built once, not per batch. */
+  private readonly requestHeaders: Readonly<Record<string, string>>;
   private urlIndex = 0;
   /** Message requests sent and not yet answered (pipelined on one connection, so in order). */
   private inflight = 0;
@@ -83,6 +85,12 @@ export class PeerSender {
     this.o = options;
     this.queue = new MessageQueue({ maxMessages: options.limits.maxQueueMessages, maxBytes: options.limits.maxQueueBytes });
     this.pools = options.urls.map(() => undefined);
+    this.requestHeaders = {
+      'content-type': CONTENT_TYPE,
+      [HEADER_CLUSTER_ID]: formatId(options.clusterId),
+      [HEADER_FROM]: formatId(options.selfId),
+      [HEADER_SERVER_VERSION]: options.serverVersion,
+    };
   }
 
   /** True while the last attempt failed and none has succeeded since. */
@@ -110,11 +118,6 @@ export class PeerSender {
     }
   }
 
-  /** Starts a request with what is queued, unless one is in flight or the peer is in backoff. */
-  flush(): void {
-    this.pump();
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -128,9 +131,9 @@ export class PeerSender {
 
   /**
    * Starts requests with what is queued, up to maxInflightRequests pipelined on the connection;
-   * one at a time while the peer is failing (each attempt then probes it).
+   * one at a time while the peer is failing (each attempt then probes it); none during a backoff.
    */
-  private pump(): void {
+  flush(): void {
     const maxInflight = this.active ? this.o.limits.maxInflightRequests : 1;
     while (!this.closed && this.inflight < maxInflight && this.backoffTimer === undefined && this.queue.length > 0) {
       this.sendBatch();
@@ -154,9 +157,7 @@ export class PeerSender {
       .then(
         () => {
           const roundTripMs = performance.now() - started;
-          let appends = 0;
-          for (const m of messages) if (m.type === MessageType.MsgApp) appends++;
-          this.o.stats.recordSent(this.o.peerId, body.byteLength, messages.length, appends, roundTripMs);
+          this.o.stats.recordSent(this.o.peerId, body.byteLength, messages, roundTripMs);
           this.o.onRoundTrip?.(this.o.peerId, roundTripMs, body.byteLength);
           this.succeeded();
         },
@@ -167,7 +168,7 @@ export class PeerSender {
       )
       .finally(() => {
         this.inflight--;
-        this.pump();
+        this.flush();
       });
   }
 
@@ -190,7 +191,7 @@ export class PeerSender {
       .then(
         () => {
           const roundTripMs = performance.now() - started;
-          this.o.stats.recordSent(this.o.peerId, body.byteLength, 1, 0, roundTripMs);
+          this.o.stats.recordSent(this.o.peerId, body.byteLength, [message], roundTripMs);
           this.o.logger.info({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, bytes: body.byteLength, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
           this.succeeded();
           if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'finish');
@@ -225,12 +226,7 @@ export class PeerSender {
           signal: controller.signal,
           headersTimeout: timeoutMs,
           bodyTimeout: timeoutMs,
-          headers: {
-            'content-type': CONTENT_TYPE,
-            [HEADER_CLUSTER_ID]: formatId(this.o.clusterId),
-            [HEADER_FROM]: formatId(this.o.selfId),
-            [HEADER_SERVER_VERSION]: this.o.serverVersion,
-          },
+          headers: this.requestHeaders,
         });
       } catch (err) {
         if (err instanceof PeerRequestError) throw err;
@@ -306,7 +302,7 @@ export class PeerSender {
       const delayMs = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(this.consecutiveFailures - 1, 20));
       this.backoffTimer = setTimeout(() => {
         this.backoffTimer = undefined;
-        this.pump();
+        this.flush();
       }, delayMs);
       this.backoffTimer.unref();
     }

@@ -2,7 +2,7 @@
 // /v2/stats/leader (followers' latency and success/fail counts), /v2/stats/self (append request
 // counts) and the etcd_network_* metrics (read on scrape; round-trip observations go through the
 // transport's onRoundTrip hook).
-import type { NodeId } from '../raft/messages.js';
+import { MessageType, type Message, type NodeId } from '../raft/messages.js';
 
 /** Peers tracked at most; ids beyond it (a flood of bogus senders) are counted in `untracked`. */
 const MAX_TRACKED_PEERS = 256;
@@ -91,13 +91,14 @@ export class TransportStats {
     return c;
   }
 
-  recordSent(id: NodeId, bytes: number, messages: number, appendRequests: number, roundTripMs: number): void {
+  /** A request of `bytes` carrying `messages` was answered after roundTripMs. */
+  recordSent(id: NodeId, bytes: number, messages: readonly Message[], roundTripMs: number): void {
     const c = this.peer(id);
     if (c === undefined) return;
     c.sentBytes += bytes;
-    c.sentMessages += messages;
+    c.sentMessages += messages.length;
     c.sentBatches++;
-    c.sentAppendRequests += appendRequests;
+    c.sentAppendRequests += countAppendRequests(messages);
     c.latency.record(roundTripMs);
   }
 
@@ -111,18 +112,14 @@ export class TransportStats {
     if (c !== undefined) c.droppedMessages += messages;
   }
 
-  recordReceived(id: NodeId, bytes: number, messages: number, appendRequests: number): void {
+  /** A request of `bytes` carrying `messages` was received. */
+  recordReceived(id: NodeId, bytes: number, messages: readonly Message[]): void {
     const c = this.peer(id);
     if (c === undefined) return;
     c.receivedBytes += bytes;
-    c.receivedMessages += messages;
+    c.receivedMessages += messages.length;
     c.receivedBatches++;
-    c.receivedAppendRequests += appendRequests;
-  }
-
-  /** Ids of all tracked peers. */
-  peerIds(): NodeId[] {
-    return [...this.peers.keys()];
+    c.receivedAppendRequests += countAppendRequests(messages);
   }
 
   /** Sums over all peers (for /v2/stats/self). */
@@ -143,4 +140,10 @@ export class TransportStats {
     const { latency: _latency, ...sums } = t;
     return sums;
   }
+}
+
+function countAppendRequests(messages: readonly Message[]): number {
+  let appends = 0;
+  for (const m of messages) if (m.type === MessageType.MsgApp) appends++;
+  return appends;
 }

@@ -117,7 +117,9 @@ describe('writes through every member', () => {
     const set = await nodeEtcd<EtcdEvent>((cb) => etcd.set('/node-etcd/a', 'alpha', {}, cb));
     expect(set.action).toBe('set');
     expect(set.node.value).toBe('alpha');
-    const got = await nodeEtcd<EtcdEvent>((cb) => etcd.get('/node-etcd/a', {}, cb));
+    // The write went to the leader (307); a plain GET on this follower may not have applied it
+    // yet (v2 reads are local), so reading one's own write through a follower takes quorum=true.
+    const got = await nodeEtcd<EtcdEvent>((cb) => etcd.get('/node-etcd/a', { quorum: true }, cb));
     expect(got.node.value).toBe('alpha');
     await waitValueEverywhere(c.client, c.members, '/node-etcd/a', 'alpha');
     const cas = await nodeEtcd<EtcdEvent>((cb) => etcd.set('/node-etcd/a', 'beta', { prevValue: 'alpha' }, cb));
@@ -125,7 +127,7 @@ describe('writes through every member', () => {
     const del = await nodeEtcd<EtcdEvent>((cb) => etcd.del('/node-etcd/a', {}, cb));
     expect(del.action).toBe('delete');
     expect(del.prevNode?.value).toBe('beta');
-    const missing = await nodeEtcd<EtcdEvent>((cb) => etcd.get('/node-etcd/a', {}, cb)).catch((e: Error & { errorCode?: number }) => e);
+    const missing = await nodeEtcd<EtcdEvent>((cb) => etcd.get('/node-etcd/a', { quorum: true }, cb)).catch((e: Error & { errorCode?: number }) => e);
     expect(missing).toMatchObject({ errorCode: 100 });
     await waitValueEverywhere(c.client, c.members, '/node-etcd/a', null);
   });

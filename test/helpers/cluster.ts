@@ -36,6 +36,8 @@ export interface ClusterOptions {
   preferredLeader?: string;
   /** Pick the cluster token so that member ids ascend in name order (see member-ids.ts). */
   idsInNameOrder?: boolean;
+  /** More flags for every member (e.g. ['--max-request-bytes', '12582912']). */
+  extraFlags?: string[];
 }
 
 /** A member's view of who leads, from its /v2/members/leader. */
@@ -266,6 +268,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
       '--heartbeat-interval', String(opts.heartbeatMs ?? 100),
       '--election-timeout', String(opts.preferredLeader === undefined || opts.preferredLeader === name ? electionMs : 5 * electionMs),
       ...(opts.preferredLeader !== undefined && target === 'etcd' ? ['--initial-election-tick-advance=false'] : []),
+      ...(opts.extraFlags ?? []),
     ];
     return new ClusterMember({ name, clientURL, peerURL, dataDir, logFile: path.join(baseDir, `${name}.log`), command: memberCommand(target, flags, logLevel) });
   });

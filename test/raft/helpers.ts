@@ -91,7 +91,7 @@ export function readMessages(r: Raft): Message[] {
 
 /** Committed entries not yet handed out, then marks them applied. */
 export function takeCommitted(r: Raft): Entry[] {
-  const ents = r.log.nextCommittedEnts(true);
+  const ents = r.log.nextCommittedEnts();
   if (ents.length > 0) r.log.appliedTo((ents[ents.length - 1] as Entry).index, 0);
   return ents;
 }
@@ -118,11 +118,6 @@ export function local(type: MessageType, id: NodeId): Message {
   const m = localMessage(type, id);
   m.to = id;
   return m;
-}
-
-/** A proposal through the network: (to, data). */
-export function propose(r: Raft, text = 'somedata'): void {
-  r.propose(new TextEncoder().encode(text));
 }
 
 /** Summarizes messages as `from->to Type` (plus fields), sorted, for order-insensitive comparison. */

@@ -93,12 +93,12 @@ describe('RaftLog', () => {
     const one = entrySizeBytes(entriesFrom(1, 1)[0] as Entry);
     const log = new RaftLog(s, 2 * one);
     log.commitTo(4);
-    const first = log.nextCommittedEnts(true);
+    const first = log.nextCommittedEnts();
     expect(first.length).toBe(2);
-    log.acceptApplying(2, 2 * one, true);
-    expect(log.nextCommittedEnts(true)).toEqual([]); // paused: budget used
+    log.acceptApplying(2, 2 * one);
+    expect(log.nextCommittedEnts()).toEqual([]); // paused: budget used
     log.appliedTo(2, 2 * one);
-    expect(terms(log.nextCommittedEnts(true))).toBe('1/3 1/4');
+    expect(terms(log.nextCommittedEnts())).toBe('1/3 1/4');
   });
 });
 

@@ -1,32 +1,29 @@
+// RawNode.proposeBatch: the proposals of one event-loop turn become consecutive entries of one
+// append, replicated in one MsgApp per follower; a refusal refuses the whole batch.
 import { describe, expect, it } from 'vitest';
-import { MessageType } from '../../src/raft/messages.js';
-import { ProposalDroppedError, RawNode } from '../../src/raft/index.js';
-import { MemoryStorage } from '../../src/raft/storage.js';
+import { MemoryStorage, MessageType, NONE, ProposalDroppedError, RawNode } from '../../src/raft/index.js';
+import { msg } from './helpers.js';
 
 function leaderOfThree(): { rn: RawNode; storage: MemoryStorage } {
   const storage = new MemoryStorage();
   storage.setConfState({ voters: [1, 2, 3], learners: [] });
   const rn = new RawNode({ id: 1, storage, random: () => 0, preVote: false });
+  const persistAndAdvance = (): void => {
+    const rd = rn.ready();
+    storage.append(rd.entries);
+    if (rd.hardState) storage.setHardState(rd.hardState);
+    rn.advance(rd);
+  };
   rn.campaign();
   // persist the vote, then grant it from a peer
-  let rd = rn.ready();
-  if (rd.hardState) storage.setHardState(rd.hardState);
-  rn.advance(rd);
-  rn.step({ type: MessageType.MsgVoteResp, to: 1, from: 2, term: rn.term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 });
+  persistAndAdvance();
+  rn.step(msg({ type: MessageType.MsgVoteResp, to: 1, from: 2, term: rn.term }));
   expect(rn.isLeader()).toBe(true);
-  rd = rn.ready();
-  storage.append(rd.entries);
-  if (rd.hardState) storage.setHardState(rd.hardState);
-  rn.advance(rd);
+  persistAndAdvance();
   // Both followers acknowledge the leader's no-op: their progress moves to replicate.
   const index = rn.raft.log.lastIndex();
-  for (const from of [2, 3]) {
-    rn.step({ type: MessageType.MsgAppResp, to: 1, from, term: rn.term, logTerm: 0, index, entries: [], commit: 0, reject: false, rejectHint: 0 });
-  }
-  rd = rn.ready();
-  storage.append(rd.entries);
-  if (rd.hardState) storage.setHardState(rd.hardState);
-  rn.advance(rd);
+  for (const from of [2, 3]) rn.step(msg({ type: MessageType.MsgAppResp, to: 1, from, term: rn.term, index }));
+  persistAndAdvance();
   return { rn, storage };
 }
 
@@ -50,6 +47,7 @@ describe('proposeBatch', () => {
     storage.setConfState({ voters: [1, 2, 3], learners: [] });
     const rn = new RawNode({ id: 1, storage, random: () => 0 });
     expect(() => rn.proposeBatch([new Uint8Array([1]), new Uint8Array([2])])).toThrow(ProposalDroppedError);
+    expect(() => rn.proposeBatch([new Uint8Array([1])])).toThrow(expect.objectContaining({ reason: 'no-leader', leaderId: NONE }));
     expect(rn.raft.log.lastIndex()).toBe(0);
   });
 });

@@ -19,6 +19,7 @@ import {
   type Ready,
 } from '../../src/raft/index.js';
 import { mulberry32 } from '../sim/prng.js';
+import { msg } from './helpers.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
@@ -203,7 +204,7 @@ describe('RawNode', () => {
   it('drops messages a peer should never send', () => {
     const c = new Cluster(3);
     const rn = c.m(1).rn;
-    const base: Message = { type: MessageType.MsgHeartbeat, to: 1, from: 2, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+    const base = msg({ type: MessageType.MsgHeartbeat, to: 1, from: 2, term: 1 });
     expect(rn.step({ ...base, type: MessageType.MsgHup })).toBe(false); // local only
     expect(rn.step({ ...base, to: 3 })).toBe(false); // not for us
     expect(rn.step({ ...base, type: MessageType.MsgAppResp, from: 9 })).toBe(false); // unknown peer

@@ -2,10 +2,11 @@
 // driven by one event queue in virtual time. Everything random comes from the seed.
 //
 // Each node runs the loop the real member runs (see src/raft/rawnode.ts): inputs (ticks, messages,
-// proposals) are stepped at once; a Ready is taken whenever none is outstanding, written to the
-// node's disk after a simulated latency (atomically: a crash loses the whole Ready or none of it),
-// and only then are its messages sent and its committed entries applied. A crash keeps only what
-// reached the disk; the state machine is rebuilt by re-applying the log after a restart.
+// proposals) are stepped at once; a Ready is taken whenever none is outstanding and its `messages`
+// are sent at once; it is written to the node's disk after a simulated latency (atomically: a
+// crash loses the whole Ready or none of it), and only then are its `messagesAfterPersist` sent and
+// its committed entries applied. A crash keeps only what reached the disk; the state machine is
+// rebuilt by re-applying the log after a restart.
 import {
   MemoryStorage,
   MessageType,
@@ -456,9 +457,9 @@ export class Cluster {
     }
   }
 
+  /** The sender learns the outcome of its snapshot send (nothing if it is down). */
   private reportSnapshot(m: Message, status: 'finish' | 'failure'): void {
-    const sender = this.node(m.from);
-    if (sender.rn !== undefined) this.withNode(m.from, (rn) => rn.reportSnapshot(m.to, status));
+    this.withNode(m.from, (rn) => rn.reportSnapshot(m.to, status));
   }
 
   private writeToDisk(node: SimNode, rd: Ready): void {

@@ -99,6 +99,13 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
   const stats: ScheduleStats = { virtualMs: 0, events: 0, messages: 0, crashes: 0, partitions: 0, acked: 0, reads: 0, snapshots: 0, maxTerm: 0, commitIndex: 0, convergenceTicks: 0 };
   const aliveIds = (): NodeId[] => ids.filter((id) => cluster.node(id).alive);
   const livenessTicks = options.livenessTicks ?? DEFAULT_LIVENESS_TICKS;
+  /** Crashes `id`; it restarts after a random downtime, and its clients retry what it held. */
+  const crashForAWhile = (id: NodeId, step: number): void => {
+    cluster.crash(id);
+    workload.onCrash(id);
+    restartAt.set(id, step + rng.int(1, profile.maxDownTicks));
+    stats.crashes++;
+  };
 
   try {
     // Fault phase.
@@ -115,20 +122,9 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
         if (rng.chance(profile.proposePerTick)) workload.newValues(rng.int(1, 3));
         workload.proposePending(rng.pick(alive));
         if (rng.chance(profile.readPerTick)) workload.read(rng.pick(alive));
-        if (rng.chance(profile.crashPerTick)) {
-          const victim = rng.pick(alive);
-          cluster.crash(victim);
-          workload.onCrash(victim);
-          restartAt.set(victim, step + rng.int(1, profile.maxDownTicks));
-          stats.crashes++;
-        }
+        if (rng.chance(profile.crashPerTick)) crashForAWhile(rng.pick(alive), step);
         const leader = cluster.leaders()[0];
-        if (leader !== undefined && leader.alive && rng.chance(profile.leaderCrashPerTick)) {
-          cluster.crash(leader.id);
-          workload.onCrash(leader.id);
-          restartAt.set(leader.id, step + rng.int(1, profile.maxDownTicks));
-          stats.crashes++;
-        }
+        if (leader !== undefined && rng.chance(profile.leaderCrashPerTick)) crashForAWhile(leader.id, step);
         if (rng.chance(profile.transferPerTick)) {
           const leader = cluster.leaders()[0];
           if (leader !== undefined) {

@@ -2,7 +2,7 @@
 // proposal, as the server's 307 redirect does), wait for their own node to apply them, retry the
 // ones that were lost, and issue linearizable reads whose answers are checked against the writes
 // committed before the read began.
-import { NONE, ProposalDroppedError, ReadIndexDroppedError, type Entry, type NodeId, type ReadState } from '../../src/raft/index.js';
+import { NONE, ProposalDroppedError, ReadIndexDroppedError, type Entry, type NodeId, type ProposalTicket, type ReadState } from '../../src/raft/index.js';
 import { decodeValue, encodeValue, SafetyViolation } from './checker.js';
 import type { Cluster, SimNode } from './cluster.js';
 
@@ -72,15 +72,7 @@ export class Workload {
       const tickets = this.cluster.withNode(leader, (rn) => rn.proposeBatch(values.map((v) => encodeValue(v))));
       if (tickets === undefined) return false;
       this.pending = [];
-      let m = this.inFlight.get(leader);
-      if (m === undefined) this.inFlight.set(leader, (m = new Map()));
-      tickets.forEach((ticket, i) => {
-        const value = values[i] as number;
-        const prev = (m as Map<number, InFlight>).get(ticket.index);
-        if (prev !== undefined) this.pending.push(prev.value); // overwritten slot: its fate is unknown
-        (m as Map<number, InFlight>).set(ticket.index, { value, node: leader, gen: node.gen, index: ticket.index, term: ticket.term });
-        this.proposalsAccepted++;
-      });
+      tickets.forEach((ticket, i) => this.track(node, values[i] as number, ticket));
       return true;
     } catch (err) {
       if (!(err instanceof ProposalDroppedError)) throw err;
@@ -106,12 +98,7 @@ export class Workload {
       try {
         const ticket = this.cluster.withNode(target, (rn) => rn.propose(encodeValue(value)));
         if (ticket === undefined) return false;
-        let m = this.inFlight.get(target);
-        if (m === undefined) this.inFlight.set(target, (m = new Map()));
-        const prev = m.get(ticket.index);
-        if (prev !== undefined) this.pending.push(prev.value); // overwritten slot: its fate is unknown
-        m.set(ticket.index, { value, node: target, gen: node.gen, index: ticket.index, term: ticket.term });
-        this.proposalsAccepted++;
+        this.track(node, value, ticket);
         return true;
       } catch (err) {
         if (!(err instanceof ProposalDroppedError)) throw err;
@@ -125,6 +112,16 @@ export class Workload {
       }
     }
     return false;
+  }
+
+  /** `leader` accepted `value` at `ticket`: wait for it to be applied there. */
+  private track(leader: SimNode, value: number, ticket: ProposalTicket): void {
+    let m = this.inFlight.get(leader.id);
+    if (m === undefined) this.inFlight.set(leader.id, (m = new Map()));
+    const prev = m.get(ticket.index);
+    if (prev !== undefined) this.pending.push(prev.value); // overwritten slot: its fate is unknown
+    m.set(ticket.index, { value, node: leader.id, gen: leader.gen, index: ticket.index, term: ticket.term });
+    this.proposalsAccepted++;
   }
 
   private onApply(node: SimNode, e: Entry): void {

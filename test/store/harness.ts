@@ -1,7 +1,7 @@
 // Test helpers: a store driven like the HTTP layer drives it, with a fake proposer clock.
 import { v2Request, type V2Request } from '../../src/store/command.js';
 import { EtcdError } from '../../src/store/errors.js';
-import type { V2Event } from '../../src/store/event.js';
+import { eventBody, type V2Event } from '../../src/store/event.js';
 import { Store, type ApplyResult, type StoreOptions, type Watcher } from '../../src/store/store.js';
 
 /** 2026-01-01T00:00:00Z: an arbitrary, fixed start for the fake clock. */
@@ -102,9 +102,7 @@ function expectEtcdError(e: unknown): asserts e is EtcdError {
 
 /** The JSON etcd sends for an event. */
 export function body(ev: V2Event): string {
-  const b: Record<string, unknown> = { action: ev.action, node: ev.node };
-  if (ev.prevNode !== undefined) b.prevNode = ev.prevNode;
-  return JSON.stringify(b);
+  return JSON.stringify(eventBody(ev));
 }
 
 /** Collects what a watcher delivers. */

@@ -71,7 +71,7 @@ describe('store stats', () => {
     });
   });
 
-  it('bumps getsFail for every keys request (the auth lookup of an etcd that never enabled auth)', () => {
+  it('bumps getsFail for every keys request (the auth lookup of an etcd without auth records yet)', () => {
     const h = new Harness();
     h.store.recordKeysRequest();
     h.store.recordKeysRequest();

@@ -1,7 +1,7 @@
 // TTLs, expiry through SYNC and refresh: etcd's store_ttl_test.go and etcd-v2-api.md §4.4, §4.5.
 import { describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
-import { Harness, T0, body, err, ok, watchAndRecord } from './harness.js';
+import { Harness, Recorder, T0, body, err, ok, watchAndRecord } from './harness.js';
 
 describe('TTL fields', () => {
   it('reports expiration (RFC3339Nano, UTC) and the ttl in seconds from the request time', () => {
@@ -228,7 +228,7 @@ describe('refresh', () => {
     h.put('/foofoo', { prevExist: true, refresh: true, ttl: 0.5 });
     const w = h.watch('/', { recursive: true, sinceIndex: 4 });
     expect(w.startIndex).toBe(4);
-    const rec = watchAndRecordWatcher(w);
+    const rec = new Recorder(w).events;
     expect(rec).toEqual([]);
     h.advance(700);
     h.sync();
@@ -242,7 +242,7 @@ describe('refresh', () => {
     h.sync();
     h.put('/foo', { prevExist: true, refresh: true, ttl: 0.5 });
     const w = h.watch('/', { recursive: true, sinceIndex: 2 });
-    const rec = watchAndRecordWatcher(w);
+    const rec = new Recorder(w).events;
     h.advance(700);
     h.sync();
     expect(rec).toHaveLength(1);
@@ -257,7 +257,7 @@ describe('refresh', () => {
     h.put('/foo', { prevExist: true, ttl: 0.5 });
     const w = h.watch('/', { recursive: true, sinceIndex: 2 });
     expect(w.startIndex).toBe(2);
-    const rec = watchAndRecordWatcher(w);
+    const rec = new Recorder(w).events;
     expect(rec).toHaveLength(1);
     expect(rec[0]).toMatchObject({ action: 'update', index: 2, prevNode: { value: 'bar' } });
   });
@@ -307,18 +307,3 @@ describe('recovery with expiring keys', () => {
     expect(err(recovered.get('/foo/y')).errorCode).toBe(100);
   });
 });
-
-function watchAndRecordWatcher(w: ReturnType<Harness['watch']>): ReturnType<typeof collect> {
-  return collect(w);
-}
-
-function collect(w: ReturnType<Harness['watch']>): import('../../src/store/event.js').V2Event[] {
-  const out: import('../../src/store/event.js').V2Event[] = [];
-  w.start(
-    (ev) => {
-      out.push(ev);
-    },
-    () => {},
-  );
-  return out;
-}
