@@ -2,10 +2,9 @@
 // against etcd-ts; what the user sees (exit code, stdout, stderr; indexes relative to the case's
 // start) must be the same, and must contain the output the case expects.
 //   npx vitest run test/clients/etcdctl.test.ts
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd } from '../helpers/etcd.js';
-import { startEtcdTs } from '../helpers/etcd-ts.js';
+import { describe, expect, it } from 'vitest';
 import type { Target } from '../helpers/target.js';
+import { useBothServers } from './both-servers.js';
 import { CtlSession } from './etcdctl-session.js';
 import { waitForWatchers, watcherCount } from './watchers.js';
 
@@ -189,21 +188,7 @@ const cases: Case[] = [
   },
 ];
 
-let etcd: Target | undefined;
-let etcdTs: Target | undefined;
-let startError: Error | undefined;
-
-beforeAll(async () => {
-  const [a, b] = await Promise.allSettled([startEtcd(), startEtcdTs()]);
-  if (a.status === 'fulfilled') etcd = a.value;
-  if (b.status === 'fulfilled') etcdTs = b.value;
-  const failed = [a, b].find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) startError = failed.reason as Error;
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([etcd?.stop(), etcdTs?.stop()]);
-}, 60_000);
+const servers = useBothServers();
 
 async function transcript(target: Target, c: Case, prefix: string): Promise<string[]> {
   const s = await CtlSession.open(target);
@@ -218,7 +203,7 @@ async function transcript(target: Target, c: Case, prefix: string): Promise<stri
 describe('etcdctl (API v2) sees the same from etcd-ts as from etcd', () => {
   for (const [i, c] of cases.entries()) {
     it(c.name, async () => {
-      if (!etcd || !etcdTs) throw startError ?? new Error('servers not started');
+      const { etcd, etcdTs } = servers();
       const prefix = `/ctl${i}`;
       const [fromEtcd, fromEtcdTs] = await Promise.all([transcript(etcd, c, prefix), transcript(etcdTs, c, prefix)]);
       for (const line of c.expected(prefix)) expect(fromEtcd, `real etcd: ${line}`).toContain(line);

@@ -2,10 +2,9 @@
 // outcomes (bodies, errors, watcher events, X-Etcd-Index; indexes relative to the case's start) must
 // be the same, and must show what the case expects.
 //   npx vitest run test/clients/node-etcd.test.ts
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd } from '../helpers/etcd.js';
-import { startEtcdTs } from '../helpers/etcd-ts.js';
+import { describe, expect, it } from 'vitest';
 import type { Target } from '../helpers/target.js';
+import { useBothServers } from './both-servers.js';
 import { NodeEtcdSession } from './node-etcd-session.js';
 import { waitForWatchers, watcherCount } from './watchers.js';
 
@@ -194,21 +193,7 @@ const cases: Case[] = [
   },
 ];
 
-let etcd: Target | undefined;
-let etcdTs: Target | undefined;
-let startError: Error | undefined;
-
-beforeAll(async () => {
-  const [a, b] = await Promise.allSettled([startEtcd(), startEtcdTs()]);
-  if (a.status === 'fulfilled') etcd = a.value;
-  if (b.status === 'fulfilled') etcdTs = b.value;
-  const failed = [a, b].find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) startError = failed.reason as Error;
-}, 60_000);
-
-afterAll(async () => {
-  await Promise.all([etcd?.stop(), etcdTs?.stop()]);
-}, 60_000);
+const servers = useBothServers();
 
 async function observe(target: Target, c: Case, prefix: string): Promise<NodeEtcdSession['log']> {
   const s = await NodeEtcdSession.open(target);
@@ -223,7 +208,7 @@ async function observe(target: Target, c: Case, prefix: string): Promise<NodeEtc
 describe('node-etcd sees the same from etcd-ts as from etcd', () => {
   for (const [i, c] of cases.entries()) {
     it(c.name, async () => {
-      if (!etcd || !etcdTs) throw startError ?? new Error('servers not started');
+      const { etcd, etcdTs } = servers();
       const prefix = `/ne${i}`;
       // One server at a time: the synchronous API blocks the event loop while it waits.
       const fromEtcd = await observe(etcd, c, prefix);

@@ -21,6 +21,25 @@ function track<T extends PeerTransport | PeerServer>(x: T): T {
   return x;
 }
 
+/**
+ * A peer that accepts connections and reads requests but never answers (closed by the test's
+ * cleanup); `onData` sees every chunk received.
+ */
+async function startSilentPeer(onData: (chunk: Buffer) => void = () => undefined): Promise<{ port: number; sockets: Set<net.Socket> }> {
+  const [port] = (await freePorts(1)) as [number];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('data', onData);
+  });
+  await listen(server, port);
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await closeServer(server);
+  });
+  return { port, sockets };
+}
+
 function seqOf(msgs: Message[], from: NodeId): number[] {
   return msgs.filter((m) => m.from === from).map((m) => m.commit);
 }
@@ -160,17 +179,7 @@ describe('PeerTransport on loopback', () => {
   });
 
   it('fails a request to a peer that never answers after the request timeout', async () => {
-    const [hangPort] = (await freePorts(1)) as [number];
-    const sockets = new Set<net.Socket>();
-    const hang = net.createServer((s) => {
-      sockets.add(s);
-      s.on('data', () => undefined);
-    });
-    await listen(hang, hangPort);
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await closeServer(hang);
-    });
+    const { port: hangPort } = await startSilentPeer();
     const unreachable: number[] = [];
     const logs: LogLine[] = [];
     const started = Date.now();
@@ -209,17 +218,7 @@ describe('PeerTransport on loopback', () => {
   });
 
   it('drops and counts messages beyond the queue bound while a request is in flight', async () => {
-    const [hangPort] = (await freePorts(1)) as [number];
-    const sockets = new Set<net.Socket>();
-    const hang = net.createServer((s) => {
-      sockets.add(s);
-      s.on('data', () => undefined);
-    });
-    await listen(hang, hangPort);
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await closeServer(hang);
-    });
+    const { port: hangPort } = await startSilentPeer();
     const logs: LogLine[] = [];
     const t1 = track(transport(1, { 2: hangPort }, { logger: recordingLogger(logs), limits: { maxQueueMessages: 100, requestTimeoutMs: 10_000, maxInflightRequests: 1 } }));
     // The first message leaves at once (and hangs); of the next 150, 100 queue and 50 are dropped.
@@ -231,18 +230,8 @@ describe('PeerTransport on loopback', () => {
   });
 
   it('pipelines up to maxInflightRequests batches on one connection before any answer returns', async () => {
-    const [hangPort] = (await freePorts(1)) as [number];
-    const sockets = new Set<net.Socket>();
     let requestLines = 0;
-    const hang = net.createServer((s) => {
-      sockets.add(s);
-      s.on('data', (d: Buffer) => (requestLines += d.toString('latin1').split('POST /raft/messages').length - 1));
-    });
-    await listen(hang, hangPort);
-    cleanups.push(async () => {
-      for (const s of sockets) s.destroy();
-      await closeServer(hang);
-    });
+    const { port: hangPort, sockets } = await startSilentPeer((d) => (requestLines += d.toString('latin1').split('POST /raft/messages').length - 1));
     const t1 = track(transport(1, { 2: hangPort }, { limits: { requestTimeoutMs: 10_000, maxInflightRequests: 3 } }));
     for (let i = 0; i < 5; i++) {
       t1.send([message(1, 2, { commit: i })]);
@@ -257,10 +246,7 @@ describe('PeerTransport on loopback', () => {
   });
 
   it('drops messages beyond the queue byte bound', async () => {
-    const [hangPort] = (await freePorts(1)) as [number];
-    const hang = net.createServer((s) => s.on('data', () => undefined));
-    await listen(hang, hangPort);
-    cleanups.push(() => closeServer(hang));
+    const { port: hangPort } = await startSilentPeer();
     const t1 = track(transport(1, { 2: hangPort }, { limits: { maxQueueBytes: 64 * 1024, maxBatchBytes: 64 * 1024, requestTimeoutMs: 10_000, maxInflightRequests: 1 } }));
     for (let i = 0; i < 40; i++) t1.send([append(1, 2, i, 1, 4096)]);
     // One in flight, 15 of ~4.2 KB fit in 64 KiB, the rest dropped.
