@@ -13,6 +13,8 @@ export interface MetricSources {
   pendingProposals: () => number;
   peers: () => number[];
   transport: TransportStats;
+  /** Whether to add the process metrics (CPU, memory, event loop); one per process is enough. */
+  processMetrics?: boolean;
 }
 
 export class MemberMetrics {
@@ -93,7 +95,7 @@ export class MemberMetrics {
     transportCounter('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', 'To', registers, sources, (id) => transport.peer(id)?.sentBytes ?? 0);
     transportCounter('etcd_network_peer_received_bytes_total', 'The total number of bytes received from peers.', 'From', registers, sources, (id) => transport.peer(id)?.receivedBytes ?? 0);
     transportCounter('etcd_network_peer_sent_failures_total', 'The total number of send failures from peers.', 'To', registers, sources, (id) => transport.peer(id)?.sendFailures ?? 0);
-    collectDefaultMetrics({ register: this.registry });
+    if (sources.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
   async text(): Promise<{ contentType: string; body: string }> {

@@ -4,17 +4,18 @@
 // own directly; a follower POSTs them to the leader's peer URL (/members/publish), whose handler
 // proposes them. Every member then answers /v2/members with the same client URLs, and a follower
 // can redirect writes to the leader's client URL.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ApplyResult } from '../store/store.js';
-import { readBoundedBody } from '../transport/body.js';
 import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import type { EntryCommand } from './entry-codec.js';
 import { formatId, parseMemberId } from './ids.js';
 import type { Membership } from './membership.js';
+import type { PeerApiRequest, PeerApiResponse, PeerClient } from './peer-api.js';
+import type { MemberTimers, TimerHandle } from './timers.js';
 
 export const PUBLISH_PATH = '/members/publish';
-const MAX_BODY_BYTES = 64 * 1024;
+/** The largest publish request body (attributes are small). */
+export const PUBLISH_MAX_BODY_BYTES = 64 * 1024;
 
 export interface PublisherOptions {
   memberId: number;
@@ -26,6 +27,8 @@ export interface PublisherOptions {
   leaderId: () => number;
   isLeader: () => boolean;
   proposeAttributes: (cmd: EntryCommand) => Promise<ApplyResult>;
+  timers: MemberTimers;
+  peerClient: PeerClient;
   intervalMs?: number;
   requestTimeoutMs?: number;
 }
@@ -35,7 +38,7 @@ export class Publisher {
   private readonly clusterIdHex: string;
   private readonly intervalMs: number;
   private readonly requestTimeoutMs: number;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private inFlight = false;
   private stopped = false;
 
@@ -48,12 +51,12 @@ export class Publisher {
 
   start(): void {
     if (this.timer !== null || this.stopped) return;
-    this.timer = setInterval(() => void this.tryPublish(), this.intervalMs);
+    this.timer = this.o.timers.setInterval(() => void this.tryPublish(), this.intervalMs);
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 
@@ -76,13 +79,11 @@ export class Publisher {
         const lead = this.o.leaderId();
         const url = lead === 0 ? undefined : this.o.membership.peerURLs(lead)[0];
         if (url === undefined) return;
-        const res = await fetch(`${url.replace(/\/$/, '')}${PUBLISH_PATH}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', [HEADER_CLUSTER_ID]: this.clusterIdHex },
-          body: JSON.stringify({ id: formatId(cmd.memberId), name: cmd.name, clientURLs: cmd.clientURLs }),
-          signal: AbortSignal.timeout(this.requestTimeoutMs),
-        });
-        await res.arrayBuffer();
+        const res = await this.o.peerClient.request(
+          url,
+          { method: 'POST', path: PUBLISH_PATH, headers: { [HEADER_CLUSTER_ID]: this.clusterIdHex }, json: { id: formatId(cmd.memberId), name: cmd.name, clientURLs: cmd.clientURLs } },
+          this.requestTimeoutMs,
+        );
         if (res.status !== 204) this.o.logger.debug({ status: res.status }, 'publish: the leader did not take our attributes yet');
       }
     } catch (err: unknown) {
@@ -92,66 +93,28 @@ export class Publisher {
     }
   }
 
-  /** The leader side: returns false when the request is not for this handler. */
-  handler(): (req: IncomingMessage, res: ServerResponse) => boolean {
-    return (req, res) => {
-      if ((req.url ?? '').split('?')[0] !== PUBLISH_PATH) return false;
-      void this.servePublish(req, res);
-      return true;
-    };
-  }
-
-  private async servePublish(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const answer = (status: number, message?: string): void => {
-      if (res.headersSent) return;
-      res.statusCode = status;
-      if (message === undefined) {
-        res.end();
-        return;
-      }
-      res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ message }));
-    };
-    if (req.method !== 'POST') {
-      res.setHeader('Allow', 'POST');
-      answer(405, 'Method Not Allowed');
-      req.resume();
-      return;
-    }
-    if (req.headers[HEADER_CLUSTER_ID] !== this.clusterIdHex) {
-      answer(412, CLUSTER_ID_MISMATCH_TEXT);
-      req.resume();
-      return;
-    }
-    const read = await readBoundedBody(req, MAX_BODY_BYTES);
-    if (!read.ok) {
-      // Too large: the rest of the body is not worth reading; cut the connection.
-      if (read.reason === 'too-large') req.destroy();
-      answer(400, 'bad publish request');
-      return;
-    }
+  /** The leader side of POST /members/publish. */
+  async handle(req: PeerApiRequest): Promise<PeerApiResponse> {
+    if (req.method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, json: { message: 'Method Not Allowed' } };
+    if (req.headers[HEADER_CLUSTER_ID] !== this.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
     let body: { id?: unknown; name?: unknown; clientURLs?: unknown };
     try {
-      body = JSON.parse(read.body.toString('utf8')) as typeof body;
+      body = JSON.parse(Buffer.from(req.body).toString('utf8')) as typeof body;
     } catch {
-      answer(400, 'bad publish request');
-      return;
+      return { status: 400, json: { message: 'bad publish request' } };
     }
+    if (typeof body !== 'object' || body === null) return { status: 400, json: { message: 'bad publish request' } };
     const id = typeof body.id === 'string' ? parseMemberId(body.id) : undefined;
     const clientURLs = body.clientURLs;
     if (id === undefined || !this.o.membership.has(id) || typeof body.name !== 'string' || !Array.isArray(clientURLs) || clientURLs.length > 64 || !clientURLs.every((u) => typeof u === 'string' && u.length < 1024)) {
-      answer(400, 'bad publish request');
-      return;
+      return { status: 400, json: { message: 'bad publish request' } };
     }
-    if (!this.o.isLeader()) {
-      answer(503, 'not the leader');
-      return;
-    }
+    if (!this.o.isLeader()) return { status: 503, json: { message: 'not the leader' } };
     try {
       await this.o.proposeAttributes({ kind: 'attrs', memberId: id, name: body.name, clientURLs: clientURLs as string[] });
-      answer(204);
+      return { status: 204 };
     } catch {
-      answer(503, 'not committed');
+      return { status: 503, json: { message: 'not committed' } };
     }
   }
 }

@@ -21,12 +21,13 @@
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
-import { RawNode, Role, type Ready, type SoftState } from '../raft/index.js';
-import { RaftLogStore, type OpenedRaftLog } from '../storage/index.js';
+import { RawNode, Role, type Ready, type SoftState, type Status } from '../raft/index.js';
+import { RaftLogStore, type KvOpener, type OpenedRaftLog } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
-import { createPeerHandler, PeerTransport, TransportStats, type PeerRequestHandler } from '../transport/index.js';
+import { createPeerHandler, PeerTransport, TransportStats, type PeerInputOptions, type PeerRequestHandler, type TransportLimits } from '../transport/index.js';
+import { DEFAULT_MAX_BATCH_MESSAGES } from '../transport/limits.js';
 import {
   LEADER_CHANGED,
   NotLeaderError,
@@ -43,9 +44,11 @@ import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
-import { Publisher } from './publish.js';
+import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
+import { Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
 import { MemberStateMachine, type EntryResult } from './state-machine.js';
+import { nodeTimers, type MemberTimers, type TimerHandle } from './timers.js';
 import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
 export interface RaftMemberOptions {
@@ -61,6 +64,49 @@ export interface RaftMemberOptions {
   maxPendingProposals?: number;
   /** Called when the member cannot go on (storage failure, broken invariant). Default: log and exit(1). */
   onFatal?: (err: unknown) => void;
+  /** Timers and the monotonic clock (default Node's); the simulator passes virtual ones. */
+  timers?: MemberTimers;
+  /** The key-value store under the raft log (default LevelDB in --data-dir); the simulator's disk. */
+  openKv?: KvOpener;
+  /** The raft transport to the peers (default HTTP, src/transport); the simulator's network. */
+  createNetwork?: (options: PeerNetworkOptions) => PeerNetwork;
+  /** Requests to the other members' peer API (default HTTP). */
+  peerClient?: PeerClient;
+  /** Whether /metrics carries the process metrics (default true; one process may run many members in tests). */
+  processMetrics?: boolean;
+  /** Told what the member does (applies, role changes), for tests and the simulator. */
+  observer?: MemberObserver;
+  /**
+   * Committed entries handed to apply in one Ready, in bytes (raft's maxCommittedSizePerReadyBytes;
+   * default 1 MiB). A restart replays its log in rounds of this size.
+   */
+  maxCommittedBytesPerReady?: number;
+}
+
+/** What a member sends raft messages with: PeerTransport in the binary. */
+export interface PeerNetwork {
+  send(messages: readonly Message[]): void;
+  updatePeer(id: number, urls: readonly string[]): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+export interface PeerNetworkOptions {
+  selfId: number;
+  clusterId: number;
+  peers: ReadonlyMap<number, readonly string[]>;
+  limits: Partial<TransportLimits>;
+  onUnreachable: (id: number) => void;
+}
+
+export interface MemberObserver {
+  /** A committed entry was applied to the state machine. */
+  onApply?(entry: Entry): void;
+  /** The role or the known leader changed. */
+  onSoftState?(state: SoftState, term: number): void;
+  /** A ReadIndex round was asked of raft (for quorum reads), with its context. */
+  onReadIndexRequested?(ctx: Uint8Array): void;
+  /** Raft answered a ReadIndex round: reads that joined it are served once `index` is applied. */
+  onReadIndex?(ctx: Uint8Array, index: number): void;
 }
 
 export class RaftMember implements ClientBackend {
@@ -75,7 +121,9 @@ export class RaftMember implements ClientBackend {
   private readonly clock: () => number;
   private readonly node: RawNode;
   private readonly log: RaftLogStore;
-  private readonly transport: PeerTransport;
+  private readonly transport: PeerNetwork;
+  private readonly timers: MemberTimers;
+  private readonly observer: MemberObserver | undefined;
   private readonly transportStats = new TransportStats();
   private readonly membership: Membership;
   private readonly reads: ReadBarrier;
@@ -94,9 +142,9 @@ export class RaftMember implements ClientBackend {
   private versionInFlight = false;
   private readyScheduled = false;
   private readyRunning: Promise<void> | null = null;
-  private tickTimer: NodeJS.Timeout | null = null;
-  private rateTimer: NodeJS.Timeout | null = null;
-  private syncTimer: NodeJS.Timeout | null = null;
+  private tickTimer: TimerHandle | null = null;
+  private rateTimer: TimerHandle | null = null;
+  private syncTimer: TimerHandle | null = null;
   private stopped = false;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
@@ -116,6 +164,7 @@ export class RaftMember implements ClientBackend {
       name: config.name,
       initialConfState: { voters, learners: [] },
       onBatchWritten: (b) => member?.metrics.walFsyncSeconds.observe(b.durationMs / 1000),
+      ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
     });
     if (opened.created && config.initialClusterState === 'existing') {
       await opened.store.close();
@@ -131,6 +180,8 @@ export class RaftMember implements ClientBackend {
     const { config } = options;
     this.config = config;
     this.logger = options.logger;
+    this.timers = options.timers ?? nodeTimers;
+    this.observer = options.observer;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
@@ -165,6 +216,7 @@ export class RaftMember implements ClientBackend {
       heartbeatTicks: 1,
       checkQuorum: true,
       preVote: true,
+      ...(options.maxCommittedBytesPerReady !== undefined ? { maxCommittedSizePerReadyBytes: options.maxCommittedBytesPerReady } : {}),
       random: options.random ?? Math.random,
       logger: this.logger.child({ component: 'raft' }),
     });
@@ -174,20 +226,24 @@ export class RaftMember implements ClientBackend {
     // One bound for peer requests on both ends, from --max-request-bytes: an append carries at
     // least one whole entry, so a request the client API accepted must fit in a peer request.
     const peerBodyBytes = Math.max(4 * config.maxRequestBytes, 16 * 1024 * 1024);
-    this.transport = new PeerTransport({
-      selfId: config.memberId,
-      clusterId: config.clusterId,
-      peers,
-      limits: { maxBodyBytes: peerBodyBytes, maxQueueBytes: Math.max(64 * 1024 * 1024, 2 * peerBodyBytes) },
-      serverVersion: etcdTsVersion(),
-      logger: this.logger.child({ component: 'transport' }),
-      stats: this.transportStats,
-      onUnreachable: (id) => {
-        this.node.reportUnreachable(id);
-        this.scheduleReady();
-      },
-      onRoundTrip: (id, ms) => this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000),
-    });
+    const limits = { maxBodyBytes: peerBodyBytes, maxQueueBytes: Math.max(64 * 1024 * 1024, 2 * peerBodyBytes) };
+    const onUnreachable = (id: number): void => {
+      this.node.reportUnreachable(id);
+      this.scheduleReady();
+    };
+    this.transport =
+      options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable }) ??
+      new PeerTransport({
+        selfId: config.memberId,
+        clusterId: config.clusterId,
+        peers,
+        limits,
+        serverVersion: etcdTsVersion(),
+        logger: this.logger.child({ component: 'transport' }),
+        stats: this.transportStats,
+        onUnreachable,
+        onRoundTrip: (id, ms) => this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000),
+      });
     const raftHandler = createPeerHandler({
       selfId: config.memberId,
       clusterId: config.clusterId,
@@ -195,16 +251,17 @@ export class RaftMember implements ClientBackend {
       logger: this.logger.child({ component: 'transport' }),
       stats: this.transportStats,
       maxBodyBytes: peerBodyBytes,
-      onMessages: (msgs) => this.onPeerMessages(msgs),
+      onMessages: (msgs, from) => this.receivePeerMessages(msgs, from),
     });
     this.reads = new ReadBarrier({
       memberId: config.memberId,
       requestReadIndex: (ctx) => {
         this.node.readIndex(ctx);
+        this.observer?.onReadIndexRequested?.(ctx);
         this.scheduleReady();
       },
       appliedIndex: () => this.sm.applied(),
-      nowMs: () => Date.now(),
+      nowMs: () => this.timers.nowMs(),
       timeoutMs: requestTimeoutMs(config),
       retryAfterMs: config.electionTimeoutMs,
       maxWaiters: 10_000,
@@ -219,10 +276,12 @@ export class RaftMember implements ClientBackend {
       leaderId: () => this.softState.lead,
       isLeader: () => this.node.isLeader(),
       proposeAttributes: (cmd) => this.proposeCommand(cmd),
+      timers: this.timers,
+      peerClient: options.peerClient ?? httpPeerClient,
     });
-    const publishHandler = this.publisher.handler();
+    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH]), PUBLISH_MAX_BODY_BYTES);
     this.peerHandler = (req, res) => {
-      if (publishHandler(req, res)) return;
+      if (peerApi(req, res)) return;
       raftHandler(req, res, () => {
         res.statusCode = 404;
         res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -237,6 +296,7 @@ export class RaftMember implements ClientBackend {
       pendingProposals: () => this.proposals.waiting,
       peers: () => [...peers.keys()],
       transport: this.transportStats,
+      processMetrics: options.processMetrics ?? true,
     });
     this.proposals = new Proposals({
       maxPending: options.maxPendingProposals ?? 10_000,
@@ -253,9 +313,9 @@ export class RaftMember implements ClientBackend {
   start(): void {
     if (this.stopped) throw new Error('RaftMember: start() after stop()');
     if (this.tickTimer !== null) return;
-    this.tickTimer = setInterval(() => this.onTick(), this.config.heartbeatIntervalMs);
-    this.syncTimer = setInterval(() => this.syncIfDue(), this.syncIntervalMs);
-    this.rateTimer = setInterval(() => this.stats.sampleRates(), 1000);
+    this.tickTimer = this.timers.setInterval(() => this.onTick(), this.config.heartbeatIntervalMs);
+    this.syncTimer = this.timers.setInterval(() => this.syncIfDue(), this.syncIntervalMs);
+    this.rateTimer = this.timers.setInterval(() => this.stats.sampleRates(), 1000);
     // A lone voter need not wait an election timeout to lead.
     if (this.membership.ids().length === 1) this.node.campaign();
     this.publisher.start();
@@ -266,9 +326,9 @@ export class RaftMember implements ClientBackend {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.tickTimer !== null) clearInterval(this.tickTimer);
-    if (this.syncTimer !== null) clearInterval(this.syncTimer);
-    if (this.rateTimer !== null) clearInterval(this.rateTimer);
+    this.tickTimer?.cancel();
+    this.syncTimer?.cancel();
+    this.rateTimer?.cancel();
     this.publisher.stop();
     for (const release of this.readyWaiters.splice(0)) release();
     this.proposals.failAll(STOPPED);
@@ -359,9 +419,9 @@ export class RaftMember implements ClientBackend {
   whenReady(timeoutMs: number): Promise<void> {
     if (this.isReady() || this.stopped || this.readyWaiters.length >= 10_000) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = this.timers.setTimeout(resolve, timeoutMs);
       this.readyWaiters.push(() => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve();
       });
     });
@@ -372,6 +432,11 @@ export class RaftMember implements ClientBackend {
     if (memberId === undefined || !this.membership.has(memberId)) throw new ProposalError(`etcdserver: no such member ${id}`);
     const result = await this.proposeCommand({ kind: 'peers', memberId, peerURLs });
     if (!result.ok) throw new ProposalError(result.error.message);
+  }
+
+  /** Raft's view of this member (etcd's raft.Status): term, vote, commit, applied, lead, role, progress. */
+  raftStatus(): Status {
+    return this.node.status();
   }
 
   async metricsText(): Promise<{ contentType: string; body: string }> {
@@ -420,17 +485,32 @@ export class RaftMember implements ClientBackend {
     this.scheduleReady();
   }
 
-  private onPeerMessages(msgs: readonly Message[]): void {
+  /**
+   * Raft messages from a peer (the transport's handler decoded and addressed them); also the
+   * simulator's network delivers here.
+   */
+  receivePeerMessages(msgs: readonly Message[], _from: number): void {
     if (this.stopped) return;
     for (const m of msgs) this.node.step(m);
     this.scheduleReady();
   }
 
+  /** How this member's peer port takes a raft batch (acceptPeerBody): the simulator's network uses it. */
+  peerInputOptions(): PeerInputOptions {
+    return { selfId: this.config.memberId, maxBatchMessages: DEFAULT_MAX_BATCH_MESSAGES, onMessages: (msgs, from) => this.receivePeerMessages(msgs, from), stats: this.transportStats };
+  }
+
+  /** The member's peer endpoints beside raft's (the simulator calls this directly). */
+  readonly peerApi: PeerApiHandler = (req) => {
+    if (req.path === PUBLISH_PATH) return this.publisher.handle(req);
+    return undefined;
+  };
+
   /** Runs a Ready round soon; calls made meanwhile are batched into it. */
   private scheduleReady(): void {
     if (this.readyScheduled || this.readyRunning !== null || this.stopped) return;
     this.readyScheduled = true;
-    setImmediate(() => {
+    this.timers.soon(() => {
       this.readyScheduled = false;
       if (this.readyRunning !== null || this.stopped) return;
       this.readyRunning = this.runReadyRounds().finally(() => {
@@ -463,7 +543,10 @@ export class RaftMember implements ClientBackend {
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
         if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
-        for (const rs of rd.readStates) this.reads.onReadState(rs.index, rs.requestCtx);
+        for (const rs of rd.readStates) {
+          this.observer?.onReadIndex?.(rs.requestCtx, rs.index);
+          this.reads.onReadState(rs.index, rs.requestCtx);
+        }
         this.node.advance(rd);
         this.reads.onApplied();
       }
@@ -482,6 +565,7 @@ export class RaftMember implements ClientBackend {
   private onSoftState(ss: SoftState): void {
     const prev = this.softState;
     this.softState = ss;
+    this.observer?.onSoftState?.(ss, this.node.term);
     if (ss.lead !== prev.lead) {
       this.stats.onLeaderChange();
       if (ss.lead !== 0) this.metrics.leaderChanges.inc();
@@ -497,7 +581,12 @@ export class RaftMember implements ClientBackend {
 
   /** Applies committed entries and answers the proposals of this member that wait for them. */
   private applyEntries(entries: readonly Entry[]): void {
-    for (const e of entries) this.proposals.settle(e, this.sm.apply(e));
+    const observer = this.observer;
+    for (const e of entries) {
+      const result = this.sm.apply(e);
+      observer?.onApply?.(e);
+      this.proposals.settle(e, result);
+    }
   }
 
   /** The leader sets the cluster version once every member has published (etcd's monitorVersions). */

@@ -1,13 +1,13 @@
 // Reads and validates everything a restart needs from the LevelDB directory. Any inconsistency is a
 // DataDirError: a member must refuse to start on a damaged log rather than replay a wrong one.
-import type { Level } from 'level';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { EMPTY_HARD_STATE, isEmptyHardState } from '../raft/messages.js';
 import { decodeConfState, decodeEntry, decodeHardState, decodeMetadata, decodeSnapshot, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
 import { CONF_STATE_KEY, ENTRY_RANGE, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY, entryIndexOfKey } from './keys.js';
+import type { KvStore } from './kv.js';
 
-export type RaftDb = Level<Uint8Array, Uint8Array>;
+export type RaftDb = KvStore;
 
 /** Entries are read from LevelDB in chunks of this many, bounding one iterator step's memory. */
 const LOAD_CHUNK_ENTRIES = 1024;
@@ -49,39 +49,32 @@ export async function loadRaftState(db: RaftDb): Promise<LoadedRaftState> {
   const entries: Entry[] = [];
   let storedFirstIndex = 0;
   let prev: Entry | undefined;
-  const it = db.iterator({ ...ENTRY_RANGE, keyEncoding: 'view', valueEncoding: 'view' });
-  try {
-    for (;;) {
-      const chunk = await it.nextv(LOAD_CHUNK_ENTRIES);
-      if (chunk.length === 0) break;
-      for (const [key, value] of chunk) {
-        const index = entryIndexOfKey(key);
-        const entry = decodeEntry(value);
-        if (entry.index !== index) {
-          throw new DataDirError('corrupt-value', `raft log: entry stored under index ${index} says index ${entry.index}`);
-        }
-        if (prev === undefined) {
-          storedFirstIndex = index;
-        } else {
-          if (index !== prev.index + 1) {
-            throw new DataDirError('log-gap', `raft log: entries jump from index ${prev.index} to ${index}`);
-          }
-          if (entry.term < prev.term) {
-            throw new DataDirError('term-regression', `raft log: entry ${index} has term ${entry.term} after term ${prev.term}`);
-          }
-        }
-        if (index === snapIndex && entry.term !== snapshot.metadata.term) {
-          throw new DataDirError(
-            'snapshot-log-mismatch',
-            `raft log: entry ${index} has term ${entry.term} but the snapshot at that index has term ${snapshot.metadata.term}`,
-          );
-        }
-        if (index > snapIndex) entries.push(entry);
-        prev = entry;
+  for await (const chunk of db.range(ENTRY_RANGE, LOAD_CHUNK_ENTRIES)) {
+    for (const [key, value] of chunk) {
+      const index = entryIndexOfKey(key);
+      const entry = decodeEntry(value);
+      if (entry.index !== index) {
+        throw new DataDirError('corrupt-value', `raft log: entry stored under index ${index} says index ${entry.index}`);
       }
+      if (prev === undefined) {
+        storedFirstIndex = index;
+      } else {
+        if (index !== prev.index + 1) {
+          throw new DataDirError('log-gap', `raft log: entries jump from index ${prev.index} to ${index}`);
+        }
+        if (entry.term < prev.term) {
+          throw new DataDirError('term-regression', `raft log: entry ${index} has term ${entry.term} after term ${prev.term}`);
+        }
+      }
+      if (index === snapIndex && entry.term !== snapshot.metadata.term) {
+        throw new DataDirError(
+          'snapshot-log-mismatch',
+          `raft log: entry ${index} has term ${entry.term} but the snapshot at that index has term ${snapshot.metadata.term}`,
+        );
+      }
+      if (index > snapIndex) entries.push(entry);
+      prev = entry;
     }
-  } finally {
-    await it.close();
   }
 
   // No entry on disk is represented as the empty range [snapIndex + 1, snapIndex].
@@ -109,6 +102,5 @@ function checkHardState(hs: HardState, log: { snapIndex: number; lastIndex: numb
 }
 
 async function isEmpty(db: RaftDb): Promise<boolean> {
-  const keys = await db.keys({ limit: 1, keyEncoding: 'view' }).all();
-  return keys.length === 0;
+  return db.isEmpty();
 }

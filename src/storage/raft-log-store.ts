@@ -6,9 +6,7 @@
 // is durable updates the MemoryStorage (applySnapshot, append, setHardState). The caller sends the
 // Ready's messages that depend on this state, and calls advance(), after save() resolves.
 import assert from 'node:assert/strict';
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Level } from 'level';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { isEmptySnapshot } from '../raft/messages.js';
 import { MemoryStorage } from '../raft/storage.js';
@@ -16,6 +14,7 @@ import { encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSn
 import { DataDirError } from './errors.js';
 import { loadRaftState, type RaftDb } from './load.js';
 import { CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
+import { openLevelKv, type KvOp, type KvOpener } from './kv.js';
 
 /** Deletes issued by compact() go to LevelDB in batches of at most this many keys. */
 const COMPACT_CHUNK_KEYS = 10_000;
@@ -43,6 +42,8 @@ export interface RaftLogStoreOptions {
   initialConfState?: ConfState;
   /** Called after every durable batch (feeds etcd_disk_wal_fsync_duration_seconds). */
   onBatchWritten?: (batch: BatchWritten) => void;
+  /** The key-value store under the log: LevelDB by default; the simulator passes its disk. */
+  openKv?: KvOpener;
 }
 
 export interface RaftStateUpdate {
@@ -121,14 +122,9 @@ export class RaftLogStore {
     assert.ok(Number.isSafeInteger(options.clusterId) && options.clusterId > 0, 'RaftLogStore.open: clusterId must be a positive integer');
     assert.ok(Number.isSafeInteger(options.memberId) && options.memberId > 0, 'RaftLogStore.open: memberId must be a positive integer');
     const location = raftLogDir(options.dataDir);
+    let db: RaftDb;
     try {
-      await fs.mkdir(location, { recursive: true });
-    } catch (err) {
-      throw new DataDirError('io-error', `raft log: cannot create ${location}: ${(err as Error).message}`, { cause: err });
-    }
-    const db: RaftDb = new Level<Uint8Array, Uint8Array>(location, { keyEncoding: 'view', valueEncoding: 'view' });
-    try {
-      await db.open();
+      db = await (options.openKv ?? openLevelKv)(location);
     } catch (err) {
       throw mapLevelError(err, location);
     }
@@ -153,7 +149,7 @@ export class RaftLogStore {
         bootstrapConfState = { voters: [...options.initialConfState.voters], learners: [...options.initialConfState.learners] };
         ops.push({ type: 'put', key: CONF_STATE_KEY, value: encodeConfState(bootstrapConfState) });
       }
-      await db.batch(ops, { sync: true, keyEncoding: 'view', valueEncoding: 'view' });
+      await db.batch(ops, { sync: true });
     } else {
       checkIdentity(metadata, options);
     }
@@ -312,7 +308,7 @@ export class RaftLogStore {
     this.writing = true;
     const started = performance.now();
     try {
-      await this.db.batch(ops, { sync, keyEncoding: 'view', valueEncoding: 'view' });
+      await this.db.batch(ops, { sync });
     } catch (err) {
       throw mapLevelError(err, this.db.location);
     } finally {
@@ -327,7 +323,7 @@ export class RaftLogStore {
   }
 }
 
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+type BatchOp = KvOp;
 
 function checkIdentity(stored: MemberMetadata, expected: RaftLogStoreOptions): void {
   if (stored.clusterId !== expected.clusterId) {

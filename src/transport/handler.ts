@@ -36,7 +36,7 @@ export interface PeerHandlerOptions {
    * flight), before the 204 is sent. Must be quick: hand the messages to the raft loop. A throw is
    * logged and answered 500, which the sender counts as a failed request.
    */
-  onMessages: (messages: Message[], from: NodeId) => void;
+  onMessages: (messages: Message[], from: NodeId) => PeerBatchVerdict;
   serverVersion?: string;
   maxBodyBytes?: number;
   maxSnapshotBytes?: number;
@@ -83,23 +83,8 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
       if (result.reason === 'too-large') answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
       return;
     }
-    let messages: Message[];
-    try {
-      messages = decodeBatch(result.body, { maxMessages: maxBatchMessages });
-      checkAddressing(messages, from, options.selfId, kind);
-    } catch (err) {
-      if (!(err instanceof WireError)) throw err;
-      logger.warn({ from: formatId(from), bytes: result.body.length, error: err.message }, 'rejected a malformed raft message batch');
-      return answer(res, 400, err.message);
-    }
-    stats.recordReceived(from, result.body.length, messages);
-    try {
-      options.onMessages(messages, from);
-    } catch (err) {
-      logger.error({ from: formatId(from), error: (err as Error).message }, 'failed to process raft messages');
-      return answer(res, 500, 'failed to process raft messages');
-    }
-    answer(res, 204);
+    const out = acceptPeerBody(result.body, from, kind, { selfId: options.selfId, maxBatchMessages, onMessages: options.onMessages, logger, stats });
+    answer(res, out.status, out.text);
   }
 
   return (req, res, next) => {
@@ -120,6 +105,56 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
       answer(res, 500, 'internal error');
     });
   };
+}
+
+/** What the receiver made of a batch: void or null when it took it, else why it refused it (answered 400). */
+export type PeerBatchVerdict = string | null | void;
+
+export interface PeerInputOptions {
+  selfId: NodeId;
+  maxBatchMessages: number;
+  onMessages: (messages: Message[], from: NodeId) => PeerBatchVerdict;
+  logger?: TransportLogger;
+  stats?: TransportStats;
+}
+
+export interface PeerInputOutcome {
+  /** 204 accepted, 400 malformed or refused, 500 the receiver failed. */
+  status: number;
+  text?: string;
+  /** The decoded messages (when the body decoded). */
+  messages?: Message[];
+}
+
+/**
+ * What the peer port does with a request body once it is read: decode and validate the batch, check
+ * its addressing, hand it to onMessages. Shared by the HTTP handler and the whole-member simulator's
+ * network, so both run the same checks.
+ */
+export function acceptPeerBody(body: Uint8Array, from: NodeId, kind: 'messages' | 'snapshot', o: PeerInputOptions): PeerInputOutcome {
+  const logger = o.logger ?? silentLogger;
+  let messages: Message[];
+  try {
+    messages = decodeBatch(body, { maxMessages: o.maxBatchMessages });
+    checkAddressing(messages, from, o.selfId, kind);
+  } catch (err) {
+    if (!(err instanceof WireError)) throw err;
+    logger.warn({ from: formatId(from), bytes: body.length, error: err.message }, 'rejected a malformed raft message batch');
+    return { status: 400, text: err.message };
+  }
+  let refusal: PeerBatchVerdict;
+  try {
+    refusal = o.onMessages(messages, from);
+  } catch (err) {
+    logger.error({ from: formatId(from), error: (err as Error).message }, 'failed to process raft messages');
+    return { status: 500, text: 'failed to process raft messages', messages };
+  }
+  if (typeof refusal === 'string') {
+    logger.warn({ from: formatId(from), messages: messages.length, reason: refusal }, 'refused raft messages');
+    return { status: 400, text: `refused: ${refusal}`, messages };
+  }
+  o.stats?.recordReceived(from, body.length, messages);
+  return { status: 204, messages };
 }
 
 function checkAddressing(messages: Message[], from: NodeId, selfId: NodeId, kind: 'messages' | 'snapshot'): void {

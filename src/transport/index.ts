@@ -1,8 +1,8 @@
 export { PeerTransport } from './peer-transport.js';
 export type { PeerTransportOptions } from './peer-transport.js';
 export type { SnapshotStatus } from './peer-sender.js';
-export { createPeerHandler } from './handler.js';
-export type { PeerHandlerOptions, PeerRequestHandler } from './handler.js';
+export { acceptPeerBody, createPeerHandler } from './handler.js';
+export type { PeerBatchVerdict, PeerHandlerOptions, PeerInputOptions, PeerInputOutcome, PeerRequestHandler } from './handler.js';
 export { TransportStats, LatencyStats } from './stats.js';
 export type { PeerCounters } from './stats.js';
 export { DEFAULT_TRANSPORT_LIMITS, resolveLimits } from './limits.js';

@@ -1,10 +1,17 @@
 // npm run sim -- --seeds N [--start S] [--nodes 3|5|7] [--steps K] [--seed X] [--trace T] [--quiet]
+// npm run sim -- --members [--seeds N] [--start S] [--nodes 1,3,5] [--fault-ms MS] [--seed X] [--trace T]
 //
-// Runs N random schedules (seeds S, S+1, ...). A failure prints the seed, the invariant, the last
-// events and the one-line replay command. The last line is always `sim: P passed, F failed`.
+// Runs N random schedules (seeds S, S+1, ...): of raft cores (the default), or of whole members
+// (--members: the real RaftMember with simulated disks, network and clock; see member/README.md).
+// A failure prints the seed, the invariant, the last events and the one-line replay command. The
+// last line is always `sim: P passed, F failed`.
+import { FAULT_KINDS, runMemberSchedule, type FaultKind, type MemberScheduleResult } from './member/member-schedule.js';
 import { runSchedule, type ScheduleResult } from './schedule.js';
 
 interface Args {
+  members: boolean;
+  faultMs: number;
+  faults: FaultKind[];
   seeds: number;
   start: number;
   nodes: number[];
@@ -15,7 +22,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { seeds: 100, start: 1, nodes: [3, 5], steps: 300, trace: 40, quiet: false, maxFailures: 5 };
+  const args: Args = { members: argv.includes('--members'), faultMs: 20_000, faults: [...FAULT_KINDS], seeds: 100, start: 1, nodes: [], steps: 300, trace: 40, quiet: false, maxFailures: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -49,13 +56,27 @@ function parseArgs(argv: string[]): Args {
       case '--quiet':
         args.quiet = true;
         break;
+      case '--members':
+        break;
+      case '--fault-ms':
+        args.faultMs = Number(next());
+        break;
+      case '--faults': {
+        const kinds = next().split(',').filter((k) => k !== '');
+        for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--faults: unknown fault ${k} (known: ${FAULT_KINDS.join(', ')})`);
+        args.faults = kinds as FaultKind[];
+        break;
+      }
       case '--':
         break;
       default:
         throw new Error(`unknown argument ${a}`);
     }
   }
-  for (const n of args.nodes) if (![3, 5, 7].includes(n)) throw new Error(`--nodes must be 3, 5 or 7 (got ${n})`);
+  if (args.nodes.length === 0) args.nodes = args.members ? [1, 3, 3, 5] : [3, 5];
+  const allowed = args.members ? [1, 3, 5] : [3, 5, 7];
+  for (const n of args.nodes) if (!allowed.includes(n)) throw new Error(`--nodes must be one of ${allowed.join(', ')} (got ${n})`);
+  if (!Number.isSafeInteger(args.faultMs) || args.faultMs < 1000) throw new Error('--fault-ms must be an integer >= 1000');
   if (!Number.isSafeInteger(args.seeds) || args.seeds < 1) throw new Error('--seeds must be a positive integer');
   return args;
 }
@@ -70,8 +91,53 @@ function report(r: ScheduleResult, nodes: number, steps: number): void {
   console.log(`  replay: npm run sim -- --seed ${r.seed} --nodes ${nodes} --steps ${steps} --trace 200`);
 }
 
+function reportMembers(r: MemberScheduleResult, nodes: number, faultMs: number, faults: readonly FaultKind[]): void {
+  const f = r.failure;
+  if (f === undefined) return;
+  console.log(`\nFAIL seed=${r.seed} members=${nodes} fault-ms=${faultMs}: ${f.invariant}`);
+  console.log(`  ${f.message.split('\n').join('\n  ')}`);
+  console.log(`  at t=${f.timeMs}ms; last events:`);
+  for (const line of f.trace) console.log(`    ${line}`);
+  const faultFlag = faults.length === FAULT_KINDS.length ? '' : ` --faults ${faults.join(',')}`;
+  console.log(`  replay: npm run sim -- --members --seed ${r.seed} --nodes ${nodes} --fault-ms ${faultMs}${faultFlag} --trace 200`);
+}
+
+async function mainMembers(args: Args): Promise<void> {
+  let passed = 0;
+  let failed = 0;
+  const totals = { events: 0, virtualMs: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0, writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0 };
+  const started = performance.now();
+  for (let k = 0; k < args.seeds; k++) {
+    const seed = args.start + k;
+    const nodes = args.nodes[k % args.nodes.length] as number;
+    const r = await runMemberSchedule(seed, { members: nodes, faultMs: args.faultMs, traceSize: args.trace, faults: args.faults });
+    for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r.stats[key];
+    if (r.ok) {
+      passed++;
+      if (!args.quiet && args.seeds === 1) console.log(`seed ${seed}: ok ${JSON.stringify(r.stats)}`);
+    } else {
+      failed++;
+      if (failed <= args.maxFailures) reportMembers(r, nodes, args.faultMs, args.faults);
+    }
+  }
+  const secs = (performance.now() - started) / 1000;
+  if (!args.quiet) {
+    console.log(
+      `sim: ${args.seeds} whole-member schedules in ${secs.toFixed(1)}s = ${(args.seeds / secs).toFixed(2)} schedules/s; ${(totals.virtualMs / 1000).toFixed(0)}s simulated; ` +
+        `${totals.crashes} kill -9 (${totals.tornWrites} torn writes, ${totals.lostWrites} unsynced writes lost), ${totals.stops} SIGTERM, ${totals.wipes} empty-disk restarts (${totals.refusedStarts} refused), ` +
+        `${totals.partitions} partitions, ${totals.forgeries} forged peer inputs; ${totals.writesOk} writes acknowledged, ${totals.writesUnknown} indeterminate, ${totals.readsOk} quorum reads checked`,
+    );
+  }
+  console.log(`sim: ${passed} passed, ${failed} failed`);
+  process.exitCode = failed > 0 ? 1 : 0;
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
+  if (args.members) {
+    void mainMembers(args);
+    return;
+  }
   let passed = 0;
   let failed = 0;
   let events = 0;

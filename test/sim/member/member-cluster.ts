@@ -1,0 +1,278 @@
+// N real RaftMembers (src/server/raft-member.ts, the code the binary runs) in virtual time: each
+// with a simulated disk that survives its crashes, a place on the simulated network, and virtual
+// timers. Members are started as the binary starts them (src/server/cluster-runtime.ts), crashed
+// (kill -9: everything volatile is gone, the disk keeps what it keeps), stopped cleanly (SIGTERM:
+// RaftMember.stop()), or restarted on an empty disk (a volume that was not mounted).
+import { pino } from 'pino';
+import { parseCommandLine } from '../../../src/cli.js';
+import { requestTimeoutMs, type MemberConfig } from '../../../src/config.js';
+import { Role } from '../../../src/raft/index.js';
+import { RaftMember } from '../../../src/server/raft-member.js';
+import { deriveSeed, Rng } from '../prng.js';
+import { Trace } from '../trace.js';
+import { SafetyViolation } from '../checker.js';
+import { MemberChecker } from './member-checker.js';
+import { SimDisk } from './sim-disk.js';
+import { isVoteGrant, SimNetwork, type Endpoint } from './sim-net.js';
+import { Owner, ownerTimers, World } from './world.js';
+
+const silent = pino({ level: 'silent' });
+/** The wall clock of the simulated machines at virtual time 0 (any fixed date). */
+const EPOCH_MS = Date.UTC(2026, 0, 1);
+
+export type SlotState = 'down' | 'starting' | 'running' | 'stopping';
+
+export class MemberSlot {
+  state: SlotState = 'down';
+  member: RaftMember | null = null;
+  owner: Owner | null = null;
+  endpoint: Endpoint | null = null;
+  incarnation = 0;
+  /** Whether this member ever served clients (published itself at least once). */
+  everReady = false;
+  /** Why the last start was refused (e.g. an already-bootstrapped member on an empty disk). */
+  refusal: string | null = null;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly config: MemberConfig,
+    readonly disk: SimDisk,
+  ) {}
+}
+
+export interface MemberClusterOptions {
+  members: number;
+  seed: number;
+  diskMaxLatencyMs?: number;
+  traceSize?: number;
+  heartbeatMs?: number;
+  electionMs?: number;
+  /** Committed bytes applied per Ready (small values make a restart replay in many rounds). */
+  maxCommittedBytesPerReady?: number;
+}
+
+export class MemberCluster {
+  readonly world = new World();
+  readonly net: SimNetwork;
+  readonly slots: MemberSlot[];
+  readonly checker: MemberChecker;
+  readonly trace: Trace;
+  readonly rng: Rng;
+  readonly heartbeatMs: number;
+  readonly electionMs: number;
+  readonly ids: number[];
+  private readonly seed: number;
+  private readonly maxCommittedBytesPerReady: number | undefined;
+
+  constructor(o: MemberClusterOptions) {
+    this.seed = o.seed;
+    this.maxCommittedBytesPerReady = o.maxCommittedBytesPerReady;
+    this.rng = new Rng(deriveSeed(o.seed, 10));
+    this.trace = new Trace(o.traceSize ?? 64);
+    this.heartbeatMs = o.heartbeatMs ?? 100;
+    this.electionMs = o.electionMs ?? 1000;
+    const names = Array.from({ length: o.members }, (_, i) => `m${i + 1}`);
+    const peerURL = (i: number): string => `http://10.0.0.${i + 1}:2380`;
+    const clientURL = (i: number): string => `http://10.0.0.${i + 1}:2379`;
+    const initialCluster = names.map((n, i) => `${n}=${peerURL(i)}`).join(',');
+    const diskRng = new Rng(deriveSeed(o.seed, 11));
+    this.slots = names.map((name, i) => {
+      const out = parseCommandLine(
+        [
+          '--name', name,
+          '--data-dir', `/sim/${name}`,
+          '--listen-client-urls', clientURL(i),
+          '--advertise-client-urls', clientURL(i),
+          '--listen-peer-urls', peerURL(i),
+          '--initial-advertise-peer-urls', peerURL(i),
+          '--initial-cluster', initialCluster,
+          '--initial-cluster-token', `sim-${o.seed}`,
+          '--heartbeat-interval', String(this.heartbeatMs),
+          '--election-timeout', String(this.electionMs),
+        ],
+        {},
+      );
+      if (out.kind !== 'run') throw new Error(`sim: bad member flags: ${out.kind === 'error' ? out.message : out.kind}`);
+      const disk = new SimDisk(name, this.world, new Rng(deriveSeed(o.seed, 20 + i)), o.diskMaxLatencyMs ?? 3);
+      return new MemberSlot(out.config.memberId, name, out.config, disk);
+    });
+    this.ids = this.slots.map((s) => s.id);
+    this.checker = new MemberChecker(new Set(this.ids));
+    const addresses = new Map(this.slots.map((s, i) => [s.id, { peerURL: peerURL(i), clientURL: clientURL(i) }]));
+    this.net = new SimNetwork(this.world, new Rng(deriveSeed(o.seed, 12)), addresses);
+    this.net.onSend = (m) => {
+      const slot = this.slotById(m.from);
+      if (slot !== undefined) this.checker.onSend(slot.name, m, isVoteGrant(m));
+    };
+    for (const s of this.slots) s.disk.onBatch = (view) => this.checker.onDiskBatch(s.name, view);
+    // A member's own raft traffic is never refused and never fails the receiver.
+    this.net.onPeerInput = (r) => {
+      const from = this.slotById(r.from)?.name ?? r.from.toString(16);
+      const to = this.slotById(r.to)?.name ?? r.to.toString(16);
+      this.world.fail(new SafetyViolation('Peer Input', `${to} answered ${r.status} (${r.text}) to raft messages from ${from}`));
+    };
+  }
+
+  private check(fn: () => void): void {
+    try {
+      fn();
+    } catch (err: unknown) {
+      this.world.fail(err);
+    }
+  }
+
+  nameOf(id: number): string {
+    if (id === 0) return '-';
+    return this.slotById(id)?.name ?? id.toString(16);
+  }
+
+  slotById(id: number): MemberSlot | undefined {
+    return this.slots.find((s) => s.id === id);
+  }
+
+  get readyWaitMs(): number {
+    return requestTimeoutMs({ electionTimeoutMs: this.electionMs });
+  }
+
+  /** The member serving clients under this id now, if any. */
+  serving(id: number): RaftMember | undefined {
+    const s = this.slotById(id);
+    return s !== undefined && s.state === 'running' && s.member !== null ? s.member : undefined;
+  }
+
+  /** Starts a member from its disk, as the binary does. Resolves when it runs (or was refused). */
+  start(slot: MemberSlot): void {
+    if (slot.state !== 'down') return;
+    slot.incarnation++;
+    const owner = new Owner(`${slot.name}#${slot.incarnation}`);
+    slot.owner = owner;
+    slot.state = 'starting';
+    slot.refusal = null;
+    const endpoint: Endpoint = { owner, member: null, listening: false };
+    slot.endpoint = endpoint;
+    this.net.endpoints.set(slot.id, endpoint);
+    this.checker.onDiskReset(slot.name);
+    this.checker.forgetReads(slot.name);
+    const rng = new Rng(deriveSeed(this.seed, 1000 * slot.incarnation + slot.id % 1000));
+    this.trace.note(this.world.nowMs, `start ${slot.name} (incarnation ${slot.incarnation})`);
+    const timers = ownerTimers(this.world, owner);
+    RaftMember.open({
+      config: slot.config,
+      logger: silent,
+      clock: () => EPOCH_MS + this.world.nowMs,
+      random: rng.next,
+      timers,
+      openKv: async (location) => slot.disk.open(owner, location),
+      createNetwork: this.net.networkFor(owner),
+      peerClient: this.net.clientFor(slot.id, owner),
+      processMetrics: false,
+      ...(this.maxCommittedBytesPerReady !== undefined ? { maxCommittedBytesPerReady: this.maxCommittedBytesPerReady } : {}),
+      onFatal: (err) => {
+        if (owner.dead) return;
+        this.world.fail(new Error(`member ${slot.name} stopped fatally: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+      },
+      // A violation found inside the member's loop is reported as itself, not as the member's failure.
+      observer: {
+        onApply: (e) => this.check(() => this.checker.onApply(slot.name, e)),
+        onReadIndexRequested: (ctx) => this.check(() => this.checker.onReadIndexRequested(slot.name, ctx)),
+        onReadIndex: (ctx, index) => this.check(() => this.checker.onReadIndex(slot.name, ctx, index)),
+        onSoftState: (ss, term) => {
+          this.trace.note(this.world.nowMs, `${slot.name} ${ss.role} term=${term} lead=${this.nameOf(ss.lead)}`);
+          this.check(() => this.checker.onSoftState(slot.name, slot.id, ss, term));
+        },
+      },
+    }).then(
+      (member) => {
+        if (owner.dead) return;
+        slot.member = member;
+        endpoint.member = member;
+        endpoint.listening = true;
+        member.start();
+        slot.state = 'running';
+      },
+      (err: unknown) => {
+        if (owner.dead) return;
+        slot.refusal = err instanceof Error ? err.message : String(err);
+        slot.state = 'down';
+        owner.dead = true;
+        this.trace.note(this.world.nowMs, `${slot.name} refused to start: ${slot.refusal}`);
+      },
+    );
+  }
+
+  /** kill -9 (or a power loss): the incarnation and its volatile state vanish. */
+  crash(slot: MemberSlot): void {
+    if (slot.state === 'down') return;
+    this.trace.note(this.world.nowMs, `crash ${slot.name} (${slot.state})`);
+    if (slot.owner !== null) slot.owner.dead = true;
+    slot.disk.crash();
+    this.down(slot);
+  }
+
+  /** SIGTERM: RaftMember.stop() runs to its end in virtual time; then the process exits. */
+  stop(slot: MemberSlot, onStopped?: () => void): void {
+    if (slot.state !== 'running' || slot.member === null) return;
+    const member = slot.member;
+    const owner = slot.owner as Owner;
+    slot.state = 'stopping';
+    this.trace.note(this.world.nowMs, `stop ${slot.name}`);
+    // As cluster-runtime's close(): the client port closes first, then the member stops.
+    member.stop().then(
+      () => {
+        if (owner.dead) return;
+        owner.dead = true;
+        this.trace.note(this.world.nowMs, `${slot.name} stopped`);
+        this.down(slot);
+        onStopped?.();
+      },
+      (err: unknown) => this.world.fail(err),
+    );
+  }
+
+  /** The member comes back on an empty data dir (its volume was not mounted). */
+  wipe(slot: MemberSlot): void {
+    this.crash(slot);
+    slot.disk.wipe();
+    this.trace.note(this.world.nowMs, `wipe ${slot.name}'s disk`);
+  }
+
+  private down(slot: MemberSlot): void {
+    slot.state = 'down';
+    slot.member = null;
+    if (slot.endpoint !== null) {
+      slot.endpoint.listening = false;
+      slot.endpoint.member = null;
+    }
+  }
+
+  running(): MemberSlot[] {
+    return this.slots.filter((s) => s.state === 'running');
+  }
+
+  leaders(): MemberSlot[] {
+    return this.slots.filter((s) => s.state === 'running' && s.member?.raftStatus().role === Role.Leader);
+  }
+
+  /** One leader that every running member follows, in one term; undefined otherwise. */
+  stableLeader(): MemberSlot | undefined {
+    const ls = this.leaders();
+    if (ls.length !== 1) return undefined;
+    const l = ls[0] as MemberSlot;
+    const st = (l.member as RaftMember).raftStatus();
+    for (const s of this.running()) {
+      const o = (s.member as RaftMember).raftStatus();
+      if (o.term !== st.term || o.lead !== l.id) return undefined;
+    }
+    return l;
+  }
+
+  describe(): string {
+    return this.slots
+      .map((s) => {
+        if (s.member === null) return `${s.name}:${s.state}${s.refusal !== null ? '(refused)' : ''}`;
+        const st = s.member.raftStatus();
+        return `${s.name}:${s.state}/${st.role}/t${st.term}/c${st.commit}/a${st.applied}${s.member.isReady() ? '' : '/unready'}`;
+      })
+      .join(' ');
+  }
+}

@@ -1,0 +1,390 @@
+// One random schedule of whole members: a fault phase under client load (kill -9 at any moment,
+// including in the middle of a Ready's write; SIGTERM; restarts; a member restarted on an empty
+// disk; partitions and one-way cuts; a lossy, duplicating, reordering network; a stranger forging
+// peer input), then a liveness phase: every fault healed, every member restarted, and the cluster
+// must elect a leader, bring every member up to date and answer a quorum read of every key through
+// every member. Safety is checked as events happen (member-checker.ts, intruder.ts) and the
+// clients' histories are checked for linearizability per key at the end.
+import { MessageType, RaftInvariantError, type Message } from '../../../src/raft/index.js';
+import { decodeEntry } from '../../../src/storage/codec.js';
+import { entryKey } from '../../../src/storage/keys.js';
+import { SafetyViolation } from '../checker.js';
+import { deriveSeed, Rng } from '../prng.js';
+import { Clients } from './clients.js';
+import { Intruder } from './intruder.js';
+import { MemberCluster, type MemberSlot } from './member-cluster.js';
+import { simKeyString } from './sim-disk.js';
+import { RELIABLE } from './sim-net.js';
+import { UncaughtInSimulation } from './world.js';
+
+export interface MemberScheduleOptions {
+  members: number;
+  /** Length of the fault phase in virtual ms. */
+  faultMs: number;
+  /** After healing, the cluster must converge within this many virtual ms. */
+  livenessMs?: number;
+  traceSize?: number;
+  /** The fault kinds to inject (default all of FAULT_KINDS). */
+  faults?: readonly FaultKind[];
+}
+
+export const FAULT_KINDS = ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface MemberScheduleStats {
+  virtualMs: number;
+  events: number;
+  batches: number;
+  crashes: number;
+  stops: number;
+  wipes: number;
+  refusedStarts: number;
+  partitions: number;
+  forgeries: number;
+  writesOk: number;
+  writesUnknown: number;
+  readsOk: number;
+  tornWrites: number;
+  lostWrites: number;
+  maxApplied: number;
+}
+
+export interface MemberScheduleResult {
+  seed: number;
+  ok: boolean;
+  failure?: { invariant: string; message: string; timeMs: number; trace: string[] };
+  stats: MemberScheduleStats;
+}
+
+interface Profile {
+  crashPerStep: number;
+  leaderCrashPerStep: number;
+  stopPerStep: number;
+  leaderStopPerStep: number;
+  wipePerStep: number;
+  partitionPerStep: number;
+  oneWayPerStep: number;
+  healPerStep: number;
+  netChangePerStep: number;
+  forgeryPerStep: number;
+  /**
+   * Probability that a member is crashed or stopped right after it took a batch of raft messages
+   * (while the Ready they produce is being taken or written): faults in the middle of a Ready.
+   */
+  interruptPerDelivery: number;
+  /**
+   * The same right after a member took an append that replaces entries on its disk (the moments
+   * where a log's durable state and its in-memory state disagree the most).
+   */
+  interruptOnConflict: number;
+  maxDownSteps: number;
+  clients: number;
+  writeShare: number;
+}
+
+function drawProfile(rng: Rng, members: number): Profile {
+  const calm = rng.chance(0.15);
+  return {
+    crashPerStep: calm ? 0.003 : rng.pick([0.005, 0.01, 0.03]),
+    leaderCrashPerStep: calm ? 0 : rng.pick([0, 0.01, 0.03]),
+    stopPerStep: calm ? 0.003 : rng.pick([0.005, 0.01, 0.03]),
+    leaderStopPerStep: rng.pick([0, 0.01, 0.03]),
+    wipePerStep: members >= 3 ? rng.pick([0, 0, 0.005, 0.02]) : 0,
+    partitionPerStep: members === 1 ? 0 : calm ? 0.002 : rng.pick([0.005, 0.01, 0.03]),
+    oneWayPerStep: members === 1 ? 0 : rng.pick([0, 0.005, 0.01]),
+    healPerStep: rng.pick([0.02, 0.05, 0.1]),
+    netChangePerStep: rng.pick([0, 0.01, 0.03]),
+    forgeryPerStep: rng.pick([0, 0.01, 0.05]),
+    interruptPerDelivery: calm ? 0 : rng.pick([0, 0.0005, 0.002]),
+    interruptOnConflict: calm ? 0 : rng.pick([0, 0.3, 0.7]),
+    maxDownSteps: rng.pick([5, 20, 60]),
+    clients: rng.pick([2, 4, 8]),
+    writeShare: rng.pick([0.3, 0.5, 0.7]),
+  };
+}
+
+const STEP_MS = 100;
+
+export async function runMemberSchedule(seed: number, o: MemberScheduleOptions): Promise<MemberScheduleResult> {
+  const rng = new Rng(deriveSeed(seed, 3));
+  const cluster = new MemberCluster({
+    members: o.members,
+    seed,
+    diskMaxLatencyMs: rng.pick([1, 3, 10]),
+    maxCommittedBytesPerReady: rng.pick([64, 1024, 1024 * 1024]),
+    traceSize: o.traceSize ?? 64,
+  });
+  const profile = drawProfile(rng, o.members);
+  const enabled = new Set<FaultKind>(o.faults ?? FAULT_KINDS);
+  if (!enabled.has('crash')) profile.crashPerStep = profile.leaderCrashPerStep = 0;
+  if (!enabled.has('stop')) profile.stopPerStep = 0;
+  if (!enabled.has('handoff')) profile.leaderStopPerStep = 0;
+  if (!enabled.has('wipe')) profile.wipePerStep = 0;
+  if (!enabled.has('partition')) profile.partitionPerStep = profile.oneWayPerStep = 0;
+  if (!enabled.has('net')) profile.netChangePerStep = 0;
+  if (!enabled.has('forge')) profile.forgeryPerStep = 0;
+  const world = cluster.world;
+  const clients = new Clients(
+    world,
+    new Rng(deriveSeed(seed, 4)),
+    { member: (id) => cluster.serving(id), ids: cluster.ids, idByClientURL: (u) => cluster.net.idByClientURL(u), readyWaitMs: cluster.readyWaitMs, leaderWaitMs: 2 * cluster.electionMs },
+    3,
+    profile.clients,
+    profile.writeShare,
+  );
+  const intruder = new Intruder(cluster, new Rng(deriveSeed(seed, 5)));
+  const stats: MemberScheduleStats = {
+    virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
+    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0,
+  };
+  const restartAt = new Map<MemberSlot, number>();
+  /** Members that lost their disk: they stay down if the cluster refuses them. */
+  const wiped = new Set<MemberSlot>();
+  /** Faults so far: a check that needs a calm cluster is void once another fault happened. */
+  let faultEpoch = 0;
+  const onUnhandled = (reason: unknown): void => world.fail(new UncaughtInSimulation('an unhandled promise rejection', reason));
+  process.on('unhandledRejection', onUnhandled);
+
+  const downForAWhile = (slot: MemberSlot, step: number): void => {
+    restartAt.set(slot, step + rng.int(1, profile.maxDownSteps));
+  };
+  const calm = (): boolean =>
+    cluster.slots.every((s) => s.state === 'running' && s.member?.isReady() === true) && !cluster.net.partitioned && cluster.net.conditions === RELIABLE;
+
+  /**
+   * SIGTERM to the leader of a healthy cluster: a member that stops cleanly hands leadership to a
+   * caught-up follower first (as etcd does), so the cluster is not left without a leader for an
+   * election timeout. Checked when nothing else went wrong meanwhile.
+   */
+  const stopLeaderCalmly = (leader: MemberSlot, step: number): void => {
+    const epoch = ++faultEpoch;
+    cluster.stop(leader, () => {
+      world.after(3 * cluster.heartbeatMs, () => {
+        if (faultEpoch !== epoch || cluster.net.partitioned || cluster.net.conditions !== RELIABLE) return;
+        const others = cluster.slots.filter((s) => s !== leader);
+        if (!others.every((s) => s.state === 'running')) return;
+        if (cluster.leaders().length === 0) {
+          world.fail(new SafetyViolation('Stop Without Handoff', `${leader.name} stopped cleanly as the leader of a healthy cluster and left it without a leader (${cluster.describe()})`));
+        }
+      });
+    });
+    downForAWhile(leader, step);
+  };
+
+  let step = 0;
+  let interrupting = true;
+  const interruptKinds: ('crash' | 'stop')[] = [];
+  if (enabled.has('crash')) interruptKinds.push('crash');
+  if (enabled.has('stop')) interruptKinds.push('stop');
+  cluster.net.onDelivered = (to, messages) => {
+    if (!interrupting || interruptKinds.length === 0 || messages.length === 0) return;
+    const slot = cluster.slotById(to);
+    if (slot === undefined || slot.state !== 'running') return;
+    const p = replacesDiskEntries(slot, messages) ? profile.interruptOnConflict : profile.interruptPerDelivery;
+    if (!rng.chance(p)) return;
+    const kind = rng.pick(interruptKinds);
+    faultEpoch++;
+    world.after(rng.int(0, 3), () => {
+      if (slot.state !== 'running') return;
+      cluster.trace.note(world.nowMs, `interrupt ${slot.name} after it took ${messages.map((m) => m.type).join(',')}`);
+      if (kind === 'crash') {
+        cluster.crash(slot);
+        stats.crashes++;
+      } else {
+        cluster.stop(slot);
+        stats.stops++;
+      }
+      downForAWhile(slot, step);
+    });
+  };
+
+  try {
+    for (const s of cluster.slots) cluster.start(s);
+    await world.runFor(10);
+    clients.start();
+    const steps = Math.ceil(o.faultMs / STEP_MS);
+    for (step = 0; step < steps; step++) {
+      for (const [slot, at] of restartAt) {
+        if (at <= step && slot.state === 'down') {
+          restartAt.delete(slot);
+          cluster.start(slot);
+        }
+      }
+      for (const s of cluster.slots) if (s.member?.isReady() === true) s.everReady = true;
+      const running = cluster.running();
+      const leader = cluster.leaders()[0];
+      if (running.length > 0 && rng.chance(profile.crashPerStep)) {
+        faultEpoch++;
+        cluster.crash(rng.pick(running));
+        stats.crashes++;
+      }
+      if (leader !== undefined && leader.state === 'running' && rng.chance(profile.leaderCrashPerStep)) {
+        faultEpoch++;
+        cluster.crash(leader);
+        stats.crashes++;
+        downForAWhile(leader, step);
+      }
+      const running2 = cluster.running();
+      if (running2.length > 0 && rng.chance(profile.stopPerStep)) {
+        faultEpoch++;
+        const s = rng.pick(running2);
+        cluster.stop(s);
+        stats.stops++;
+        downForAWhile(s, step);
+      }
+      const leader2 = cluster.leaders()[0];
+      if (leader2 !== undefined && rng.chance(profile.leaderStopPerStep)) {
+        stats.stops++;
+        if (calm() && o.members >= 3) stopLeaderCalmly(leader2, step);
+        else {
+          faultEpoch++;
+          cluster.stop(leader2);
+          downForAWhile(leader2, step);
+        }
+      }
+      if (rng.chance(profile.wipePerStep) && wiped.size === 0) {
+        // Only a member that served before: a member that never published itself is
+        // indistinguishable from a new one (etcd's check has the same limit).
+        const candidates = cluster.slots.filter((s) => s.everReady);
+        if (candidates.length > 0) {
+          faultEpoch++;
+          const s = rng.pick(candidates);
+          cluster.wipe(s);
+          wiped.add(s);
+          stats.wipes++;
+          downForAWhile(s, step);
+        }
+      }
+      for (const s of cluster.slots) {
+        if (s.state !== 'down' || restartAt.has(s)) continue;
+        if (s.refusal !== null && !wiped.has(s)) throw new SafetyViolation('Restart Refused', `${s.name} refused to restart from its own disk: ${s.refusal}`);
+        if (s.refusal === null) downForAWhile(s, step);
+      }
+      if (rng.chance(profile.partitionPerStep)) {
+        faultEpoch++;
+        const shuffled = rng.shuffle([...cluster.ids]);
+        const cut = rng.int(1, shuffled.length - 1);
+        cluster.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+        const names = (ids: number[]): string => ids.map((id) => cluster.slotById(id)?.name ?? '?').join(',');
+        cluster.trace.note(world.nowMs, `partition {${names(shuffled.slice(0, cut))}} {${names(shuffled.slice(cut))}}`);
+        stats.partitions++;
+      }
+      if (rng.chance(profile.oneWayPerStep)) {
+        faultEpoch++;
+        const from = rng.pick(cluster.ids);
+        const to = rng.pick(cluster.ids.filter((id) => id !== from));
+        cluster.net.cutOneWay(from, to);
+        cluster.trace.note(world.nowMs, `cut ${cluster.slotById(from)?.name ?? '?'} -> ${cluster.slotById(to)?.name ?? '?'}`);
+        stats.partitions++;
+      }
+      if (rng.chance(profile.healPerStep)) cluster.net.heal();
+      if (rng.chance(profile.netChangePerStep)) {
+        faultEpoch++;
+        cluster.net.conditions = rng.chance(0.5)
+          ? RELIABLE
+          : { dropRate: rng.pick([0.02, 0.1]), dupRate: 0.02, longDelayRate: rng.pick([0, 0.1]), minDelayMs: 1, maxDelayMs: rng.pick([10, 30]) };
+      }
+      if (rng.chance(profile.forgeryPerStep)) {
+        intruder.attack();
+        stats.forgeries++;
+      }
+      await world.runFor(STEP_MS);
+    }
+
+    // Liveness: heal everything, restart everyone the cluster lets back in.
+    interrupting = false;
+    cluster.net.heal();
+    cluster.net.conditions = RELIABLE;
+    cluster.trace.note(world.nowMs, 'all faults healed');
+    const livenessMs = o.livenessMs ?? 60_000;
+    const deadline = world.nowMs + livenessMs;
+    let converged = false;
+    /** Once a leader is agreed on: the index every member must reach (clients keep writing meanwhile). */
+    let target: number | undefined;
+    while (world.nowMs < deadline) {
+      for (const s of cluster.slots) {
+        if (s.state !== 'down') continue;
+        if (s.refusal !== null && !wiped.has(s)) throw new SafetyViolation('Restart Refused', `${s.name} refused to restart from its own disk: ${s.refusal}`);
+        if (s.refusal === null) cluster.start(s);
+      }
+      const l = cluster.stableLeader();
+      if (l === undefined) target = undefined;
+      else {
+        target ??= (l.member as NonNullable<typeof l.member>).raftStatus().lastIndex;
+        if (allCaughtUp(cluster, target)) {
+          converged = true;
+          break;
+        }
+      }
+      await world.runFor(STEP_MS);
+    }
+    if (!converged) throw new SafetyViolation('Liveness', `no convergence within ${livenessMs} ms after healing: ${cluster.describe()}`);
+    clients.stop();
+    await world.runUntilTrue(() => clients.inFlight === 0, 10_000);
+    // Every key, read through every member with quorum=true, must give the linearizable value.
+    for (const s of cluster.running()) {
+      for (const key of clients.keys) {
+        const r = await runRead(clients, key, s.id, world);
+        if (r !== 'ok') throw new SafetyViolation('Liveness', `the final quorum read of ${key} through ${s.name} failed (${r}): ${cluster.describe()}`);
+      }
+      intruder.checkMembership(s);
+    }
+    clients.checkLinearizable();
+  } catch (err: unknown) {
+    process.off('unhandledRejection', onUnhandled);
+    fill(stats, cluster, clients, intruder);
+    const trace = cluster.trace.lines();
+    if (err instanceof SafetyViolation) return { seed, ok: false, failure: { invariant: err.invariant, message: err.message, timeMs: world.nowMs, trace }, stats };
+    if (err instanceof RaftInvariantError) return { seed, ok: false, failure: { invariant: 'Raft Assertion', message: err.message, timeMs: world.nowMs, trace }, stats };
+    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    return { seed, ok: false, failure: { invariant: err instanceof UncaughtInSimulation ? 'Crash' : 'Error', message, timeMs: world.nowMs, trace }, stats };
+  }
+  process.off('unhandledRejection', onUnhandled);
+  fill(stats, cluster, clients, intruder);
+  return { seed, ok: true, stats };
+}
+
+/** Whether an append in `messages` carries an entry whose index holds another term on the member's disk. */
+function replacesDiskEntries(slot: MemberSlot, messages: readonly Message[]): boolean {
+  const view = slot.disk.view();
+  for (const m of messages) {
+    if (m.type !== MessageType.MsgApp) continue;
+    for (const e of m.entries) {
+      const stored = view.get(simKeyString(entryKey(e.index)));
+      if (stored === undefined) break;
+      if (decodeEntry(stored).term !== e.term) return true;
+    }
+  }
+  return false;
+}
+
+/** Runs one quorum read to completion in virtual time. */
+async function runRead(clients: Clients, key: string, via: number, world: MemberCluster['world']): Promise<string> {
+  let result: string | undefined;
+  void clients.read(key, via).then((r) => {
+    result = r.kind === 'ok' ? 'ok' : `${r.kind}: ${r.why}`;
+  });
+  await world.runUntilTrue(() => result !== undefined, 20_000);
+  return result ?? 'no answer';
+}
+
+/** Every member the cluster let back in runs, serves clients, and has applied `target`. */
+function allCaughtUp(cluster: MemberCluster, target: number): boolean {
+  return cluster.slots.every((s) => (s.state === 'down' && s.refusal !== null) || (s.state === 'running' && s.member !== null && s.member.isReady() && s.member.raftStatus().applied >= target));
+}
+
+function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clients, intruder: Intruder): void {
+  stats.virtualMs = cluster.world.nowMs;
+  stats.events = cluster.world.eventsProcessed;
+  stats.batches = cluster.net.batchesSent;
+  stats.refusedStarts = cluster.slots.filter((s) => s.refusal !== null).length;
+  stats.forgeries = intruder.attempts;
+  stats.writesOk = clients.stats.writesOk;
+  stats.writesUnknown = clients.stats.writesUnknown;
+  stats.readsOk = clients.stats.readsOk;
+  for (const s of cluster.slots) {
+    stats.tornWrites += s.disk.stats.tornBatches;
+    stats.lostWrites += s.disk.stats.lostBatches;
+  }
+  stats.maxApplied = cluster.checker.maxApplied;
+}

@@ -1,0 +1,225 @@
+// The simulated network between whole members: raft batches travel encoded exactly as on the
+// wire (src/transport/wire.ts) and are decoded and checked by the receiver's real peer input path;
+// peer API requests (publish, the bootstrap check) go to the receiver's PeerApiHandler. Latency,
+// loss, duplication, reordering, partitions and one-way cuts come from the seed.
+import { MessageType, type Message } from '../../../src/raft/messages.js';
+import type { PeerApiReply, PeerApiRequest, PeerClient } from '../../../src/server/peer-api.js';
+import type { PeerNetwork, PeerNetworkOptions, RaftMember } from '../../../src/server/raft-member.js';
+import { acceptPeerBody } from '../../../src/transport/handler.js';
+import { encodeBatch } from '../../../src/transport/wire.js';
+import type { Rng } from '../prng.js';
+import type { Owner, World } from './world.js';
+
+export interface NetConditions {
+  dropRate: number;
+  dupRate: number;
+  /** Probability that a batch is held back 200..2000 ms (reordering). */
+  longDelayRate: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const RELIABLE: NetConditions = { dropRate: 0, dupRate: 0, longDelayRate: 0, minDelayMs: 1, maxDelayMs: 5 };
+
+/** One member's presence on the network (replaced at every incarnation). */
+export interface Endpoint {
+  owner: Owner;
+  /** Set once RaftMember.open resolved; raft traffic before that finds no listener. */
+  member: RaftMember | null;
+  /** Whether the peer listener answers (false while stopped, and before listen). */
+  listening: boolean;
+  /** The peer API before the member exists (the bootstrap check serves GET /members). */
+  preStartApi?: (req: PeerApiRequest) => Promise<import('../../../src/server/peer-api.js').PeerApiResponse> | import('../../../src/server/peer-api.js').PeerApiResponse | undefined;
+}
+
+export interface PeerInputRecord {
+  from: number;
+  to: number;
+  status: number;
+  text: string;
+}
+
+export class SimNetwork {
+  conditions: NetConditions = RELIABLE;
+  readonly endpoints = new Map<number, Endpoint>();
+  batchesSent = 0;
+  messagesSent = 0;
+  /** Called for every raft message handed to the network (vote checks). */
+  onSend: ((m: Message) => void) | undefined;
+  /** After a member took a batch of raft messages (the simulator may interrupt it right then). */
+  onDelivered: ((to: number, messages: readonly Message[]) => void) | undefined;
+  /** Every answer other than 204 to a member's own (not forged) raft traffic. */
+  onPeerInput: ((r: PeerInputRecord, messages: readonly Message[]) => void) | undefined;
+  private readonly cut = new Set<string>();
+  private readonly lastArrivalMs = new Map<string, number>();
+  private readonly lastUnreachableMs = new Map<string, number>();
+
+  constructor(
+    private readonly world: World,
+    private readonly rng: Rng,
+    /** member id -> its peer URL and client URL (fixed for the run). */
+    readonly addresses: ReadonlyMap<number, { peerURL: string; clientURL: string }>,
+  ) {}
+
+  // ---- faults
+
+  partition(groups: readonly (readonly number[])[]): void {
+    this.cut.clear();
+    const groupOf = new Map<number, number>();
+    groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
+    for (const a of this.addresses.keys()) for (const b of this.addresses.keys()) if (a !== b && groupOf.get(a) !== groupOf.get(b)) this.cut.add(`${a}>${b}`);
+  }
+
+  cutOneWay(from: number, to: number): void {
+    this.cut.add(`${from}>${to}`);
+  }
+
+  heal(): void {
+    this.cut.clear();
+    this.lastArrivalMs.clear();
+  }
+
+  get partitioned(): boolean {
+    return this.cut.size > 0;
+  }
+
+  canTalk(from: number, to: number): boolean {
+    return !this.cut.has(`${from}>${to}`);
+  }
+
+  // ---- raft traffic
+
+  /** The PeerNetwork a member incarnation sends raft messages with. */
+  networkFor(owner: Owner): (o: PeerNetworkOptions) => PeerNetwork {
+    return (o) => {
+      let closed = false;
+      return {
+        send: (messages) => {
+          if (closed || owner.dead) return;
+          const byPeer = new Map<number, Message[]>();
+          for (const m of messages) {
+            this.onSend?.(m);
+            let list = byPeer.get(m.to);
+            if (list === undefined) byPeer.set(m.to, (list = []));
+            list.push(m);
+          }
+          for (const [to, list] of byPeer) this.sendBatch(o.selfId, to, list, o.onUnreachable, owner);
+        },
+        updatePeer: () => undefined,
+        close: async () => {
+          closed = true;
+        },
+      };
+    };
+  }
+
+  private sendBatch(from: number, to: number, messages: Message[], onUnreachable: (id: number) => void, senderOwner: Owner): void {
+    this.batchesSent++;
+    this.messagesSent += messages.length;
+    const c = this.conditions;
+    const dest = this.endpoints.get(to);
+    const reachable = dest !== undefined && !dest.owner.dead && dest.listening && this.canTalk(from, to);
+    if (!reachable || this.rng.chance(c.dropRate)) {
+      if (!reachable) this.reportUnreachable(from, to, onUnreachable, senderOwner);
+      return;
+    }
+    const body = encodeBatch(messages);
+    const copies = this.rng.chance(c.dupRate) ? 2 : 1;
+    for (let k = 0; k < copies; k++) {
+      let delay = this.rng.int(c.minDelayMs, c.maxDelayMs);
+      if (this.rng.chance(c.longDelayRate)) delay += this.rng.int(200, 2000);
+      const link = `${from}>${to}`;
+      let arrival = this.world.nowMs + delay;
+      // Without reordering faults a link is FIFO, as one HTTP/1.1 pipeline is.
+      if (c.longDelayRate === 0) arrival = Math.max(arrival, this.lastArrivalMs.get(link) ?? 0);
+      this.lastArrivalMs.set(link, arrival);
+      this.world.at(arrival, () => this.deliver(from, to, body, dest), dest.owner);
+    }
+  }
+
+  private reportUnreachable(from: number, to: number, onUnreachable: (id: number) => void, owner: Owner): void {
+    const key = `${from}>${to}`;
+    const last = this.lastUnreachableMs.get(key) ?? -Infinity;
+    if (this.world.nowMs - last < 100) return;
+    this.lastUnreachableMs.set(key, this.world.nowMs);
+    this.world.after(this.rng.int(1, 5), () => onUnreachable(to), owner);
+  }
+
+  /** Delivers a request body on the receiver's peer input path; returns the HTTP status it answered. */
+  deliver(from: number, to: number, body: Uint8Array, dest: Endpoint, kind: 'messages' | 'snapshot' = 'messages', forged = false): PeerInputRecord {
+    const member = dest.member;
+    let record: PeerInputRecord;
+    if (member === null || !dest.listening) {
+      record = { from, to, status: 0, text: 'connection refused' };
+    } else {
+      const out = acceptPeerBody(body, from, kind, member.peerInputOptions());
+      record = { from, to, status: out.status, text: out.text ?? '' };
+      if (!forged && (out.status !== 204 || out.messages === undefined)) this.onPeerInput?.(record, out.messages ?? []);
+      if (!forged && out.status === 204 && out.messages !== undefined) this.onDelivered?.(to, out.messages);
+    }
+    return record;
+  }
+
+  // ---- the peer API
+
+  /** The PeerClient a member incarnation (or its bootstrap check) uses. */
+  clientFor(selfId: number, owner: Owner): PeerClient {
+    return {
+      request: (baseURL, req, timeoutMs) =>
+        new Promise<PeerApiReply>((resolve, reject) => {
+          let settled = false;
+          const settle = (fn: () => void): void => {
+            if (settled) return;
+            settled = true;
+            fn();
+          };
+          this.world.after(timeoutMs, () => settle(() => reject(new Error('timeout'))), owner);
+          const to = this.idByPeerURL(baseURL);
+          const dest = to === undefined ? undefined : this.endpoints.get(to);
+          if (to === undefined || dest === undefined || dest.owner.dead || !dest.listening || !this.canTalk(selfId, to) || !this.canTalk(to, selfId)) {
+            // Refused at once when nobody listens; a cut link answers nothing (the timeout fires).
+            if (to !== undefined && this.canTalk(selfId, to) && (dest === undefined || dest.owner.dead || !dest.listening)) {
+              this.world.after(this.rng.int(1, 3), () => settle(() => reject(new Error('ECONNREFUSED'))), owner);
+            }
+            return;
+          }
+          const body = req.json === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(JSON.stringify(req.json), 'utf8'));
+          const headers: Record<string, string | undefined> = {};
+          for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
+          const apiReq: PeerApiRequest = { method: req.method, path: req.path, headers, body };
+          this.world.after(
+            this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs),
+            () => {
+              const handler = dest.member?.peerApi ?? dest.preStartApi;
+              void Promise.resolve(handler?.(apiReq)).then((res) => {
+                const reply: PeerApiReply = {
+                  status: res?.status ?? 404,
+                  headers: res?.headers ?? {},
+                  body: new Uint8Array(Buffer.from(res?.json !== undefined ? JSON.stringify(res.json) : (res?.text ?? ''), 'utf8')),
+                };
+                if (owner.dead) return;
+                this.world.after(this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs), () => settle(() => resolve(reply)), owner);
+              });
+            },
+            dest.owner,
+          );
+        }),
+    };
+  }
+
+  idByPeerURL(url: string): number | undefined {
+    const base = url.replace(/\/$/, '');
+    for (const [id, a] of this.addresses) if (a.peerURL === base) return id;
+    return undefined;
+  }
+
+  idByClientURL(url: string): number | undefined {
+    const base = url.replace(/\/$/, '');
+    for (const [id, a] of this.addresses) if (a.clientURL === base) return id;
+    return undefined;
+  }
+}
+
+export function isVoteGrant(m: Message): boolean {
+  return m.type === MessageType.MsgVoteResp && !m.reject;
+}
