@@ -41,7 +41,8 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     if (shuttingDown) return;
     shuttingDown = true;
     logger.info({ signal }, 'shutting down');
-    const forceExit = setTimeout(() => process.exit(1), 5000);
+    // A leader hands over before it stops (at most two election timeouts), then the rest finishes.
+    const forceExit = setTimeout(() => process.exit(1), 5000 + 2 * config.electionTimeoutMs);
     forceExit.unref();
     running.close().then(
       () => process.exit(0),

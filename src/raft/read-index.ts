@@ -27,15 +27,26 @@ export function leaderReadQueueFull(r: Raft): boolean {
   return r.readOnly.size + r.pendingReadIndexMessages.length >= r.maxPendingReadIndexRequests;
 }
 
-/** Leader: a MsgReadIndex from ourselves or forwarded by a follower. */
+/**
+ * Leader: a MsgReadIndex from ourselves or forwarded by a follower. Thesis §6.4: the leader's
+ * commit index is current only once it has committed an entry of its own term; until then the
+ * read waits, whatever the cluster size. (etcd-io/raft answers a lone voter at once; after a
+ * restart its commit index is whatever the disk held, which may be older than writes it
+ * acknowledged before the crash.)
+ */
 export function stepLeaderReadIndex(r: Raft, m: Message): void {
-  if (r.tracker.isSingleton()) {
-    // The only voter: its commit index is trivially current.
-    respondToReadIndex(r, m, r.log.committed);
-    return;
-  }
   if (!r.committedEntryInCurrentTerm()) {
     if (!leaderReadQueueFull(r)) r.pendingReadIndexMessages.push(m);
+    return;
+  }
+  confirmReadIndex(r, m);
+}
+
+/** A read on a leader whose commit index is current: a lone voter answers, others confirm with a quorum. */
+function confirmReadIndex(r: Raft, m: Message): void {
+  if (r.tracker.isSingleton()) {
+    // The only voter: no other leader can exist, so its current commit index is the read index.
+    respondToReadIndex(r, m, r.log.committed);
     return;
   }
   sendReadIndexRequest(r, m);
@@ -68,5 +79,5 @@ export function releasePendingReadIndexMessages(r: Raft): void {
   if (!r.committedEntryInCurrentTerm()) return;
   const msgs = r.pendingReadIndexMessages;
   r.pendingReadIndexMessages = [];
-  for (const m of msgs) sendReadIndexRequest(r, m);
+  for (const m of msgs) confirmReadIndex(r, m);
 }

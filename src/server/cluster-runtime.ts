@@ -1,11 +1,14 @@
 // Starts one member of a replicated cluster: opens its data dir, serves the client API on
 // --listen-client-urls and the peer API on --listen-peer-urls, and runs raft. A one-member
 // --initial-cluster is simply a cluster of one (it elects itself at once).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { ExtraRoute } from '../http/context.js';
 import { createClientHandler } from '../http/client-api.js';
 import { closeAll, listenAll, type Listener } from './listen.js';
+import { MEMBERS_PATH } from './bootstrap.js';
+import { servePeerApi } from './peer-api.js';
 import { RaftMember } from './raft-member.js';
 import { etcdTsVersion } from './version.js';
 
@@ -42,11 +45,34 @@ function metricsRoute(member: RaftMember): ExtraRoute {
 
 export async function startClusterMember(config: MemberConfig, options: ClusterRuntimeOptions): Promise<RunningClusterMember> {
   const { logger } = options;
-  const member = await RaftMember.open({ config, logger, onFatal: options.onFatal });
-  let peerListeners: Listener[] = [];
+  // The peer port listens first: while this member checks with its peers whether it was already
+  // bootstrapped (an empty data dir), the peers that check too must get its answer.
+  let serving: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  let preStart: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
+  const peerListeners: Listener[] = await listenAll(config.listenPeerURLs, (req, res) => {
+    if (serving !== null) return serving(req, res);
+    if (preStart !== null && preStart(req, res)) return;
+    res.statusCode = 503;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end('etcdserver: not ready\n');
+  });
+  let member: RaftMember;
+  try {
+    member = await RaftMember.open({
+      config,
+      logger,
+      onFatal: options.onFatal,
+      onBootstrapCheck: (api) => {
+        preStart = api === null ? null : servePeerApi(api, new Set([MEMBERS_PATH]), 64 * 1024);
+      },
+    });
+  } catch (err: unknown) {
+    await closeAll(peerListeners);
+    throw err;
+  }
   let clientListeners: Listener[] = [];
   try {
-    peerListeners = await listenAll(config.listenPeerURLs, member.peerHandler);
+    serving = member.peerHandler;
     const handler = createClientHandler({
       backend: member,
       logger,

@@ -10,7 +10,7 @@ export type EntryCommand =
   /** A v2 keys write (or SYNC), applied to the store. */
   | { kind: 'v2'; req: V2Request }
   /** A member publishes its name and client URLs (etcd's publish of member attributes). */
-  | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[] }
+  | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[]; runId?: number }
   /** The leader decides the cluster version once every member has published (etcd's /0/version). */
   | { kind: 'version'; version: string }
   /** PUT /v2/members/<id>: a member's new peer URLs (etcd's ConfChangeUpdateNode; voters unchanged). */
@@ -31,7 +31,8 @@ export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
     case 'v2':
       return packr.pack([KIND_V2, cmd.req]);
     case 'attrs':
-      return packr.pack([KIND_ATTRS, cmd.memberId, cmd.name, cmd.clientURLs]);
+      // The run id (since etcd-ts 0.2) is optional: entries written before it decode without one.
+      return packr.pack(cmd.runId === undefined ? [KIND_ATTRS, cmd.memberId, cmd.name, cmd.clientURLs] : [KIND_ATTRS, cmd.memberId, cmd.name, cmd.clientURLs, cmd.runId]);
     case 'version':
       return packr.pack([KIND_VERSION, cmd.version]);
     case 'peers':
@@ -54,11 +55,11 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
       return { kind: 'v2', req };
     }
     case KIND_ATTRS: {
-      const [, memberId, name, clientURLs] = tuple as [number, number, string, string[]];
-      if (!Number.isSafeInteger(memberId) || typeof name !== 'string' || !Array.isArray(clientURLs)) {
+      const [, memberId, name, clientURLs, runId] = tuple as [number, number, string, string[], number | undefined];
+      if (!Number.isSafeInteger(memberId) || typeof name !== 'string' || !Array.isArray(clientURLs) || (runId !== undefined && !Number.isSafeInteger(runId))) {
         throw new Error('entry command: malformed member attributes');
       }
-      return { kind: 'attrs', memberId, name, clientURLs };
+      return runId === undefined ? { kind: 'attrs', memberId, name, clientURLs } : { kind: 'attrs', memberId, name, clientURLs, runId };
     }
     case KIND_VERSION: {
       if (typeof tuple[1] !== 'string') throw new Error('entry command: malformed cluster version');

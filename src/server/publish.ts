@@ -1,27 +1,45 @@
 // Publishing a member's attributes (name, client URLs) through the log, as etcd's
-// EtcdServer.publish: until the applied membership shows this member with its current
-// attributes, the member asks to have them committed, every intervalMs. The leader proposes its
-// own directly; a follower POSTs them to the leader's peer URL (/members/publish), whose handler
-// proposes them. Every member then answers /v2/members with the same client URLs, and a follower
-// can redirect writes to the leader's client URL.
+// EtcdServer.publish, once per run: every start proposes them again, tagged with this run's id,
+// and the member serves clients only once that very entry is applied (etcd's ReadyNotify). Then it
+// has applied everything committed before it started, so its answers are at least as new as the
+// cluster when it came up — attributes applied by an earlier run prove nothing of the kind.
+//
+// The leader proposes its own directly. A follower asks the leader (POST /members/publish on the
+// leader's peer URL), and the leader proposes only what the member itself confirms at its own
+// registered peer URL (GET /members/attributes): a stranger who knows the cluster id cannot point
+// a member's client URLs, and so every 307 redirect, at an address of its choosing.
 import type { Logger } from 'pino';
 import type { ApplyResult } from '../store/store.js';
-import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID } from '../transport/protocol.js';
+import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../transport/protocol.js';
 import type { EntryCommand } from './entry-codec.js';
 import { formatId, parseMemberId } from './ids.js';
 import type { Membership } from './membership.js';
-import type { PeerApiRequest, PeerApiResponse, PeerClient } from './peer-api.js';
+import { replyJson, type PeerApiRequest, type PeerApiResponse, type PeerClient } from './peer-api.js';
 import type { MemberTimers, TimerHandle } from './timers.js';
 
 export const PUBLISH_PATH = '/members/publish';
+export const ATTRIBUTES_PATH = '/members/attributes';
 /** The largest publish request body (attributes are small). */
 export const PUBLISH_MAX_BODY_BYTES = 64 * 1024;
+const MAX_CLIENT_URLS = 64;
+const MAX_URL_LENGTH = 1024;
+
+/** What a member publishes: its attributes and the id of this run. */
+export interface PublishedAttributes {
+  id: string;
+  name: string;
+  clientURLs: string[];
+  /** Random per start: tells this run's publish from an earlier run's. */
+  runId: number;
+}
 
 export interface PublisherOptions {
   memberId: number;
   clusterId: number;
   name: string;
   clientURLs: readonly string[];
+  /** This run's id (random, below 2^53). */
+  runId: number;
   membership: Membership;
   logger: Logger;
   leaderId: () => number;
@@ -41,6 +59,8 @@ export class Publisher {
   private timer: TimerHandle | null = null;
   private inFlight = false;
   private stopped = false;
+  /** Whether this run's publish was applied. */
+  private ownApplied = false;
 
   constructor(options: PublisherOptions) {
     this.o = options;
@@ -64,27 +84,41 @@ export class Publisher {
     void this.tryPublish();
   }
 
+  /** Whether this run's own publish has been applied (etcd's ReadyNotify). */
   published(): boolean {
-    return this.o.membership.publishedAs(this.o.memberId, this.o.name, this.o.clientURLs);
+    return this.ownApplied;
+  }
+
+  /** Called for every applied attributes entry. */
+  onApplied(memberId: number, runId: number | undefined): void {
+    if (memberId !== this.o.memberId || runId !== this.o.runId || this.ownApplied) return;
+    this.ownApplied = true;
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  /** This member's attributes as it publishes them in this run. */
+  attributes(): PublishedAttributes {
+    return { id: formatId(this.o.memberId), name: this.o.name, clientURLs: [...this.o.clientURLs], runId: this.o.runId };
   }
 
   private async tryPublish(): Promise<void> {
-    if (this.stopped || this.inFlight || this.published()) return;
+    if (this.stopped || this.inFlight || this.ownApplied) return;
     this.inFlight = true;
-    const cmd: EntryCommand = { kind: 'attrs', memberId: this.o.memberId, name: this.o.name, clientURLs: [...this.o.clientURLs] };
+    const attrs = this.attributes();
     try {
       if (this.o.isLeader()) {
-        await this.o.proposeAttributes(cmd);
+        await this.o.proposeAttributes({ kind: 'attrs', memberId: this.o.memberId, name: attrs.name, clientURLs: attrs.clientURLs, runId: attrs.runId });
       } else {
         const lead = this.o.leaderId();
         const url = lead === 0 ? undefined : this.o.membership.peerURLs(lead)[0];
         if (url === undefined) return;
         const res = await this.o.peerClient.request(
           url,
-          { method: 'POST', path: PUBLISH_PATH, headers: { [HEADER_CLUSTER_ID]: this.clusterIdHex }, json: { id: formatId(cmd.memberId), name: cmd.name, clientURLs: cmd.clientURLs } },
+          { method: 'POST', path: PUBLISH_PATH, headers: { [HEADER_CLUSTER_ID]: this.clusterIdHex, [HEADER_FROM]: attrs.id }, json: attrs },
           this.requestTimeoutMs,
         );
-        if (res.status !== 204) this.o.logger.debug({ status: res.status }, 'publish: the leader did not take our attributes yet');
+        if (res.status !== 204) this.o.logger.debug({ status: res.status, answer: replyJson(res) }, 'publish: the leader did not take our attributes yet');
       }
     } catch (err: unknown) {
       this.o.logger.debug({ err }, 'publish: attempt failed; will retry');
@@ -93,28 +127,69 @@ export class Publisher {
     }
   }
 
+  /** GET /members/attributes: what this member publishes in this run (the leader checks a publish with it). */
+  handleAttributes(req: PeerApiRequest): PeerApiResponse {
+    if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, json: { message: 'Method Not Allowed' } };
+    if (req.headers[HEADER_CLUSTER_ID] !== this.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
+    return { status: 200, headers: { [HEADER_CLUSTER_ID]: this.clusterIdHex }, json: this.attributes() };
+  }
+
   /** The leader side of POST /members/publish. */
   async handle(req: PeerApiRequest): Promise<PeerApiResponse> {
     if (req.method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, json: { message: 'Method Not Allowed' } };
     if (req.headers[HEADER_CLUSTER_ID] !== this.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
-    let body: { id?: unknown; name?: unknown; clientURLs?: unknown };
-    try {
-      body = JSON.parse(Buffer.from(req.body).toString('utf8')) as typeof body;
-    } catch {
-      return { status: 400, json: { message: 'bad publish request' } };
-    }
-    if (typeof body !== 'object' || body === null) return { status: 400, json: { message: 'bad publish request' } };
-    const id = typeof body.id === 'string' ? parseMemberId(body.id) : undefined;
-    const clientURLs = body.clientURLs;
-    if (id === undefined || !this.o.membership.has(id) || typeof body.name !== 'string' || !Array.isArray(clientURLs) || clientURLs.length > 64 || !clientURLs.every((u) => typeof u === 'string' && u.length < 1024)) {
-      return { status: 400, json: { message: 'bad publish request' } };
-    }
+    const claimed = parseAttributes(req.body);
+    if (typeof claimed === 'string') return refuse(this.o.logger, 400, claimed);
+    const id = parseMemberId(claimed.id) as number;
+    if (!this.o.membership.has(id) || id === this.o.memberId) return refuse(this.o.logger, 400, `${claimed.id} is not another member of this cluster`);
+    if (parseMemberId(req.headers[HEADER_FROM] ?? '') !== id) return refuse(this.o.logger, 400, `a member publishes only its own attributes (${HEADER_FROM} is ${req.headers[HEADER_FROM] ?? 'missing'})`);
     if (!this.o.isLeader()) return { status: 503, json: { message: 'not the leader' } };
+    // Ask the member itself, at the peer URL the cluster knows for it, what it publishes.
+    const peerURL = this.o.membership.peerURLs(id)[0];
+    if (peerURL === undefined) return refuse(this.o.logger, 400, `no peer URL known for ${claimed.id}`);
+    let confirmed: string | PublishedAttributes;
     try {
-      await this.o.proposeAttributes({ kind: 'attrs', memberId: id, name: body.name, clientURLs: clientURLs as string[] });
+      const reply = await this.o.peerClient.request(peerURL, { method: 'GET', path: ATTRIBUTES_PATH, headers: { [HEADER_CLUSTER_ID]: this.clusterIdHex } }, this.requestTimeoutMs);
+      confirmed = reply.status === 200 ? parseAttributes(reply.body) : `answered ${reply.status}`;
+    } catch (err: unknown) {
+      return { status: 503, json: { message: `could not confirm with ${claimed.id} at ${peerURL}: ${err instanceof Error ? err.message : String(err)}` } };
+    }
+    if (typeof confirmed === 'string' || !sameAttributes(confirmed, claimed)) {
+      return refuse(this.o.logger, 400, `${claimed.id} at ${peerURL} does not publish these attributes`);
+    }
+    try {
+      await this.o.proposeAttributes({ kind: 'attrs', memberId: id, name: claimed.name, clientURLs: claimed.clientURLs, runId: claimed.runId });
       return { status: 204 };
     } catch {
       return { status: 503, json: { message: 'not committed' } };
     }
   }
+}
+
+function refuse(logger: Logger, status: number, message: string): PeerApiResponse {
+  logger.warn({ reason: message }, 'refused a publish request');
+  return { status, json: { message: `bad publish request: ${message}` } };
+}
+
+/** The attributes in a publish body, or why they are not acceptable. */
+function parseAttributes(body: Uint8Array): PublishedAttributes | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof v !== 'object' || v === null) return 'not an object';
+  const o = v as Record<string, unknown>;
+  if (typeof o['id'] !== 'string' || parseMemberId(o['id']) === undefined) return 'bad id';
+  if (typeof o['name'] !== 'string' || o['name'].length > MAX_URL_LENGTH) return 'bad name';
+  const urls = o['clientURLs'];
+  if (!Array.isArray(urls) || urls.length > MAX_CLIENT_URLS || !urls.every((u) => typeof u === 'string' && u.length < MAX_URL_LENGTH && /^https?:\/\/[^/\s]+\/?$/.test(u))) return 'bad clientURLs';
+  const runId = o['runId'];
+  if (typeof runId !== 'number' || !Number.isSafeInteger(runId) || runId < 0) return 'bad runId';
+  return { id: o['id'], name: o['name'], clientURLs: urls as string[], runId };
+}
+
+function sameAttributes(a: PublishedAttributes, b: PublishedAttributes): boolean {
+  return a.id === b.id && a.name === b.name && a.runId === b.runId && a.clientURLs.length === b.clientURLs.length && a.clientURLs.every((u, i) => u === b.clientURLs[i]);
 }

@@ -18,11 +18,24 @@
 // raft appended it, and the entry applied at that index must carry that term. A leader that
 // steps down fails its waiters ('etcdserver: leader changed'): their outcome is unknown, never a
 // false success.
+//
+// The rules this glue keeps, each next to the code that keeps it and each exercised by the
+// whole-member simulator (test/sim/member):
+//   - persist before acknowledging (step 2 above);
+//   - never record a commit index beyond what is durable (hard-state.ts);
+//   - serve clients only after this run's own publish is applied (publish.ts, isReady);
+//   - an empty data dir bootstraps only when the peers say this member is new (bootstrap.ts);
+//   - never trust a peer's input: the guard refuses what no member can send (peer-guard.ts), a
+//     publish is proposed only as the member itself confirms it (publish.ts), and an exception
+//     from raft on input it accepted is a broken invariant that stops the member;
+//   - a leader that stops cleanly hands leadership to its most caught-up follower first.
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
-import { RawNode, Role, type Ready, type SoftState, type Status } from '../raft/index.js';
+import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
+import { randomBytes } from 'node:crypto';
 import { RaftLogStore, type KvOpener, type OpenedRaftLog } from '../storage/index.js';
+import type { Ready } from '../raft/rawnode.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
@@ -44,11 +57,14 @@ import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
+import { checkNotBootstrapped, freshMemberApi, MEMBERS_PATH, membersAnswer } from './bootstrap.js';
+import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
-import { Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
+import { refusePeerBatch, type GuardView } from './peer-guard.js';
+import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
 import { MemberStateMachine, type EntryResult } from './state-machine.js';
-import { nodeTimers, type MemberTimers, type TimerHandle } from './timers.js';
+import { nodeTimers, sleep, type MemberTimers, type TimerHandle } from './timers.js';
 import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
 export interface RaftMemberOptions {
@@ -81,6 +97,11 @@ export interface RaftMemberOptions {
    * default 1 MiB). A restart replays its log in rounds of this size.
    */
   maxCommittedBytesPerReady?: number;
+  /**
+   * While the member checks, on an empty data dir, whether it was already bootstrapped, its peer
+   * port must answer the peers that check too: called with the handler to serve (then null).
+   */
+  onBootstrapCheck?: (preStartApi: PeerApiHandler | null) => void;
 }
 
 /** What a member sends raft messages with: PeerTransport in the binary. */
@@ -146,6 +167,17 @@ export class RaftMember implements ClientBackend {
   private rateTimer: TimerHandle | null = null;
   private syncTimer: TimerHandle | null = null;
   private stopped = false;
+  /** Set by stop() at once (the leader then hands over before the loop stops). */
+  private stopping: Promise<void> | null = null;
+  /** Which HardState to write when (the commit index on disk never outruns the durable log). */
+  private readonly hardStates: HardStateKeeper;
+  /** Set by the tick when the commit index on disk lags: the idle loop writes it. */
+  private commitFlushDue = false;
+  /** Waiting for this member to follow another leader (the handoff at stop). */
+  private followWaiters: (() => void)[] = [];
+  private readonly guardView: GuardView;
+  /** The commit index found on disk at open: once applied, the member knows what it knew before. */
+  private readonly replayedAtOpen: number;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
 
@@ -165,6 +197,22 @@ export class RaftMember implements ClientBackend {
       initialConfState: { voters, learners: [] },
       onBatchWritten: (b) => member?.metrics.walFsyncSeconds.observe(b.durationMs / 1000),
       ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
+      beforeCreate: async () => {
+        if (config.initialClusterState !== 'new' || voters.length === 1) return;
+        options.onBootstrapCheck?.(freshMemberApi(config.clusterId, config.initialCluster));
+        try {
+          await checkNotBootstrapped({
+            memberId: config.memberId,
+            clusterId: config.clusterId,
+            initialCluster: config.initialCluster,
+            peerClient: options.peerClient ?? httpPeerClient,
+            timers: options.timers ?? nodeTimers,
+            onWaiting: (asked) => options.logger.warn({ asked }, 'the data dir is empty: waiting for a peer to say whether this member was already bootstrapped'),
+          });
+        } finally {
+          options.onBootstrapCheck?.(null);
+        }
+      },
     });
     if (opened.created && config.initialClusterState === 'existing') {
       await opened.store.close();
@@ -190,6 +238,9 @@ export class RaftMember implements ClientBackend {
     });
     this.stats = new MemberStats(this.transportStats, this.clock);
     this.log = opened.store;
+    this.hardStates = new HardStateKeeper(opened.hardState, MAX_DURABLE_COMMIT_LAG_ENTRIES);
+    this.replayedAtOpen = opened.hardState.commit;
+    const random = options.random ?? Math.random;
     this.clusterId = formatId(config.clusterId);
     this.membership = new Membership(config.initialCluster);
     // The store lives in memory: it is rebuilt by applying the committed log from its start.
@@ -199,6 +250,7 @@ export class RaftMember implements ClientBackend {
         onPeerURLsChanged: (id, urls) => {
           if (id !== config.memberId) void this.transport.updatePeer(id, urls);
         },
+        onAttributesApplied: (id, runId) => this.publisher.onApplied(id, runId),
       },
       opened.snapshot.metadata.index,
     );
@@ -217,9 +269,27 @@ export class RaftMember implements ClientBackend {
       checkQuorum: true,
       preVote: true,
       ...(options.maxCommittedBytesPerReady !== undefined ? { maxCommittedSizePerReadyBytes: options.maxCommittedBytesPerReady } : {}),
-      random: options.random ?? Math.random,
+      random,
       logger: this.logger.child({ component: 'raft' }),
     });
+    const raft = this.node.raft;
+    const membership = this.membership;
+    this.guardView = {
+      selfId: config.memberId,
+      isMember: (id) => membership.has(id),
+      get term() {
+        return raft.term;
+      },
+      get lead() {
+        return raft.lead;
+      },
+      get role() {
+        return raft.role;
+      },
+      get lastIndex() {
+        return raft.log.lastIndex();
+      },
+    };
 
     const peers = new Map<number, string[]>();
     for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
@@ -265,6 +335,9 @@ export class RaftMember implements ClientBackend {
       timeoutMs: requestTimeoutMs(config),
       retryAfterMs: config.electionTimeoutMs,
       maxWaiters: 10_000,
+      // Read contexts are unguessable and differ between runs: an answer meant for an earlier run
+      // (or forged) cannot release a read of this one.
+      nonce: options.random === undefined ? randomBytes(8) : randomNonce(random),
     });
     this.publisher = new Publisher({
       memberId: config.memberId,
@@ -278,8 +351,9 @@ export class RaftMember implements ClientBackend {
       proposeAttributes: (cmd) => this.proposeCommand(cmd),
       timers: this.timers,
       peerClient: options.peerClient ?? httpPeerClient,
+      runId: Math.floor(random() * Number.MAX_SAFE_INTEGER),
     });
-    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH]), PUBLISH_MAX_BODY_BYTES);
+    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH, ATTRIBUTES_PATH, MEMBERS_PATH]), PUBLISH_MAX_BODY_BYTES);
     this.peerHandler = (req, res) => {
       if (peerApi(req, res)) return;
       raftHandler(req, res, () => {
@@ -322,32 +396,58 @@ export class RaftMember implements ClientBackend {
     this.scheduleReady();
   }
 
-  /** Stops the member: pending requests fail, the last Ready round finishes, the log is closed. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
+  /**
+   * Stops the member (SIGTERM): a leader first hands leadership to its most caught-up follower
+   * (bounded), then pending requests fail, the last Ready round finishes, the HardState of the
+   * last completed round is written, and the log is closed.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopNow();
+    return this.stopping;
+  }
+
+  private async stopNow(): Promise<void> {
+    if (!this.stopped && this.tickTimer !== null) await this.handOverLeadership();
     this.stopped = true;
     this.tickTimer?.cancel();
     this.syncTimer?.cancel();
     this.rateTimer?.cancel();
     this.publisher.stop();
     for (const release of this.readyWaiters.splice(0)) release();
+    for (const release of this.followWaiters.splice(0)) release();
     this.proposals.failAll(STOPPED);
     this.reads.failAll(STOPPED);
     if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
     await this.transport.close();
-    await this.persistCommitIndex();
+    const last = this.hardStates.atStop();
+    if (last !== undefined) {
+      try {
+        await this.log.save({ hardState: last.hardState }, { sync: true });
+      } catch (err: unknown) {
+        this.logger.warn({ err }, 'could not write the commit index at stop');
+      }
+    }
     await this.log.close();
-    this.logger.info({ term: this.node.term, applied: this.sm.applied() }, 'member stopped');
+    this.logger.info({ term: this.node.term, applied: this.sm.applied(), commitOnDisk: this.hardStates.writtenCommit }, 'member stopped');
   }
 
-  /** On a clean stop, the commit index (not written on its own while running) is made durable. */
-  private async persistCommitIndex(): Promise<void> {
-    const st = this.node.status();
-    const commit = Math.min(st.commit, this.log.storedRange().lastIndex);
-    try {
-      await this.log.save({ hardState: { term: st.term, vote: st.vote, commit } }, { sync: true });
-    } catch (err: unknown) {
-      this.logger.warn({ err }, 'could not persist the commit index at stop');
+  /**
+   * etcd's TransferLeadership at stop: hand over to the follower with the longest log that was
+   * recently active, and wait (at most two election timeouts) until this member follows the new
+   * leader; then stopping costs the cluster no election timeout. Proposals are refused meanwhile
+   * (raft refuses them during a transfer).
+   */
+  private async handOverLeadership(): Promise<void> {
+    if (!this.node.isLeader() || this.membership.ids().length < 2) return;
+    const to = chooseTransferee(this.node.status(), this.config.memberId);
+    if (to === undefined) return;
+    this.logger.info({ term: this.node.term, to: formatId(to) }, 'stopping: handing leadership over');
+    this.node.transferLeader(to);
+    this.scheduleReady();
+    const following = new Promise<void>((resolve) => this.followWaiters.push(resolve));
+    await Promise.race([following, sleep(this.timers, 2 * this.config.electionTimeoutMs)]);
+    if (this.softState.lead === 0 || this.softState.lead === this.config.memberId) {
+      this.logger.warn({ term: this.node.term, to: formatId(to) }, 'stopping: leadership was not handed over in time');
     }
   }
 
@@ -408,8 +508,9 @@ export class RaftMember implements ClientBackend {
   }
 
   /**
-   * Whether this member may serve clients, as etcd's ReadyNotify: its own attributes are applied
-   * from the log and the cluster version is decided. Until then etcd holds client requests.
+   * Whether this member may serve clients, as etcd's ReadyNotify: this run's own publish is
+   * applied (so is everything committed before this member started) and the cluster version is
+   * decided. Until then client requests wait (bounded).
    */
   isReady(): boolean {
     return this.publisher.published() && this.membership.clusterVersion !== null;
@@ -453,7 +554,7 @@ export class RaftMember implements ClientBackend {
 
   /** Queues a proposal for the next Ready (see Proposals), on the leader only. */
   private proposeEntry(cmd: EntryCommand): Promise<EntryResult> {
-    if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
+    if (this.stopped || this.stopping !== null) return Promise.reject(new ProposalError(STOPPED));
     if (!this.node.isLeader()) return Promise.reject(this.notLeader());
     return this.proposals.add(cmd);
   }
@@ -480,6 +581,7 @@ export class RaftMember implements ClientBackend {
 
   private onTick(): void {
     if (this.stopped) return;
+    if (this.hardStates.lagging() !== undefined) this.commitFlushDue = true;
     this.node.tick();
     this.reads.onTick();
     this.scheduleReady();
@@ -489,10 +591,23 @@ export class RaftMember implements ClientBackend {
    * Raft messages from a peer (the transport's handler decoded and addressed them); also the
    * simulator's network delivers here.
    */
-  receivePeerMessages(msgs: readonly Message[], _from: number): void {
-    if (this.stopped) return;
-    for (const m of msgs) this.node.step(m);
+  receivePeerMessages(msgs: readonly Message[], from: number): string | null {
+    if (this.stopped) return null;
+    const refusal = refusePeerBatch(msgs, from, this.guardView);
+    if (refusal !== null) {
+      this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
+      return refusal;
+    }
+    try {
+      for (const m of msgs) this.node.step(m);
+    } catch (err: unknown) {
+      // Raft threw on input the guard let through: a broken invariant. Stop loudly, never limp on.
+      this.stopped = true;
+      this.onFatal(err);
+      throw err;
+    }
     this.scheduleReady();
+    return null;
   }
 
   /** How this member's peer port takes a raft batch (acceptPeerBody): the simulator's network uses it. */
@@ -503,6 +618,15 @@ export class RaftMember implements ClientBackend {
   /** The member's peer endpoints beside raft's (the simulator calls this directly). */
   readonly peerApi: PeerApiHandler = (req) => {
     if (req.path === PUBLISH_PATH) return this.publisher.handle(req);
+    if (req.path === ATTRIBUTES_PATH) return this.publisher.handleAttributes(req);
+    if (req.path === MEMBERS_PATH) {
+      if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
+      // A member still replaying its log may not have applied what it will know: a peer's
+      // bootstrap check must not take its word yet. (Readiness alone would deadlock a new
+      // cluster: its members are ready only once every member published, the late one included.)
+      if (!this.isReady() && this.sm.applied() < this.replayedAtOpen) return { status: 503, text: 'etcdserver: not ready (replaying the log)' };
+      return membersAnswer(this.config.clusterId, this.membership.list().map((m) => ({ id: parseMemberId(m.id) as number, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs })));
+    }
     return undefined;
   };
 
@@ -525,7 +649,10 @@ export class RaftMember implements ClientBackend {
       for (;;) {
         if (this.stopped) return;
         this.proposals.flush(this.node, () => this.notLeader());
-        if (!this.node.hasReady()) return;
+        if (!this.node.hasReady()) {
+          await this.flushLaggingCommit();
+          return;
+        }
         const rd = this.node.ready();
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
@@ -534,12 +661,12 @@ export class RaftMember implements ClientBackend {
         // clients answered) before its write: a commit-only HardState is not on the write path.
         const split = stableCommittedPrefix(rd);
         if (split > 0) this.applyCommitted(rd.committedEntries.slice(0, split));
-        // A HardState whose only change is the commit index is not written on its own (etcd-io/raft
-        // MustSync: it need not be durable; a restart re-learns the commit from the leader); it
-        // rides along with the next write of entries, term or vote.
-        if (rd.entries.length > 0 || rd.snapshot !== undefined || rd.mustSync) {
-          await this.log.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: rd.mustSync });
+        // One batch: the snapshot, the entries and the whole HardState of this Ready (hard-state.ts).
+        const write = this.hardStates.onReady(rd);
+        if (write !== undefined) {
+          await this.log.save({ hardState: write.hardState, entries: rd.entries, snapshot: rd.snapshot }, { sync: write.sync });
         }
+        this.hardStates.onReadyPersisted(write);
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
         if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
@@ -554,6 +681,16 @@ export class RaftMember implements ClientBackend {
       this.stopped = true;
       this.onFatal(err);
     }
+  }
+
+  /** While idle, a commit index that moved without entries is written (not fsynced) once per tick. */
+  private async flushLaggingCommit(): Promise<void> {
+    if (!this.commitFlushDue) return;
+    this.commitFlushDue = false;
+    const lagging: HardStateWrite | undefined = this.hardStates.lagging();
+    if (lagging === undefined) return;
+    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync });
+    this.hardStates.onWritten(lagging);
   }
 
   private applyCommitted(entries: readonly Entry[]): void {
@@ -576,6 +713,7 @@ export class RaftMember implements ClientBackend {
       this.reads.onLeaderChange();
     }
     if (prev.role === Role.Leader && ss.role !== Role.Leader) this.proposals.failAll(LEADER_CHANGED);
+    if (ss.lead !== 0 && ss.lead !== this.config.memberId) for (const release of this.followWaiters.splice(0)) release();
     if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
   }
 
@@ -615,6 +753,28 @@ export class RaftMember implements ClientBackend {
         this.syncInFlight = false;
       });
   }
+}
+
+/** A commit index that moved without entries is written once it lags this far (else at the next tick). */
+const MAX_DURABLE_COMMIT_LAG_ENTRIES = 1000;
+
+/**
+ * The follower to hand leadership to: a voter that was recently active, with the longest log
+ * (the least to catch up, so the transfer finishes fastest); undefined when there is none.
+ */
+export function chooseTransferee(status: Status, selfId: number): number | undefined {
+  let best: { id: number; match: number } | undefined;
+  for (const p of status.progress) {
+    if (p.id === selfId || p.isLearner || !p.recentActive) continue;
+    if (best === undefined || p.match > best.match || (p.match === best.match && p.id < best.id)) best = { id: p.id, match: p.match };
+  }
+  return best?.id;
+}
+
+function randomNonce(random: () => number): Uint8Array {
+  const out = new Uint8Array(8);
+  for (let i = 0; i < 8; i++) out[i] = Math.floor(random() * 256);
+  return out;
 }
 
 /**

@@ -23,6 +23,11 @@ export interface ReadBarrierOptions {
   retryAfterMs: number;
   /** Reads waiting at once, at most; more are refused with 'etcdserver: too many requests'. */
   maxWaiters: number;
+  /**
+   * Random bytes of this run in every context (default none): an answer to a round of an earlier
+   * run, or a forged one, cannot match a round of this one.
+   */
+  nonce?: Uint8Array;
 }
 
 export class ReadBarrier {
@@ -128,13 +133,15 @@ export class ReadBarrier {
     this.queued = [];
   }
 
-  /** Unique cluster-wide: this member's id and a sequence number, 16 bytes big-endian. */
+  /** Unique cluster-wide: this member's id, this run's nonce and a sequence number. */
   private nextContext(): Uint8Array {
     this.seq++;
-    const buf = Buffer.alloc(16);
+    const nonce = this.o.nonce ?? new Uint8Array(0);
+    const buf = Buffer.alloc(16 + nonce.length);
     buf.writeBigUInt64BE(BigInt(this.o.memberId), 0);
-    buf.writeBigUInt64BE(BigInt(this.seq), 8);
-    return new Uint8Array(buf.buffer, buf.byteOffset, 16);
+    buf.set(nonce, 8);
+    buf.writeBigUInt64BE(BigInt(this.seq), 8 + nonce.length);
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   }
 }
 

@@ -17,6 +17,8 @@ export interface StateMachineOptions {
   membership: Membership;
   /** A member's peer URLs changed (applied from the log): the transport must follow. */
   onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
+  /** A member's published attributes were applied, with the run id they carry (if any). */
+  onAttributesApplied?: (memberId: number, runId: number | undefined) => void;
 }
 
 export class MemberStateMachine {
@@ -24,11 +26,13 @@ export class MemberStateMachine {
   readonly auth = new AuthStore();
   readonly membership: Membership;
   private readonly onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
+  private readonly onAttributesApplied: ((memberId: number, runId: number | undefined) => void) | undefined;
   private appliedIndex: number;
 
   constructor(options: StateMachineOptions, appliedIndex: number) {
     this.membership = options.membership;
     this.onPeerURLsChanged = options.onPeerURLsChanged;
+    this.onAttributesApplied = options.onAttributesApplied;
     this.appliedIndex = appliedIndex;
   }
 
@@ -56,6 +60,7 @@ export class MemberStateMachine {
           if (membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
             store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
           }
+          this.onAttributesApplied?.(cmd.memberId, cmd.runId);
           break;
         case 'peers':
           if (membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {

@@ -44,6 +44,11 @@ export interface RaftLogStoreOptions {
   onBatchWritten?: (batch: BatchWritten) => void;
   /** The key-value store under the log: LevelDB by default; the simulator passes its disk. */
   openKv?: KvOpener;
+  /**
+   * Called when the data dir is empty, before anything is written to it; if it throws, open
+   * fails and the dir stays empty (the member's bootstrap check, src/server/bootstrap.ts).
+   */
+  beforeCreate?: () => Promise<void>;
 }
 
 export interface RaftStateUpdate {
@@ -132,6 +137,7 @@ export class RaftLogStore {
       return await RaftLogStore.load(db, options);
     } catch (err) {
       await db.close().catch(() => undefined);
+      if (err instanceof CreateRefused) throw err.reason;
       if (err instanceof DataDirError) throw err;
       throw mapLevelError(err, location);
     }
@@ -143,6 +149,13 @@ export class RaftLogStore {
     const created = metadata === undefined;
     let bootstrapConfState = loaded.bootstrapConfState;
     if (metadata === undefined) {
+      if (options.beforeCreate !== undefined) {
+        try {
+          await options.beforeCreate();
+        } catch (err) {
+          throw new CreateRefused(err);
+        }
+      }
       metadata = { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name };
       const ops: BatchOp[] = [{ type: 'put', key: METADATA_KEY, value: encodeMetadata(metadata) }];
       if (options.initialConfState !== undefined) {
@@ -324,6 +337,13 @@ export class RaftLogStore {
 }
 
 type BatchOp = KvOp;
+
+/** beforeCreate refused: its error passes through open unchanged. */
+class CreateRefused extends Error {
+  constructor(readonly reason: unknown) {
+    super('refused before creating the data dir');
+  }
+}
 
 function checkIdentity(stored: MemberMetadata, expected: RaftLogStoreOptions): void {
   if (stored.clusterId !== expected.clusterId) {

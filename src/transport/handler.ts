@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MessageType, type Message, type NodeId } from '../raft/messages.js';
 import { readBoundedBody } from './body.js';
-import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SNAPSHOT_BYTES } from './limits.js';
+import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ENTRIES_PER_BATCH, DEFAULT_MAX_SNAPSHOT_BYTES } from './limits.js';
 import { silentLogger, type TransportLogger } from './logger.js';
 import {
   CLUSTER_ID_MISMATCH_TEXT,
@@ -41,6 +41,11 @@ export interface PeerHandlerOptions {
   maxBodyBytes?: number;
   maxSnapshotBytes?: number;
   maxBatchMessages?: number;
+  /**
+   * Entries in one request, over all its messages; a larger batch is refused (400) before it is
+   * decoded. Default DEFAULT_MAX_ENTRIES_PER_BATCH, the senders' default.
+   */
+  maxEntriesPerBatch?: number;
   logger?: TransportLogger;
   stats?: TransportStats;
 }
@@ -53,6 +58,8 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const maxSnapshotBytes = options.maxSnapshotBytes ?? DEFAULT_MAX_SNAPSHOT_BYTES;
   const maxBatchMessages = options.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES;
+  const maxEntriesPerBatch = options.maxEntriesPerBatch ?? DEFAULT_MAX_ENTRIES_PER_BATCH;
+  if (!Number.isSafeInteger(maxEntriesPerBatch) || maxEntriesPerBatch <= 0) throw new RangeError(`peer handler: maxEntriesPerBatch must be a positive integer, got ${String(maxEntriesPerBatch)}`);
   const clusterIdHex = formatId(options.clusterId);
   const serverVersion = options.serverVersion ?? DEFAULT_SERVER_VERSION;
 
@@ -83,7 +90,7 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
       if (result.reason === 'too-large') answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
       return;
     }
-    const out = acceptPeerBody(result.body, from, kind, { selfId: options.selfId, maxBatchMessages, onMessages: options.onMessages, logger, stats });
+    const out = acceptPeerBody(result.body, from, kind, { selfId: options.selfId, maxBatchMessages, maxEntriesPerBatch, onMessages: options.onMessages, logger, stats });
     answer(res, out.status, out.text);
   }
 
@@ -113,6 +120,8 @@ export type PeerBatchVerdict = string | null | void;
 export interface PeerInputOptions {
   selfId: NodeId;
   maxBatchMessages: number;
+  /** Entries in one batch, over all its messages (default DEFAULT_MAX_ENTRIES_PER_BATCH). */
+  maxEntriesPerBatch?: number;
   onMessages: (messages: Message[], from: NodeId) => PeerBatchVerdict;
   logger?: TransportLogger;
   stats?: TransportStats;
@@ -135,7 +144,7 @@ export function acceptPeerBody(body: Uint8Array, from: NodeId, kind: 'messages' 
   const logger = o.logger ?? silentLogger;
   let messages: Message[];
   try {
-    messages = decodeBatch(body, { maxMessages: o.maxBatchMessages });
+    messages = decodeBatch(body, { maxMessages: o.maxBatchMessages, maxEntriesPerBatch: o.maxEntriesPerBatch ?? DEFAULT_MAX_ENTRIES_PER_BATCH });
     checkAddressing(messages, from, o.selfId, kind);
   } catch (err) {
     if (!(err instanceof WireError)) throw err;

@@ -7,6 +7,14 @@ export interface TransportLimits {
   /** One request carries at most this many messages / estimated bytes (a larger single message goes alone). */
   maxBatchMessages: number;
   maxBatchBytes: number;
+  /**
+   * Entries (summed over its messages) one request carries at most: a batch closes before a
+   * message that would take it past this bound. It must not exceed the receivers' bound (the
+   * handler's maxEntriesPerBatch, which refuses such a batch); both default to
+   * DEFAULT_MAX_ENTRIES_PER_BATCH. A single MsgApp with more entries is split into consecutive
+   * MsgApps (see PeerSender.enqueue).
+   */
+  maxEntriesPerBatch: number;
   /** The largest request body a peer accepts on /raft/messages (receiver bound; the sender never sends more). */
   maxBodyBytes: number;
   /** The largest snapshot message, sent alone on /raft/snapshot. */
@@ -32,12 +40,27 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
 /** Messages in one batch; also the receiver's bound when decoding. */
 export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
+export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Entries in one batch; also the receiver's bound when decoding (before any object is built, so a
+ * body of millions of tiny entries costs a scan, not gigabytes of heap).
+ *
+ * Derived from what a well-behaved sender produces with the defaults: the sender estimates each
+ * entry at ENTRY_OVERHEAD_BYTES = 32 bytes or more (wire.ts) and closes a batch at maxBatchBytes,
+ * so a batch holds fewer than 4 MiB / 32 = 131072 entries; raft fills one MsgApp up to
+ * maxSizePerMsgBytes (1 MiB) counting 24 bytes per empty entry, i.e. at most 43690 entries, so
+ * three full MsgApps of empty entries (131070) still fit in one batch. The sender enforces the
+ * bound as well, so a sender with a larger maxBatchBytes still never produces a batch we refuse.
+ * At the bound a decoded batch costs a few tens of MB of short-lived heap.
+ */
+export const DEFAULT_MAX_ENTRIES_PER_BATCH = DEFAULT_MAX_BATCH_BYTES / 32;
 
 export const DEFAULT_TRANSPORT_LIMITS: Readonly<TransportLimits> = Object.freeze({
   maxQueueMessages: 4096,
   maxQueueBytes: 64 * 1024 * 1024,
   maxBatchMessages: DEFAULT_MAX_BATCH_MESSAGES,
-  maxBatchBytes: 4 * 1024 * 1024,
+  maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
+  maxEntriesPerBatch: DEFAULT_MAX_ENTRIES_PER_BATCH,
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   maxSnapshotBytes: DEFAULT_MAX_SNAPSHOT_BYTES,
   requestTimeoutMs: 3000,

@@ -5,6 +5,8 @@ import type { Message } from '../raft/messages.js';
 export interface QueuedMessage {
   message: Message;
   sizeBytes: number;
+  /** message.entries.length, kept beside the size for the batch bound. */
+  entries: number;
 }
 
 export class MessageQueue {
@@ -36,15 +38,21 @@ export class MessageQueue {
     return true;
   }
 
-  /** Removes and returns the longest prefix within the batch bounds (at least one message). */
-  takeBatch(maxMessages: number, maxBytes: number): QueuedMessage[] {
+  /**
+   * Removes and returns the longest prefix within the batch bounds (at least one message: the
+   * caller queues no message with more than maxEntries entries, so only maxBytes can be exceeded,
+   * by a single large message).
+   */
+  takeBatch(maxMessages: number, maxBytes: number, maxEntries: number): QueuedMessage[] {
     const batch: QueuedMessage[] = [];
     let bytes = 0;
+    let entries = 0;
     while (this.head < this.items.length && batch.length < maxMessages) {
       const next = this.items[this.head] as QueuedMessage;
-      if (batch.length > 0 && bytes + next.sizeBytes > maxBytes) break;
+      if (batch.length > 0 && (bytes + next.sizeBytes > maxBytes || entries + next.entries > maxEntries)) break;
       batch.push(next);
       bytes += next.sizeBytes;
+      entries += next.entries;
       this.head++;
     }
     this.bytes -= bytes;

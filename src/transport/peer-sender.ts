@@ -4,8 +4,10 @@
 // peer unreachable (rate-limited), and delays the next attempt with an exponential backoff: a dead
 // peer sees a few attempts per second, never a hot loop. Snapshots travel alone on /raft/snapshot,
 // beside the pipeline, so a large transfer does not hold back heartbeats.
+// A batch stays within the peer's bounds (maxBatchMessages, maxBatchBytes, maxEntriesPerBatch);
+// a MsgApp with more entries than one batch may carry is split into consecutive MsgApps.
 import { Pool } from 'undici';
-import { MessageType, type Message, type NodeId } from '../raft/messages.js';
+import { MessageType, type Entry, type Message, type NodeId } from '../raft/messages.js';
 import type { TransportLimits } from './limits.js';
 import type { TransportLogger } from './logger.js';
 import { MessageQueue, type QueuedMessage } from './message-queue.js';
@@ -75,6 +77,8 @@ export class PeerSender {
   private closed = false;
   /** The request attempts made so far (messages and snapshots), for tests and debugging. */
   attempts = 0;
+  /** MsgApps split because they had more than maxEntriesPerBatch entries, for tests and debugging. */
+  splitMessages = 0;
 
   constructor(options: PeerSenderOptions) {
     if (options.urls.length === 0) throw new RangeError(`transport: peer ${formatId(options.peerId)} has no URLs`);
@@ -112,9 +116,48 @@ export class PeerSender {
       this.sendSnapshot(message);
       return;
     }
-    const item: QueuedMessage = { message, sizeBytes: messageSizeBytes(message) };
-    if (!this.queue.push(item)) {
-      this.drop(1, 'sending buffer is full');
+    if (message.entries.length > this.o.limits.maxEntriesPerBatch) {
+      this.enqueueOversized(message);
+      return;
+    }
+    this.push(message);
+  }
+
+  private push(message: Message): boolean {
+    const item: QueuedMessage = { message, sizeBytes: messageSizeBytes(message), entries: message.entries.length };
+    if (this.queue.push(item)) return true;
+    this.drop(1, 'sending buffer is full');
+    return false;
+  }
+
+  /**
+   * A message with more entries than the peer accepts in one request. Raft does not produce one
+   * with the defaults (a 1 MiB MsgApp holds at most 43690 entries, a third of the bound), only
+   * with maxSizePerMsgBytes above 24 * maxEntriesPerBatch (3 MiB) or a lowered maxEntriesPerBatch.
+   * Sending it would be refused every time, and dropping it would not help either: raft sends the
+   * same append again (a probe is as large as any append), so the follower would never catch up.
+   * A MsgApp is therefore split into consecutive MsgApps of at most maxEntriesPerBatch entries,
+   * each anchored on the last entry of the previous one: exactly the appends of a leader with a
+   * smaller maxSizePerMsgBytes, so the follower checks and acknowledges each as usual (the leader
+   * takes an acknowledgement of a prefix like any other). When a piece cannot be queued the rest
+   * is dropped too (the follower would refuse them: their previous entry is missing) and raft
+   * retransmits as after any loss. Only MsgApp carries entries between peers (raft does not accept
+   * a MsgProp from the network, MsgReadIndex carries none): anything else is dropped and counted.
+   */
+  private enqueueOversized(message: Message): void {
+    const maxEntries = this.o.limits.maxEntriesPerBatch;
+    const fields = { peer: formatId(this.o.peerId), type: MessageType[message.type], entries: message.entries.length, maxEntriesPerBatch: maxEntries };
+    if (message.type !== MessageType.MsgApp) {
+      this.o.logger.error(fields, 'dropped a raft message with more entries than a peer request carries');
+      this.o.stats.recordDropped(this.o.peerId, 1);
+      return;
+    }
+    const pieces = splitAppend(message, maxEntries);
+    if (this.splitMessages++ === 0) this.o.logger.warn({ ...fields, pieces: pieces.length }, 'split a MsgApp with more entries than a peer request carries (raft maxSizePerMsgBytes above 24 * maxEntriesPerBatch?)');
+    for (let i = 0; i < pieces.length; i++) {
+      if (this.push(pieces[i] as Message)) continue;
+      if (i + 1 < pieces.length) this.drop(pieces.length - i - 1, 'sending buffer is full');
+      return;
     }
   }
 
@@ -142,7 +185,7 @@ export class PeerSender {
 
   private sendBatch(): void {
     const { limits } = this.o;
-    const batch = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes);
+    const batch = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes, limits.maxEntriesPerBatch);
     const messages = batch.map((q) => q.message);
     const body = encodeBatch(messages);
     if (body.byteLength > limits.maxBodyBytes) {
@@ -318,6 +361,21 @@ export class PeerSender {
       this.droppedSinceLog = 0;
     }
   }
+}
+
+/** A MsgApp cut into consecutive MsgApps of at most maxEntries entries each (same term and commit). */
+function splitAppend(m: Message, maxEntries: number): Message[] {
+  const pieces: Message[] = [];
+  let index = m.index;
+  let logTerm = m.logTerm;
+  for (let i = 0; i < m.entries.length; i += maxEntries) {
+    const entries = m.entries.slice(i, i + maxEntries);
+    pieces.push({ ...m, index, logTerm, entries });
+    const last = entries[entries.length - 1] as Entry;
+    index = last.index;
+    logTerm = last.term;
+  }
+  return pieces;
 }
 
 /** Reads at most MAX_ERROR_BODY_BYTES of a response body and discards the rest. */

@@ -6,16 +6,35 @@
 //   snapshot = [index, term, voters, learners, data]
 // Tuples keep batches small and fast to decode; the decoder validates every field, so a body from
 // a confused or hostile client is a WireError (answered 400), never a crash or a half-typed Message.
+// Before msgpackr builds a single object, scanBatch walks the bytes once and refuses a body that is
+// not exactly this shape or that exceeds the message / entry bounds: an entry costs 6 bytes on the
+// wire but a few hundred bytes of heap once decoded, so the bounds must hold before decoding.
 import { Packr } from 'msgpackr';
 import { EntryType, isLocalMessage, MessageType, type Entry, type Message, type Snapshot } from '../raft/messages.js';
+import { DEFAULT_MAX_ENTRIES_PER_BATCH } from './limits.js';
 
 export const WIRE_VERSION = 1;
 
 // Upper bounds of the encoded bytes around payloads (13 fields of at most 9 bytes plus headers; an
 // entry's 4 fields), so that messageSizeBytes never underestimates what encodeBatch produces.
 const MESSAGE_OVERHEAD_BYTES = 128;
-const ENTRY_OVERHEAD_BYTES = 32;
+export const ENTRY_OVERHEAD_BYTES = 32;
 const ID_BYTES = 9;
+
+/**
+ * Voter and learner ids in one batch: a membership is a handful of members, and each id is one
+ * byte on the wire but 8 in a decoded array, so the lists are bounded like the entries.
+ */
+export const MAX_CONF_STATE_IDS_PER_BATCH = 64 * 1024;
+
+/**
+ * The payload of every decoded empty entry (raft's no-op entries, empty contexts and snapshots):
+ * one shared, frozen, zero-length array instead of a view per entry. A zero-length array has no
+ * element to write; freezing also refuses properties (msgpackr's unpack() caches a `dataView` on its
+ * source, so unpacking this array throws a TypeError where an unfrozen one throws msgpackr's
+ * end-of-data Error: decode entry data only when it is non-empty, as the state machine does).
+ */
+const EMPTY_BYTES: Uint8Array = Object.freeze(new Uint8Array(0));
 
 export class WireError extends Error {
   readonly code = 'malformed-batch';
@@ -66,11 +85,32 @@ function snapshotTuple(s: Snapshot): unknown[] {
   return [md.index, md.term, md.confState.voters, md.confState.learners, s.data];
 }
 
-/** Decodes and validates a batch; throws WireError on anything we would not have encoded. */
-export function decodeBatch(body: Uint8Array, limits: { maxMessages: number }): Message[] {
+export interface DecodeLimits {
+  /** Messages in one batch. */
+  maxMessages: number;
+  /** Entries in one batch, over all its messages. Default DEFAULT_MAX_ENTRIES_PER_BATCH. */
+  maxEntriesPerBatch?: number;
+}
+
+/** What scanBatch counted in a body it accepted. */
+export interface BatchShape {
+  messages: number;
+  entries: number;
+  confStateIds: number;
+}
+
+/**
+ * Decodes and validates a batch; throws WireError on anything we would not have encoded, and on a
+ * batch over the bounds before any of it is materialised.
+ */
+export function decodeBatch(body: Uint8Array, limits: DecodeLimits): Message[] {
+  scanBatch(body, limits);
   let raw: unknown;
   try {
-    raw = packr.unpack(body);
+    // Through a plain Uint8Array (not the caller's Buffer): msgpackr's bin values are then plain
+    // Uint8Array views over the body, used as they are; msgpackr also tags its source with a
+    // cached DataView, which stays on this wrapper.
+    raw = packr.unpack(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   } catch (err) {
     throw new WireError(`undecodable body (${(err as Error).message})`, { cause: err });
   }
@@ -78,8 +118,189 @@ export function decodeBatch(body: Uint8Array, limits: { maxMessages: number }): 
   if (batch[0] !== WIRE_VERSION) throw new WireError(`unsupported wire version ${String(batch[0])}`);
   const list = batch[1];
   if (!Array.isArray(list)) throw new WireError('batch: expected a list of messages');
-  if (list.length > limits.maxMessages) throw new WireError(`batch of ${list.length} messages exceeds ${limits.maxMessages}`);
   return list.map(decodeMessage);
+}
+
+// The msgpack type bytes our encoder emits (msgpackr with useRecords: false): non-negative
+// integers as positive fixint / uint8 / uint16 / uint32 and, from 2^32 on, float64 (msgpackr never
+// writes uint64 for a number, but another msgpack encoder may, so a safe uint64 is accepted);
+// arrays as fixarray / array16 / array32; Uint8Array as bin8 / bin16 / bin32; null; booleans.
+const NIL = 0xc0;
+const FALSE = 0xc2;
+const TRUE = 0xc3;
+const BIN8 = 0xc4;
+const BIN16 = 0xc5;
+const BIN32 = 0xc6;
+const FLOAT64 = 0xcb;
+const UINT8 = 0xcc;
+const UINT16 = 0xcd;
+const UINT32 = 0xce;
+const UINT64 = 0xcf;
+const ARRAY16 = 0xdc;
+const ARRAY32 = 0xdd;
+/** Fewest bytes of an encoded entry ([fixint, fixint, fixint, bin8 of 0 bytes]) and message. */
+const MIN_ENTRY_BYTES = 6;
+const MIN_MESSAGE_BYTES = 14;
+const MESSAGE_UINT_FIELDS = ['message.type', 'message.to', 'message.from', 'message.term', 'message.logTerm', 'message.index', 'message.commit'] as const;
+
+/**
+ * Checks, without building any object, that `body` is exactly one batch of our tuple shape (every
+ * integer field a non-negative safe integer, nothing after it) within the bounds: at most
+ * maxMessages messages, maxEntriesPerBatch entries, MAX_CONF_STATE_IDS_PER_BATCH ids. A list is
+ * refused on its length header, before its elements are walked. One pass with a handful of byte
+ * reads per value and none per payload byte: linear in the body with a small constant, constant
+ * memory. Throws WireError, never anything else.
+ */
+export function scanBatch(body: Uint8Array, limits: DecodeLimits): BatchShape {
+  const maxEntries = limits.maxEntriesPerBatch ?? DEFAULT_MAX_ENTRIES_PER_BATCH;
+  const s = new Scanner(body);
+  if (s.arrayLength('batch') !== 2) throw new WireError('batch: expected a 2-tuple');
+  const version = s.uint('batch.version');
+  if (version !== WIRE_VERSION) throw new WireError(`unsupported wire version ${version}`);
+  const messages = s.arrayLength('batch.messages');
+  if (messages > limits.maxMessages) throw new WireError(`batch of ${messages} messages exceeds ${limits.maxMessages} (maxMessages)`);
+  s.room(messages, MIN_MESSAGE_BYTES, 'batch.messages');
+  let entries = 0;
+  let ids = 0;
+  for (let i = 0; i < messages; i++) {
+    s.tuple('message', 13);
+    for (const field of MESSAGE_UINT_FIELDS) s.uint(field);
+    s.bool('message.reject');
+    s.uint('message.rejectHint');
+    const n = s.arrayLength('message.entries');
+    entries += n;
+    if (entries > maxEntries) throw new WireError(`batch of ${entries}+ entries exceeds ${maxEntries} (maxEntriesPerBatch)`);
+    s.room(n, MIN_ENTRY_BYTES, 'message.entries');
+    for (let j = 0; j < n; j++) {
+      s.tuple('entry', 4);
+      s.uint('entry.term');
+      s.uint('entry.index');
+      s.uint('entry.type');
+      s.bin('entry.data');
+    }
+    if (!s.nil()) s.uint('message.logTermHint');
+    if (!s.nil()) s.bin('message.context');
+    if (!s.nil()) {
+      s.tuple('snapshot', 5);
+      s.uint('snapshot.index');
+      s.uint('snapshot.term');
+      for (const what of ['snapshot.voters', 'snapshot.learners']) {
+        const k = s.arrayLength(what);
+        ids += k;
+        if (ids > MAX_CONF_STATE_IDS_PER_BATCH) throw new WireError(`batch of ${ids}+ member ids exceeds ${MAX_CONF_STATE_IDS_PER_BATCH}`);
+        s.room(k, 1, what);
+        for (let j = 0; j < k; j++) s.uint(what);
+      }
+      s.bin('snapshot.data');
+    }
+  }
+  if (s.pos !== body.length) throw new WireError(`${body.length - s.pos} trailing bytes after the batch`);
+  return { messages, entries, confStateIds: ids };
+}
+
+/** A cursor over msgpack bytes that reads headers and skips payloads; every read is bounds-checked. */
+class Scanner {
+  pos = 0;
+  private readonly end: number;
+  private view: DataView | undefined;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.end = buf.length;
+  }
+
+  /** Reads a length-prefixed integer of `bytes` big-endian bytes after the type byte, and skips both. */
+  private fixed(bytes: number, what: string): number {
+    const { buf, pos } = this;
+    if (this.end - pos <= bytes) throw new WireError(`${what}: truncated body`);
+    let v = 0;
+    for (let i = 1; i <= bytes; i++) v = v * 256 + (buf[pos + i] as number);
+    this.pos = pos + 1 + bytes;
+    return v;
+  }
+
+  private type(what: string): number {
+    if (this.pos >= this.end) throw new WireError(`${what}: truncated body`);
+    return this.buf[this.pos] as number;
+  }
+
+  /** A non-negative safe integer, in any form our encoder writes one. */
+  uint(what: string): number {
+    const t = this.type(what);
+    if (t <= 0x7f) {
+      this.pos++;
+      return t;
+    }
+    switch (t) {
+      case UINT8:
+        return this.fixed(1, what);
+      case UINT16:
+        return this.fixed(2, what);
+      case UINT32:
+        return this.fixed(4, what);
+      case UINT64: {
+        const hi = this.buf[this.pos + 1];
+        // The top 11 bits of a safe integer are zero (2^53 - 1 at most).
+        if (hi !== undefined && (hi !== 0 || (this.buf[this.pos + 2] as number) > 0x1f)) break;
+        return this.fixed(8, what);
+      }
+      case FLOAT64: {
+        if (this.end - this.pos < 9) throw new WireError(`${what}: truncated body`);
+        this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+        const v = this.view.getFloat64(this.pos + 1);
+        if (!Number.isSafeInteger(v) || v < 0) break;
+        this.pos += 9;
+        return v;
+      }
+    }
+    throw new WireError(`${what}: expected a non-negative integer (msgpack type 0x${t.toString(16)})`);
+  }
+
+  arrayLength(what: string): number {
+    const t = this.type(what);
+    if (t >= 0x90 && t <= 0x9f) {
+      this.pos++;
+      return t & 0x0f;
+    }
+    if (t === ARRAY16) return this.fixed(2, what);
+    if (t === ARRAY32) return this.fixed(4, what);
+    throw new WireError(`${what}: expected a list (msgpack type 0x${t.toString(16)})`);
+  }
+
+  tuple(what: string, length: number): void {
+    if (this.arrayLength(what) !== length) throw new WireError(`${what}: expected a ${length}-tuple`);
+  }
+
+  /** A list of `count` elements of at least `minBytes` each must fit in what is left of the body. */
+  room(count: number, minBytes: number, what: string): void {
+    if (count * minBytes > this.end - this.pos) throw new WireError(`${what}: truncated body (${count} elements announced)`);
+  }
+
+  bool(what: string): void {
+    const t = this.type(what);
+    if (t !== TRUE && t !== FALSE) throw new WireError(`${what}: expected a boolean (msgpack type 0x${t.toString(16)})`);
+    this.pos++;
+  }
+
+  /** Skips a nil and returns true, or returns false (consuming nothing) before anything else. */
+  nil(): boolean {
+    if (this.pos < this.end && this.buf[this.pos] === NIL) {
+      this.pos++;
+      return true;
+    }
+    return false;
+  }
+
+  /** Skips a bin value without reading its bytes. */
+  bin(what: string): void {
+    const t = this.type(what);
+    let length: number;
+    if (t === BIN8) length = this.fixed(1, what);
+    else if (t === BIN16) length = this.fixed(2, what);
+    else if (t === BIN32) length = this.fixed(4, what);
+    else throw new WireError(`${what}: expected bytes (msgpack type 0x${t.toString(16)})`);
+    if (length > this.end - this.pos) throw new WireError(`${what}: truncated body (${length} bytes announced)`);
+    this.pos += length;
+  }
 }
 
 function decodeMessage(raw: unknown): Message {
@@ -134,8 +355,10 @@ function uint(what: string, v: unknown): number {
 
 function bytes(what: string, v: unknown): Uint8Array {
   if (!(v instanceof Uint8Array)) throw new WireError(`${what}: expected bytes`);
-  // A plain view over the body (no copy), so decoded messages equal what was encoded.
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+  if (v.byteLength === 0) return EMPTY_BYTES;
+  // A plain view over the body (no copy), so decoded messages equal what was encoded. msgpackr
+  // already made one (it unpacks a plain Uint8Array); anything else is re-wrapped.
+  return Object.getPrototypeOf(v) === Uint8Array.prototype ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
 function ids(what: string, v: unknown): number[] {

@@ -1,7 +1,7 @@
 // The extensions of Ongaro's thesis: Pre-Vote (§9.6), CheckQuorum and the leader lease (§6.2,
 // §4.2.3), leadership transfer (§3.10) and ReadIndex (§6.4).
 import { describe, expect, it } from 'vitest';
-import { MessageType, NONE, ProposalDroppedError, Role } from '../../src/raft/index.js';
+import { EntryType, MemoryStorage, MessageType, NONE, ProposalDroppedError, RawNode, Role, type ReadState } from '../../src/raft/index.js';
 import type { Raft } from '../../src/raft/raft.js';
 import { allEntries, msg, Network, readMessages, terms, type TestRaftOptions } from './helpers.js';
 
@@ -249,6 +249,32 @@ describe('ReadIndex (thesis §6.4)', () => {
     n.sendLocal(MessageType.MsgBeat, 2);
     expect(old.role).toBe(Role.Follower);
     expect(old.readStates).toEqual([]);
+  });
+
+  it('a lone voter restarted with an old commit index answers only after committing an entry of its own term', () => {
+    // Its disk holds entries 1..5 of term 1 but an older commit index (2): writes 3..5 were
+    // acknowledged before the crash. Answering at 2 would let a read miss them (thesis §6.4 asks
+    // every leader, whatever the cluster size, to commit in its term first).
+    const storage = new MemoryStorage();
+    storage.setConfState({ voters: [1], learners: [] });
+    storage.append([1, 2, 3, 4, 5].map((index) => ({ term: 1, index, type: EntryType.Normal, data: enc(`w${index}`) })));
+    storage.setHardState({ term: 1, vote: 1, commit: 2 });
+    const rn = new RawNode({ id: 1, storage, random: () => 0.5, applied: 0 });
+    rn.campaign();
+    const persist = (): ReadState[] => {
+      const rd = rn.ready();
+      if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
+      storage.append(rd.entries);
+      rn.advance(rd);
+      return rd.readStates;
+    };
+    const seen: ReadState[] = [];
+    while (rn.role !== Role.Leader) seen.push(...persist()); // the self-vote, once durable
+    rn.readIndex(ctx('after restart'));
+    expect(rn.commitIndex).toBe(2);
+    for (let i = 0; i < 4 && rn.hasReady(); i++) seen.push(...persist());
+    expect(rn.commitIndex).toBe(6); // the no-op of term 2 committed, and everything before it
+    expect(seen.map((rs) => rs.index)).toEqual([6]);
   });
 
   it('a node without a known leader refuses the read at once', () => {

@@ -5,8 +5,10 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, type Message, type NodeId } from '../../src/raft/messages.js';
-import { encodeBatch, type PeerTransport, TransportStats } from '../../src/transport/index.js';
+import { EntryType, MessageType, type Message, type NodeId } from '../../src/raft/messages.js';
+import { createPeerHandler, encodeBatch, type PeerTransport, TransportStats } from '../../src/transport/index.js';
+import { MessageQueue } from '../../src/transport/message-queue.js';
+import { messageSizeBytes } from '../../src/transport/wire.js';
 import { freePorts } from '../helpers/ports.js';
 import { append, closeServer, listen, message, recordingLogger, startPeerServer, transport, url, waitFor, type LogLine, type PeerServer } from './helpers.js';
 
@@ -419,5 +421,138 @@ describe('peer handler', () => {
     t1.send([message(1, 2)]);
     await waitFor(() => t1.stats.peer(2)!.sendFailures === 1, 3000, 'the failure');
     expect(t1.isPeerActive(2)).toBe(false);
+  });
+});
+
+/**
+ * The reproduced attack body: `messages` MsgApps from 1 to 2, each of `perMessage` empty entries
+ * of 6 bytes ([1, 1, 0, bin0]), written byte by byte.
+ */
+function hostileEmptyEntriesBody(messages: number, perMessage: number): Buffer {
+  const body = Buffer.alloc(8 + messages * (19 + 6 * perMessage));
+  let p = 0;
+  for (const b of [0x92, 1, 0xdd]) body[p++] = b;
+  body.writeUInt32BE(messages, p);
+  p += 4;
+  for (let m = 0; m < messages; m++) {
+    for (const b of [0x9d, MessageType.MsgApp, 2, 1, 1, 1, 0, 0, 0xc2, 0, 0xdd]) body[p++] = b;
+    body.writeUInt32BE(perMessage, p);
+    p += 4;
+    for (let e = 0; e < perMessage; e++) for (const b of [0x94, 1, 1, EntryType.Normal, 0xc4, 0]) body[p++] = b;
+    for (const b of [0xc0, 0xc0, 0xc0]) body[p++] = b;
+  }
+  return body.subarray(0, p);
+}
+
+describe('entry bound per batch', () => {
+  async function postRaw(port: number, body: Uint8Array) {
+    const res = await request(`${url(port)}/raft/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-msgpack', 'x-etcd-cluster-id': (0xcdf818194e).toString(16), 'x-server-from': '1' },
+      body,
+    });
+    return { status: res.statusCode, text: await res.body.text() };
+  }
+
+  it('answers the 11 MB body of empty entries with 400 (or 413 under the default body bound), never calling onMessages', async () => {
+    const [p2, p3] = (await freePorts(2)) as [number, number];
+    let calls = 0;
+    const onMessages = () => void calls++;
+    const logs: LogLine[] = [];
+    // The server's peer listener accepts 16 MiB bodies: the entry bound is what refuses this one.
+    track(await startPeerServer(2, p2, { maxBodyBytes: 16 * 1024 * 1024, onMessages, logger: recordingLogger(logs) }));
+    track(await startPeerServer(3, p3, { onMessages }));
+    const body = hostileEmptyEntriesBody(1024, 1790);
+    expect(body.length).toBeGreaterThan(10_900_000);
+    const refused = await postRaw(p2, body);
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/entries exceeds 131072 \(maxEntriesPerBatch\)/);
+    expect(logs.some((l) => l.message === 'rejected a malformed raft message batch')).toBe(true);
+    expect((await postRaw(p3, body)).status).toBe(413);
+    expect(calls).toBe(0);
+    // Both keep serving.
+    expect((await postRaw(p2, encodeBatch([message(1, 2)]))).status).toBe(204);
+    expect(calls).toBe(1);
+  });
+
+  it('takes the bound from the handler option and validates it', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const s2 = track(await startPeerServer(2, p2, { maxEntriesPerBatch: 10 }));
+    expect((await postRaw(p2, encodeBatch([append(1, 2, 1, 6, 4), append(1, 2, 2, 5, 4)]))).status).toBe(400);
+    expect((await postRaw(p2, encodeBatch([append(1, 2, 1, 6, 4), append(1, 2, 2, 4, 4)]))).status).toBe(204);
+    expect(s2.received).toHaveLength(2);
+    for (const bad of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createPeerHandler({ selfId: 2, clusterId: 1, onMessages: () => undefined, maxEntriesPerBatch: bad })).toThrow(RangeError);
+      expect(() => transport(1, {}, { limits: { maxEntriesPerBatch: bad } })).toThrow(/maxEntriesPerBatch/);
+    }
+  });
+
+  it('closes a batch before it would exceed maxEntriesPerBatch', () => {
+    const q = new MessageQueue({ maxMessages: 100, maxBytes: 1 << 30 });
+    const counts = [40, 50, 11, 10, 100, 1, 0, 99];
+    for (const n of counts) {
+      const m = append(1, 2, 1, n, 0);
+      q.push({ message: m, sizeBytes: messageSizeBytes(m), entries: n });
+    }
+    const batches: number[][] = [];
+    while (q.length > 0) batches.push(q.takeBatch(1024, 1 << 30, 100).map((b) => b.entries));
+    expect(batches).toEqual([[40, 50], [11, 10], [100], [1, 0, 99]]);
+  });
+
+  it('never sends a batch above maxEntriesPerBatch, many small MsgApps queued', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const maxEntriesPerBatch = 100;
+    const batches: Message[][] = [];
+    // The receiver has the same bound: a batch over it would be refused and counted as a failure.
+    track(await startPeerServer(2, p2, { maxEntriesPerBatch, onMessages: (msgs) => void batches.push(msgs) }));
+    const t1 = track(transport(1, { 2: p2 }, { limits: { maxEntriesPerBatch, maxInflightRequests: 1 } }));
+    const sent: Message[] = [];
+    for (let i = 1; i <= 600; i++) sent.push(append(1, 2, i, 1 + (i % 9), i % 3));
+    const total = sent.reduce((n, m) => n + m.entries.length, 0);
+    t1.send(sent); // queued together, then drained in batches
+    await waitFor(() => batches.flat().length === sent.length, 10_000, 'every message');
+    const entriesPer = batches.map((b) => b.reduce((n, m) => n + m.entries.length, 0));
+    expect(Math.max(...entriesPer)).toBeLessThanOrEqual(maxEntriesPerBatch);
+    // The entry bound, not the byte or message bounds, closed them: full to within one message.
+    expect(entriesPer.slice(1, -1).every((n) => n > maxEntriesPerBatch - 9)).toBe(true);
+    expect(batches.length).toBeGreaterThanOrEqual(Math.ceil(total / maxEntriesPerBatch));
+    expect(batches.flat()).toEqual(sent);
+    expect(t1.stats.peer(2)!.sendFailures).toBe(0);
+    expect(t1.stats.peer(2)!.droppedMessages).toBe(0);
+  });
+
+  it('splits a MsgApp with more entries than a batch carries into consecutive MsgApps; drops any other such message', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const maxEntriesPerBatch = 100;
+    const s2 = track(await startPeerServer(2, p2, { maxEntriesPerBatch }));
+    const logs: LogLine[] = [];
+    const t1 = track(transport(1, { 2: p2 }, { logger: recordingLogger(logs), limits: { maxEntriesPerBatch } }));
+    const big = append(1, 2, 7, 250, 3);
+    big.logTerm = 1;
+    big.entries.forEach((e, i) => (e.term = i < 120 ? 1 : 2)); // a term change inside the second piece
+    const prop = message(1, 2, { type: MessageType.MsgProp, entries: append(1, 2, 1, 101, 1).entries });
+    t1.send([big, prop, message(1, 2, { commit: 99 })]);
+    await waitFor(() => s2.received.length === 4, 5000, 'the pieces and the heartbeat');
+    const pieces = s2.received.slice(0, 3);
+    expect(pieces.map((m) => [m.type, m.entries.length, m.commit, m.term])).toEqual([
+      [MessageType.MsgApp, 100, 7, 2],
+      [MessageType.MsgApp, 100, 7, 2],
+      [MessageType.MsgApp, 50, 7, 2],
+    ]);
+    // Each piece appends right after the previous one, as a raft leader's next MsgApp would.
+    expect([pieces[0]!.index, pieces[0]!.logTerm]).toEqual([big.index, big.logTerm]);
+    for (let k = 1; k < 3; k++) {
+      const prev = pieces[k - 1]!.entries.at(-1)!;
+      expect([pieces[k]!.index, pieces[k]!.logTerm]).toEqual([prev.index, prev.term]);
+    }
+    expect([pieces[1]!.logTerm, pieces[2]!.logTerm]).toEqual([1, 2]);
+    expect(pieces.flatMap((m) => m.entries)).toEqual(big.entries);
+    expect(s2.received[3]).toEqual(message(1, 2, { commit: 99 }));
+    // The MsgProp (raft never sends one to a peer) is dropped and counted, loudly.
+    expect(t1.stats.peer(2)!.droppedMessages).toBe(1);
+    expect(logs.filter((l) => l.level === 'error').map((l) => [l.message, l.fields])).toEqual([
+      ['dropped a raft message with more entries than a peer request carries', { peer: '2', type: 'MsgProp', entries: 101, maxEntriesPerBatch: 100 }],
+    ]);
+    expect(logs.filter((l) => l.message.startsWith('split a MsgApp'))).toHaveLength(1);
   });
 });

@@ -1,7 +1,8 @@
-import { Packr } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
-import { EntryType, MessageType, type Message } from '../../src/raft/messages.js';
-import { decodeBatch, encodeBatch, WireError } from '../../src/transport/wire.js';
+import { Packr, Unpackr } from 'msgpackr';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EntryType, MessageType, type Entry, type Message } from '../../src/raft/messages.js';
+import { DEFAULT_MAX_ENTRIES_PER_BATCH, DEFAULT_TRANSPORT_LIMITS } from '../../src/transport/limits.js';
+import { decodeBatch, encodeBatch, ENTRY_OVERHEAD_BYTES, MAX_CONF_STATE_IDS_PER_BATCH, scanBatch, WireError } from '../../src/transport/wire.js';
 import { messageSizeBytes } from '../../src/transport/wire.js';
 import { append, message } from './helpers.js';
 import { mulberry32 } from '../sim/prng.js';
@@ -117,5 +118,263 @@ describe('wire batches', () => {
       expect(encodeBatch([m]).byteLength).toBeLessThanOrEqual(messageSizeBytes(m) + 8);
     }
     for (const m of everyShape()) expect(encodeBatch([m]).byteLength).toBeLessThanOrEqual(messageSizeBytes(m) + 8);
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * A batch of `messages` MsgApps (1 -> 2), each with `perMessage` empty entries [1, 1, 0, bin0] of
+ * 6 bytes, written byte by byte (encodeBatch would first build millions of entry objects).
+ */
+function emptyEntriesBody(messages: number, perMessage: number): Buffer {
+  const body = Buffer.alloc(8 + messages * (19 + 6 * perMessage));
+  let p = 0;
+  body[p++] = 0x92; // [version, messages]
+  body[p++] = 1;
+  body[p++] = 0xdd; // array32
+  body.writeUInt32BE(messages, p);
+  p += 4;
+  for (let m = 0; m < messages; m++) {
+    for (const b of [0x9d, MessageType.MsgApp, 2, 1, 1, 1, 0, 0, 0xc2, 0, 0xdd]) body[p++] = b;
+    body.writeUInt32BE(perMessage, p);
+    p += 4;
+    for (let e = 0; e < perMessage; e++) {
+      body[p++] = 0x94;
+      body[p++] = 1;
+      body[p++] = 1;
+      body[p++] = EntryType.Normal;
+      body[p++] = 0xc4;
+      body[p++] = 0;
+    }
+    body[p++] = 0xc0;
+    body[p++] = 0xc0;
+    body[p++] = 0xc0;
+  }
+  return body.subarray(0, p);
+}
+
+/** MsgApps of `counts[i]` empty entries, contiguous from index 1. */
+function appends(counts: number[]): Message[] {
+  let index = 0;
+  return counts.map((n) => {
+    const entries: Entry[] = [];
+    for (let i = 0; i < n; i++) entries.push({ term: 2, index: index + i + 1, type: EntryType.Normal, data: new Uint8Array(0) });
+    const m = message(1, 2, { type: MessageType.MsgApp, term: 2, logTerm: 2, index, entries });
+    index += n;
+    return m;
+  });
+}
+
+describe('wire batch bounds and pre-scan', () => {
+  it('derives the default entry bound from what a default sender can put in one batch', () => {
+    expect(DEFAULT_TRANSPORT_LIMITS.maxEntriesPerBatch).toBe(DEFAULT_MAX_ENTRIES_PER_BATCH);
+    expect(DEFAULT_MAX_ENTRIES_PER_BATCH).toBe(DEFAULT_TRANSPORT_LIMITS.maxBatchBytes / ENTRY_OVERHEAD_BYTES);
+    // Three MsgApps filled by raft's default 1 MiB budget (24 bytes per empty entry) fit in one batch.
+    expect(3 * Math.floor((1024 * 1024) / 24)).toBeLessThanOrEqual(DEFAULT_MAX_ENTRIES_PER_BATCH);
+  });
+
+  it('refuses an 11 MB body of empty entries before materialising anything', () => {
+    const unpack = vi.spyOn(Unpackr.prototype, 'unpack');
+    // The reproduced attack: many MsgApps of ~1800 empty entries; and one MsgApp of 1.8M entries.
+    for (const body of [emptyEntriesBody(1024, 1790), emptyEntriesBody(1, 1_830_000)]) {
+      expect(body.length).toBeGreaterThan(10_900_000);
+      const heapBefore = process.memoryUsage().heapUsed;
+      let error: unknown;
+      try {
+        decodeBatch(body, LIMITS);
+      } catch (err) {
+        error = err;
+      }
+      const growth = process.memoryUsage().heapUsed - heapBefore;
+      expect(error).toBeInstanceOf(WireError);
+      expect((error as Error).message).toMatch(/entries exceeds 131072 \(maxEntriesPerBatch\)/);
+      // Refused by the pre-scan: msgpackr never saw the body (it cost ~650 MB of heap when it did).
+      expect(() => scanBatch(body, LIMITS)).toThrow(/maxEntriesPerBatch/);
+      expect(unpack).not.toHaveBeenCalled();
+      expect(growth).toBeLessThan(100 * 1024 * 1024);
+    }
+    // The spy does see the decoder's msgpackr (so not.toHaveBeenCalled above means something).
+    decodeBatch(encodeBatch([message(1, 2)]), LIMITS);
+    expect(unpack).toHaveBeenCalledTimes(1);
+  });
+
+  it('decodes a batch exactly at the entry bound and refuses one entry more', () => {
+    const limits = { maxMessages: 16, maxEntriesPerBatch: 1000 };
+    const at = appends([400, 0, 350, 250]);
+    const decoded = decodeBatch(encodeBatch(at), limits);
+    expect(decoded).toEqual(at);
+    expect(scanBatch(encodeBatch(at), limits)).toEqual({ messages: 4, entries: 1000, confStateIds: 0 });
+    const over = appends([400, 0, 350, 251]);
+    expect(() => decodeBatch(encodeBatch(over), limits)).toThrow(/batch of 1001\+ entries exceeds 1000 \(maxEntriesPerBatch\)/);
+    // The same with the default bound (three full default MsgApps and a little more).
+    const full = appends([43690, 43690, 43690, 2]);
+    expect(full.reduce((n, m) => n + m.entries.length, 0)).toBe(DEFAULT_MAX_ENTRIES_PER_BATCH);
+    const fullDecoded = decodeBatch(encodeBatch(full), LIMITS);
+    expect(fullDecoded.map((m) => m.entries.length)).toEqual([43690, 43690, 43690, 2]);
+    expect(fullDecoded[3]!.entries[1]).toEqual({ term: 2, index: DEFAULT_MAX_ENTRIES_PER_BATCH, type: EntryType.Normal, data: new Uint8Array(0) });
+    full[3]!.entries.push({ term: 2, index: DEFAULT_MAX_ENTRIES_PER_BATCH + 1, type: EntryType.Normal, data: new Uint8Array(0) });
+    expect(() => decodeBatch(encodeBatch(full), LIMITS)).toThrow(/exceeds 131072 \(maxEntriesPerBatch\)/);
+  });
+
+  it('refuses a message count over the bound on the list header, even one the body cannot hold', () => {
+    const unpack = vi.spyOn(Unpackr.prototype, 'unpack');
+    expect(() => decodeBatch(Uint8Array.of(0x92, 1, 0xdd, 0xff, 0xff, 0xff, 0xff), LIMITS)).toThrow(/4294967295 messages exceeds 1024 \(maxMessages\)/);
+    expect(() => decodeBatch(Uint8Array.of(0x92, 1, 0xdc, 0x03, 0xff), LIMITS)).toThrow(/truncated body \(1023 elements announced\)/);
+    expect(() => decodeBatch(emptyEntriesBody(1025, 0), LIMITS)).toThrow(/1025 messages exceeds 1024/);
+    expect(unpack).not.toHaveBeenCalled();
+  });
+
+  it('bounds the member ids of snapshots', () => {
+    const snapshotOf = (voters: number[]) => message(1, 2, { type: MessageType.MsgSnap, snapshot: { data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: { voters, learners: [] } } } });
+    const ok = [snapshotOf(Array.from({ length: MAX_CONF_STATE_IDS_PER_BATCH }, (_, i) => i + 1))];
+    expect(decodeBatch(encodeBatch(ok), LIMITS)[0]!.snapshot!.metadata.confState.voters).toHaveLength(MAX_CONF_STATE_IDS_PER_BATCH);
+    const over = [...ok, snapshotOf([1])];
+    expect(() => decodeBatch(encodeBatch(over), LIMITS)).toThrow(/member ids exceeds/);
+  });
+
+  it('refuses in the pre-scan every structure our encoder does not write, with a WireError', () => {
+    const generic = new Packr({ useRecords: false });
+    const fields = (m: Message): unknown[] => [m.type, m.to, m.from, m.term, m.logTerm, m.index, m.commit, m.reject, m.rejectHint, [], null, null, null];
+    const msg = (i: number, v: unknown): unknown[] => fields(message(1, 2)).map((x, j) => (j === i ? v : x));
+    const entry = (e: unknown[]): unknown => [1, [msg(9, [e])]];
+    const snap = (s: unknown[]): unknown => [1, [msg(12, s)]];
+    const bad: [string, unknown][] = [
+      ['batch 3-tuple', [1, [], null]],
+      ['batch 1-tuple', [1]],
+      ['batch map', { v: 1, m: [] }],
+      ['version as str', ['1', []]],
+      ['messages as map', [1, { a: 1 }]],
+      ['message 12-tuple', [1, [fields(message(1, 2)).slice(0, 12)]]],
+      ['message 14-tuple', [1, [[...fields(message(1, 2)), null]]]],
+      ['message as bin', [1, [new Uint8Array(13)]]],
+      ['map where a uint is expected', [1, [msg(3, { term: 1 })]]],
+      ['str where a uint is expected', [1, [msg(1, '2')]]],
+      ['nil where a uint is expected', [1, [msg(6, null)]]],
+      ['bool where a uint is expected', [1, [msg(4, true)]]],
+      ['negative fixint', [1, [msg(3, -1)]]],
+      ['int8', [1, [msg(3, -100)]]],
+      ['int32', [1, [msg(3, -70_000)]]],
+      ['non-integer float64', [1, [msg(3, 1.5)]]],
+      ['unsafe float64', [1, [msg(3, 2 ** 53)]]],
+      ['NaN', [1, [msg(3, Number.NaN)]]],
+      ['infinity', [1, [msg(3, Number.POSITIVE_INFINITY)]]],
+      ['a Date (msgpack ext)', [1, [msg(3, new Date(0))]]],
+      ['uint where reject is expected', [1, [msg(7, 0)]]],
+      ['map where entries are expected', [1, [msg(9, { 0: [1, 1, 0, new Uint8Array(0)] })]]],
+      ['entry 3-tuple', entry([1, 1, 0])],
+      ['entry 5-tuple', entry([1, 1, 0, new Uint8Array(0), null])],
+      ['entry data as str', entry([1, 1, 0, 'text'])],
+      ['entry data nil', entry([1, 1, 0, null])],
+      ['entry term as str', entry(['1', 1, 0, new Uint8Array(0)])],
+      ['logTermHint as str', [1, [msg(10, 'x')]]],
+      ['context as str', [1, [msg(11, 'ctx')]]],
+      ['context as list', [1, [msg(11, [1, 2])]]],
+      ['snapshot 4-tuple', snap([1, 1, [], []])],
+      ['snapshot as map', snap({ index: 1 } as never)],
+      ['snapshot voters as str', snap([1, 1, 'x', [], new Uint8Array(0)])],
+      ['snapshot voter as str', snap([1, 1, ['a'], [], new Uint8Array(0)])],
+      ['snapshot voter negative', snap([1, 1, [-1], [], new Uint8Array(0)])],
+      ['snapshot data nil', snap([1, 1, [], [], null])],
+    ];
+    for (const [what, value] of bad) {
+      const body = generic.pack(value);
+      expect(() => scanBatch(body, LIMITS), what).toThrow(WireError);
+      expect(() => decodeBatch(body, LIMITS), what).toThrow(WireError);
+    }
+    const valid = encodeBatch(everyShape());
+    const raw: [string, Uint8Array][] = [
+      ['empty body', new Uint8Array(0)],
+      ['reserved type 0xc1', Uint8Array.of(0xc1)],
+      ['float32 version', Uint8Array.of(0x92, 0xca, 0x3f, 0x80, 0, 0, 0x90)],
+      ['unsafe uint64 version', Uint8Array.of(0x92, 0xcf, 0, 0x20, 0, 0, 0, 0, 0, 1, 0x90)],
+      ['str8 version', Uint8Array.of(0x92, 0xd9, 1, 0x31, 0x90)],
+      ['trailing byte', Buffer.concat([valid, Uint8Array.of(0)])],
+      ['trailing batch', Buffer.concat([valid, valid])],
+      ['bin announcing more than the body', Uint8Array.of(0x92, 1, 0x91, 0x9d, 1, 2, 1, 1, 0, 0, 0, 0xc2, 0, 0x90, 0xc0, 0xc6, 0x7f, 0xff, 0xff, 0xff, 0xc0)],
+    ];
+    // Every proper prefix of a valid body is a truncated body.
+    for (let n = 0; n < valid.length; n++) raw.push([`truncated to ${n} bytes`, valid.subarray(0, n)]);
+    for (const [what, body] of raw) {
+      expect(() => scanBatch(body, LIMITS), what).toThrow(WireError);
+      expect(() => decodeBatch(body, LIMITS), what).toThrow(WireError);
+    }
+  });
+
+  it('accepts the integer forms msgpack allows for a safe uint (uint64 from other encoders)', () => {
+    // [1, [[type, to=2, from=1, term=2^32 as uint64, logTerm=2^53-1 as uint64, 0, 0, false, 0, [], nil, nil, nil]]]
+    const body = Uint8Array.of(0x92, 1, 0x91, 0x9d, MessageType.MsgHeartbeat, 2, 1, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0, 0xcf, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0xc2, 0, 0x90, 0xc0, 0xc0, 0xc0);
+    const [m] = decodeBatch(body, LIMITS);
+    expect(m).toEqual(message(1, 2, { term: 2 ** 32, logTerm: Number.MAX_SAFE_INTEGER }));
+  });
+
+  it('shares one frozen empty array for every empty payload, and plain views for the others', () => {
+    const [a, b] = decodeBatch(encodeBatch(appends([3, 2])), LIMITS) as [Message, Message];
+    const empty = a.entries[0]!.data;
+    expect(empty.byteLength).toBe(0);
+    expect(Object.isFrozen(empty)).toBe(true);
+    for (const e of [...a.entries, ...b.entries]) expect(e.data).toBe(empty);
+    const [h] = decodeBatch(encodeBatch([message(1, 2, { context: new Uint8Array(0) })]), LIMITS);
+    expect(h!.context).toBe(empty);
+    const [c] = decodeBatch(encodeBatch([append(1, 2, 1, 2, 5)]), LIMITS);
+    expect(Object.getPrototypeOf(c!.entries[0]!.data)).toBe(Uint8Array.prototype);
+    expect(c!.entries[1]!.data).toEqual(new Uint8Array(5).fill(2));
+  });
+
+  it('fuzz: mutated batches give a WireError or a batch the pre-scan counted exactly, never another exception', () => {
+    const seed = 0xb0d1e5;
+    const rand = mulberry32(seed);
+    const int = (n: number) => Math.floor(rand() * n);
+    // Valid batches with every shape, multi-byte headers (array16 lists, uint16/32, bin16) and many entries.
+    const bases = [encodeBatch(everyShape()), encodeBatch([append(1, 2, 70_000, 40, 300), ...appends([20, 0, 5])]), encodeBatch(appends([17, 1]))];
+    let accepted = 0;
+    let refused = 0;
+    for (let round = 0; round < 4000; round++) {
+      const base = bases[round % bases.length] as Uint8Array;
+      let body = Uint8Array.from(base);
+      const mutations = 1 + int(4);
+      for (let k = 0; k < mutations; k++) {
+        const at = int(body.length + 1);
+        switch (int(5)) {
+          case 0: // overwrite a byte
+            if (body.length > 0) body[Math.min(at, body.length - 1)] = int(256);
+            break;
+          case 1: // a msgpack type byte that matters
+            if (body.length > 0) body[Math.min(at, body.length - 1)] = [0xc0, 0xc2, 0xc4, 0xc6, 0xca, 0xcb, 0xcf, 0xdc, 0xdd, 0xde, 0xd9, 0x80, 0x9f, 0xff][int(14)] as number;
+            break;
+          case 2: // insert bytes
+            body = Buffer.concat([body.subarray(0, at), Uint8Array.from({ length: 1 + int(9) }, () => int(256)), body.subarray(at)]);
+            break;
+          case 3: // delete bytes
+            body = Buffer.concat([body.subarray(0, at), body.subarray(at + 1 + int(9))]);
+            break;
+          default: // truncate
+            body = body.subarray(0, at);
+        }
+      }
+      let shape: ReturnType<typeof scanBatch> | undefined;
+      try {
+        shape = scanBatch(body, LIMITS);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw new Error(`seed ${seed} round ${round}: scanBatch threw ${String(err)}`);
+      }
+      try {
+        const msgs = decodeBatch(body, LIMITS);
+        accepted++;
+        expect(shape).toBeDefined();
+        expect(msgs.length).toBe(shape!.messages);
+        expect(msgs.reduce((n, m) => n + m.entries.length, 0)).toBe(shape!.entries);
+        for (const m of msgs) expect(Number.isSafeInteger(m.term) && m.term >= 0).toBe(true);
+      } catch (err) {
+        if (!(err instanceof WireError)) throw new Error(`seed ${seed} round ${round}: decodeBatch threw ${String(err)}`);
+        // What the pre-scan lets through, msgpackr decodes: only the field checks may refuse it.
+        if (shape !== undefined) expect(err.message, `seed ${seed} round ${round}`).not.toMatch(/undecodable/);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(2000);
+    expect(accepted).toBeGreaterThan(0);
   });
 });

@@ -71,8 +71,14 @@ export class Intruder {
   attack(kind?: Forgery): void {
     const running = this.cluster.running();
     if (running.length === 0) return;
-    const target = this.rng.pick(running);
+    let target = this.rng.pick(running);
     let k = kind ?? this.rng.pick(FORGERIES);
+    if (k === 'ack-beyond-log') {
+      // Only a leader counts acknowledgements (a follower may get late ones of its own old term).
+      const leader = this.cluster.leaders()[0];
+      if (leader === undefined) return;
+      target = leader;
+    }
     if (k === 'empty-entry-flood' && this.floods >= 1) k = 'termless-heartbeat';
     this.attempts++;
     this.cluster.trace.note(this.cluster.world.nowMs, `stranger sends ${k} to ${target.name}`);

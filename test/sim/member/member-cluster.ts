@@ -148,7 +148,8 @@ export class MemberCluster {
     slot.owner = owner;
     slot.state = 'starting';
     slot.refusal = null;
-    const endpoint: Endpoint = { owner, member: null, listening: false };
+    // The peer port listens before the member opens its data dir (src/server/cluster-runtime.ts).
+    const endpoint: Endpoint = { owner, member: null, listening: true };
     slot.endpoint = endpoint;
     this.net.endpoints.set(slot.id, endpoint);
     this.checker.onDiskReset(slot.name);
@@ -166,6 +167,10 @@ export class MemberCluster {
       createNetwork: this.net.networkFor(owner),
       peerClient: this.net.clientFor(slot.id, owner),
       processMetrics: false,
+      onBootstrapCheck: (api) => {
+        if (api === null) delete endpoint.preStartApi;
+        else endpoint.preStartApi = api;
+      },
       ...(this.maxCommittedBytesPerReady !== undefined ? { maxCommittedBytesPerReady: this.maxCommittedBytesPerReady } : {}),
       onFatal: (err) => {
         if (owner.dead) return;
@@ -201,11 +206,11 @@ export class MemberCluster {
   }
 
   /** kill -9 (or a power loss): the incarnation and its volatile state vanish. */
-  crash(slot: MemberSlot): void {
+  crash(slot: MemberSlot, mode?: 'power-loss' | 'kill'): void {
     if (slot.state === 'down') return;
     this.trace.note(this.world.nowMs, `crash ${slot.name} (${slot.state})`);
     if (slot.owner !== null) slot.owner.dead = true;
-    slot.disk.crash();
+    slot.disk.crash(mode);
     this.down(slot);
   }
 

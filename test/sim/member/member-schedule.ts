@@ -184,9 +184,9 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     if (!rng.chance(p)) return;
     const kind = rng.pick(interruptKinds);
     faultEpoch++;
-    world.after(rng.int(0, 3), () => {
+    const interrupt = (): void => {
       if (slot.state !== 'running') return;
-      cluster.trace.note(world.nowMs, `interrupt ${slot.name} after it took ${messages.map((m) => m.type).join(',')}`);
+      cluster.trace.note(world.nowMs, `interrupt (${kind}) ${slot.name} after it took ${messages.map((m) => MessageType[m.type]).join(',')}`);
       if (kind === 'crash') {
         cluster.crash(slot);
         stats.crashes++;
@@ -195,7 +195,11 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         stats.stops++;
       }
       downForAWhile(slot, step);
-    });
+    };
+    // At once (before the member's loop takes the Ready these messages produced) or a moment later
+    // (while that Ready, or the one before it, is being written).
+    if (rng.chance(0.5)) interrupt();
+    else world.after(rng.int(0, 3), interrupt);
   };
 
   try {

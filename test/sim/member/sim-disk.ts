@@ -137,14 +137,14 @@ export class SimDisk {
    * The process (or machine) died: keep the synced state plus a random prefix of the later
    * batches; the batch in progress is part of that prefix only if its record was written whole.
    */
-  crash(): void {
+  crash(mode?: 'power-loss' | 'kill'): void {
     this.stats.crashes++;
     if (this.openHandle !== null) this.openHandle.closed = true;
     const completed = this.unsynced.length;
     const pending = completed + (this.writing !== null ? 1 : 0);
     // Weighted towards the two real extremes: a power loss (keep nothing unsynced) and a kill -9
     // (the OS has every completed write; the record being written may be torn).
-    const roll = this.rng.next();
+    const roll = mode === 'power-loss' ? 0 : mode === 'kill' ? 0.5 : this.rng.next();
     let keep: number;
     if (roll < 0.4) keep = 0;
     else if (roll < 0.8) keep = completed + (this.writing !== null && this.rng.chance(0.5) ? 1 : 0);

@@ -191,7 +191,8 @@ export class SimNetwork {
             this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs),
             () => {
               const handler = dest.member?.peerApi ?? dest.preStartApi;
-              void Promise.resolve(handler?.(apiReq)).then((res) => {
+              // The peer port answers 503 while the member is neither open nor checking its bootstrap.
+              void Promise.resolve(handler === undefined ? { status: 503, text: 'etcdserver: not ready' } : handler(apiReq)).then((res) => {
                 const reply: PeerApiReply = {
                   status: res?.status ?? 404,
                   headers: res?.headers ?? {},

@@ -4,6 +4,7 @@
 // microtasks before a setImmediate callback) before it takes the next event, so the order of
 // everything is a function of the seed alone: no real timer, socket or file is involved.
 import type { MemberTimers, TimerHandle } from '../../../src/server/timers.js';
+import { SafetyViolation } from '../checker.js';
 import { EventQueue } from '../event-queue.js';
 
 /** What events belong to: a member incarnation, a client, the network. A dead owner's events are dropped. */
@@ -79,7 +80,8 @@ export class World {
       try {
         ev.fn();
       } catch (err: unknown) {
-        this.fail(new UncaughtInSimulation(ev.owner?.name ?? 'world', err));
+        // A check that failed inside an event reports itself; anything else is the member's crash.
+        this.fail(err instanceof SafetyViolation ? err : new UncaughtInSimulation(ev.owner?.name ?? 'world', err));
       }
       await drainMicrotasks();
       if (this.failure !== undefined) throw this.failure;
