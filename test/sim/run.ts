@@ -1,17 +1,20 @@
 // npm run sim -- --seeds N [--start S] [--nodes 3|5|7] [--steps K] [--seed X] [--trace T] [--quiet]
-// npm run sim -- --members [--seeds N] [--start S] [--nodes 1,3,5] [--fault-ms MS] [--seed X] [--trace T]
+// npm run sim -- --members [--seeds N] [--start S] [--nodes 1,3,5] [--fault-ms MS] [--faults k,..] [--jobs J] [--seed X] [--trace T]
 //
 // Runs N random schedules (seeds S, S+1, ...): of raft cores (the default), or of whole members
 // (--members: the real RaftMember with simulated disks, network and clock; see member/README.md).
 // A failure prints the seed, the invariant, the last events and the one-line replay command. The
 // last line is always `sim: P passed, F failed`.
-import { FAULT_KINDS, runMemberSchedule, type FaultKind, type MemberScheduleResult } from './member/member-schedule.js';
+import { FAULT_KINDS, type FaultKind } from './member/member-schedule.js';
+import { runMembers } from './member/run-members.js';
 import { runSchedule, type ScheduleResult } from './schedule.js';
 
 interface Args {
   members: boolean;
   faultMs: number;
   faults: FaultKind[];
+  jobs: number;
+  worker: { index: number; of: number } | undefined;
   seeds: number;
   start: number;
   nodes: number[];
@@ -22,7 +25,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { members: argv.includes('--members'), faultMs: 20_000, faults: [...FAULT_KINDS], seeds: 100, start: 1, nodes: [], steps: 300, trace: 40, quiet: false, maxFailures: 5 };
+  const args: Args = { members: argv.includes('--members'), faultMs: 20_000, faults: [...FAULT_KINDS], jobs: 1, worker: undefined, seeds: 100, start: 1, nodes: [], steps: 300, trace: 40, quiet: false, maxFailures: 5 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -61,6 +64,14 @@ function parseArgs(argv: string[]): Args {
       case '--fault-ms':
         args.faultMs = Number(next());
         break;
+      case '--jobs':
+        args.jobs = Number(next());
+        break;
+      case '--worker': {
+        const [index, of] = next().split('/').map(Number);
+        args.worker = { index: index as number, of: of as number };
+        break;
+      }
       case '--faults': {
         const kinds = next().split(',').filter((k) => k !== '');
         for (const k of kinds) if (!(FAULT_KINDS as readonly string[]).includes(k)) throw new Error(`--faults: unknown fault ${k} (known: ${FAULT_KINDS.join(', ')})`);
@@ -77,6 +88,7 @@ function parseArgs(argv: string[]): Args {
   const allowed = args.members ? [1, 3, 5] : [3, 5, 7];
   for (const n of args.nodes) if (!allowed.includes(n)) throw new Error(`--nodes must be one of ${allowed.join(', ')} (got ${n})`);
   if (!Number.isSafeInteger(args.faultMs) || args.faultMs < 1000) throw new Error('--fault-ms must be an integer >= 1000');
+  if (!Number.isSafeInteger(args.jobs) || args.jobs < 1 || args.jobs > 64) throw new Error('--jobs must be an integer in [1, 64]');
   if (!Number.isSafeInteger(args.seeds) || args.seeds < 1) throw new Error('--seeds must be a positive integer');
   return args;
 }
@@ -91,51 +103,13 @@ function report(r: ScheduleResult, nodes: number, steps: number): void {
   console.log(`  replay: npm run sim -- --seed ${r.seed} --nodes ${nodes} --steps ${steps} --trace 200`);
 }
 
-function reportMembers(r: MemberScheduleResult, nodes: number, faultMs: number, faults: readonly FaultKind[]): void {
-  const f = r.failure;
-  if (f === undefined) return;
-  console.log(`\nFAIL seed=${r.seed} members=${nodes} fault-ms=${faultMs}: ${f.invariant}`);
-  console.log(`  ${f.message.split('\n').join('\n  ')}`);
-  console.log(`  at t=${f.timeMs}ms; last events:`);
-  for (const line of f.trace) console.log(`    ${line}`);
-  const faultFlag = faults.length === FAULT_KINDS.length ? '' : ` --faults ${faults.join(',')}`;
-  console.log(`  replay: npm run sim -- --members --seed ${r.seed} --nodes ${nodes} --fault-ms ${faultMs}${faultFlag} --trace 200`);
-}
-
-async function mainMembers(args: Args): Promise<void> {
-  let passed = 0;
-  let failed = 0;
-  const totals = { events: 0, virtualMs: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0, writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0 };
-  const started = performance.now();
-  for (let k = 0; k < args.seeds; k++) {
-    const seed = args.start + k;
-    const nodes = args.nodes[k % args.nodes.length] as number;
-    const r = await runMemberSchedule(seed, { members: nodes, faultMs: args.faultMs, traceSize: args.trace, faults: args.faults });
-    for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += r.stats[key];
-    if (r.ok) {
-      passed++;
-      if (!args.quiet && args.seeds === 1) console.log(`seed ${seed}: ok ${JSON.stringify(r.stats)}`);
-    } else {
-      failed++;
-      if (failed <= args.maxFailures) reportMembers(r, nodes, args.faultMs, args.faults);
-    }
-  }
-  const secs = (performance.now() - started) / 1000;
-  if (!args.quiet) {
-    console.log(
-      `sim: ${args.seeds} whole-member schedules in ${secs.toFixed(1)}s = ${(args.seeds / secs).toFixed(2)} schedules/s; ${(totals.virtualMs / 1000).toFixed(0)}s simulated; ` +
-        `${totals.crashes} kill -9 (${totals.tornWrites} torn writes, ${totals.lostWrites} unsynced writes lost), ${totals.stops} SIGTERM, ${totals.wipes} empty-disk restarts (${totals.refusedStarts} refused), ` +
-        `${totals.partitions} partitions, ${totals.forgeries} forged peer inputs; ${totals.writesOk} writes acknowledged, ${totals.writesUnknown} indeterminate, ${totals.readsOk} quorum reads checked`,
-    );
-  }
-  console.log(`sim: ${passed} passed, ${failed} failed`);
-  process.exitCode = failed > 0 ? 1 : 0;
-}
-
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
   if (args.members) {
-    void mainMembers(args);
+    void runMembers(
+      { seeds: args.seeds, start: args.start, nodes: args.nodes, faultMs: args.faultMs, faults: args.faults, trace: args.trace, quiet: args.quiet, maxFailures: args.maxFailures, jobs: args.jobs, ...(args.worker !== undefined ? { worker: args.worker } : {}) },
+      process.argv.slice(2),
+    );
     return;
   }
   let passed = 0;

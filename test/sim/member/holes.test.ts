@@ -1,6 +1,6 @@
 // The holes issue 9 found in the member runtime, each replayed as a scripted scenario on whole
 // members (the real RaftMember, with the simulator's disk, network and clock). Each test failed on
-// the code before the fix (commit 0baa611: `git worktree add /tmp/old 0baa611`, copy this folder
+// the code before the fix (commit 0313b88: `git worktree add /tmp/old 0313b88`, copy this folder
 // over and run it there); the random schedules that found them are in member-sim.test.ts.
 import { describe, expect, it } from 'vitest';
 import { MessageType, Role, type Message } from '../../../src/raft/index.js';

@@ -102,7 +102,7 @@ export class MemberCluster {
     this.net = new SimNetwork(this.world, new Rng(deriveSeed(o.seed, 12)), addresses);
     this.net.onSend = (m) => {
       const slot = this.slotById(m.from);
-      if (slot !== undefined) this.checker.onSend(slot.name, m, isVoteGrant(m));
+      if (slot !== undefined) this.check(() => this.checker.onSend(slot.name, m, isVoteGrant(m)));
     };
     for (const s of this.slots) s.disk.onBatch = (view) => this.checker.onDiskBatch(s.name, view);
     // A member's own raft traffic is never refused and never fails the receiver.
