@@ -5,18 +5,32 @@
 // possible) and count as a replica of entries it no longer has (committed entries can be lost).
 //
 // So before it creates anything, the member asks its peers (GET <peer URL>/members, etcd's peer
-// endpoint) and refuses to start, with etcd's error, when a peer that serves clients lists it with
-// client URLs (it published itself before, so it was bootstrapped). Stricter than etcd, which
-// starts when no peer answers: the member waits (bounded) until some peer answers, because a
-// partitioned old member is exactly the dangerous case. Peers that are themselves new answer at
-// once (freshMemberApi), so a new cluster's members find each other; a member that is restarting
-// answers 503 until it has replayed what its disk held (its applied state may not show the member
-// yet).
+// endpoint) and refuses to start, with etcd's error, when a peer lists it with client URLs (it
+// published itself before, so it was bootstrapped). A running member answers from its applied
+// membership and from every publish in the rest of its log (one that restarted with an old commit
+// index may not have applied the publish yet); a peer that is new itself answers at once
+// (freshMemberApi), so the members of a new cluster find each other.
+//
+// Stricter than etcd, which starts when no peer answers (the simulator found the cases):
+//   - the member waits (bounded) until enough peers answered: n - q + 1 of them in a cluster of n
+//     with quorum q, so that the answers meet every quorum: a committed publish of this member is
+//     on a quorum, so one of them holds it. A partitioned or half-restarted cluster is exactly when
+//     a wiped member must not guess;
+//   - except in a cluster that never elected anyone: when every peer that answered is at term 0
+//     (X-Raft-Term), no vote was ever cast and nothing was ever committed where they can see, and
+//     one answer is enough, so a new cluster starts with a member missing, as etcd's does.
+// What no check can see: a member that voted or acknowledged entries but never published (it was
+// wiped within its first seconds) leaves no trace on its peers; etcd has the same limit. And the
+// term-0 shortcut trusts that the peers that answered are all there is: if the members that formed
+// the cluster with this one are all down and only a member that never started answers, it looks
+// like a new cluster (a down peer and a never-started one look the same from here).
 import type { InitialMember } from '../config.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import { formatId } from './ids.js';
-import { replyJson, type PeerApiHandler, type PeerApiResponse, type PeerClient } from './peer-api.js';
-import { sleep, type MemberTimers } from './timers.js';
+import { RaftLogStore, type BatchWritten, type OpenedRaftLog } from '../storage/index.js';
+import type { RaftMemberOptions } from './member-options.js';
+import { httpPeerClient, replyJson, type PeerApiHandler, type PeerApiResponse, type PeerClient } from './peer-api.js';
+import { nodeTimers, sleep, type MemberTimers } from './timers.js';
 
 export const MEMBERS_PATH = '/members';
 
@@ -42,9 +56,12 @@ export class BootstrapCheckError extends Error {
   }
 }
 
-/** GET /members: the members as this member knows them, with X-Etcd-Cluster-ID. */
-export function membersAnswer(clusterId: number, members: readonly PeerMemberJSON[]): PeerApiResponse {
-  return { status: 200, headers: { [HEADER_CLUSTER_ID]: formatId(clusterId) }, json: members };
+/** X-Raft-Term on a /members answer: the answering member's term (0: it never saw an election). */
+export const HEADER_RAFT_TERM = 'x-raft-term';
+
+/** GET /members: the members as this member knows them, with X-Etcd-Cluster-ID and X-Raft-Term. */
+export function membersAnswer(clusterId: number, members: readonly PeerMemberJSON[], term: number): PeerApiResponse {
+  return { status: 200, headers: { [HEADER_CLUSTER_ID]: formatId(clusterId), [HEADER_RAFT_TERM]: String(term) }, json: members };
 }
 
 /** What a member answers on its peer port while it checks its own bootstrap: it is new too. */
@@ -52,7 +69,7 @@ export function freshMemberApi(clusterId: number, initialCluster: readonly Initi
   return (req) => {
     if (req.path !== MEMBERS_PATH) return { status: 503, text: 'etcdserver: not ready (checking whether this member was bootstrapped)' };
     if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
-    return membersAnswer(clusterId, initialCluster.map((m) => ({ id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [] })));
+    return membersAnswer(clusterId, initialCluster.map((m) => ({ id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [] })), 0);
   };
 }
 
@@ -62,12 +79,55 @@ export interface BootstrapCheckOptions {
   initialCluster: readonly InitialMember[];
   peerClient: PeerClient;
   timers: MemberTimers;
-  /** Told once per round while no peer answers. */
+  /** Told once per round while too few peers answered. */
   onWaiting: (asked: string[]) => void;
-  /** Give up (and refuse to start) after this long without any answer. Default 5 minutes. */
+  /** Give up (and refuse to start) after this long without enough answers. Default 5 minutes. */
   timeoutMs?: number;
   /** One request's timeout and the pause between rounds. Default 1000 ms each (etcd's bootstrap timeout). */
   attemptTimeoutMs?: number;
+}
+
+/**
+ * Opens (or creates) the member's data dir. On an empty one, with --initial-cluster-state new in a
+ * cluster of several members, first checks with the peers that this member is new (while the
+ * check runs, options.onBootstrapCheck gets the handler the peer port must serve). Throws
+ * DataDirError for a data dir of another cluster or member, or a damaged one;
+ * AlreadyBootstrappedError or BootstrapCheckError from the check.
+ */
+export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: (b: BatchWritten) => void): Promise<OpenedRaftLog> {
+  const { config } = options;
+  const voters = config.initialCluster.map((m) => m.id);
+  const timers = options.timers ?? nodeTimers;
+  const opened = await RaftLogStore.open({
+    dataDir: config.dataDir,
+    clusterId: config.clusterId,
+    memberId: config.memberId,
+    name: config.name,
+    initialConfState: { voters, learners: [] },
+    onBatchWritten,
+    ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
+    beforeCreate: async () => {
+      if (config.initialClusterState !== 'new' || voters.length === 1) return;
+      options.onBootstrapCheck?.(freshMemberApi(config.clusterId, config.initialCluster));
+      try {
+        await checkNotBootstrapped({
+          memberId: config.memberId,
+          clusterId: config.clusterId,
+          initialCluster: config.initialCluster,
+          peerClient: options.peerClient ?? httpPeerClient,
+          timers,
+          onWaiting: (asked) => options.logger.warn({ asked }, 'the data dir is empty: waiting for a peer to say whether this member was already bootstrapped'),
+        });
+      } finally {
+        options.onBootstrapCheck?.(null);
+      }
+    },
+  });
+  if (opened.created && config.initialClusterState === 'existing') {
+    await opened.store.close();
+    throw new Error('--initial-cluster-state existing needs this member\'s data dir: joining a running cluster (member add) is not supported yet');
+  }
+  return opened;
 }
 
 /** Resolves when this member may bootstrap; throws AlreadyBootstrappedError or BootstrapCheckError. */
@@ -77,20 +137,25 @@ export async function checkNotBootstrapped(o: BootstrapCheckOptions): Promise<vo
   const attemptMs = o.attemptTimeoutMs ?? 1000;
   const deadline = o.timers.nowMs() + (o.timeoutMs ?? 5 * 60_000);
   const clusterIdHex = formatId(o.clusterId);
-  const urls = peers.flatMap((p) => p.peerURLs);
+  // Answers that meet every quorum: n - q + 1 peers (see the top of this file).
+  const n = o.initialCluster.length;
+  const needed = n - (Math.floor(n / 2) + 1) + 1;
   for (;;) {
-    const answers = await Promise.all(urls.map((url) => askMembers(o.peerClient, url, clusterIdHex, attemptMs)));
-    let answered = false;
-    for (const members of answers) {
-      if (members === undefined) continue;
-      answered = true;
-      const self = members.find((m) => m.id === o.memberId);
+    const answers = await Promise.all(peers.map((p) => askPeer(o.peerClient, p.peerURLs, clusterIdHex, attemptMs)));
+    let answered = 0;
+    let everyAnswerNew = true;
+    for (const a of answers) {
+      if (a === undefined) continue;
+      answered++;
+      if (a.term !== 0) everyAnswerNew = false;
+      const self = a.members.find((m) => m.id === o.memberId);
       if (self !== undefined && self.clientURLs.length > 0) throw new AlreadyBootstrappedError(formatId(o.memberId));
     }
-    if (answered) return;
+    if (answered >= needed || (answered > 0 && everyAnswerNew)) return;
+    const urls = peers.flatMap((p) => p.peerURLs);
     if (o.timers.nowMs() >= deadline) {
       throw new BootstrapCheckError(
-        `the data dir is empty and no peer answered (asked ${urls.join(', ')}): cannot tell whether member ${formatId(o.memberId)} was already bootstrapped`,
+        `the data dir is empty and only ${answered} of the ${needed} peers needed answered (asked ${urls.join(', ')}): cannot tell whether member ${formatId(o.memberId)} was already bootstrapped`,
       );
     }
     o.onWaiting(urls);
@@ -98,11 +163,23 @@ export async function checkNotBootstrapped(o: BootstrapCheckOptions): Promise<vo
   }
 }
 
+/** The first answer of one peer at any of its URLs. */
+async function askPeer(client: PeerClient, urls: readonly string[], clusterIdHex: string, timeoutMs: number): Promise<{ members: PeerMemberJSON[]; term: number } | undefined> {
+  for (const url of urls) {
+    const a = await askMembers(client, url, clusterIdHex, timeoutMs);
+    if (a !== undefined) return a;
+  }
+  return undefined;
+}
+
 /** A peer's member list, or undefined when it did not give one (down, not ready, another cluster, garbage). */
-async function askMembers(client: PeerClient, url: string, clusterIdHex: string, timeoutMs: number): Promise<PeerMemberJSON[] | undefined> {
+async function askMembers(client: PeerClient, url: string, clusterIdHex: string, timeoutMs: number): Promise<{ members: PeerMemberJSON[]; term: number } | undefined> {
   try {
     const reply = await client.request(url, { method: 'GET', path: MEMBERS_PATH, headers: { [HEADER_CLUSTER_ID]: clusterIdHex } }, timeoutMs);
     if (reply.status !== 200 || reply.headers[HEADER_CLUSTER_ID] !== clusterIdHex) return undefined;
+    // A peer that does not say its term (not etcd-ts) counts as one that saw elections.
+    const termText = reply.headers[HEADER_RAFT_TERM];
+    const term = termText !== undefined && /^\d+$/.test(termText) ? Number(termText) : 1;
     const v = replyJson(reply);
     if (!Array.isArray(v)) return undefined;
     const out: PeerMemberJSON[] = [];
@@ -112,7 +189,7 @@ async function askMembers(client: PeerClient, url: string, clusterIdHex: string,
       if (typeof r['id'] !== 'number' || !Array.isArray(r['clientURLs'])) return undefined;
       out.push({ id: r['id'], name: String(r['name'] ?? ''), peerURLs: Array.isArray(r['peerURLs']) ? (r['peerURLs'] as string[]) : [], clientURLs: r['clientURLs'] as string[] });
     }
-    return out;
+    return { members: out, term };
   } catch {
     return undefined;
   }

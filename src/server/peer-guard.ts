@@ -14,9 +14,14 @@
 //     than the candidate's term;
 //   - a snapshot: this member cannot restore one (log compaction, which needs it, comes later).
 // Messages of an older term pass: raft ignores them (and answers the few that need an answer).
-// A refusal changes nothing: the whole batch is dropped, the sender gets a 400 with the reason,
-// and the member logs it. The simulator checks that members' own traffic is never refused.
+// Each message is checked against raft's state as it is when that message's turn comes (after
+// the ones before it in the batch were stepped), so the bounds are exact: a heartbeat may commit
+// what an append earlier in the batch really added, not what it claimed to add. The first refused
+// message and everything after it are dropped (what came before passed the same checks), the
+// sender gets a 400 with the reason, and the member logs it. The simulator checks that members'
+// own traffic is never refused.
 import { MessageType, NONE, type Message, type NodeId } from '../raft/messages.js';
+import type { Raft } from '../raft/raft.js';
 import { Role } from '../raft/role.js';
 import { formatId } from './ids.js';
 
@@ -29,6 +34,26 @@ export interface GuardView {
   readonly lead: NodeId;
   readonly role: Role;
   readonly lastIndex: number;
+}
+
+/** The guard's view of a live raft (its fields read at the moment of each check). */
+export function raftGuardView(selfId: NodeId, membership: { has(id: NodeId): boolean }, raft: Raft): GuardView {
+  return {
+    selfId,
+    isMember: (id) => membership.has(id),
+    get term() {
+      return raft.term;
+    },
+    get lead() {
+      return raft.lead;
+    },
+    get role() {
+      return raft.role;
+    },
+    get lastIndex() {
+      return raft.log.lastIndex();
+    },
+  };
 }
 
 /** Types a member sends to its peers. */
@@ -57,22 +82,27 @@ const FROM_LEADER: ReadonlySet<MessageType> = new Set([
   MessageType.MsgReadIndexResp,
 ]);
 
-/** Why this batch from `sender` must be refused, or null when every message in it may be stepped. */
-export function refusePeerBatch(messages: readonly Message[], sender: NodeId, view: GuardView): string | null {
+/**
+ * Checks a batch from `sender` message by message, calling step(m) for each one that passes
+ * before the next is checked (so `view` sees its effect); returns why the first refused message
+ * was refused (it and the rest are not stepped), or null when every message was stepped.
+ */
+export function refusePeerBatch(messages: readonly Message[], sender: NodeId, view: GuardView, step?: (m: Message) => void): string | null {
   if (sender === view.selfId || !view.isMember(sender)) return `${formatId(sender)} is not a member of this cluster`;
-  // An append earlier in the batch may extend the log that a later heartbeat commits.
-  let lastIndex = view.lastIndex;
   for (const m of messages) {
-    const why = refuseMessage(m, view, lastIndex);
+    const why = refuseMessage(m, view);
     if (why !== null) return `${MessageType[m.type] ?? `type ${m.type}`} from ${formatId(m.from)} (term ${m.term}): ${why}`;
-    if (m.type === MessageType.MsgApp && m.term >= view.term) lastIndex = Math.max(lastIndex, m.index + m.entries.length);
+    step?.(m);
   }
   return null;
 }
 
-function refuseMessage(m: Message, v: GuardView, lastIndex: number): string | null {
+function refuseMessage(m: Message, v: GuardView): string | null {
   if (!WIRE_TYPES.has(m.type)) return 'this type is never sent between members';
-  if (m.from === v.selfId || !v.isMember(m.from)) return `${formatId(m.from)} is not a member of this cluster`;
+  if (m.entries.length > 0 && m.type !== MessageType.MsgApp) return 'only an append carries entries';
+  // A read this member forwarded may come back to it when leadership moved meanwhile (raft drops it).
+  const ownForwardedRead = m.type === MessageType.MsgReadIndex && m.from === v.selfId;
+  if (!ownForwardedRead && (m.from === v.selfId || !v.isMember(m.from))) return `${formatId(m.from)} is not a member of this cluster`;
   if (m.type === MessageType.MsgReadIndex) {
     if (m.term !== 0) return 'a forwarded read request carries no term';
     if (m.context === undefined || m.context.length === 0) return 'a read request needs a context';
@@ -88,7 +118,7 @@ function refuseMessage(m: Message, v: GuardView, lastIndex: number): string | nu
     case MessageType.MsgApp:
       return refuseAppend(m);
     case MessageType.MsgHeartbeat:
-      if (m.commit > lastIndex) return `commit ${m.commit} is beyond this member's last index ${lastIndex}`;
+      if (m.commit > v.lastIndex) return `commit ${m.commit} is beyond this member's last index ${v.lastIndex}`;
       return null;
     case MessageType.MsgSnap:
       return 'this member cannot install a snapshot (it has no snapshot format yet)';
@@ -107,10 +137,8 @@ function refuseMessage(m: Message, v: GuardView, lastIndex: number): string | nu
     case MessageType.MsgVote:
     case MessageType.MsgPreVote:
       if (m.logTerm > m.term) return `the candidate's last log term ${m.logTerm} is newer than its term ${m.term}`;
-      if (m.entries.length > 0) return 'a vote request carries no entries';
       return null;
     default:
-      if (m.entries.length > 0) return 'this type carries no entries';
       return null;
   }
 }

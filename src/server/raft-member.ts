@@ -32,14 +32,13 @@
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
-import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
+import { EntryType, RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
-import { RaftLogStore, type KvOpener, type OpenedRaftLog } from '../storage/index.js';
-import type { Ready } from '../raft/rawnode.js';
+import type { OpenedRaftLog, RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
-import { createPeerHandler, PeerTransport, TransportStats, type PeerInputOptions, type PeerRequestHandler, type TransportLimits } from '../transport/index.js';
+import { createPeerHandler, PeerTransport, TransportStats, type PeerInputOptions, type PeerRequestHandler } from '../transport/index.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../transport/limits.js';
 import {
   LEADER_CHANGED,
@@ -57,78 +56,20 @@ import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
-import { checkNotBootstrapped, freshMemberApi, MEMBERS_PATH, membersAnswer } from './bootstrap.js';
+import { MEMBERS_PATH, membersAnswer, openMemberLog, type PeerMemberJSON } from './bootstrap.js';
+import { decodeEntryCommand } from './entry-codec.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
-import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
-import { refusePeerBatch, type GuardView } from './peer-guard.js';
+import { httpPeerClient, servePeerApi, type PeerApiHandler } from './peer-api.js';
+import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js';
 import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
+import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
+import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
 import { MemberStateMachine, type EntryResult } from './state-machine.js';
 import { nodeTimers, sleep, type MemberTimers, type TimerHandle } from './timers.js';
 import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
-export interface RaftMemberOptions {
-  config: MemberConfig;
-  logger: Logger;
-  /** Wall clock in Unix ms with sub-ms precision (TTL expirations, stats). */
-  clock?: () => number;
-  /** Randomness for raft's election timeouts. */
-  random?: () => number;
-  /** How often the leader checks whether a TTL is due (etcd's sync ticker: 500 ms). */
-  syncIntervalMs?: number;
-  /** Proposals waiting to be applied, at most; beyond it 'etcdserver: too many requests'. */
-  maxPendingProposals?: number;
-  /** Called when the member cannot go on (storage failure, broken invariant). Default: log and exit(1). */
-  onFatal?: (err: unknown) => void;
-  /** Timers and the monotonic clock (default Node's); the simulator passes virtual ones. */
-  timers?: MemberTimers;
-  /** The key-value store under the raft log (default LevelDB in --data-dir); the simulator's disk. */
-  openKv?: KvOpener;
-  /** The raft transport to the peers (default HTTP, src/transport); the simulator's network. */
-  createNetwork?: (options: PeerNetworkOptions) => PeerNetwork;
-  /** Requests to the other members' peer API (default HTTP). */
-  peerClient?: PeerClient;
-  /** Whether /metrics carries the process metrics (default true; one process may run many members in tests). */
-  processMetrics?: boolean;
-  /** Told what the member does (applies, role changes), for tests and the simulator. */
-  observer?: MemberObserver;
-  /**
-   * Committed entries handed to apply in one Ready, in bytes (raft's maxCommittedSizePerReadyBytes;
-   * default 1 MiB). A restart replays its log in rounds of this size.
-   */
-  maxCommittedBytesPerReady?: number;
-  /**
-   * While the member checks, on an empty data dir, whether it was already bootstrapped, its peer
-   * port must answer the peers that check too: called with the handler to serve (then null).
-   */
-  onBootstrapCheck?: (preStartApi: PeerApiHandler | null) => void;
-}
-
-/** What a member sends raft messages with: PeerTransport in the binary. */
-export interface PeerNetwork {
-  send(messages: readonly Message[]): void;
-  updatePeer(id: number, urls: readonly string[]): Promise<void> | void;
-  close(): Promise<void>;
-}
-
-export interface PeerNetworkOptions {
-  selfId: number;
-  clusterId: number;
-  peers: ReadonlyMap<number, readonly string[]>;
-  limits: Partial<TransportLimits>;
-  onUnreachable: (id: number) => void;
-}
-
-export interface MemberObserver {
-  /** A committed entry was applied to the state machine. */
-  onApply?(entry: Entry): void;
-  /** The role or the known leader changed. */
-  onSoftState?(state: SoftState, term: number): void;
-  /** A ReadIndex round was asked of raft (for quorum reads), with its context. */
-  onReadIndexRequested?(ctx: Uint8Array): void;
-  /** Raft answered a ReadIndex round: reads that joined it are served once `index` is applied. */
-  onReadIndex?(ctx: Uint8Array, index: number): void;
-}
+export type { MemberObserver, PeerNetwork, PeerNetworkOptions, RaftMemberOptions } from './member-options.js';
 
 export class RaftMember implements ClientBackend {
   readonly clusterId: string;
@@ -176,8 +117,6 @@ export class RaftMember implements ClientBackend {
   /** Waiting for this member to follow another leader (the handoff at stop). */
   private followWaiters: (() => void)[] = [];
   private readonly guardView: GuardView;
-  /** The commit index found on disk at open: once applied, the member knows what it knew before. */
-  private readonly replayedAtOpen: number;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
 
@@ -186,40 +125,8 @@ export class RaftMember implements ClientBackend {
    * Throws DataDirError for a data dir of another cluster or member, or a damaged one.
    */
   static async open(options: RaftMemberOptions): Promise<RaftMember> {
-    const { config } = options;
-    const voters = config.initialCluster.map((m) => m.id);
     let member: RaftMember | null = null;
-    const opened = await RaftLogStore.open({
-      dataDir: config.dataDir,
-      clusterId: config.clusterId,
-      memberId: config.memberId,
-      name: config.name,
-      initialConfState: { voters, learners: [] },
-      onBatchWritten: (b) => member?.metrics.walFsyncSeconds.observe(b.durationMs / 1000),
-      ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
-      beforeCreate: async () => {
-        if (config.initialClusterState !== 'new' || voters.length === 1) return;
-        options.onBootstrapCheck?.(freshMemberApi(config.clusterId, config.initialCluster));
-        try {
-          await checkNotBootstrapped({
-            memberId: config.memberId,
-            clusterId: config.clusterId,
-            initialCluster: config.initialCluster,
-            peerClient: options.peerClient ?? httpPeerClient,
-            timers: options.timers ?? nodeTimers,
-            onWaiting: (asked) => options.logger.warn({ asked }, 'the data dir is empty: waiting for a peer to say whether this member was already bootstrapped'),
-          });
-        } finally {
-          options.onBootstrapCheck?.(null);
-        }
-      },
-    });
-    if (opened.created && config.initialClusterState === 'existing') {
-      await opened.store.close();
-      throw new Error(
-        '--initial-cluster-state existing needs this member\'s data dir: joining a running cluster (member add) is not supported yet',
-      );
-    }
+    const opened = await openMemberLog(options, (b) => member?.metrics.walFsyncSeconds.observe(b.durationMs / 1000));
     member = new RaftMember(options, opened);
     return member;
   }
@@ -239,7 +146,6 @@ export class RaftMember implements ClientBackend {
     this.stats = new MemberStats(this.transportStats, this.clock);
     this.log = opened.store;
     this.hardStates = new HardStateKeeper(opened.hardState, MAX_DURABLE_COMMIT_LAG_ENTRIES);
-    this.replayedAtOpen = opened.hardState.commit;
     const random = options.random ?? Math.random;
     this.clusterId = formatId(config.clusterId);
     this.membership = new Membership(config.initialCluster);
@@ -272,24 +178,7 @@ export class RaftMember implements ClientBackend {
       random,
       logger: this.logger.child({ component: 'raft' }),
     });
-    const raft = this.node.raft;
-    const membership = this.membership;
-    this.guardView = {
-      selfId: config.memberId,
-      isMember: (id) => membership.has(id),
-      get term() {
-        return raft.term;
-      },
-      get lead() {
-        return raft.lead;
-      },
-      get role() {
-        return raft.role;
-      },
-      get lastIndex() {
-        return raft.log.lastIndex();
-      },
-    };
+    this.guardView = raftGuardView(config.memberId, this.membership, this.node.raft);
 
     const peers = new Map<number, string[]>();
     for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
@@ -593,13 +482,9 @@ export class RaftMember implements ClientBackend {
    */
   receivePeerMessages(msgs: readonly Message[], from: number): string | null {
     if (this.stopped) return null;
-    const refusal = refusePeerBatch(msgs, from, this.guardView);
-    if (refusal !== null) {
-      this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
-      return refusal;
-    }
+    let refusal: string | null;
     try {
-      for (const m of msgs) this.node.step(m);
+      refusal = refusePeerBatch(msgs, from, this.guardView, (m) => this.node.step(m));
     } catch (err: unknown) {
       // Raft threw on input the guard let through: a broken invariant. Stop loudly, never limp on.
       this.stopped = true;
@@ -607,12 +492,42 @@ export class RaftMember implements ClientBackend {
       throw err;
     }
     this.scheduleReady();
-    return null;
+    if (refusal !== null) this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
+    return refusal;
   }
 
   /** How this member's peer port takes a raft batch (acceptPeerBody): the simulator's network uses it. */
   peerInputOptions(): PeerInputOptions {
     return { selfId: this.config.memberId, maxBatchMessages: DEFAULT_MAX_BATCH_MESSAGES, onMessages: (msgs, from) => this.receivePeerMessages(msgs, from), stats: this.transportStats };
+  }
+
+  /**
+   * etcd's peer /members as a peer's bootstrap check reads it: the applied membership, and also
+   * every publish in the log beyond what was applied. A member wiped after it published must be
+   * recognised even by a peer that restarted with an old commit index and has not replayed that
+   * far yet (the simulator found this). Undefined when the unapplied tail is too long to scan now.
+   */
+  private peerMembers(): PeerMemberJSON[] | undefined {
+    const byId = new Map<number, PeerMemberJSON>();
+    for (const m of this.membership.list()) {
+      const id = parseMemberId(m.id) as number;
+      byId.set(id, { id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs });
+    }
+    const raftLog = this.node.raft.log;
+    const last = raftLog.lastIndex();
+    let next = Math.max(this.sm.applied() + 1, raftLog.firstIndex());
+    if (last - next + 1 > MAX_MEMBERS_SCAN_ENTRIES) return undefined;
+    while (next <= last) {
+      const ents = raftLog.slice(next, last + 1, 4 * 1024 * 1024);
+      for (const e of ents) {
+        if (e.type !== EntryType.Normal || e.data.length === 0) continue;
+        const cmd = decodeEntryCommand(e.data);
+        const known = cmd.kind === 'attrs' ? byId.get(cmd.memberId) : undefined;
+        if (cmd.kind === 'attrs' && known !== undefined) byId.set(cmd.memberId, { ...known, name: cmd.name, clientURLs: [...cmd.clientURLs] });
+      }
+      next += ents.length;
+    }
+    return [...byId.values()].sort((a, b) => a.id - b.id);
   }
 
   /** The member's peer endpoints beside raft's (the simulator calls this directly). */
@@ -621,11 +536,9 @@ export class RaftMember implements ClientBackend {
     if (req.path === ATTRIBUTES_PATH) return this.publisher.handleAttributes(req);
     if (req.path === MEMBERS_PATH) {
       if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
-      // A member still replaying its log may not have applied what it will know: a peer's
-      // bootstrap check must not take its word yet. (Readiness alone would deadlock a new
-      // cluster: its members are ready only once every member published, the late one included.)
-      if (!this.isReady() && this.sm.applied() < this.replayedAtOpen) return { status: 503, text: 'etcdserver: not ready (replaying the log)' };
-      return membersAnswer(this.config.clusterId, this.membership.list().map((m) => ({ id: parseMemberId(m.id) as number, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs })));
+      const members = this.peerMembers();
+      if (members === undefined) return { status: 503, text: 'etcdserver: not ready (replaying the log)' };
+      return membersAnswer(this.config.clusterId, members, this.node.term);
     }
     return undefined;
   };
@@ -755,38 +668,8 @@ export class RaftMember implements ClientBackend {
   }
 }
 
+/** A peer's /members answer scans at most this much of the unapplied log (else 503: try again). */
+const MAX_MEMBERS_SCAN_ENTRIES = 200_000;
+
 /** A commit index that moved without entries is written once it lags this far (else at the next tick). */
 const MAX_DURABLE_COMMIT_LAG_ENTRIES = 1000;
-
-/**
- * The follower to hand leadership to: a voter that was recently active, with the longest log
- * (the least to catch up, so the transfer finishes fastest); undefined when there is none.
- */
-export function chooseTransferee(status: Status, selfId: number): number | undefined {
-  let best: { id: number; match: number } | undefined;
-  for (const p of status.progress) {
-    if (p.id === selfId || p.isLearner || !p.recentActive) continue;
-    if (best === undefined || p.match > best.match || (p.match === best.match && p.id < best.id)) best = { id: p.id, match: p.match };
-  }
-  return best?.id;
-}
-
-function randomNonce(random: () => number): Uint8Array {
-  const out = new Uint8Array(8);
-  for (let i = 0; i < 8; i++) out[i] = Math.floor(random() * 256);
-  return out;
-}
-
-/**
- * How many of the Ready's committed entries were durable before it: those below its first new
- * entry (a follower may learn that entries of this very Ready are committed). None with a
- * snapshot, which replaces the state machine first.
- */
-function stableCommittedPrefix(rd: Ready): number {
-  if (rd.snapshot !== undefined) return 0;
-  const firstNew = rd.entries.length > 0 ? (rd.entries[0] as Entry).index : Number.POSITIVE_INFINITY;
-  const committed = rd.committedEntries;
-  let n = 0;
-  while (n < committed.length && (committed[n] as Entry).index < firstNew) n++;
-  return n;
-}

@@ -2,8 +2,10 @@
 // members (the real RaftMember, with the simulator's disk, network and clock). Each test failed on
 // the code before the fix (commit 0313b88: `git worktree add /tmp/old 0313b88`, copy this folder
 // over and run it there); the random schedules that found them are in member-sim.test.ts.
-import { describe, expect, it } from 'vitest';
-import { MessageType, Role, type Message } from '../../../src/raft/index.js';
+import { describe, expect, it, vi } from 'vitest';
+import { MessageType, RaftInvariantError, RawNode, Role, type Message } from '../../../src/raft/index.js';
+import { acceptPeerBody } from '../../../src/transport/handler.js';
+import { encodeBatch } from '../../../src/transport/wire.js';
 import { decodeEntry, decodeHardState } from '../../../src/storage/codec.js';
 import { entryKey, HARD_STATE_KEY } from '../../../src/storage/keys.js';
 import { v2Request } from '../../../src/store/command.js';
@@ -141,6 +143,33 @@ describe('issue 9: the member runtime keeps its rules (whole members, simulated 
       for (const s of c.running()) intruder.checkMembership(s);
       expect(c.stableLeader(), `${kind}: ${c.describe()}`).toBeDefined();
     }
+  });
+
+  it('4b. an exception from raft on input the guard let through stops the member loudly (a 500, never limping on)', async () => {
+    const c = await healthyCluster(3, 42);
+    const follower = c.slots.find((s) => s !== leaderOf(c)) as MemberSlot;
+    const fatal: unknown[] = [];
+    const m = follower.member as NonNullable<MemberSlot['member']>;
+    // Stand-in for a broken invariant inside raft (the guard refuses every input known to do this).
+    const spy = vi.spyOn(RawNode.prototype, 'step').mockImplementationOnce(() => {
+      throw new RaftInvariantError('broken invariant (test)');
+    });
+    const original = m.peerInputOptions();
+    let status = 0;
+    try {
+      const onFatal = (m as unknown as { onFatal: (err: unknown) => void }).onFatal;
+      (m as unknown as { onFatal: (err: unknown) => void }).onFatal = (err) => fatal.push(err);
+      const heartbeat: Message = { type: MessageType.MsgHeartbeat, to: follower.id, from: leaderOf(c).id, term: m.raftStatus().term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+      status = acceptPeerBody(encodeBatch([heartbeat]), heartbeat.from, 'messages', original).status;
+      (m as unknown as { onFatal: (err: unknown) => void }).onFatal = onFatal;
+    } finally {
+      spy.mockRestore();
+    }
+    expect(status).toBe(500);
+    expect(fatal).toHaveLength(1);
+    expect(String(fatal[0])).toMatch(/broken invariant/);
+    // The member no longer takes input: it is stopping, not limping on.
+    expect(m.receivePeerMessages([], leaderOf(c).id)).toBeNull();
   });
 
   it('5. a leader stopped cleanly hands leadership over first: a new leader is there when it exits', async () => {

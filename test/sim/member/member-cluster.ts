@@ -75,7 +75,6 @@ export class MemberCluster {
     const peerURL = (i: number): string => `http://10.0.0.${i + 1}:2380`;
     const clientURL = (i: number): string => `http://10.0.0.${i + 1}:2379`;
     const initialCluster = names.map((n, i) => `${n}=${peerURL(i)}`).join(',');
-    const diskRng = new Rng(deriveSeed(o.seed, 11));
     this.slots = names.map((name, i) => {
       const out = parseCommandLine(
         [

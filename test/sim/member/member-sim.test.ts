@@ -48,6 +48,18 @@ const REGRESSIONS: Regression[] = [
     runs: [{ seed: 1, members: 3 }, { seed: 3, members: 3 }, { seed: 5, members: 3 }],
   },
   {
+    hole: '3 (the first fix): the only peer that held the wiped member\'s publish was down; another that never applied it said "new"',
+    found: 'State Machine Safety (found on the first version of the fix, all faults)',
+    faults: ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'],
+    runs: [{ seed: 5473, members: 3 }],
+  },
+  {
+    hole: '4 (the first fix): the guard refused a batch carrying a member\'s own read, forwarded back to it after a leadership change',
+    found: 'Peer Input (400) (found on the first version of the fix, all faults)',
+    faults: ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'],
+    runs: [{ seed: 5095, members: 5 }, { seed: 5391, members: 5 }],
+  },
+  {
     hole: '5: a leader stopped without handing over',
     found: 'Stop Without Handoff',
     faults: ['handoff'],

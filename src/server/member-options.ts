@@ -1,0 +1,74 @@
+// What a RaftMember is built from: its configuration and everything injected (timers, disk,
+// network, peer client), so that the binary and the whole-member simulator (test/sim/member) run
+// the same member code.
+import type { Logger } from 'pino';
+import type { MemberConfig } from '../config.js';
+import type { Entry, Message } from '../raft/messages.js';
+import type { SoftState } from '../raft/role.js';
+import type { KvOpener } from '../storage/index.js';
+import type { TransportLimits } from '../transport/index.js';
+import type { PeerApiHandler, PeerClient } from './peer-api.js';
+import type { MemberTimers } from './timers.js';
+
+export interface RaftMemberOptions {
+  config: MemberConfig;
+  logger: Logger;
+  /** Wall clock in Unix ms with sub-ms precision (TTL expirations, stats). */
+  clock?: () => number;
+  /** Randomness for raft's election timeouts. */
+  random?: () => number;
+  /** How often the leader checks whether a TTL is due (etcd's sync ticker: 500 ms). */
+  syncIntervalMs?: number;
+  /** Proposals waiting to be applied, at most; beyond it 'etcdserver: too many requests'. */
+  maxPendingProposals?: number;
+  /** Called when the member cannot go on (storage failure, broken invariant). Default: log and exit(1). */
+  onFatal?: (err: unknown) => void;
+  /** Timers and the monotonic clock (default Node's); the simulator passes virtual ones. */
+  timers?: MemberTimers;
+  /** The key-value store under the raft log (default LevelDB in --data-dir); the simulator's disk. */
+  openKv?: KvOpener;
+  /** The raft transport to the peers (default HTTP, src/transport); the simulator's network. */
+  createNetwork?: (options: PeerNetworkOptions) => PeerNetwork;
+  /** Requests to the other members' peer API (default HTTP). */
+  peerClient?: PeerClient;
+  /** Whether /metrics carries the process metrics (default true; one process may run many members in tests). */
+  processMetrics?: boolean;
+  /** Told what the member does (applies, role changes), for tests and the simulator. */
+  observer?: MemberObserver;
+  /**
+   * Committed entries handed to apply in one Ready, in bytes (raft's maxCommittedSizePerReadyBytes;
+   * default 1 MiB). A restart replays its log in rounds of this size.
+   */
+  maxCommittedBytesPerReady?: number;
+  /**
+   * While the member checks, on an empty data dir, whether it was already bootstrapped, its peer
+   * port must answer the peers that check too: called with the handler to serve (then null).
+   */
+  onBootstrapCheck?: (preStartApi: PeerApiHandler | null) => void;
+}
+
+/** What a member sends raft messages with: PeerTransport in the binary. */
+export interface PeerNetwork {
+  send(messages: readonly Message[]): void;
+  updatePeer(id: number, urls: readonly string[]): Promise<void> | void;
+  close(): Promise<void>;
+}
+
+export interface PeerNetworkOptions {
+  selfId: number;
+  clusterId: number;
+  peers: ReadonlyMap<number, readonly string[]>;
+  limits: Partial<TransportLimits>;
+  onUnreachable: (id: number) => void;
+}
+
+export interface MemberObserver {
+  /** A committed entry was applied to the state machine. */
+  onApply?(entry: Entry): void;
+  /** The role or the known leader changed. */
+  onSoftState?(state: SoftState, term: number): void;
+  /** A ReadIndex round was asked of raft (for quorum reads), with its context. */
+  onReadIndexRequested?(ctx: Uint8Array): void;
+  /** Raft answered a ReadIndex round: reads that joined it are served once `index` is applied. */
+  onReadIndex?(ctx: Uint8Array, index: number): void;
+}
