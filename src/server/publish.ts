@@ -84,6 +84,11 @@ export class Publisher {
     void this.tryPublish();
   }
 
+  /** A leader became known: ask it now rather than at the next interval (a restart serves sooner). */
+  onLeaderKnown(): void {
+    void this.tryPublish();
+  }
+
   /** Whether this run's own publish has been applied (etcd's ReadyNotify). */
   published(): boolean {
     return this.ownApplied;

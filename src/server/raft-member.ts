@@ -185,7 +185,15 @@ export class RaftMember implements ClientBackend {
     // One bound for peer requests on both ends, from --max-request-bytes: an append carries at
     // least one whole entry, so a request the client API accepted must fit in a peer request.
     const peerBodyBytes = Math.max(4 * config.maxRequestBytes, 16 * 1024 * 1024);
-    const limits = { maxBodyBytes: peerBodyBytes, maxQueueBytes: Math.max(64 * 1024 * 1024, 2 * peerBodyBytes) };
+    // A peer that was down (a restart) is tried again at least every two heartbeats: a restarted
+    // member hears from the leader, publishes and serves clients that much sooner.
+    const backoffMaxMs = Math.max(100, 2 * config.heartbeatIntervalMs);
+    const limits = {
+      maxBodyBytes: peerBodyBytes,
+      maxQueueBytes: Math.max(64 * 1024 * 1024, 2 * peerBodyBytes),
+      backoffInitialMs: Math.min(100, backoffMaxMs),
+      backoffMaxMs,
+    };
     const onUnreachable = (id: number): void => {
       this.node.reportUnreachable(id);
       this.scheduleReady();
@@ -628,6 +636,7 @@ export class RaftMember implements ClientBackend {
     if (prev.role === Role.Leader && ss.role !== Role.Leader) this.proposals.failAll(LEADER_CHANGED);
     if (ss.lead !== 0 && ss.lead !== this.config.memberId) for (const release of this.followWaiters.splice(0)) release();
     if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
+    else if (ss.lead !== 0 && ss.lead !== prev.lead) this.publisher.onLeaderKnown();
   }
 
   /** Applies committed entries and answers the proposals of this member that wait for them. */
