@@ -87,6 +87,18 @@ describe('issue 9: the member runtime keeps its rules (whole members, simulated 
     expect(old.member?.store.get('/k', false, false, 0)).toMatchObject({ ok: true, event: { node: { value: 'new 2' } } });
   });
 
+  it('2a. the commit index on disk keeps up: after a burst of writes and a heartbeat of quiet, every member\'s disk holds its commit index', async () => {
+    const c = await healthyCluster(3, 22);
+    const leader = leaderOf(c);
+    for (let i = 0; i < 200; i++) await put(c, leader, `/k${i % 5}`, `v${i}`);
+    const commit = leader.member?.raftStatus().commit ?? 0;
+    await c.world.runFor(3 * c.heartbeatMs);
+    for (const s of c.slots) {
+      expect(s.member?.raftStatus().commit).toBe(commit);
+      expect(diskCommit(s), `${s.name}: ${c.describe()}`).toBe(commit);
+    }
+  });
+
   it('2. a lone member restarted after a crash serves a quorum read only after its own publish, at a read index covering every acknowledged write', async () => {
     const c = await healthyCluster(1, 21);
     const solo = c.slots[0] as MemberSlot;
