@@ -26,7 +26,11 @@
 // like a new cluster (a down peer and a never-started one look the same from here).
 import type { InitialMember } from '../config.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
-import { formatId } from './ids.js';
+import { EntryType } from '../raft/messages.js';
+import type { RaftLog } from '../raft/log.js';
+import { decodeEntryCommand } from './entry-codec.js';
+import { formatId, parseMemberId } from './ids.js';
+import type { Membership } from './membership.js';
 import { RaftLogStore, type BatchWritten, type OpenedRaftLog } from '../storage/index.js';
 import type { RaftMemberOptions } from './member-options.js';
 import { httpPeerClient, replyJson, type PeerApiHandler, type PeerApiResponse, type PeerClient } from './peer-api.js';
@@ -128,6 +132,34 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
     throw new Error('--initial-cluster-state existing needs this member\'s data dir: joining a running cluster (member add) is not supported yet');
   }
   return opened;
+}
+
+/**
+ * etcd's peer /members as a peer's bootstrap check reads it: the applied membership, and also
+ * every publish in the log beyond what was applied. A member wiped after it published must be
+ * recognised even by a peer that restarted with an old commit index and has not replayed that
+ * far yet (the simulator found this). Undefined when the unapplied tail is longer than maxScan.
+ */
+export function membersWithLoggedPublishes(membership: Membership, raftLog: RaftLog, applied: number, maxScan: number): PeerMemberJSON[] | undefined {
+  const byId = new Map<number, PeerMemberJSON>();
+  for (const m of membership.list()) {
+    const id = parseMemberId(m.id) as number;
+    byId.set(id, { id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs });
+  }
+  const last = raftLog.lastIndex();
+  let next = Math.max(applied + 1, raftLog.firstIndex());
+  if (last - next + 1 > maxScan) return undefined;
+  while (next <= last) {
+    const ents = raftLog.slice(next, last + 1, 4 * 1024 * 1024);
+    for (const e of ents) {
+      if (e.type !== EntryType.Normal || e.data.length === 0) continue;
+      const cmd = decodeEntryCommand(e.data);
+      const known = cmd.kind === 'attrs' ? byId.get(cmd.memberId) : undefined;
+      if (cmd.kind === 'attrs' && known !== undefined) byId.set(cmd.memberId, { ...known, name: cmd.name, clientURLs: [...cmd.clientURLs] });
+    }
+    next += ents.length;
+  }
+  return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
 /** Resolves when this member may bootstrap; throws AlreadyBootstrappedError or BootstrapCheckError. */

@@ -32,7 +32,7 @@
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
-import { EntryType, RawNode, Role, type SoftState, type Status } from '../raft/index.js';
+import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
 import type { OpenedRaftLog, RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
@@ -56,8 +56,7 @@ import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
-import { MEMBERS_PATH, membersAnswer, openMemberLog, type PeerMemberJSON } from './bootstrap.js';
-import { decodeEntryCommand } from './entry-codec.js';
+import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler } from './peer-api.js';
 import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js';
@@ -514,42 +513,13 @@ export class RaftMember implements ClientBackend {
     return { selfId: this.config.memberId, maxBatchMessages: DEFAULT_MAX_BATCH_MESSAGES, onMessages: (msgs, from) => this.receivePeerMessages(msgs, from), stats: this.transportStats };
   }
 
-  /**
-   * etcd's peer /members as a peer's bootstrap check reads it: the applied membership, and also
-   * every publish in the log beyond what was applied. A member wiped after it published must be
-   * recognised even by a peer that restarted with an old commit index and has not replayed that
-   * far yet (the simulator found this). Undefined when the unapplied tail is too long to scan now.
-   */
-  private peerMembers(): PeerMemberJSON[] | undefined {
-    const byId = new Map<number, PeerMemberJSON>();
-    for (const m of this.membership.list()) {
-      const id = parseMemberId(m.id) as number;
-      byId.set(id, { id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs });
-    }
-    const raftLog = this.node.raft.log;
-    const last = raftLog.lastIndex();
-    let next = Math.max(this.sm.applied() + 1, raftLog.firstIndex());
-    if (last - next + 1 > MAX_MEMBERS_SCAN_ENTRIES) return undefined;
-    while (next <= last) {
-      const ents = raftLog.slice(next, last + 1, 4 * 1024 * 1024);
-      for (const e of ents) {
-        if (e.type !== EntryType.Normal || e.data.length === 0) continue;
-        const cmd = decodeEntryCommand(e.data);
-        const known = cmd.kind === 'attrs' ? byId.get(cmd.memberId) : undefined;
-        if (cmd.kind === 'attrs' && known !== undefined) byId.set(cmd.memberId, { ...known, name: cmd.name, clientURLs: [...cmd.clientURLs] });
-      }
-      next += ents.length;
-    }
-    return [...byId.values()].sort((a, b) => a.id - b.id);
-  }
-
   /** The member's peer endpoints beside raft's (the simulator calls this directly). */
   readonly peerApi: PeerApiHandler = (req) => {
     if (req.path === PUBLISH_PATH) return this.publisher.handle(req);
     if (req.path === ATTRIBUTES_PATH) return this.publisher.handleAttributes(req);
     if (req.path === MEMBERS_PATH) {
       if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
-      const members = this.peerMembers();
+      const members = membersWithLoggedPublishes(this.membership, this.node.raft.log, this.sm.applied(), MAX_MEMBERS_SCAN_ENTRIES);
       if (members === undefined) return { status: 503, text: 'etcdserver: not ready (replaying the log)' };
       return membersAnswer(this.config.clusterId, members, this.node.term);
     }
