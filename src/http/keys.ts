@@ -2,6 +2,7 @@
 // proposed), then serves GET/HEAD from the local store (quorum=true after a read barrier,
 // wait=true as a watch) and turns PUT/POST/DELETE into a command proposed to the member.
 import type { IncomingMessage } from 'node:http';
+import { ProposalError } from '../server/backend.js';
 import { v2Request, type V2Method } from '../store/command.js';
 import { ErrorCode, EtcdError } from '../store/errors.js';
 import { eventBody, type V2Event } from '../store/event.js';
@@ -13,7 +14,7 @@ import { parseQueryInto, type Form } from './form.js';
 import { goEncode } from './go-json.js';
 import { parseKeyRequest, type KeyRequest, type KeysMethod } from './keys-params.js';
 import { onLeader, type LeaderOutcome } from './leader.js';
-import { CONTENT_TYPE_JSON, sendBody, sendEtcdError, sendLeaderRedirect, sendMethodNotAllowed, type Res } from './respond.js';
+import { CONTENT_TYPE_JSON, REDIRECTED_BY, sendBody, sendEtcdError, sendLeaderRedirect, sendMethodNotAllowed, type Res } from './respond.js';
 import { expirationFromTtl } from './ttl.js';
 import { serveWatch } from './watch.js';
 
@@ -108,11 +109,12 @@ function serveForm(
   // etcd reads its auth flag from the store first (a counted get), then checks the permission (110)
   ctx.backend.store.recordKeysRequest(authView(ctx.backend).initialised());
   const verdict = keyAccess(ctx, req, keyPart, kr.recursive);
-  if (verdict === true) return serveAllowed(ctx, req, res, method, kr); // auth off: no closure on the hot path
-  return whenAllowed(verdict, res, sendKeyNoAuth, () => serveAllowed(ctx, req, res, method, kr));
+  const redirectedBy = form.get(REDIRECTED_BY);
+  if (verdict === true) return serveAllowed(ctx, req, res, method, kr, redirectedBy); // auth off: no closure on the hot path
+  return whenAllowed(verdict, res, sendKeyNoAuth, () => serveAllowed(ctx, req, res, method, kr, redirectedBy));
 }
 
-function serveAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res, method: KeysMethod, kr: KeyRequest): void | Promise<void> {
+function serveAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res, method: KeysMethod, kr: KeyRequest, redirectedBy: string | undefined): void | Promise<void> {
   if (method === 'GET' || method === 'HEAD') {
     // quorum wins over wait: etcd turns a quorum GET into QGET before looking at wait
     if (method === 'GET' && kr.quorum) return serveQuorumGet(ctx, req, res, kr);
@@ -123,7 +125,7 @@ function serveAllowed(ctx: HandlerContext, req: IncomingMessage, res: Res, metho
     serveGet(ctx, res, kr);
     return;
   }
-  return serveWrite(ctx, req, res, method, kr);
+  return serveWrite(ctx, req, res, method, kr, redirectedBy);
 }
 
 function serveGet(ctx: HandlerContext, res: Res, kr: KeyRequest): void {
@@ -137,7 +139,7 @@ async function serveQuorumGet(ctx: HandlerContext, req: IncomingMessage, res: Re
   serveGet(ctx, res, kr);
 }
 
-async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Res, method: V2Method, kr: KeyRequest): Promise<void> {
+async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Res, method: V2Method, kr: KeyRequest, redirectedBy: string | undefined): Promise<void> {
   const nowMs = ctx.backend.now();
   const command = v2Request({
     method,
@@ -154,18 +156,30 @@ async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Res, m
     time: nowMs,
   });
   const outcome = await onLeader(ctx.backend, () => ctx.backend.propose(command), ctx.leader);
-  if (answerUnlessDone(ctx, req, res, outcome)) return;
-  if (outcome.kind === 'done') sendApplyResult(ctx, res, outcome.value, kr.noValueOnSuccess);
+  if (answerUnlessDone(ctx, req, res, outcome, true)) return;
+  if (outcome.kind !== 'done') return;
+  // Read-your-writes: the member that redirected this write applies it before the client hears back.
+  if (redirectedBy !== undefined && redirectedBy !== ctx.backend.self.id && ctx.backend.waitAppliedOn !== undefined) {
+    try {
+      await ctx.backend.waitAppliedOn(redirectedBy);
+    } catch (err: unknown) {
+      if (!(err instanceof ProposalError)) throw err;
+      if (!res.destroyed) sendEtcdError(res, new EtcdError(ErrorCode.RaftInternal, err.reason, 0));
+      return;
+    }
+    if (res.destroyed) return;
+  }
+  sendApplyResult(ctx, res, outcome.value, kr.noValueOnSuccess);
 }
 
 /** Answers a redirect or a raft failure; returns false when the operation succeeded and the caller answers. */
-function answerUnlessDone<T>(ctx: HandlerContext, req: IncomingMessage, res: Res, outcome: LeaderOutcome<T>): boolean {
+function answerUnlessDone<T>(ctx: HandlerContext, req: IncomingMessage, res: Res, outcome: LeaderOutcome<T>, write = false): boolean {
   if (res.destroyed) return true; // the client left while we waited
   switch (outcome.kind) {
     case 'done':
       return false;
     case 'redirect':
-      sendLeaderRedirect(req, res, outcome.leaderURL);
+      sendLeaderRedirect(req, res, outcome.leaderURL, write ? ctx.backend.self.id : undefined);
       return true;
     case 'failed':
       ctx.logger.warn({ cause: outcome.cause, method: req.method, url: req.url }, 'request failed in raft');

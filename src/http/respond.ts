@@ -94,9 +94,17 @@ export function sendRedirect(res: Res, method: string, status: 301 | 307, locati
 }
 
 /** A 307 to the leader: absolute (Go clients cannot follow relative ones), same path and raw query. */
-export function sendLeaderRedirect(req: IncomingMessage, res: Res, leaderURL: string): void {
-  sendRedirect(res, req.method ?? 'GET', 307, leaderURL + (req.url ?? '/'));
+export function sendLeaderRedirect(req: IncomingMessage, res: Res, leaderURL: string, redirectedBy?: string): void {
+  let url = req.url ?? '/';
+  // A write redirected to the leader names the member that redirected it, so that the leader
+  // answers only once that member has applied it: the client's next read there sees its write.
+  if (redirectedBy !== undefined && !REDIRECTED_BY_PARAM.test(url)) url += `${url.includes('?') ? '&' : '?'}${REDIRECTED_BY}=${redirectedBy}`;
+  sendRedirect(res, req.method ?? 'GET', 307, leaderURL + url);
 }
+
+/** The query parameter a redirected write carries to the leader: the redirecting member's id (hex). */
+export const REDIRECTED_BY = 'redirectedBy';
+const REDIRECTED_BY_PARAM = /[?&]redirectedBy=/;
 
 /**
  * Go's answer to a request line it cannot parse (e.g. a bad %-escape in the path): written by the

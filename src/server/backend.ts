@@ -83,6 +83,14 @@ export interface ClientBackend {
   propose(req: V2Request): Promise<ApplyResult>;
   /** Linearizable read barrier (ReadIndex): resolves once the local store reflects every write committed before the call. */
   readBarrier(): Promise<void>;
+  /**
+   * Read-your-writes after a redirect: resolves once member `memberIdHex` (the one that redirected
+   * the client here) has applied everything this member has applied, or is found down; rejects
+   * with ProposalError('etcdserver: request timed out') when it does not apply in time (as etcd's
+   * follower answers when it cannot apply a write it forwarded). Absent on a member that never
+   * redirects.
+   */
+  waitAppliedOn?(memberIdHex: string): Promise<void>;
   /** Raft commit index and term, for X-Raft-Index / X-Raft-Term. */
   raftIndex(): number;
   raftTerm(): number;

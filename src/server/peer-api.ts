@@ -10,6 +10,8 @@ export interface PeerApiRequest {
   method: string;
   /** The path without the query. */
   path: string;
+  /** The raw query, without the '?' ('' or absent when there is none). */
+  query?: string;
   /** Lower-case header names. */
   headers: Readonly<Record<string, string | undefined>>;
   body: Uint8Array;
@@ -89,7 +91,7 @@ export function servePeerApi(handler: PeerApiHandler, paths: ReadonlySet<string>
       for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
       let reply: PeerApiResponse | undefined;
       try {
-        reply = await handler({ method: req.method ?? 'GET', path, headers, body: read.body });
+        reply = await handler({ method: req.method ?? 'GET', path, query: q === -1 ? '' : url.slice(q + 1), headers, body: read.body });
       } catch {
         reply = { status: 500, text: 'internal error' };
       }

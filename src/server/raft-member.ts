@@ -44,6 +44,7 @@ import {
   LEADER_CHANGED,
   NotLeaderError,
   ProposalError,
+  REQUEST_TIMED_OUT,
   STOPPED,
   type ClientBackend,
   type LeaderStats,
@@ -56,6 +57,7 @@ import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
+import { AppliedAnswers, APPLIED_PATH, AppliedWaits } from './applied-waits.js';
 import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler } from './peer-api.js';
@@ -116,6 +118,9 @@ export class RaftMember implements ClientBackend {
   /** Waiting for this member to follow another leader (the handoff at stop). */
   private followWaiters: (() => void)[] = [];
   private readonly guardView: GuardView;
+  /** Read-your-writes after a redirect: the leader's waits, and this member's answers. */
+  private readonly appliedWaits: AppliedWaits;
+  private readonly appliedAnswers: AppliedAnswers;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
 
@@ -249,7 +254,19 @@ export class RaftMember implements ClientBackend {
       peerClient: options.peerClient ?? httpPeerClient,
       runId: Math.floor(random() * Number.MAX_SAFE_INTEGER),
     });
-    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH, ATTRIBUTES_PATH, MEMBERS_PATH]), PUBLISH_MAX_BODY_BYTES);
+    const pollMs = Math.max(50, Math.round(config.electionTimeoutMs / 2));
+    this.appliedWaits = new AppliedWaits({
+      clusterIdHex: this.clusterId,
+      peerClient: options.peerClient ?? httpPeerClient,
+      timers: this.timers,
+      logger: this.logger,
+      peerURLs: (id) => (id !== config.memberId && this.membership.has(id) ? this.membership.peerURLs(id) : []),
+      maxWaitMs: requestTimeoutMs(config),
+      pollMs,
+      maxWaiters: 10_000,
+    });
+    this.appliedAnswers = new AppliedAnswers({ clusterIdHex: this.clusterId, applied: () => this.sm.applied(), timers: this.timers, pollMs, maxWaiters: 10_000 });
+    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH, ATTRIBUTES_PATH, MEMBERS_PATH, APPLIED_PATH]), PUBLISH_MAX_BODY_BYTES);
     this.peerHandler = (req, res) => {
       if (peerApi(req, res)) return;
       raftHandler(req, res, () => {
@@ -311,6 +328,7 @@ export class RaftMember implements ClientBackend {
     this.publisher.stop();
     for (const release of this.readyWaiters.splice(0)) release();
     for (const release of this.followWaiters.splice(0)) release();
+    this.appliedAnswers.releaseAll();
     this.proposals.failAll(STOPPED);
     this.reads.failAll(STOPPED);
     if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
@@ -375,6 +393,13 @@ export class RaftMember implements ClientBackend {
   readBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new ProposalError(STOPPED));
     return this.reads.wait();
+  }
+
+  async waitAppliedOn(memberIdHex: string): Promise<void> {
+    const id = parseMemberId(memberIdHex);
+    if (id === undefined || id === this.config.memberId || this.stopped) return;
+    const outcome = await this.appliedWaits.wait(id, this.sm.applied());
+    if (outcome === 'timeout') throw new ProposalError(REQUEST_TIMED_OUT);
   }
 
   raftIndex(): number {
@@ -517,6 +542,7 @@ export class RaftMember implements ClientBackend {
   readonly peerApi: PeerApiHandler = (req) => {
     if (req.path === PUBLISH_PATH) return this.publisher.handle(req);
     if (req.path === ATTRIBUTES_PATH) return this.publisher.handleAttributes(req);
+    if (req.path === APPLIED_PATH) return this.appliedAnswers.handle(req);
     if (req.path === MEMBERS_PATH) {
       if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
       const members = membersWithLoggedPublishes(this.membership, this.node.raft.log, this.sm.applied(), MAX_MEMBERS_SCAN_ENTRIES);
@@ -591,6 +617,7 @@ export class RaftMember implements ClientBackend {
 
   private applyCommitted(entries: readonly Entry[]): void {
     this.applyEntries(entries);
+    this.appliedAnswers.onApplied();
     this.maybeDecideClusterVersion();
     if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
   }

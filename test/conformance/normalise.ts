@@ -125,6 +125,18 @@ function shapeLeaf(node: JsonNode, ctx: Context): JsonNode {
   return node;
 }
 
+/**
+ * etcd's /v2/stats/self shows the four rate fields only while append traffic flowed in the last
+ * second (omitempty on a rate that drops to 0), on both etcd and etcd-ts, so their presence depends
+ * on what other lanes just wrote. Shape comparison leaves them out; test/server/member-stats.test.ts
+ * checks when they appear.
+ */
+const trafficRates = new Set(['"recvPkgRate"', '"recvBandwidthRate"', '"sendPkgRate"', '"sendBandwidthRate"']);
+function dropTrafficRates(doc: JsonNode): JsonNode {
+  if (doc.t !== 'obj' || !doc.entries.some(([k]) => k === '"sendAppendRequestCnt"')) return doc;
+  return { t: 'obj', entries: doc.entries.filter(([k]) => !trafficRates.has(k)) };
+}
+
 /** Error causes that embed indexes: 101 (prevIndex part) and 401 (history window). */
 function normaliseCause(doc: JsonNode, ctx: Context): JsonNode {
   if (doc.t !== 'obj') return doc;
@@ -172,6 +184,7 @@ function normaliseBody(text: string, ctx: Context, t: number): NormBody {
   let value = parsed.value;
   if (ctx.mode === 'shape') {
     value = mapJson(value, (n) => shapeLeaf(n, ctx));
+    value = dropTrafficRates(value);
   } else if (typeof ctx.mode === 'object') {
     const keep = new Set(ctx.mode.pick);
     value = value.t === 'obj' ? { t: 'obj', entries: value.entries.filter(([k]) => keep.has(JSON.parse(k) as string)) } : value;

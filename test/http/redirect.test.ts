@@ -18,11 +18,11 @@ async function serve(backend: FakeBackend, leaderWaitMs = 300, requestTimeoutMs 
 }
 
 describe('307 to the leader', () => {
-  it.each(['PUT', 'POST', 'DELETE'])('redirects a %s with the absolute leader URL, path and query', async (method) => {
+  it.each(['PUT', 'POST', 'DELETE'])('redirects a %s with the absolute leader URL, path and query, naming this member (read-your-writes)', async (method) => {
     const s = await serve(new FakeBackend());
     const res = await request(s.url, '/v2/keys/redir/a?prevExist=false&ttl=5', { method, form: 'value=x' });
     expect(res.status).toBe(307);
-    expect(res.headers['location']).toBe('http://127.0.0.1:22379/v2/keys/redir/a?prevExist=false&ttl=5');
+    expect(res.headers['location']).toBe(`http://127.0.0.1:22379/v2/keys/redir/a?prevExist=false&ttl=5&redirectedBy=${self.id}`);
     expect(res.body).toBe('');
     expect(res.headers['access-control-allow-origin']).toBe('*');
   });
@@ -33,6 +33,12 @@ describe('307 to the leader', () => {
     expect(res.status).toBe(307);
     expect(res.headers['location']).toBe('http://127.0.0.1:22379/v2/keys/k?quorum=true');
     expect(res.body).toBe('<a href="http://127.0.0.1:22379/v2/keys/k?quorum=true">Temporary Redirect</a>.\n\n');
+  });
+
+  it('keeps the first member that redirected a write when the write is redirected again', async () => {
+    const s = await serve(new FakeBackend());
+    const res = await request(s.url, '/v2/keys/a?redirectedBy=f00', { method: 'PUT', form: 'value=x' });
+    expect(res.headers['location']).toBe('http://127.0.0.1:22379/v2/keys/a?redirectedBy=f00');
   });
 
   it('serves plain GETs and watches locally, never redirecting them', async () => {
@@ -56,7 +62,7 @@ describe('307 to the leader', () => {
     const s = await serve(backend, 2000);
     const res = await request(s.url, '/v2/keys/a', { method: 'PUT', form: 'value=x' });
     expect(res.status).toBe(307);
-    expect(res.headers['location']).toBe('http://127.0.0.1:22379/v2/keys/a');
+    expect(res.headers['location']).toBe(`http://127.0.0.1:22379/v2/keys/a?redirectedBy=${self.id}`);
   });
 
   it('retries here when this member becomes the leader during the wait', async () => {

@@ -40,18 +40,22 @@ export interface ClientStats {
   readsOk: number;
   readsFailed: number;
   redirects: number;
+  /** Plain GETs through the member a client last wrote through, checked for read-your-writes. */
+  plainReads: number;
 }
 
 export class Clients {
   private seq = 0;
   private readonly histories = new Map<string, RegisterOp[]>();
   readonly keys: string[];
-  readonly stats: ClientStats = { writesOk: 0, writesFailed: 0, writesUnknown: 0, readsOk: 0, readsFailed: 0, redirects: 0 };
+  readonly stats: ClientStats = { writesOk: 0, writesFailed: 0, writesUnknown: 0, readsOk: 0, readsFailed: 0, redirects: 0, plainReads: 0 };
   private running = false;
   private readonly owner = new Owner('clients');
   private nextValue = 0;
   private busy = 0;
   private readonly outstanding = new Map<number, number>();
+  /** Per client and key: its last acknowledged write and the member it went through. */
+  private readonly lastOwnWrite = new Map<string, { via: number; value: string; invokedAt: number }>();
 
   constructor(
     private readonly world: World,
@@ -97,7 +101,34 @@ export class Clients {
       this.busy--;
       this.outstanding.set(client, (this.outstanding.get(client) ?? 1) - 1);
     };
-    (this.rng.chance(this.writeShare) ? this.write(client, key, via) : this.read(key, via)).then(done, done);
+    const own = this.lastOwnWrite.get(`${client}:${key}`);
+    const op = this.rng.chance(this.writeShare)
+      ? this.write(client, key, via)
+      : own !== undefined && this.rng.chance(0.5)
+        ? this.readOwnWrite(key, own)
+        : this.read(key, via);
+    op.then(done, (err: unknown) => {
+      done();
+      this.world.fail(err);
+    });
+  }
+
+  /**
+   * A plain GET (no quorum) through the member this client last wrote `key` through: it must see
+   * that write or a newer one (read-your-writes, as etcd gives it on the member that took the write).
+   */
+  private async readOwnWrite(key: string, own: { via: number; value: string; invokedAt: number }): Promise<void> {
+    const m = this.target.member(own.via);
+    if (m === undefined || !m.isReady()) return;
+    const got = readValue(m, key);
+    this.stats.plainReads++;
+    if (got === own.value) return;
+    const writes = this.histories.get(key) as RegisterOp[];
+    const w = got === null ? undefined : writes.find((o) => o.kind === 'write' && o.value === got);
+    // Stale: absent, or a value whose write completed before ours was even sent.
+    if (got === null || (w !== undefined && w.completedAt !== undefined && w.completedAt < own.invokedAt)) {
+      throw new SafetyViolation('Read Your Writes', `a plain GET of ${key} on ${m.self.name} returned ${String(got)} after this client's write of ${own.value} through it was acknowledged`);
+    }
   }
 
   /** A PUT of a fresh value through member `via`, following redirects. */
@@ -110,6 +141,7 @@ export class Clients {
         op.completedAt = this.seq++;
         this.stats.writesOk++;
         this.record(key, op);
+        this.lastOwnWrite.set(`${client}:${key}`, { via, value, invokedAt: op.invokedAt });
         break;
       case 'unknown':
         this.stats.writesUnknown++;
@@ -132,6 +164,12 @@ export class Clients {
       try {
         const result = await m.propose(v2Request({ method: 'PUT', path: key, val: value, time: m.now() }));
         if (!result.ok) return { kind: 'failed', why: result.error.message };
+        // As the client port (src/http/keys.ts): a redirected write is answered once the member
+        // that redirected it has applied it (read-your-writes there).
+        if (id !== via) {
+          const origin = this.target.member(via);
+          if (origin !== undefined) await m.waitAppliedOn(origin.self.id);
+        }
         return { kind: 'ok', value: result.event?.node.modifiedIndex ?? 0 };
       } catch (err: unknown) {
         if (err instanceof NotLeaderError) {

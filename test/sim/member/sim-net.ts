@@ -186,7 +186,8 @@ export class SimNetwork {
           const body = req.json === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(JSON.stringify(req.json), 'utf8'));
           const headers: Record<string, string | undefined> = {};
           for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
-          const apiReq: PeerApiRequest = { method: req.method, path: req.path, headers, body };
+          const q = req.path.indexOf('?');
+          const apiReq: PeerApiRequest = { method: req.method, path: q === -1 ? req.path : req.path.slice(0, q), query: q === -1 ? '' : req.path.slice(q + 1), headers, body };
           this.world.after(
             this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs),
             () => {
