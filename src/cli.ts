@@ -29,6 +29,7 @@ type FlagName =
   | 'snapshot-count'
   | 'max-request-bytes'
   | 'log-level'
+  | 'follower-writes'
   | 'help'
   | 'version';
 
@@ -72,6 +73,11 @@ const flags: Record<FlagName, FlagSpec> = {
   'snapshot-count': { boolean: false, default: '100000', help: 'Number of committed transactions to trigger a snapshot to disk (accepted; log compaction by snapshot is not implemented yet).' },
   'max-request-bytes': { boolean: false, default: '1572864', help: 'Maximum client request size in bytes the server will accept.' },
   'log-level': { boolean: false, default: 'info', help: "Log level: 'debug', 'info', 'warn' or 'error'." },
+  'follower-writes': {
+    boolean: false,
+    default: 'redirect',
+    help: "etcd-ts only. What a follower does with a client's write: 'redirect' answers 307 to the leader; 'forward' proposes it through the leader and answers after applying it, as etcd does.",
+  },
   help: { boolean: true, default: 'false', help: 'Show this help and exit.' },
   version: { boolean: true, default: 'false', help: 'Print the version and exit.' },
 };
@@ -246,6 +252,10 @@ function buildConfig(
   if (maxRequestBytes === 0 || maxRequestBytes > MAX_REQUEST_BYTES_LIMIT) {
     fail(`invalid value "${raw('max-request-bytes')}" for ${where('max-request-bytes')}: must be between 1 and ${MAX_REQUEST_BYTES_LIMIT}`);
   }
+  const followerWrites = raw('follower-writes');
+  if (followerWrites !== 'redirect' && followerWrites !== 'forward') {
+    fail(`invalid value "${followerWrites}" for ${where('follower-writes')}: valid values are "redirect" and "forward"`);
+  }
   const logLevel = raw('log-level');
   if (!isLogLevel(logLevel)) fail(`invalid value "${logLevel}" for ${where('log-level')}: valid levels are debug, info, warn, error`);
 
@@ -262,6 +272,7 @@ function buildConfig(
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount,
+    followerWrites,
     maxRequestBytes,
     logLevel,
     memberId: self.id,

@@ -29,6 +29,12 @@ export interface MemberConfig {
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
   snapshotCount: number;
+  /**
+   * What a follower does with a client's write (etcd-ts's --follower-writes): 'redirect' (the
+   * default) answers 307 to the leader; 'forward' proposes it through the leader and answers after
+   * applying it locally, as etcd does.
+   */
+  followerWrites?: 'redirect' | 'forward';
   maxRequestBytes: number;
   logLevel: LogLevel;
   /** This member's id (one of initialCluster's). */

@@ -37,7 +37,9 @@ export async function onLeader<T>(backend: ClientBackend, op: () => Promise<T>, 
       if (!(err instanceof NotLeaderError)) throw err;
       notLeader = err;
     }
-    const hinted = otherMemberURL(backend, notLeader.leaderClientURLs);
+    // --follower-writes forward: a member that knows a leader takes the write itself (op forwards it).
+    const forwards = backend.forwardsWrites?.() ?? false;
+    const hinted = forwards ? null : otherMemberURL(backend, notLeader.leaderClientURLs);
     if (hinted !== null) return { kind: 'redirect', leaderURL: hinted };
     // No usable hint: wait (bounded) until some member is known to lead, then redirect or retry here.
     for (;;) {
@@ -45,7 +47,7 @@ export async function onLeader<T>(backend: ClientBackend, op: () => Promise<T>, 
       await sleep(pollMs);
       const leader = backend.leader();
       if (leader === null) continue;
-      if (leader.id === backend.self.id) break; // became leader: run op again (each round sleeps, the deadline bounds them)
+      if (leader.id === backend.self.id || forwards) break; // run op again (each round sleeps, the deadline bounds them)
       const url = otherMemberURL(backend, leader.clientURLs);
       if (url !== null) return { kind: 'redirect', leaderURL: url };
     }

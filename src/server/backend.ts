@@ -91,6 +91,8 @@ export interface ClientBackend {
    * redirects.
    */
   waitAppliedOn?(memberIdHex: string): Promise<void>;
+  /** --follower-writes forward: a follower takes writes itself (proposes them through the leader) rather than answering 307. */
+  forwardsWrites?(): boolean;
   /** Raft commit index and term, for X-Raft-Index / X-Raft-Term. */
   raftIndex(): number;
   raftTerm(): number;

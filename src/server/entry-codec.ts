@@ -16,13 +16,32 @@ export type EntryCommand =
   /** PUT /v2/members/<id>: a member's new peer URLs (etcd's ConfChangeUpdateNode; voters unchanged). */
   | { kind: 'peers'; memberId: number; peerURLs: string[] }
   /** A v2 auth change (users, roles, enable/disable), passwords already hashed by the proposer. */
-  | { kind: 'auth'; change: AuthChange };
+  | { kind: 'auth'; change: AuthChange }
+  /**
+   * A client's write that a follower forwarded to the leader (--follower-writes forward): the
+   * follower answers its client when it applies the entry tagged with its own run id and sequence.
+   */
+  | ForwardedCommand;
+
+/** The commands a follower may forward for its clients. */
+export type ForwardableCommand = Extract<EntryCommand, { kind: 'v2' | 'auth' | 'peers' }>;
+
+export interface ForwardedCommand {
+  kind: 'forwarded';
+  /** The member that took the client's request. */
+  memberId: number;
+  /** That member's run id (random per start) and its sequence number within the run. */
+  runId: number;
+  seq: number;
+  cmd: ForwardableCommand;
+}
 
 const KIND_V2 = 1;
 const KIND_ATTRS = 2;
 const KIND_VERSION = 3;
 const KIND_PEERS = 4;
 const KIND_AUTH = 5;
+const KIND_FORWARDED = 6;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -39,6 +58,8 @@ export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
       return packr.pack([KIND_PEERS, cmd.memberId, cmd.peerURLs]);
     case 'auth':
       return packr.pack([KIND_AUTH, cmd.change]);
+    case 'forwarded':
+      return packr.pack([KIND_FORWARDED, cmd.memberId, cmd.runId, cmd.seq, encodeEntryCommand(cmd.cmd)]);
   }
 }
 
@@ -74,7 +95,76 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
     }
     case KIND_AUTH:
       return { kind: 'auth', change: assertAuthChange(tuple[1]) };
+    case KIND_FORWARDED: {
+      const [, memberId, runId, seq, inner] = tuple as [number, number, number, number, unknown];
+      if (!Number.isSafeInteger(memberId) || !Number.isSafeInteger(runId) || !Number.isSafeInteger(seq) || !(inner instanceof Uint8Array)) {
+        throw new Error('entry command: malformed forwarded command');
+      }
+      const cmd = decodeEntryCommand(inner);
+      if (!isForwardable(cmd)) throw new Error(`entry command: a ${cmd.kind} command cannot be forwarded`);
+      return { kind: 'forwarded', memberId, runId, seq, cmd };
+    }
     default:
       throw new Error(`entry command: unknown kind ${String(tuple[0])}`);
   }
+}
+
+/** Whether a follower may forward this command for a client (never SYNC: only the leader expires TTLs, by its clock). */
+export function isForwardable(cmd: EntryCommand): cmd is ForwardableCommand {
+  return (cmd.kind === 'v2' && cmd.req.method !== 'SYNC') || cmd.kind === 'auth' || cmd.kind === 'peers';
+}
+
+const V2_METHODS = new Set(['PUT', 'POST', 'DELETE']);
+
+/**
+ * A command a peer sent to be proposed (POST /members/propose): checked field by field, so that
+ * nothing malformed reaches the log, where every member would fail to apply it. Returns why not.
+ */
+export function checkForwardable(v: unknown): ForwardableCommand | string {
+  if (typeof v !== 'object' || v === null) return 'not an object';
+  const c = v as Record<string, unknown>;
+  switch (c['kind']) {
+    case 'v2': {
+      const r = c['req'];
+      if (typeof r !== 'object' || r === null) return 'v2: no request';
+      const q = r as Record<string, unknown>;
+      const allowed = new Set(['method', 'path', 'val', 'dir', 'prevValue', 'prevIndex', 'prevIndexText', 'prevExist', 'expiration', 'refresh', 'recursive', 'time']);
+      for (const k of Object.keys(q)) if (!allowed.has(k)) return `v2: unknown field ${k}`;
+      if (typeof q['method'] !== 'string' || !V2_METHODS.has(q['method'])) return 'v2: method must be PUT, POST or DELETE';
+      if (typeof q['path'] !== 'string' || !canonicalKey(q['path'])) return 'v2: path is not a canonical key';
+      if (typeof q['val'] !== 'string' || typeof q['prevValue'] !== 'string') return 'v2: val and prevValue are strings';
+      for (const k of ['dir', 'refresh', 'recursive']) if (typeof q[k] !== 'boolean') return `v2: ${k} is a boolean`;
+      if (q['prevExist'] !== null && typeof q['prevExist'] !== 'boolean') return 'v2: prevExist is a boolean or null';
+      if (!Number.isSafeInteger(q['prevIndex']) || (q['prevIndex'] as number) < 0) return 'v2: prevIndex is a non-negative integer';
+      if (q['prevIndexText'] !== undefined && (typeof q['prevIndexText'] !== 'string' || !/^\d{1,20}$/.test(q['prevIndexText']))) return 'v2: prevIndexText is decimal';
+      for (const k of ['expiration', 'time']) {
+        const n = q[k];
+        if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return `v2: ${k} is a non-negative number`;
+      }
+      return { kind: 'v2', req: q as unknown as V2Request };
+    }
+    case 'auth':
+      try {
+        return { kind: 'auth', change: assertAuthChange(c['change']) };
+      } catch (err: unknown) {
+        return (err as Error).message;
+      }
+    case 'peers': {
+      const { memberId, peerURLs } = c;
+      if (!Number.isSafeInteger(memberId) || !Array.isArray(peerURLs) || peerURLs.length > 64 || !peerURLs.every((u) => typeof u === 'string' && u.length <= 1024)) {
+        return 'peers: malformed';
+      }
+      return { kind: 'peers', memberId: memberId as number, peerURLs: peerURLs as string[] };
+    }
+    default:
+      return `kind ${String(c['kind'])} cannot be forwarded`;
+  }
+}
+
+/** '/', or '/'-separated non-empty segments other than '.' and '..', without a trailing '/'. */
+function canonicalKey(path: string): boolean {
+  if (path === '/') return true;
+  if (!path.startsWith('/') || path.endsWith('/')) return false;
+  for (const seg of path.slice(1).split('/')) if (seg === '' || seg === '.' || seg === '..') return false;
+  return true;
 }

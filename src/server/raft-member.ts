@@ -51,7 +51,8 @@ import {
   type MemberInfo,
   type SelfStats,
 } from './backend.js';
-import type { EntryCommand } from './entry-codec.js';
+import { isForwardable, type EntryCommand } from './entry-codec.js';
+import { Forwarder, handleForwardedProposal, PROPOSE_PATH } from './forward.js';
 import { formatId, parseMemberId } from './ids.js';
 import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
@@ -121,6 +122,8 @@ export class RaftMember implements ClientBackend {
   /** Read-your-writes after a redirect: the leader's waits, and this member's answers. */
   private readonly appliedWaits: AppliedWaits;
   private readonly appliedAnswers: AppliedAnswers;
+  /** --follower-writes forward: this member's clients' writes on their way through the leader. */
+  private readonly forwarder: Forwarder;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
 
@@ -161,6 +164,7 @@ export class RaftMember implements ClientBackend {
           if (id !== config.memberId) void this.transport.updatePeer(id, urls);
         },
         onAttributesApplied: (id, runId) => this.publisher.onApplied(id, runId),
+        onForwardedApplied: (cmd, result) => this.forwarder.onApplied(cmd, result),
       },
       opened.snapshot.metadata.index,
     );
@@ -240,6 +244,7 @@ export class RaftMember implements ClientBackend {
       // (or forged) cannot release a read of this one.
       nonce: options.random === undefined ? randomBytes(8) : randomNonce(random),
     });
+    const runId = Math.floor(random() * Number.MAX_SAFE_INTEGER);
     this.publisher = new Publisher({
       memberId: config.memberId,
       clusterId: config.clusterId,
@@ -252,7 +257,19 @@ export class RaftMember implements ClientBackend {
       proposeAttributes: (cmd) => this.proposeCommand(cmd),
       timers: this.timers,
       peerClient: options.peerClient ?? httpPeerClient,
-      runId: Math.floor(random() * Number.MAX_SAFE_INTEGER),
+      runId,
+    });
+    this.forwarder = new Forwarder({
+      memberId: config.memberId,
+      clusterIdHex: this.clusterId,
+      runId,
+      leaderId: () => this.softState.lead,
+      peerURLs: (id) => (this.membership.has(id) ? this.membership.peerURLs(id) : []),
+      peerClient: options.peerClient ?? httpPeerClient,
+      timers: this.timers,
+      logger: this.logger,
+      timeoutMs: requestTimeoutMs(config),
+      maxPending: options.maxPendingProposals ?? 10_000,
     });
     const pollMs = Math.max(50, Math.round(config.electionTimeoutMs / 2));
     this.appliedWaits = new AppliedWaits({
@@ -267,8 +284,10 @@ export class RaftMember implements ClientBackend {
     });
     this.appliedAnswers = new AppliedAnswers({ clusterIdHex: this.clusterId, applied: () => this.sm.applied(), timers: this.timers, pollMs, maxWaiters: 10_000 });
     const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH, ATTRIBUTES_PATH, MEMBERS_PATH, APPLIED_PATH]), PUBLISH_MAX_BODY_BYTES);
+    // A forwarded write is as large as the client's request (JSON adds at most a few times its size).
+    const proposeApi = servePeerApi(this.peerApi, new Set([PROPOSE_PATH]), peerBodyBytes);
     this.peerHandler = (req, res) => {
-      if (peerApi(req, res)) return;
+      if (peerApi(req, res) || proposeApi(req, res)) return;
       raftHandler(req, res, () => {
         res.statusCode = 404;
         res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -329,6 +348,7 @@ export class RaftMember implements ClientBackend {
     for (const release of this.readyWaiters.splice(0)) release();
     for (const release of this.followWaiters.splice(0)) release();
     this.appliedAnswers.releaseAll();
+    this.forwarder.failAll(STOPPED);
     this.proposals.failAll(STOPPED);
     this.reads.failAll(STOPPED);
     if (this.readyRunning !== null) await this.readyRunning.catch(() => undefined);
@@ -402,6 +422,10 @@ export class RaftMember implements ClientBackend {
     if (outcome === 'timeout') throw new ProposalError(REQUEST_TIMED_OUT);
   }
 
+  forwardsWrites(): boolean {
+    return this.config.followerWrites === 'forward';
+  }
+
   raftIndex(): number {
     return this.node.commitIndex;
   }
@@ -473,11 +497,20 @@ export class RaftMember implements ClientBackend {
     return result;
   }
 
-  /** Queues a proposal for the next Ready (see Proposals), on the leader only. */
+  /** Queues a proposal for the next Ready (see Proposals) on the leader; a follower forwards a client's write (--follower-writes forward) or refuses it. */
   private proposeEntry(cmd: EntryCommand): Promise<EntryResult> {
     if (this.stopped || this.stopping !== null) return Promise.reject(new ProposalError(STOPPED));
-    if (!this.node.isLeader()) return Promise.reject(this.notLeader());
-    return this.proposals.add(cmd);
+    const forward = this.config.followerWrites === 'forward' && isForwardable(cmd);
+    if (!this.node.isLeader()) {
+      if (forward) return this.forwarder.forward(cmd, () => this.notLeader());
+      return Promise.reject(this.notLeader());
+    }
+    if (!forward) return this.proposals.add(cmd);
+    // Taken as the leader, dropped by raft because it no longer leads (never appended): forwarded.
+    return this.proposals.add(cmd).catch((err: unknown) => {
+      if (!(err instanceof NotLeaderError) || this.stopped || this.stopping !== null) throw err;
+      return this.forwarder.forward(cmd, () => this.notLeader());
+    });
   }
 
   /**
@@ -543,6 +576,18 @@ export class RaftMember implements ClientBackend {
     if (req.path === PUBLISH_PATH) return this.publisher.handle(req);
     if (req.path === ATTRIBUTES_PATH) return this.publisher.handleAttributes(req);
     if (req.path === APPLIED_PATH) return this.appliedAnswers.handle(req);
+    if (req.path === PROPOSE_PATH) {
+      return handleForwardedProposal(
+        {
+          clusterIdHex: this.clusterId,
+          selfId: this.config.memberId,
+          isMember: (id) => this.membership.has(id),
+          propose: (cmd) => this.proposeEntry(cmd),
+          logger: this.logger,
+        },
+        req,
+      );
+    }
     if (req.path === MEMBERS_PATH) {
       if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
       const members = membersWithLoggedPublishes(this.membership, this.node.raft.log, this.sm.applied(), MAX_MEMBERS_SCAN_ENTRIES);

@@ -5,7 +5,7 @@
 import { EntryType, type Entry } from '../raft/messages.js';
 import { AuthStore, type AuthResult } from '../store/auth.js';
 import { Store, type ApplyResult } from '../store/store.js';
-import { decodeEntryCommand } from './entry-codec.js';
+import { decodeEntryCommand, type EntryCommand, type ForwardedCommand } from './entry-codec.js';
 import { formatId } from './ids.js';
 import type { Membership } from './membership.js';
 
@@ -19,6 +19,8 @@ export interface StateMachineOptions {
   onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
   /** A member's published attributes were applied, with the run id they carry (if any). */
   onAttributesApplied?: (memberId: number, runId: number | undefined) => void;
+  /** A command a follower forwarded was applied, with its result (that follower answers its client). */
+  onForwardedApplied?: (cmd: ForwardedCommand, result: EntryResult) => void;
 }
 
 export class MemberStateMachine {
@@ -27,12 +29,14 @@ export class MemberStateMachine {
   readonly membership: Membership;
   private readonly onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
   private readonly onAttributesApplied: ((memberId: number, runId: number | undefined) => void) | undefined;
+  private readonly onForwardedApplied: ((cmd: ForwardedCommand, result: EntryResult) => void) | undefined;
   private appliedIndex: number;
 
   constructor(options: StateMachineOptions, appliedIndex: number) {
     this.membership = options.membership;
     this.onPeerURLsChanged = options.onPeerURLsChanged;
     this.onAttributesApplied = options.onAttributesApplied;
+    this.onForwardedApplied = options.onForwardedApplied;
     this.appliedIndex = appliedIndex;
   }
 
@@ -45,40 +49,45 @@ export class MemberStateMachine {
     if (e.index !== this.appliedIndex + 1) throw new Error(`state machine: applying ${e.index} after ${this.appliedIndex}`);
     if (e.type === EntryType.ConfChange) throw new Error(`state machine: membership changes are not supported yet (entry ${e.index})`);
     let result: EntryResult = NOTHING_TO_ANSWER;
+    let forwarded: ForwardedCommand | undefined;
     if (e.index === 1) this.applyBootstrap();
     if (e.data.length > 0) {
       const cmd = decodeEntryCommand(e.data);
-      const { store, membership } = this;
-      switch (cmd.kind) {
-        case 'v2':
-          result = store.apply(cmd.req);
-          break;
-        case 'auth':
-          result = this.auth.apply(cmd.change, store);
-          break;
-        case 'attrs':
-          if (membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
-            store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
-          }
-          this.onAttributesApplied?.(cmd.memberId, cmd.runId);
-          break;
-        case 'peers':
-          if (membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {
-            const urls = membership.peerURLs(cmd.memberId);
-            store.applyInternal(`0/members/${formatId(cmd.memberId)}/raftAttributes`, JSON.stringify({ peerURLs: urls }));
-            this.onPeerURLsChanged(cmd.memberId, urls);
-          }
-          break;
-        case 'version':
-          if (membership.clusterVersion === null) {
-            membership.clusterVersion = cmd.version;
-            store.applyInternal('0/version', cmd.version);
-          }
-          break;
-      }
+      if (cmd.kind === 'forwarded') forwarded = cmd;
+      result = this.applyCommand(cmd.kind === 'forwarded' ? cmd.cmd : cmd);
     }
     this.appliedIndex = e.index;
+    if (forwarded !== undefined) this.onForwardedApplied?.(forwarded, result);
     return result;
+  }
+
+  private applyCommand(cmd: Exclude<EntryCommand, ForwardedCommand>): EntryResult {
+    const { store, membership } = this;
+    switch (cmd.kind) {
+      case 'v2':
+        return store.apply(cmd.req);
+      case 'auth':
+        return this.auth.apply(cmd.change, store);
+      case 'attrs':
+        if (membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
+          store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
+        }
+        this.onAttributesApplied?.(cmd.memberId, cmd.runId);
+        return NOTHING_TO_ANSWER;
+      case 'peers':
+        if (membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {
+          const urls = membership.peerURLs(cmd.memberId);
+          store.applyInternal(`0/members/${formatId(cmd.memberId)}/raftAttributes`, JSON.stringify({ peerURLs: urls }));
+          this.onPeerURLsChanged(cmd.memberId, urls);
+        }
+        return NOTHING_TO_ANSWER;
+      case 'version':
+        if (membership.clusterVersion === null) {
+          membership.clusterVersion = cmd.version;
+          store.applyInternal('0/version', cmd.version);
+        }
+        return NOTHING_TO_ANSWER;
+    }
   }
 
   /**

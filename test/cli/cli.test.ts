@@ -41,6 +41,7 @@ describe('defaults', () => {
       snapshotCount: 100000,
       maxRequestBytes: 1572864,
       logLevel: 'info',
+      followerWrites: 'redirect',
     });
     expect(c.listenClientURLs.map((u) => u.text)).toEqual(['http://localhost:2379']);
     expect(formatId(c.memberId)).toBe('1e05c52164694d');
@@ -59,6 +60,12 @@ describe('flag syntax', () => {
     const c = config(['--name=n1', '-initial-cluster', 'n1=http://localhost:2380', '--log-level', 'warn']);
     expect(c.name).toBe('n1');
     expect(c.logLevel).toBe('warn');
+  });
+
+  it('--follower-writes takes redirect or forward, also from ETCD_FOLLOWER_WRITES', () => {
+    expect(config(['--follower-writes', 'forward']).followerWrites).toBe('forward');
+    expect(config(['--follower-writes=redirect']).followerWrites).toBe('redirect');
+    expect(config([], { ETCD_FOLLOWER_WRITES: 'forward' }).followerWrites).toBe('forward');
   });
 
   it('reads ETCD_* variables for flags not given, and flags win over them', () => {
@@ -95,6 +102,7 @@ describe('validation: one line naming the flag', () => {
     [['--election-timeout', '60000'], '--election-timeout[60000ms] is too long'],
     [['--initial-cluster-state', 'weird'], 'invalid value "weird" for flag --initial-cluster-state'],
     [['--log-level', 'verbose'], 'invalid value "verbose" for flag --log-level'],
+    [['--follower-writes', 'proxy'], 'invalid value "proxy" for flag --follower-writes: valid values are "redirect" and "forward"'],
     [['--advertise-client-urls', 'foo'], 'for flag --advertise-client-urls: URL scheme must be http, https, unix, or unixs: foo'],
     [['--advertise-client-urls', 'http://127.0.0.1:1/path'], 'URL must not contain a path: http://127.0.0.1:1/path'],
     [['--advertise-client-urls', 'http://127.0.0.1'], 'URL address does not have the form "host:port": http://127.0.0.1'],

@@ -14,18 +14,31 @@ const maxStarts = 3;
  * sides. The first election is steered towards n1; a cluster that elected another member anyway is
  * replaced (at most three starts; after that the run goes on with whoever leads, and says so).
  */
-export async function startClusterTarget(target: ClusterTargetKind, size: 3 | 5 = 3): Promise<Target> {
-  let cluster = await startCluster({ size, target, label: 'conformance', preferredLeader: 'n1', idsInNameOrder: true });
-  for (let start = 1; start < maxStarts && (await cluster.waitLeader({ timeoutMs: 20_000 }).catch(() => null))?.name !== 'n1'; start++) {
+export interface ClusterTargetOptions {
+  /**
+   * Talk to a follower instead (n2, with n1 leading): for etcd-ts with `--follower-writes forward`,
+   * which takes writes on a follower as etcd does.
+   */
+  viaFollower?: boolean;
+  /** More flags for every member. */
+  extraFlags?: string[];
+}
+
+export async function startClusterTarget(target: ClusterTargetKind, size: 3 | 5 = 3, o: ClusterTargetOptions = {}): Promise<Target> {
+  const start = () => startCluster({ size, target, label: 'conformance', preferredLeader: 'n1', idsInNameOrder: true, ...(o.extraFlags ? { extraFlags: o.extraFlags } : {}) });
+  let cluster = await start();
+  for (let n = 1; n < maxStarts && (await cluster.waitLeader({ timeoutMs: 20_000 }).catch(() => null))?.name !== 'n1'; n++) {
     await cluster.stopAll();
-    cluster = await startCluster({ size, target, label: 'conformance', preferredLeader: 'n1', idsInNameOrder: true });
+    cluster = await start();
   }
   try {
     const leader = await cluster.waitLeader({ timeoutMs: 20_000 });
     if (leader.name !== 'n1') console.warn(`${cluster.label}: ${leader.name} leads, not n1, after ${maxStarts} starts; member names and URL order may differ from the other side`);
+    const member = o.viaFollower ? cluster.members.find((m) => m.name === (leader.name === 'n2' ? 'n1' : 'n2')) : leader;
+    if (member === undefined) throw new Error('cluster target: no such member');
     return {
-      label: `${target}x${size}`,
-      clientURL: leader.clientURL,
+      label: `${target}x${size}${o.viaFollower ? ' (follower)' : ''}`,
+      clientURL: member.clientURL,
       clientURLs: cluster.members.map((m) => m.clientURL),
       peerURLs: cluster.members.map((m) => m.peerURL),
       logs: () => cluster.logs(4000),
@@ -38,6 +51,6 @@ export async function startClusterTarget(target: ClusterTargetKind, size: 3 | 5 
 }
 
 /** A TargetFactory for the conformance lanes: each call starts a fresh cluster. */
-export function clusterTargetFactory(target: ClusterTargetKind, size: 3 | 5 = 3): TargetFactory {
-  return () => startClusterTarget(target, size);
+export function clusterTargetFactory(target: ClusterTargetKind, size: 3 | 5 = 3, o: ClusterTargetOptions = {}): TargetFactory {
+  return () => startClusterTarget(target, size, o);
 }

@@ -177,7 +177,7 @@ export class Clients {
           if (url === undefined) {
             // As the client port: wait (bounded) until a leader is known, then retry here or redirect.
             const found = await this.waitForLeader(m);
-            if (found === 'self') continue;
+            if (found === 'self' || (found !== null && m.forwardsWrites())) continue; // src/http/leader.ts
             if (found === null) return { kind: 'failed', why: 'etcdserver: no leader' };
             url = found;
           }

@@ -49,6 +49,8 @@ export interface MemberClusterOptions {
   electionMs?: number;
   /** Committed bytes applied per Ready (small values make a restart replay in many rounds). */
   maxCommittedBytesPerReady?: number;
+  /** --follower-writes of every member (default redirect). */
+  followerWrites?: 'redirect' | 'forward';
 }
 
 export class MemberCluster {
@@ -88,6 +90,7 @@ export class MemberCluster {
           '--initial-cluster-token', `sim-${o.seed}`,
           '--heartbeat-interval', String(this.heartbeatMs),
           '--election-timeout', String(this.electionMs),
+          '--follower-writes', o.followerWrites ?? 'redirect',
         ],
         {},
       );

@@ -26,6 +26,8 @@ export interface MemberScheduleOptions {
   traceSize?: number;
   /** The fault kinds to inject (default all of FAULT_KINDS). */
   faults?: readonly FaultKind[];
+  /** --follower-writes of the members; default: drawn from the seed (half of the seeds forward). */
+  followerWrites?: 'redirect' | 'forward';
 }
 
 export const FAULT_KINDS = ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'] as const;
@@ -47,6 +49,10 @@ export interface MemberScheduleStats {
   tornWrites: number;
   lostWrites: number;
   maxApplied: number;
+  /** 1 when the members ran with --follower-writes forward. */
+  forwardMode: number;
+  /** 307s the clients followed. */
+  redirects: number;
 }
 
 export interface MemberScheduleResult {
@@ -107,12 +113,14 @@ const STEP_MS = 100;
 
 export async function runMemberSchedule(seed: number, o: MemberScheduleOptions): Promise<MemberScheduleResult> {
   const rng = new Rng(deriveSeed(seed, 3));
+  const followerWrites = o.followerWrites ?? (new Rng(deriveSeed(seed, 6)).chance(0.5) ? 'forward' : 'redirect');
   const cluster = new MemberCluster({
     members: o.members,
     seed,
     diskMaxLatencyMs: rng.pick([1, 3, 10]),
     maxCommittedBytesPerReady: rng.pick([64, 1024, 1024 * 1024]),
     traceSize: o.traceSize ?? 64,
+    followerWrites,
   });
   const profile = drawProfile(rng, o.members);
   const enabled = new Set<FaultKind>(o.faults ?? FAULT_KINDS);
@@ -135,7 +143,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   const intruder = new Intruder(cluster, new Rng(deriveSeed(seed, 5)));
   const stats: MemberScheduleStats = {
     virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
-    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0,
+    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0,
   };
   const restartAt = new Map<MemberSlot, number>();
   /** Members that lost their disk: they stay down if the cluster refuses them. */
@@ -386,6 +394,7 @@ function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clien
   stats.writesOk = clients.stats.writesOk;
   stats.writesUnknown = clients.stats.writesUnknown;
   stats.readsOk = clients.stats.readsOk;
+  stats.redirects = clients.stats.redirects;
   for (const s of cluster.slots) {
     stats.tornWrites += s.disk.stats.tornBatches;
     stats.lostWrites += s.disk.stats.lostBatches;

@@ -71,7 +71,7 @@ describe('whole-member schedules: the seeds that found issue 9’s holes', () =>
   for (const reg of REGRESSIONS) {
     it(`hole ${reg.hole} (found as ${reg.found})`, async () => {
       for (const { seed, members } of reg.runs) {
-        const r = await runMemberSchedule(seed, { members, faultMs: FAULT_MS, faults: reg.faults });
+        const r = await runMemberSchedule(seed, { members, faultMs: FAULT_MS, faults: reg.faults, followerWrites: 'redirect' });
         expect(r.ok, explain(r, members, reg.faults)).toBe(true);
       }
     }, 120_000);
@@ -98,4 +98,21 @@ describe('whole-member schedules: every fault, random seeds', () => {
     expect(a.stats).toEqual(b.stats);
     expect(a.stats.writesOk + a.stats.readsOk).toBeGreaterThan(100);
   });
+});
+
+describe('--follower-writes forward under every fault', () => {
+  it('writes through followers are taken there (never redirected), and read back there by their client', async () => {
+    let writes = 0;
+    for (const seed of [7001, 7002, 7003]) {
+      const forward = await runMemberSchedule(seed, { members: 3, faultMs: FAULT_MS, followerWrites: 'forward' });
+      expect(forward.ok, explain(forward, 3)).toBe(true);
+      expect(forward.stats.redirects).toBe(0);
+      writes += forward.stats.writesOk;
+      // the same schedule with the default mode follows 307s
+      const redirect = await runMemberSchedule(seed, { members: 3, faultMs: FAULT_MS, followerWrites: 'redirect' });
+      expect(redirect.ok, explain(redirect, 3)).toBe(true);
+      expect(redirect.stats.redirects).toBeGreaterThan(0);
+    }
+    expect(writes).toBeGreaterThan(100);
+  }, 120_000);
 });

@@ -19,8 +19,8 @@ export interface MemberRunArgs {
   worker?: { index: number; of: number };
 }
 
-type Totals = Pick<MemberScheduleStats, 'events' | 'virtualMs' | 'crashes' | 'stops' | 'wipes' | 'refusedStarts' | 'partitions' | 'forgeries' | 'writesOk' | 'writesUnknown' | 'readsOk' | 'tornWrites' | 'lostWrites'>;
-const TOTAL_KEYS: (keyof Totals)[] = ['events', 'virtualMs', 'crashes', 'stops', 'wipes', 'refusedStarts', 'partitions', 'forgeries', 'writesOk', 'writesUnknown', 'readsOk', 'tornWrites', 'lostWrites'];
+type Totals = Pick<MemberScheduleStats, 'events' | 'virtualMs' | 'crashes' | 'stops' | 'wipes' | 'refusedStarts' | 'partitions' | 'forgeries' | 'writesOk' | 'writesUnknown' | 'readsOk' | 'tornWrites' | 'lostWrites' | 'forwardMode'>;
+const TOTAL_KEYS: (keyof Totals)[] = ['events', 'virtualMs', 'crashes', 'stops', 'wipes', 'refusedStarts', 'partitions', 'forgeries', 'writesOk', 'writesUnknown', 'readsOk', 'tornWrites', 'lostWrites', 'forwardMode'];
 const WORKER_LINE = 'SIM-WORKER ';
 
 interface Outcome {
@@ -38,7 +38,7 @@ function failureReport(r: MemberScheduleResult, nodes: number, a: MemberRunArgs)
   if (f === undefined) return '';
   const faultFlag = a.faults.length === FAULT_KINDS.length ? '' : ` --faults ${a.faults.join(',')}`;
   return [
-    `\nFAIL seed=${r.seed} members=${nodes} fault-ms=${a.faultMs}: ${f.invariant}`,
+    `\nFAIL seed=${r.seed} members=${nodes} fault-ms=${a.faultMs} follower-writes=${r.stats.forwardMode === 1 ? 'forward' : 'redirect'}: ${f.invariant}`,
     `  ${f.message.split('\n').join('\n  ')}`,
     `  at t=${f.timeMs}ms; last events:`,
     ...f.trace.map((line) => `    ${line}`),
@@ -114,7 +114,7 @@ export async function runMembers(a: MemberRunArgs, argv: readonly string[]): Pro
   const t = o.totals;
   if (!a.quiet) {
     console.log(
-      `sim: ${a.seeds} whole-member schedules (${a.nodes.join(',')} members, ${a.faultMs / 1000}s of faults each; ${a.faults.join(', ')}) in ${secs.toFixed(1)}s with ${a.jobs} job(s); ` +
+      `sim: ${a.seeds} whole-member schedules (${a.nodes.join(',')} members, ${a.faultMs / 1000}s of faults each; ${a.faults.join(', ')}) in ${secs.toFixed(1)}s with ${a.jobs} job(s); ${t.forwardMode} with --follower-writes forward; ` +
         `${(t.virtualMs / 1000).toFixed(0)}s simulated, ${t.events} events; ` +
         `${t.crashes} kill -9 (${t.tornWrites} torn writes, ${t.lostWrites} unsynced writes lost), ${t.stops} SIGTERM, ${t.wipes} empty-disk restarts (${t.refusedStarts} refused), ` +
         `${t.partitions} partitions, ${t.forgeries} forged peer inputs; ${t.writesOk} writes acknowledged, ${t.writesUnknown} indeterminate, ${t.readsOk} quorum reads checked`,

@@ -1,0 +1,158 @@
+// --follower-writes forward: a follower takes a client's write itself, as etcd 3.4 does, instead of
+// answering 307. It checks the request as the leader would (the HTTP layer, auth included, runs on
+// the follower), sends the command to the leader (POST /members/propose on the leader's peer URL),
+// which proposes it tagged with the follower's id, run id and a sequence number; the follower
+// answers its client when it applies that very entry, with what applying it returned. So the answer
+// and its headers come from the follower's own store, and the client's next read on the follower
+// sees its write (read-your-writes without a redirect).
+//
+// A failure the leader reports (not the leader any more, too many requests, leadership lost) fails
+// the write with etcd's message; so does no answer within the request timeout ('etcdserver: request
+// timed out'), a write that may still be applied, as on etcd.
+import type { Logger } from 'pino';
+import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../transport/protocol.js';
+import { LEADER_CHANGED, NotLeaderError, ProposalError, REQUEST_TIMED_OUT, TOO_MANY_REQUESTS } from './backend.js';
+import { checkForwardable, type EntryCommand, type ForwardableCommand, type ForwardedCommand } from './entry-codec.js';
+import { formatId, parseMemberId } from './ids.js';
+import { replyJson, type PeerApiRequest, type PeerApiResponse, type PeerClient } from './peer-api.js';
+import type { EntryResult } from './state-machine.js';
+import type { MemberTimers, TimerHandle } from './timers.js';
+
+export const PROPOSE_PATH = '/members/propose';
+
+export type FollowerWrites = 'redirect' | 'forward';
+
+interface Waiter {
+  resolve: (result: EntryResult) => void;
+  reject: (err: Error) => void;
+  timer: TimerHandle;
+}
+
+export interface ForwarderOptions {
+  memberId: number;
+  clusterIdHex: string;
+  /** This run's id: entries forwarded by an earlier run never answer this run's clients. */
+  runId: number;
+  leaderId: () => number;
+  peerURLs: (memberId: number) => readonly string[];
+  peerClient: PeerClient;
+  timers: MemberTimers;
+  logger: Logger;
+  timeoutMs: number;
+  /** Writes waiting at once, at most; beyond it 'etcdserver: too many requests'. */
+  maxPending: number;
+}
+
+/** The follower's side: forwards a client's command and waits until it applies it. */
+export class Forwarder {
+  private readonly waiters = new Map<number, Waiter>();
+  private seq = 0;
+
+  constructor(private readonly o: ForwarderOptions) {}
+
+  get pending(): number {
+    return this.waiters.size;
+  }
+
+  forward(cmd: ForwardableCommand, notLeader: () => NotLeaderError): Promise<EntryResult> {
+    const lead = this.o.leaderId();
+    const url = lead === 0 || lead === this.o.memberId ? undefined : this.o.peerURLs(lead)[0];
+    if (url === undefined) return Promise.reject(notLeader());
+    if (this.waiters.size >= this.o.maxPending) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+    const seq = ++this.seq;
+    const done = new Promise<EntryResult>((resolve, reject) => {
+      const timer = this.o.timers.setTimeout(() => this.fail(seq, new ProposalError(REQUEST_TIMED_OUT)), this.o.timeoutMs);
+      this.waiters.set(seq, { resolve, reject, timer });
+    });
+    this.o.peerClient
+      .request(
+        url,
+        {
+          method: 'POST',
+          path: PROPOSE_PATH,
+          headers: { [HEADER_CLUSTER_ID]: this.o.clusterIdHex, [HEADER_FROM]: formatId(this.o.memberId) },
+          json: { runId: this.o.runId, seq, cmd },
+        },
+        this.o.timeoutMs,
+      )
+      .then(
+        (reply) => {
+          if (reply.status === 200) return; // proposed and applied on the leader: our own apply answers
+          const body = replyJson(reply) as { message?: unknown } | undefined;
+          const message = typeof body?.message === 'string' ? body.message : `leader answered ${reply.status}`;
+          this.fail(seq, new ProposalError(message));
+        },
+        (err: unknown) => {
+          // The leader may have proposed it: the entry may still arrive here and answer first.
+          this.o.logger.debug({ err, leader: formatId(lead) }, 'forward: the leader did not answer');
+          this.fail(seq, new ProposalError(REQUEST_TIMED_OUT));
+        },
+      );
+    return done;
+  }
+
+  /** An entry forwarded by some member was applied here. */
+  onApplied(cmd: ForwardedCommand, result: EntryResult): void {
+    if (cmd.memberId !== this.o.memberId || cmd.runId !== this.o.runId) return;
+    const w = this.waiters.get(cmd.seq);
+    if (w === undefined) return;
+    this.waiters.delete(cmd.seq);
+    w.timer.cancel();
+    w.resolve(result);
+  }
+
+  failAll(reason: string): void {
+    for (const seq of [...this.waiters.keys()]) this.fail(seq, new ProposalError(reason));
+  }
+
+  private fail(seq: number, err: Error): void {
+    const w = this.waiters.get(seq);
+    if (w === undefined) return;
+    this.waiters.delete(seq);
+    w.timer.cancel();
+    w.reject(err);
+  }
+}
+
+export interface ProposeHandlerOptions {
+  clusterIdHex: string;
+  selfId: number;
+  isMember: (id: number) => boolean;
+  /** Proposes on this member (the leader); rejects with NotLeaderError when it does not lead. */
+  propose: (cmd: EntryCommand) => Promise<EntryResult>;
+  logger: Logger;
+}
+
+/** The leader's side of POST /members/propose. */
+export async function handleForwardedProposal(o: ProposeHandlerOptions, req: PeerApiRequest): Promise<PeerApiResponse> {
+  if (req.method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, json: { message: 'Method Not Allowed' } };
+  if (req.headers[HEADER_CLUSTER_ID] !== o.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
+  const from = parseMemberId(req.headers[HEADER_FROM] ?? '');
+  if (from === undefined || from === o.selfId || !o.isMember(from)) {
+    return { status: 403, json: { message: `forwarded proposal from a non-member (${HEADER_FROM} is ${req.headers[HEADER_FROM] ?? 'missing'})` } };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(req.body).toString('utf8')) as unknown;
+  } catch {
+    return { status: 400, json: { message: 'forwarded proposal: invalid JSON' } };
+  }
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const { runId, seq } = b;
+  if (!Number.isSafeInteger(runId) || (runId as number) < 0 || !Number.isSafeInteger(seq) || (seq as number) < 1) {
+    return { status: 400, json: { message: 'forwarded proposal: runId and seq must be non-negative integers' } };
+  }
+  const cmd = checkForwardable(b['cmd']);
+  if (typeof cmd === 'string') {
+    o.logger.warn({ from: formatId(from), reason: cmd }, 'refused a malformed forwarded proposal');
+    return { status: 400, json: { message: `forwarded proposal: ${cmd}` } };
+  }
+  try {
+    await o.propose({ kind: 'forwarded', memberId: from, runId: runId as number, seq: seq as number, cmd });
+    return { status: 200, json: { ok: true } };
+  } catch (err: unknown) {
+    if (err instanceof NotLeaderError) return { status: 503, json: { message: LEADER_CHANGED } };
+    if (err instanceof ProposalError) return { status: 503, json: { message: err.reason } };
+    throw err;
+  }
+}
