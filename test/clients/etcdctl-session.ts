@@ -127,7 +127,8 @@ export class CtlSession {
     let s = text;
     for (const [i, url] of [...this.target.clientURLs].sort().entries()) s = s.split(url).join(`<clientURL#${i}>`);
     for (const [i, url] of [...this.target.peerURLs].sort().entries()) s = s.split(url).join(`<peerURL#${i}>`);
-    s = s.replace(/\[(\d+)\]$/gm, (_m, n: string) => `[${this.rel(n)}]`);
+    // An error's index; 0 is not an index but "none" (auth errors carry [0]) and stays as it is.
+    s = s.replace(/\[(\d+)\]$/gm, (_m, n: string) => (n === '0' ? '[0]' : `[${this.rel(n)}]`));
     s = s.replace(/^(Created-Index|Modified-Index|Index): (\d+)$/gm, (_m, k: string, n: string) => `${k}: ${this.rel(n)}`);
     s = s.replace(/^TTL: [1-9]\d*$/gm, 'TTL: <positive>');
     s = s.replace(/"ttl":[1-9]\d*/g, '"ttl":<positive>');
