@@ -211,10 +211,17 @@ const cases: Case[] = [
     run: async (s, p) => {
       await s.run('set', '--ttl', '100', `${p}/t`, 'v');
       await s.runWith({ flags: ['-o', 'extended'] }, 'update', '--ttl', '200', `${p}/t`, 'v2');
+      await s.runWith({ flags: ['-o', 'json'] }, 'get', `${p}/t`);
       await s.runWith({ flags: ['-o', 'extended'] }, 'update', '--ttl', '0', `${p}/t`, 'v3');
       await s.runWith({ flags: ['-o', 'json'] }, 'get', `${p}/t`);
     },
-    expected: () => ['  out: PrevNode.Value: v', '  out: TTL: <positive>', '  out: TTL: 0', '  out: Modified-Index: @+3'],
+    expected: (p) => [
+      '  out: PrevNode.Value: v',
+      '  out: TTL: <positive>',
+      `  out: {"action":"get","node":{"key":"${p}/t","value":"v2","nodes":null,"createdIndex":@+1,"modifiedIndex":@+2,"expiration":<time>,"ttl":<positive>},"prevNode":null}`,
+      '  out: TTL: 0',
+      '  out: Modified-Index: @+3',
+    ],
   },
   {
     name: 'mk --in-order creates keys named after their index; ls --sort lists them in order',
