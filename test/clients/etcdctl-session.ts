@@ -12,6 +12,22 @@ export interface CtlResult {
   stderr: string;
 }
 
+export interface RunOptions {
+  /** Global flags before the command, e.g. ['-o', 'json'] (recorded, URLs normalised). */
+  flags?: string[];
+  /** --endpoints; default the target's client URL; null: none (then `flags` says where to go). */
+  endpoints?: string | null;
+  /** --no-sync: etcdctl talks only to the endpoints given, not to every member it learns of. */
+  noSync?: boolean;
+  /** Fed to etcdctl's stdin: the answer to its password prompt (recorded as `< input`). */
+  input?: string;
+}
+
+export interface SessionOptions {
+  /** Every command of the session runs with --no-sync (stays on target.clientURL). */
+  noSync?: boolean;
+}
+
 export class CtlSession {
   readonly lines: string[] = [];
   private readonly background: Spawned[] = [];
@@ -21,22 +37,34 @@ export class CtlSession {
   private constructor(
     readonly target: Target,
     readonly base: number,
+    private readonly opts: SessionOptions,
   ) {}
 
-  static async open(target: Target): Promise<CtlSession> {
-    return new CtlSession(target, await currentIndex(target.clientURL));
+  static async open(target: Target, opts: SessionOptions = {}): Promise<CtlSession> {
+    return new CtlSession(target, await currentIndex(target.clientURL), opts);
   }
 
   /** Runs one etcdctl command to completion (bounded) and records it. */
-  async run(...args: string[]): Promise<CtlResult> {
-    const r = await etcdctl(args, { endpoints: this.target.clientURL, timeoutMs: 15_000 });
-    this.record(args, r);
+  run(...args: string[]): Promise<CtlResult> {
+    return this.runWith({}, ...args);
+  }
+
+  /** run() with global flags, other endpoints, or input for a password prompt. */
+  async runWith(o: RunOptions, ...args: string[]): Promise<CtlResult> {
+    const flags = o.flags ?? [];
+    const r = await etcdctl([...flags, ...args], {
+      endpoints: o.endpoints === undefined ? this.target.clientURL : o.endpoints,
+      noSync: o.noSync ?? this.opts.noSync,
+      input: o.input,
+      timeoutMs: 15_000,
+    });
+    this.record([...flags, ...args], r, undefined, o.input);
     return r;
   }
 
   /** Starts a long-running etcdctl (watch, exec-watch); stop it with finish(). */
   start(...args: string[]): Spawned {
-    const p = spawnLogged(etcdctlBinary, ['--endpoints', this.target.clientURL, ...args], {
+    const p = spawnLogged(etcdctlBinary, ['--endpoints', this.target.clientURL, ...(this.opts.noSync ? ['--no-sync'] : []), ...args], {
       env: { ...process.env, ETCDCTL_API: '2' },
     });
     this.background.push(p);
@@ -83,8 +111,9 @@ export class CtlSession {
     await Promise.all(this.background.map((p) => p.stop(500)));
   }
 
-  private record(args: string[], r: CtlResult, status?: string): void {
-    this.lines.push(`$ etcdctl ${args.map((a) => this.shownAs.get(a) ?? a).join(' ')}`, `  exit ${status ?? r.code}`);
+  private record(args: string[], r: CtlResult, status?: string, input?: string): void {
+    const stdin = input === undefined ? '' : ` < ${JSON.stringify(input)}`;
+    this.lines.push(`$ etcdctl ${args.map((a) => this.shownAs.get(a) ?? this.normalise(a)).join(' ')}${stdin}`, `  exit ${status ?? r.code}`);
     for (const l of this.normalise(r.stdout).split('\n').filter((x) => x !== '')) this.lines.push(`  out: ${l}`);
     for (const l of this.normalise(r.stderr).split('\n').filter((x) => x !== '')) this.lines.push(`  err: ${l}`);
   }
@@ -98,12 +127,15 @@ export class CtlSession {
     let s = text;
     for (const [i, url] of [...this.target.clientURLs].sort().entries()) s = s.split(url).join(`<clientURL#${i}>`);
     for (const [i, url] of [...this.target.peerURLs].sort().entries()) s = s.split(url).join(`<peerURL#${i}>`);
-    s = s.replace(/\[(\d+)\]$/gm, (_m, n: string) => `[${this.rel(n)}]`);
+    // An error's index; 0 is not an index but "none" (auth errors carry [0]) and stays as it is.
+    s = s.replace(/\[(\d+)\]$/gm, (_m, n: string) => (n === '0' ? '[0]' : `[${this.rel(n)}]`));
     s = s.replace(/^(Created-Index|Modified-Index|Index): (\d+)$/gm, (_m, k: string, n: string) => `${k}: ${this.rel(n)}`);
     s = s.replace(/^TTL: [1-9]\d*$/gm, 'TTL: <positive>');
     s = s.replace(/"ttl":[1-9]\d*/g, '"ttl":<positive>');
     s = s.replace(/"expiration":"[^"]*"/g, '"expiration":<time>');
     s = s.replace(/"(modifiedIndex|createdIndex)":(\d+)/g, (_m, k: string, n: string) => `"${k}":${this.rel(n)}`);
+    // mk --in-order names the new key after its index, zero-padded to 20 digits.
+    s = s.replace(/\/(\d{20})\b/g, (_m, n: string) => `/<in-order ${this.rel(n)}>`);
     s = s.replace(/\b[0-9a-f]{12,16}\b/g, '<member id>');
     return s;
   }

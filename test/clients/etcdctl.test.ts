@@ -2,6 +2,7 @@
 // against etcd-ts; what the user sees (exit code, stdout, stderr; indexes relative to the case's
 // start) must be the same, and must contain the output the case expects.
 //   npx vitest run test/clients/etcdctl.test.ts
+// ETCDCTL_TRANSCRIPTS=1 prints the real etcd's transcript of every case.
 import { describe, expect, it } from 'vitest';
 import type { Target } from '../helpers/target.js';
 import { useBothServers } from './both-servers.js';
@@ -186,7 +187,178 @@ const cases: Case[] = [
       '  out: cluster is healthy',
     ],
   },
+  {
+    name: 'member remove of an unknown id and malformed member commands fail alike',
+    run: async (s) => {
+      await s.run('member', 'remove', '1234');
+      await s.run('member', 'add', 'n2');
+      await s.run('member', 'remove');
+    },
+    expected: () => ["  err: Couldn't find a member in the cluster with an ID of 1234."],
+  },
+  {
+    name: 'get --quorum and -q read the key like a plain get',
+    run: async (s, p) => {
+      await s.run('set', `${p}/q`, 'v');
+      await s.run('get', '--quorum', `${p}/q`);
+      await s.run('get', '-q', `${p}/q`);
+      await s.run('get', '--quorum', `${p}/missing`);
+    },
+    expected: (p) => [`$ etcdctl get --quorum ${p}/q`, '  out: v', `  err: Error:  100: Key not found (${p}/missing) [@+1]`],
+  },
+  {
+    name: 'set --ttl, then update --ttl changes the TTL and update --ttl 0 removes it',
+    run: async (s, p) => {
+      await s.run('set', '--ttl', '100', `${p}/t`, 'v');
+      await s.runWith({ flags: ['-o', 'extended'] }, 'update', '--ttl', '200', `${p}/t`, 'v2');
+      await s.runWith({ flags: ['-o', 'json'] }, 'get', `${p}/t`);
+      await s.runWith({ flags: ['-o', 'extended'] }, 'update', '--ttl', '0', `${p}/t`, 'v3');
+      await s.runWith({ flags: ['-o', 'json'] }, 'get', `${p}/t`);
+    },
+    expected: (p) => [
+      '  out: PrevNode.Value: v',
+      '  out: TTL: <positive>',
+      `  out: {"action":"get","node":{"key":"${p}/t","value":"v2","nodes":null,"createdIndex":@+1,"modifiedIndex":@+2,"expiration":<time>,"ttl":<positive>},"prevNode":null}`,
+      '  out: TTL: 0',
+      '  out: Modified-Index: @+3',
+    ],
+  },
+  {
+    name: 'mk --in-order creates keys named after their index; ls --sort lists them in order',
+    run: async (s, p) => {
+      await s.run('mk', '--in-order', `${p}/q`, 'first');
+      await s.run('mk', '--in-order', `${p}/q`, 'second');
+      await s.runWith({ flags: ['-o', 'json'] }, 'mk', '--in-order', `${p}/q`, 'third');
+      await s.run('ls', '--sort', `${p}/q`);
+      // --sort: without it the real etcd lists a dir's children in Go map order, different on every
+      // request (etcd-ts lists them in creation order), so an unsorted listing of several children
+      // cannot be compared.
+      await s.runWith({ flags: ['-o', 'json'] }, 'ls', '--sort', `${p}/q`);
+      await s.runWith({ flags: ['-o', 'extended'] }, 'ls', `${p}/q`);
+    },
+    expected: (p) => [`  out: ${p}/q/<in-order @+1>`, `  out: ${p}/q/<in-order @+2>`, `  out: ${p}/q/<in-order @+3>`],
+  },
+  {
+    name: 'rmdir and rm --dir of a missing dir are 100; setdir turns a key into a dir; -o extended/json mkdir, rmdir, updatedir',
+    run: async (s, p) => {
+      await s.run('mkdir', `${p}/d`);
+      await s.run('rmdir', `${p}/none`);
+      await s.run('rm', '--dir', `${p}/none`);
+      await s.run('set', `${p}/k`, 'v');
+      await s.run('setdir', `${p}/k`);
+      await s.run('rmdir', `${p}/k`);
+      await s.runWith({ flags: ['-o', 'extended'] }, 'mkdir', `${p}/e`);
+      await s.runWith({ flags: ['-o', 'json'] }, 'rmdir', `${p}/e`);
+      await s.runWith({ flags: ['-o', 'json'] }, 'rm', '--dir', `${p}/d`);
+      await s.run('mkdir', '--ttl', '30', `${p}/t`);
+      await s.runWith({ flags: ['-o', 'extended'] }, 'updatedir', '--ttl', '60', `${p}/t`);
+      await s.run('ls', '-p', `${p}/none`);
+    },
+    expected: (p) => [
+      `  err: Error:  100: Key not found (${p}/none) [@+1]`,
+      `$ etcdctl setdir ${p}/k`,
+      `  out: Key: ${p}/e`,
+      '  out: PrevNode.Value: ',
+      `  err: Error:  100: Key not found (${p}/none) [@+9]`,
+    ],
+  },
+  {
+    name: 'global options: --no-sync, --timeout, --total-timeout, --debug, several --endpoints, --peers/-C/--endpoint',
+    run: async (s, p) => {
+      const url = s.target.clientURL;
+      const dead = 'http://127.0.0.1:1';
+      await s.run('set', `${p}/g`, 'v');
+      await s.runWith({ flags: ['--no-sync', '--timeout', '1s', '--total-timeout', '3s'] }, 'get', `${p}/g`);
+      await s.runWith({ flags: ['--debug'] }, 'get', `${p}/g`);
+      await s.runWith({ flags: ['--debug', '--no-sync'] }, 'set', `${p}/g`, 'w');
+      await s.runWith({ endpoints: null, flags: ['--endpoints', `${url},${dead}`] }, 'get', `${p}/g`);
+      await s.runWith({ endpoints: null, flags: ['--no-sync', '--endpoints', `${dead},${url}`] }, 'get', `${p}/g`);
+      await s.runWith({ endpoints: null, flags: ['--peers', url] }, 'get', `${p}/g`);
+      await s.runWith({ endpoints: null, flags: ['-C', url] }, 'set', `${p}/g`, 'x');
+      await s.runWith({ endpoints: null, flags: ['--endpoint', url] }, 'get', `${p}/g`);
+      // Nobody listens: exit 2 when the first sync fails, 4 when the request itself does.
+      await s.runWith({ endpoints: null, flags: ['--endpoints', dead, '--total-timeout', '1s'] }, 'get', `${p}/g`);
+      await s.runWith({ endpoints: null, flags: ['--endpoints', dead, '--no-sync', '--total-timeout', '1s'] }, 'get', `${p}/g`);
+    },
+    expected: (p) => [
+      '  err: cURL Command: curl -X GET <clientURL#0>/v2/members',
+      `  err: cURL Command: curl -X GET <clientURL#0>/v2/keys${p}/g?quorum=false&recursive=false&sorted=false`,
+      '  err: cURL Command: curl -X PUT <clientURL#0>/v2/keys' + p + '/g -d "value=w"',
+      `$ etcdctl --endpoints <clientURL#0>,http://127.0.0.1:1 get ${p}/g`,
+      `$ etcdctl -C <clientURL#0> set ${p}/g x`,
+      '  out: x',
+      '  exit 2',
+    ],
+  },
+  {
+    name: 'watch --forever prints every change until stopped',
+    run: async (s, p) => {
+      await s.run('set', `${p}/f`, 'v0');
+      const before = await watcherCount(s.target.clientURL);
+      const args = ['watch', '--forever', `${p}/f`];
+      const w = s.start(...args);
+      await waitForWatchers(s.target.clientURL, before + 1);
+      for (const v of ['v1', 'v2', 'v3']) await s.run('set', `${p}/f`, v);
+      await s.collect(w, args, 3);
+    },
+    expected: (p) => [`$ etcdctl watch --forever ${p}/f`, '  exit (stopped by the test)', '  out: v1', '  out: v2', '  out: v3'],
+  },
+  {
+    name: 'watch --forever --recursive -o json prints each change below the dir as json',
+    run: async (s, p) => {
+      await s.run('mkdir', `${p}/d`);
+      const before = await watcherCount(s.target.clientURL);
+      const args = ['-o', 'json', 'watch', '--forever', '--recursive', `${p}/d`];
+      const w = s.start(...args);
+      await waitForWatchers(s.target.clientURL, before + 1);
+      await s.run('set', `${p}/d/a`, '1');
+      await s.run('rm', `${p}/d/a`);
+      await s.collect(w, args, 2);
+    },
+    expected: () => ['  exit (stopped by the test)'],
+  },
+  {
+    name: 'exec-watch --recursive runs the command for every change below the dir',
+    run: async (s, p) => {
+      await s.run('mkdir', `${p}/x`);
+      const before = await watcherCount(s.target.clientURL);
+      const args = ['exec-watch', '--recursive', 'sh', '-c', 'echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE idx=$ETCD_WATCH_MODIFIED_INDEX"', `${p}/x`];
+      const w = s.start(...args);
+      await waitForWatchers(s.target.clientURL, before + 1);
+      await s.run('set', `${p}/x/a`, 'one');
+      await s.run('set', `${p}/x/b/c`, 'two');
+      await s.run('rm', `${p}/x/a`);
+      const out = await s.collect(w, args, 3);
+      s.note(`indexes: ${out.map((l) => Number(/idx=(\d+)/.exec(l)?.[1]) - s.base).sort().join(',')}`);
+    },
+    expected: (p) => [`  out: set ${p}/x/a one idx=<index>`, `  out: set ${p}/x/b/c two idx=<index>`, `  out: delete ${p}/x/a  idx=<index>`, 'indexes: 2,3,4'],
+  },
+  {
+    name: 'member update changes the peer URLs (shown by member list), and back; unknown ids fail',
+    run: async (s) => {
+      const list = await s.run('member', 'list');
+      const id = list.stdout.split(':')[0] ?? '';
+      const peer = s.target.peerURLs[0] ?? '';
+      await s.runWith({ flags: ['-o', 'json'] }, 'member', 'update', id, 'http://127.0.0.1:9');
+      await s.run('member', 'list');
+      await s.run('member', 'update', id, peer);
+      await s.run('member', 'list');
+      await s.run('member', 'update', '1234', peer);
+      await s.run('member', 'update', id);
+    },
+    expected: () => [
+      '  out: Updated member with ID <member id> in cluster',
+      '  out: <member id>: name=n1 peerURLs=http://127.0.0.1:9 clientURLs=<clientURL#0> isLeader=true',
+      '  out: <member id>: name=n1 peerURLs=<peerURL#0> clientURLs=<clientURL#0> isLeader=true',
+      '  err: No such member: 1234',
+      `$ etcdctl member update <member id> <peerURL#0>`,
+    ],
+  },
 ];
+// Not compared: `member add` and `member remove` of an existing member. etcd-ts does not implement
+// membership changes yet and answers 500 {"message":"etcd-ts: member add is not supported yet"};
+// etcdctl shows any 500 as "client: etcd member <url> has no leader" (exit 1). `member remove` of an
+// unknown id is answered before that (404) and is the same on both, see the case below.
 
 const servers = useBothServers();
 
@@ -206,6 +378,7 @@ describe('etcdctl (API v2) sees the same from etcd-ts as from etcd', () => {
       const { etcd, etcdTs } = servers();
       const prefix = `/ctl${i}`;
       const [fromEtcd, fromEtcdTs] = await Promise.all([transcript(etcd, c, prefix), transcript(etcdTs, c, prefix)]);
+      if (process.env['ETCDCTL_TRANSCRIPTS'] === '1') console.log(`--- ${c.name} (real etcd)\n${fromEtcd.join('\n')}`);
       for (const line of c.expected(prefix)) expect(fromEtcd, `real etcd: ${line}`).toContain(line);
       expect(fromEtcdTs.join('\n')).toBe(fromEtcd.join('\n'));
     }, 60_000);

@@ -11,16 +11,19 @@ export interface EtcdctlResult {
 }
 
 export interface EtcdctlOptions {
-  endpoints: string;
+  /** --endpoints; null: pass no --endpoints and no --total-timeout (the args carry the global flags). */
+  endpoints: string | null;
   /** --no-sync: talk only to `endpoints`, not to the members' advertised client URLs. */
   noSync?: boolean;
   timeoutMs?: number;
+  /** Written to etcdctl's stdin (then closed): answers its password prompts. */
+  input?: string;
 }
 
 export function etcdctl(args: readonly string[], opts: EtcdctlOptions): Promise<EtcdctlResult> {
-  const flags = ['--endpoints', opts.endpoints, ...(opts.noSync ? ['--no-sync'] : []), '--total-timeout', '8s', ...args];
+  const flags = [...(opts.endpoints === null ? [] : ['--endpoints', opts.endpoints, '--total-timeout', '8s']), ...(opts.noSync ? ['--no-sync'] : []), ...args];
   return new Promise((resolve) => {
-    execFile(
+    const child = execFile(
       etcdctlBinary,
       flags,
       { env: { ...process.env, ETCDCTL_API: '2' }, timeout: opts.timeoutMs ?? 15_000, killSignal: 'SIGKILL' },
@@ -29,6 +32,7 @@ export function etcdctl(args: readonly string[], opts: EtcdctlOptions): Promise<
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
       },
     );
+    child.stdin?.end(opts.input ?? '');
   });
 }
 
