@@ -4,6 +4,7 @@
 // through its simulated network, so the same validation code runs in both. The matching client
 // side is PeerClient: HTTP in the binary (httpPeerClient), the simulated network in test/sim.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, request, type Dispatcher } from 'undici';
 import { readBoundedBody } from '../transport/body.js';
 
 export interface PeerApiRequest {
@@ -40,24 +41,31 @@ export interface PeerClient {
   request(baseURL: string, req: { method: string; path: string; headers?: Record<string, string>; json?: unknown }, timeoutMs: number): Promise<PeerApiReply>;
 }
 
-/** The peer API over HTTP (fetch, i.e. undici). */
+/**
+ * The peer API over HTTP: undici's request() on one keep-alive Agent for the process (several
+ * times cheaper than fetch, and forwarded writes and read-your-writes waits come in bursts).
+ */
+const peerAgent = new Agent({ connections: 128, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+
 export const httpPeerClient: PeerClient = {
   async request(baseURL, req, timeoutMs) {
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     if (req.json !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${baseURL.replace(/\/$/, '')}${req.path}`, {
-      method: req.method,
+    const res = await request(`${baseURL.replace(/\/$/, '')}${req.path}`, {
+      method: req.method as Dispatcher.HttpMethod,
       headers,
-      body: req.json === undefined ? undefined : JSON.stringify(req.json),
+      body: req.json === undefined ? null : JSON.stringify(req.json),
       signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'manual',
+      dispatcher: peerAgent,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     });
-    const body = new Uint8Array(await res.arrayBuffer());
+    const body = new Uint8Array(await res.body.arrayBuffer());
     const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      out[k] = v;
-    });
-    return { status: res.status, headers: out, body };
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    return { status: res.statusCode, headers: out, body };
   },
 };
 
