@@ -6,6 +6,7 @@
 //   npm run cluster -- --fresh            wipe the data dirs first
 //   npm run cluster -- --data-dir DIR     keep the data under DIR/<name>
 //   npm run cluster -- --log-level info   passed to every member (default warn)
+//   npm run cluster -- --follower-writes forward   followers take writes themselves (default redirect: 307)
 //
 // Each member's log lines are prefixed with its name. Ctrl-C (SIGINT) or SIGTERM stops all three
 // cleanly; if one member exits on its own the others keep running (a real cluster tolerates it).
@@ -16,10 +17,10 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const usage = 'usage: npm run cluster -- [--fresh] [--data-dir DIR] [--log-level debug|info|warn|error]';
+const usage = 'usage: npm run cluster -- [--fresh] [--data-dir DIR] [--log-level debug|info|warn|error] [--follower-writes redirect|forward]';
 
 function parseArgs(argv) {
-  const opts = { fresh: false, dataDir: path.join(root, 'data'), logLevel: 'warn' };
+  const opts = { fresh: false, dataDir: path.join(root, 'data'), logLevel: 'warn', followerWrites: 'redirect' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -32,6 +33,7 @@ function parseArgs(argv) {
     if (flag === '--fresh') opts.fresh = true;
     else if (flag === '--data-dir') opts.dataDir = path.resolve(value());
     else if (flag === '--log-level') opts.logLevel = value();
+    else if (flag === '--follower-writes') opts.followerWrites = value();
     else if (flag === '--help' || flag === '-h') {
       console.log(usage);
       process.exit(0);
@@ -82,6 +84,7 @@ for (const [i, m] of members.entries()) {
     '--initial-cluster-token', 'etcd-ts-local-cluster',
     '--initial-cluster-state', 'new',
     '--log-level', opts.logLevel,
+    '--follower-writes', opts.followerWrites,
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const prefix = process.stdout.isTTY ? `${colors[i]}${m.name.padEnd(6)}|${reset} ` : `${m.name.padEnd(6)}| `;
