@@ -9,6 +9,7 @@
 // A failure the leader reports (not the leader any more, too many requests, leadership lost) fails
 // the write with etcd's message; so does no answer within the request timeout ('etcdserver: request
 // timed out'), a write that may still be applied, as on etcd.
+import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../transport/protocol.js';
 import { LEADER_CHANGED, NotLeaderError, ProposalError, REQUEST_TIMED_OUT, TOO_MANY_REQUESTS } from './backend.js';
@@ -19,6 +20,8 @@ import type { EntryResult } from './state-machine.js';
 import type { MemberTimers, TimerHandle } from './timers.js';
 
 export const PROPOSE_PATH = '/members/propose';
+/** Where the leader checks, once per follower run, that a forward token is that follower's own. */
+export const FORWARD_TOKEN_PATH = '/members/forward-token';
 
 export type FollowerWrites = 'redirect' | 'forward';
 
@@ -33,6 +36,11 @@ export interface ForwarderOptions {
   clusterIdHex: string;
   /** This run's id: entries forwarded by an earlier run never answer this run's clients. */
   runId: number;
+  /**
+   * This run's secret (random, never shown to anyone but the leader it forwards to): the leader
+   * proposes a forwarded write only after this member confirmed the token at its own peer URL.
+   */
+  token: string;
   leaderId: () => number;
   peerURLs: (memberId: number) => readonly string[];
   peerClient: PeerClient;
@@ -71,7 +79,7 @@ export class Forwarder {
           method: 'POST',
           path: PROPOSE_PATH,
           headers: { [HEADER_CLUSTER_ID]: this.o.clusterIdHex, [HEADER_FROM]: formatId(this.o.memberId) },
-          json: { runId: this.o.runId, seq, cmd },
+          json: { runId: this.o.runId, seq, token: this.o.token, cmd },
         },
         this.o.timeoutMs,
       )
@@ -89,6 +97,17 @@ export class Forwarder {
         },
       );
     return done;
+  }
+
+  /** GET /members/forward-token?token=T: 204 when T is this run's token, else 404 (the token is never revealed). */
+  handleTokenCheck(req: PeerApiRequest): PeerApiResponse {
+    if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, json: { message: 'Method Not Allowed' } };
+    if (req.headers[HEADER_CLUSTER_ID] !== this.o.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
+    const m = /(?:^|&)token=([0-9a-f]{1,64})(?:&|$)/.exec(req.query ?? '');
+    const given = Buffer.from(m?.[1] ?? '', 'utf8');
+    const mine = Buffer.from(this.o.token, 'utf8');
+    const same = given.length === mine.length && timingSafeEqual(given, mine);
+    return same ? { status: 204 } : { status: 404, json: { message: 'not this member\'s forward token' } };
   }
 
   /** An entry forwarded by some member was applied here. */
@@ -114,45 +133,93 @@ export class Forwarder {
   }
 }
 
-export interface ProposeHandlerOptions {
+export interface ForwardedProposalsOptions {
   clusterIdHex: string;
   selfId: number;
   isMember: (id: number) => boolean;
+  /** A member's registered peer URLs (where its token is confirmed). */
+  peerURLs: (id: number) => readonly string[];
+  peerClient: PeerClient;
+  timeoutMs: number;
   /** Proposes on this member (the leader); rejects with NotLeaderError when it does not lead. */
   propose: (cmd: EntryCommand) => Promise<EntryResult>;
   logger: Logger;
 }
 
-/** The leader's side of POST /members/propose. */
-export async function handleForwardedProposal(o: ProposeHandlerOptions, req: PeerApiRequest): Promise<PeerApiResponse> {
-  if (req.method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, json: { message: 'Method Not Allowed' } };
-  if (req.headers[HEADER_CLUSTER_ID] !== o.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
-  const from = parseMemberId(req.headers[HEADER_FROM] ?? '');
-  if (from === undefined || from === o.selfId || !o.isMember(from)) {
-    return { status: 403, json: { message: `forwarded proposal from a non-member (${HEADER_FROM} is ${req.headers[HEADER_FROM] ?? 'missing'})` } };
+/**
+ * The leader's side of POST /members/propose. It proposes only a well-formed client command
+ * (checkForwardable), only from another member, and only with the token that member confirms at
+ * its own registered peer URL (asked once per member run, then remembered): a stranger who knows
+ * the cluster id and a member's id cannot write through the peer port, around the v2 auth that the
+ * member checks.
+ */
+export class ForwardedProposals {
+  /** The confirmed token of each member (its current run). */
+  private readonly confirmed = new Map<number, string>();
+  /** Confirmations in flight, by member and token. */
+  private readonly confirming = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly o: ForwardedProposalsOptions) {}
+
+  async handle(req: PeerApiRequest): Promise<PeerApiResponse> {
+    const o = this.o;
+    if (req.method !== 'POST') return { status: 405, headers: { Allow: 'POST' }, json: { message: 'Method Not Allowed' } };
+    if (req.headers[HEADER_CLUSTER_ID] !== o.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
+    const from = parseMemberId(req.headers[HEADER_FROM] ?? '');
+    if (from === undefined || from === o.selfId || !o.isMember(from)) {
+      return this.refuse(403, `forwarded proposal from a non-member (${HEADER_FROM} is ${req.headers[HEADER_FROM] ?? 'missing'})`);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.from(req.body).toString('utf8')) as unknown;
+    } catch {
+      return this.refuse(400, 'forwarded proposal: invalid JSON');
+    }
+    const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+    const { runId, seq, token } = b;
+    if (!Number.isSafeInteger(runId) || (runId as number) < 0 || !Number.isSafeInteger(seq) || (seq as number) < 1) {
+      return this.refuse(400, 'forwarded proposal: runId and seq must be non-negative integers');
+    }
+    if (typeof token !== 'string' || !/^[0-9a-f]{16,64}$/.test(token)) return this.refuse(400, 'forwarded proposal: no token');
+    const cmd = checkForwardable(b['cmd']);
+    if (typeof cmd === 'string') return this.refuse(400, `forwarded proposal: ${cmd}`);
+    if (this.confirmed.get(from) !== token && !(await this.confirm(from, token))) {
+      return this.refuse(403, `forwarded proposal: ${formatId(from)} did not confirm the token at its peer URL`);
+    }
+    try {
+      await o.propose({ kind: 'forwarded', memberId: from, runId: runId as number, seq: seq as number, cmd });
+      return { status: 200, json: { ok: true } };
+    } catch (err: unknown) {
+      if (err instanceof NotLeaderError) return { status: 503, json: { message: LEADER_CHANGED } };
+      if (err instanceof ProposalError) return { status: 503, json: { message: err.reason } };
+      throw err;
+    }
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(Buffer.from(req.body).toString('utf8')) as unknown;
-  } catch {
-    return { status: 400, json: { message: 'forwarded proposal: invalid JSON' } };
+
+  private confirm(from: number, token: string): Promise<boolean> {
+    const key = `${from}:${token}`;
+    let p = this.confirming.get(key);
+    if (p !== undefined) return p;
+    if (this.confirming.size >= 64) return Promise.resolve(false); // bounded: members are few
+    const url = this.o.peerURLs(from)[0];
+    if (url === undefined) return Promise.resolve(false);
+    p = this.o.peerClient
+      .request(url, { method: 'GET', path: `${FORWARD_TOKEN_PATH}?token=${token}`, headers: { [HEADER_CLUSTER_ID]: this.o.clusterIdHex } }, this.o.timeoutMs)
+      .then(
+        (reply) => reply.status === 204,
+        () => false,
+      )
+      .then((ok) => {
+        this.confirming.delete(key);
+        if (ok) this.confirmed.set(from, token);
+        return ok;
+      });
+    this.confirming.set(key, p);
+    return p;
   }
-  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-  const { runId, seq } = b;
-  if (!Number.isSafeInteger(runId) || (runId as number) < 0 || !Number.isSafeInteger(seq) || (seq as number) < 1) {
-    return { status: 400, json: { message: 'forwarded proposal: runId and seq must be non-negative integers' } };
-  }
-  const cmd = checkForwardable(b['cmd']);
-  if (typeof cmd === 'string') {
-    o.logger.warn({ from: formatId(from), reason: cmd }, 'refused a malformed forwarded proposal');
-    return { status: 400, json: { message: `forwarded proposal: ${cmd}` } };
-  }
-  try {
-    await o.propose({ kind: 'forwarded', memberId: from, runId: runId as number, seq: seq as number, cmd });
-    return { status: 200, json: { ok: true } };
-  } catch (err: unknown) {
-    if (err instanceof NotLeaderError) return { status: 503, json: { message: LEADER_CHANGED } };
-    if (err instanceof ProposalError) return { status: 503, json: { message: err.reason } };
-    throw err;
+
+  private refuse(status: number, message: string): PeerApiResponse {
+    this.o.logger.warn({ reason: message }, 'refused a forwarded proposal');
+    return { status, json: { message } };
   }
 }

@@ -52,7 +52,7 @@ import {
   type SelfStats,
 } from './backend.js';
 import { isForwardable, type EntryCommand } from './entry-codec.js';
-import { Forwarder, handleForwardedProposal, PROPOSE_PATH } from './forward.js';
+import { FORWARD_TOKEN_PATH, ForwardedProposals, Forwarder, PROPOSE_PATH } from './forward.js';
 import { formatId, parseMemberId } from './ids.js';
 import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
@@ -124,6 +124,7 @@ export class RaftMember implements ClientBackend {
   private readonly appliedAnswers: AppliedAnswers;
   /** --follower-writes forward: this member's clients' writes on their way through the leader. */
   private readonly forwarder: Forwarder;
+  private readonly forwardedProposals: ForwardedProposals;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
 
@@ -263,6 +264,8 @@ export class RaftMember implements ClientBackend {
       memberId: config.memberId,
       clusterIdHex: this.clusterId,
       runId,
+      // (the simulator's runs stay a function of their seed: no extra draws from its randomness)
+      token: options.random === undefined ? randomBytes(16).toString('hex') : runId.toString(16).padStart(16, '0'),
       leaderId: () => this.softState.lead,
       peerURLs: (id) => (this.membership.has(id) ? this.membership.peerURLs(id) : []),
       peerClient: options.peerClient ?? httpPeerClient,
@@ -270,6 +273,16 @@ export class RaftMember implements ClientBackend {
       logger: this.logger,
       timeoutMs: requestTimeoutMs(config),
       maxPending: options.maxPendingProposals ?? 10_000,
+    });
+    this.forwardedProposals = new ForwardedProposals({
+      clusterIdHex: this.clusterId,
+      selfId: config.memberId,
+      isMember: (id) => this.membership.has(id),
+      peerURLs: (id) => (this.membership.has(id) ? this.membership.peerURLs(id) : []),
+      peerClient: options.peerClient ?? httpPeerClient,
+      timeoutMs: requestTimeoutMs(config),
+      propose: (cmd) => this.proposeEntry(cmd),
+      logger: this.logger,
     });
     const pollMs = Math.max(50, Math.round(config.electionTimeoutMs / 2));
     this.appliedWaits = new AppliedWaits({
@@ -283,7 +296,7 @@ export class RaftMember implements ClientBackend {
       maxWaiters: 10_000,
     });
     this.appliedAnswers = new AppliedAnswers({ clusterIdHex: this.clusterId, applied: () => this.sm.applied(), timers: this.timers, pollMs, maxWaiters: 10_000 });
-    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH, ATTRIBUTES_PATH, MEMBERS_PATH, APPLIED_PATH]), PUBLISH_MAX_BODY_BYTES);
+    const peerApi = servePeerApi(this.peerApi, new Set([PUBLISH_PATH, ATTRIBUTES_PATH, MEMBERS_PATH, APPLIED_PATH, FORWARD_TOKEN_PATH]), PUBLISH_MAX_BODY_BYTES);
     // A forwarded write is as large as the client's request (JSON adds at most a few times its size).
     const proposeApi = servePeerApi(this.peerApi, new Set([PROPOSE_PATH]), peerBodyBytes);
     this.peerHandler = (req, res) => {
@@ -576,18 +589,8 @@ export class RaftMember implements ClientBackend {
     if (req.path === PUBLISH_PATH) return this.publisher.handle(req);
     if (req.path === ATTRIBUTES_PATH) return this.publisher.handleAttributes(req);
     if (req.path === APPLIED_PATH) return this.appliedAnswers.handle(req);
-    if (req.path === PROPOSE_PATH) {
-      return handleForwardedProposal(
-        {
-          clusterIdHex: this.clusterId,
-          selfId: this.config.memberId,
-          isMember: (id) => this.membership.has(id),
-          propose: (cmd) => this.proposeEntry(cmd),
-          logger: this.logger,
-        },
-        req,
-      );
-    }
+    if (req.path === PROPOSE_PATH) return this.forwardedProposals.handle(req);
+    if (req.path === FORWARD_TOKEN_PATH) return this.forwarder.handleTokenCheck(req);
     if (req.path === MEMBERS_PATH) {
       if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
       const members = membersWithLoggedPublishes(this.membership, this.node.raft.log, this.sm.applied(), MAX_MEMBERS_SCAN_ENTRIES);

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { NotLeaderError, ProposalError } from '../../src/server/backend.js';
 import { checkForwardable, decodeEntryCommand, encodeEntryCommand, type EntryCommand } from '../../src/server/entry-codec.js';
-import { Forwarder, handleForwardedProposal, PROPOSE_PATH } from '../../src/server/forward.js';
+import { ForwardedProposals, Forwarder, FORWARD_TOKEN_PATH, PROPOSE_PATH } from '../../src/server/forward.js';
 import type { PeerApiReply, PeerClient } from '../../src/server/peer-api.js';
 import type { EntryResult } from '../../src/server/state-machine.js';
 import { nodeTimers } from '../../src/server/timers.js';
@@ -18,6 +18,8 @@ const LEADER = 0xa;
 const FOLLOWER = 0xb;
 const put = v2Request({ method: 'PUT', path: '/k', val: 'v', time: 1_700_000_000_000 });
 
+const TOKEN = '0123456789abcdef0123456789abcdef';
+
 function request(body: unknown, headers: Record<string, string> = {}) {
   return {
     method: 'POST',
@@ -27,44 +29,74 @@ function request(body: unknown, headers: Record<string, string> = {}) {
   };
 }
 
+/** The leader's handler; the follower confirms TOKEN at its peer URL (counted). */
 function leaderSide(propose: (cmd: EntryCommand) => Promise<EntryResult> = async () => ({ ok: true, event: null })) {
   const proposed: EntryCommand[] = [];
-  const o = {
+  const confirmations: string[] = [];
+  const follower = new Forwarder({
+    memberId: FOLLOWER, clusterIdHex: CLUSTER, runId: 42, token: TOKEN, leaderId: () => LEADER, peerURLs: () => [],
+    peerClient: { request: () => Promise.reject(new Error('unused')) }, timers: nodeTimers, logger, timeoutMs: 1000, maxPending: 1,
+  });
+  const peerClient: PeerClient = {
+    request: async (url, req) => {
+      confirmations.push(`${url}${req.path}`);
+      expect(url).toBe('http://follower:2380');
+      const [path, query] = req.path.split('?');
+      const reply = follower.handleTokenCheck({ method: req.method, path: path ?? '', query: query ?? '', headers: { [HEADER_CLUSTER_ID]: CLUSTER, ...(req.headers ?? {}) }, body: new Uint8Array() });
+      return { status: reply.status, headers: {}, body: new Uint8Array() };
+    },
+  };
+  const handler = new ForwardedProposals({
     clusterIdHex: CLUSTER,
     selfId: LEADER,
     isMember: (id: number) => id === LEADER || id === FOLLOWER,
+    peerURLs: (id: number) => (id === FOLLOWER ? ['http://follower:2380'] : []),
+    peerClient,
+    timeoutMs: 1000,
     propose: (cmd: EntryCommand) => {
       proposed.push(cmd);
       return propose(cmd);
     },
     logger,
-  };
-  return { proposed, handle: (req: ReturnType<typeof request>) => handleForwardedProposal(o, req) };
+  });
+  return { proposed, confirmations, handle: (req: ReturnType<typeof request>) => handler.handle(req) };
 }
 
 describe('POST /members/propose on the leader', () => {
   it('proposes a member\'s well-formed write tagged with that member, its run and sequence', async () => {
     const l = leaderSide();
-    const reply = await l.handle(request({ runId: 42, seq: 7, cmd: { kind: 'v2', req: put } }));
+    const reply = await l.handle(request({ runId: 42, seq: 7, token: TOKEN, cmd: { kind: 'v2', req: put } }));
     expect(reply.status).toBe(200);
     expect(l.proposed).toEqual([{ kind: 'forwarded', memberId: FOLLOWER, runId: 42, seq: 7, cmd: { kind: 'v2', req: put } }]);
+    // the token was confirmed once at the follower's own peer URL, then remembered
+    expect((await l.handle(request({ runId: 42, seq: 8, token: TOKEN, cmd: { kind: 'v2', req: put } }))).status).toBe(200);
+    expect(l.confirmations).toEqual([`http://follower:2380${FORWARD_TOKEN_PATH}?token=${TOKEN}`]);
+  });
+
+  it('refuses a well-formed write from a stranger who claims to be a member but does not hold its token', async () => {
+    const l = leaderSide();
+    const forged = await l.handle(request({ runId: 42, seq: 1, token: 'ffffffffffffffffffffffffffffffff', cmd: { kind: 'v2', req: put } }));
+    expect(forged.status).toBe(403);
+    expect(l.proposed).toEqual([]);
+    expect((await l.handle(request({ runId: 42, seq: 1, cmd: { kind: 'v2', req: put } }))).status).toBe(400); // no token at all
+    expect(l.proposed).toEqual([]);
   });
 
   it.each([
-    ['a stranger (not a member)', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: put } }, { [HEADER_FROM]: 'ff' }), 403],
-    ['the leader itself', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: put } }, { [HEADER_FROM]: LEADER.toString(16) }), 403],
-    ['another cluster', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: put } }, { [HEADER_CLUSTER_ID]: 'c2' }), 412],
+    ['a stranger (not a member)', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }, { [HEADER_FROM]: 'ff' }), 403],
+    ['the leader itself', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }, { [HEADER_FROM]: LEADER.toString(16) }), 403],
+    ['another cluster', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }, { [HEADER_CLUSTER_ID]: 'c2' }), 412],
     ['not JSON', request('{"runId":'), 400],
-    ['no sequence', request({ runId: 1, cmd: { kind: 'v2', req: put } }), 400],
-    ['a SYNC (only the leader expires TTLs, by its own clock)', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: { ...put, method: 'SYNC', path: '/' } } }), 400],
-    ['a path that is not a canonical key', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: { ...put, path: '/a/../b' } } }), 400],
-    ['an unknown field', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: { ...put, evil: 1 } } }), 400],
-    ['a value that is not a string', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: { ...put, val: 5 } } }), 400],
-    ['an infinite expiration', request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: { ...put, expiration: -1 } } }), 400],
-    ['a member publish (only the member itself, through /members/publish)', request({ runId: 1, seq: 1, cmd: { kind: 'attrs', memberId: FOLLOWER, name: 'x', clientURLs: [] } }), 400],
-    ['a cluster version', request({ runId: 1, seq: 1, cmd: { kind: 'version', version: '9.9.9' } }), 400],
-    ['a nested forward', request({ runId: 1, seq: 1, cmd: { kind: 'forwarded', memberId: FOLLOWER, runId: 1, seq: 1, cmd: { kind: 'v2', req: put } } }), 400],
-    ['a malformed auth change', request({ runId: 1, seq: 1, cmd: { kind: 'auth', change: { op: 'createUser' } } }), 400],
+    ['no sequence', request({ runId: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }), 400],
+    ['a SYNC (only the leader expires TTLs, by its own clock)', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: { ...put, method: 'SYNC', path: '/' } } }), 400],
+    ['a path that is not a canonical key', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: { ...put, path: '/a/../b' } } }), 400],
+    ['an unknown field', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: { ...put, evil: 1 } } }), 400],
+    ['a value that is not a string', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: { ...put, val: 5 } } }), 400],
+    ['an infinite expiration', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: { ...put, expiration: -1 } } }), 400],
+    ['a member publish (only the member itself, through /members/publish)', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'attrs', memberId: FOLLOWER, name: 'x', clientURLs: [] } }), 400],
+    ['a cluster version', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'version', version: '9.9.9' } }), 400],
+    ['a nested forward', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'forwarded', memberId: FOLLOWER, runId: 1, seq: 1, cmd: { kind: 'v2', req: put } } }), 400],
+    ['a malformed auth change', request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'auth', change: { op: 'createUser' } } }), 400],
   ])('refuses %s without proposing anything', async (_what, req, status) => {
     const l = leaderSide();
     const reply = await l.handle(req);
@@ -74,9 +106,9 @@ describe('POST /members/propose on the leader', () => {
 
   it('answers 503 with etcd\'s reason when it cannot propose', async () => {
     const notLeader = leaderSide(() => Promise.reject(new NotLeaderError([])));
-    expect(await notLeader.handle(request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: put } }))).toMatchObject({ status: 503, json: { message: 'etcdserver: leader changed' } });
+    expect(await notLeader.handle(request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }))).toMatchObject({ status: 503, json: { message: 'etcdserver: leader changed' } });
     const busy = leaderSide(() => Promise.reject(new ProposalError('etcdserver: too many requests')));
-    expect(await busy.handle(request({ runId: 1, seq: 1, cmd: { kind: 'v2', req: put } }))).toMatchObject({ status: 503, json: { message: 'etcdserver: too many requests' } });
+    expect(await busy.handle(request({ runId: 1, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }))).toMatchObject({ status: 503, json: { message: 'etcdserver: too many requests' } });
   });
 
   it('checkForwardable accepts what the HTTP layer builds, and it survives the log encoding', () => {
@@ -107,6 +139,7 @@ describe('Forwarder (the follower)', () => {
       memberId: FOLLOWER,
       clusterIdHex: CLUSTER,
       runId: 42,
+      token: TOKEN,
       leaderId: () => LEADER,
       peerURLs: () => ['http://127.0.0.1:1'],
       peerClient,
@@ -123,7 +156,7 @@ describe('Forwarder (the follower)', () => {
   it('answers from its own apply of the entry with its run and sequence, not from another run\'s', async () => {
     const { f, sent } = follower(ok);
     const answer = f.forward({ kind: 'v2', req: put }, notLeader);
-    expect(sent).toEqual([{ runId: 42, seq: 1, cmd: { kind: 'v2', req: put } }]);
+    expect(sent).toEqual([{ runId: 42, seq: 1, token: TOKEN, cmd: { kind: 'v2', req: put } }]);
     let settled = false;
     void answer.then(() => (settled = true));
     const result: EntryResult = { ok: true, event: null };
@@ -150,7 +183,7 @@ describe('Forwarder (the follower)', () => {
     await expect(b).rejects.toBeInstanceOf(ProposalError);
 
     const leaderless = new Forwarder({
-      memberId: FOLLOWER, clusterIdHex: CLUSTER, runId: 1, leaderId: () => 0, peerURLs: () => [], peerClient: { request: ok },
+      memberId: FOLLOWER, clusterIdHex: CLUSTER, runId: 1, token: TOKEN, leaderId: () => 0, peerURLs: () => [], peerClient: { request: ok },
       timers: nodeTimers, logger, timeoutMs: 1000, maxPending: 1,
     });
     await expect(leaderless.forward({ kind: 'v2', req: put }, notLeader)).rejects.toBeInstanceOf(NotLeaderError);

@@ -2,8 +2,9 @@
 // sends what no well-behaved member can send: messages from a non-member, term-less messages of
 // types that always carry a term, a heartbeat committing far beyond the receiver's log, a
 // snapshot nobody took, an ack for entries the leader does not have, an append from someone who
-// is not the leader of the term, a body of millions of empty entries, and a publish that would
-// point every redirect at the stranger's URL. Each must be refused (HTTP 4xx) and leave the
+// is not the leader of the term, a body of millions of empty entries, a publish that would
+// point every redirect at the stranger's URL, and a forwarded client write claiming to come from a
+// member (--follower-writes forward) without that member's token. Each must be refused (HTTP 4xx) and leave the
 // receiver's raft state and membership exactly as they were. What a stranger can do by imitating a
 // member perfectly (a shared cluster id allows it) is peer TLS's job (another issue), not tested here.
 import { EntryType, MessageType, type Entry, type Message } from '../../../src/raft/messages.js';
@@ -28,7 +29,8 @@ export type Forgery =
   | 'ack-beyond-log'
   | 'forged-snapshot'
   | 'empty-entry-flood'
-  | 'forged-publish';
+  | 'forged-publish'
+  | 'forged-forward';
 
 export const FORGERIES: readonly Forgery[] = [
   'stranger-heartbeat',
@@ -42,6 +44,9 @@ export const FORGERIES: readonly Forgery[] = [
   'empty-entry-flood',
   'forged-publish',
 ];
+
+/** The key a forged forwarded write would create: no member may ever hold it. */
+export const STRANGER_KEY = '/stranger-was-here';
 
 function msg(init: Partial<Message> & Pick<Message, 'type' | 'to' | 'from'>): Message {
   return { term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, ...init };
@@ -65,12 +70,21 @@ export class Intruder {
   constructor(
     private readonly cluster: MemberCluster,
     private readonly rng: Rng,
+    /**
+     * Draws for 'forged-forward' (one in ten attacks when given), apart from `rng`, so that the
+     * schedules of the other forgeries, and the seeds recorded for them, stay as they were.
+     */
+    private readonly forwardRng?: Rng,
   ) {}
 
   /** Sends one forgery of the given kind (or a random one) to a running member. */
   attack(kind?: Forgery): void {
     const running = this.cluster.running();
     if (running.length === 0) return;
+    if (kind === undefined && this.forwardRng?.chance(0.1)) {
+      this.attempts++;
+      return this.forgeForward(this.forwardRng);
+    }
     let target = this.rng.pick(running);
     let k = kind ?? this.rng.pick(FORGERIES);
     if (k === 'ack-beyond-log') {
@@ -83,6 +97,7 @@ export class Intruder {
     this.attempts++;
     this.cluster.trace.note(this.cluster.world.nowMs, `stranger sends ${k} to ${target.name}`);
     if (k === 'forged-publish') return this.forgePublish();
+    if (k === 'forged-forward') return this.forgeForward(this.forwardRng ?? this.rng);
     const member = target.member;
     if (member === null) return;
     const st = member.raftStatus();
@@ -190,6 +205,43 @@ export class Intruder {
       );
   }
 
+  /**
+   * POST /members/propose to the leader, claiming to be another member forwarding a client's write:
+   * well-formed in every field but the token, which only that member knows.
+   */
+  private forgeForward(rng: Rng): void {
+    const leader = this.cluster.leaders()[0];
+    if (leader === undefined) return;
+    const victims = this.cluster.slots.filter((s) => s !== leader);
+    if (victims.length === 0) return;
+    const victim = rng.pick(victims);
+    this.cluster.trace.note(this.cluster.world.nowMs, `stranger sends forged-forward to ${leader.name} as ${victim.name}`);
+    const client = this.cluster.net.clientFor(STRANGER_ID, this.owner);
+    const peerURL = (this.cluster.net.addresses.get(leader.id) as { peerURL: string }).peerURL;
+    let token = '';
+    for (let i = 0; i < 32; i++) token += '0123456789abcdef'[rng.int(0, 15)];
+    const cmd = { kind: 'v2', req: { method: 'PUT', path: STRANGER_KEY, val: 'x', dir: false, prevValue: '', prevIndex: 0, prevExist: null, expiration: 0, refresh: false, recursive: false, time: 1 } };
+    void client
+      .request(
+        peerURL,
+        {
+          method: 'POST',
+          path: '/members/propose',
+          headers: { [HEADER_CLUSTER_ID]: formatId(leader.config.clusterId), 'x-server-from': formatId(victim.id) },
+          json: { runId: rng.int(0, 1_000_000), seq: 1, token, cmd },
+        },
+        10_000,
+      )
+      .then(
+        (reply) => {
+          if (reply.status < 400 || reply.status >= 500) {
+            this.cluster.world.fail(new SafetyViolation('Forged Input', `leader ${leader.name} answered ${reply.status} to a forged forwarded write claiming to come from ${victim.name}`));
+          }
+        },
+        () => undefined,
+      );
+  }
+
   /** No member may ever redirect clients to the stranger. */
   checkMembership(slot: MemberSlot): void {
     const m = slot.member;
@@ -197,6 +249,8 @@ export class Intruder {
     for (const info of m.members()) {
       if (info.clientURLs.includes(STRANGER_URL)) throw new SafetyViolation('Forged Input', `${slot.name} lists ${info.name} at the stranger's URL ${STRANGER_URL}`);
     }
+    // ... nor hold a key the stranger wrote through the peer port
+    if (m.store.get(STRANGER_KEY, false, false, m.now()).ok) throw new SafetyViolation('Forged Input', `${slot.name} holds ${STRANGER_KEY}, written by a forged forwarded proposal`);
   }
 }
 

@@ -140,7 +140,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     profile.clients,
     profile.writeShare,
   );
-  const intruder = new Intruder(cluster, new Rng(deriveSeed(seed, 5)));
+  const intruder = new Intruder(cluster, new Rng(deriveSeed(seed, 5)), new Rng(deriveSeed(seed, 7)));
   const stats: MemberScheduleStats = {
     virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
     writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0,
