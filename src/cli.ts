@@ -6,11 +6,14 @@ import type { InitialClusterState, InitialMember, LogLevel, MemberConfig } from 
 import { computeClusterId, computeMemberId } from './server/ids.js';
 import { parseMemberURLs, type MemberURL } from './server/urls.js';
 import { ETCD_SERVER_VERSION, etcdTsVersion } from './server/version.js';
+import { parseBackupCommandLine, type BackupOptions } from './backup-cli.js';
 
 export type CliOutcome =
   | { kind: 'run'; config: MemberConfig; warnings: string[] }
   | { kind: 'help'; text: string }
   | { kind: 'version'; text: string }
+  /** `etcd-ts backup ...` (src/backup-cli.ts). */
+  | { kind: 'backup'; options: BackupOptions }
   /** `message` is the whole line to print (flag named, usage hint included); exit code 2. */
   | { kind: 'error'; message: string };
 
@@ -30,6 +33,7 @@ type FlagName =
   | 'max-request-bytes'
   | 'log-level'
   | 'follower-writes'
+  | 'force-new-cluster'
   | 'help'
   | 'version';
 
@@ -78,6 +82,11 @@ const flags: Record<FlagName, FlagSpec> = {
     default: 'redirect',
     help: "etcd-ts only. What a follower does with a client's write: 'redirect' answers 307 to the leader; 'forward' proposes it through the leader and answers after applying it, as etcd does.",
   },
+  'force-new-cluster': {
+    boolean: true,
+    default: 'false',
+    help: 'Force to create a new one-member cluster from the data dir\'s log and data (disaster recovery; see `etcd-ts backup --help`). --initial-cluster must list only this member.',
+  },
   help: { boolean: true, default: 'false', help: 'Show this help and exit.' },
   version: { boolean: true, default: 'false', help: 'Print the version and exit.' },
 };
@@ -103,6 +112,7 @@ export function envName(flag: string): string {
 
 /** Parses argv (without node and script) and the environment into a validated config. */
 export function parseCommandLine(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliOutcome {
+  if (argv[0] === 'backup') return parseBackupCommandLine(argv.slice(1));
   try {
     const { values, fromCommandLine } = readFlags(argv);
     if (values.get('help') === 'true') return { kind: 'help', text: helpText() };
@@ -158,11 +168,17 @@ function applyEnvironment(
 ): string[] {
   const warnings: string[] = [];
   for (const name of flagNames) {
-    if (flags[name].boolean) continue;
+    if (name === 'help' || name === 'version') continue;
     const value = env[envName(name)];
     if (value === undefined) continue;
     if (fromCommandLine.has(name)) {
       warnings.push(`recognized environment variable ${envName(name)}, but unused: shadowed by corresponding flag`);
+      continue;
+    }
+    if (flags[name].boolean) {
+      const parsed = goParseBool(value);
+      if (parsed === undefined) fail(`invalid boolean value "${value}" for ${envName(name)} (flag --${name})`);
+      values.set(name, String(parsed));
       continue;
     }
     values.set(name, value);
@@ -256,6 +272,13 @@ function buildConfig(
   if (followerWrites !== 'redirect' && followerWrites !== 'forward') {
     fail(`invalid value "${followerWrites}" for ${where('follower-writes')}: valid values are "redirect" and "forward"`);
   }
+  const forceNewCluster = raw('force-new-cluster') === 'true';
+  if (forceNewCluster && initialCluster.length !== 1) {
+    fail(
+      `--force-new-cluster starts a one-member cluster: ${where('initial-cluster')} must list only this member (it lists ${initialCluster.length}: ${initialCluster.map((m) => m.name).join(', ')}); ` +
+        `leave it out or set it to ${name}=${advertisedPeers.join(',')}, and keep it so on later restarts`,
+    );
+  }
   const logLevel = raw('log-level');
   if (!isLogLevel(logLevel)) fail(`invalid value "${logLevel}" for ${where('log-level')}: valid levels are debug, info, warn, error`);
 
@@ -275,6 +298,7 @@ function buildConfig(
     followerWrites,
     maxRequestBytes,
     logLevel,
+    ...(forceNewCluster ? { forceNewCluster: true } : {}),
     memberId: self.id,
     clusterId: computeClusterId(initialCluster, token),
   };
@@ -323,6 +347,10 @@ export function helpText(): string {
     '',
     '  etcd-ts [flags]',
     '    Start an etcd-ts member: an etcd v2 API compatible server.',
+    '',
+    '  etcd-ts backup --data-dir DIR --backup-dir DIR [--endpoint PEER_URL]',
+    '    Copy a data dir (of a stopped or a running member) into a backup that starts with --force-new-cluster',
+    "    (see 'etcd-ts backup --help').",
     '',
     '  etcd-ts --version',
     '    Show the version of etcd-ts.',

@@ -37,6 +37,11 @@ export interface MemberConfig {
   followerWrites?: 'redirect' | 'forward';
   maxRequestBytes: number;
   logLevel: LogLevel;
+  /**
+   * etcd's --force-new-cluster: start from the data dir's log as the only member of a new cluster
+   * (src/server/force-new-cluster.ts). initialCluster then lists only this member.
+   */
+  forceNewCluster?: boolean;
   /** This member's id (one of initialCluster's). */
   memberId: number;
   /** etcd's cluster id (from the initial members' ids and the token), truncated to 53 bits. */

@@ -5,6 +5,7 @@ import { parseCommandLine } from './cli.js';
 import { DataDirError } from './storage/index.js';
 import { startClusterMember, type RunningClusterMember } from './server/cluster-runtime.js';
 import { createMemberLogger } from './server/logger.js';
+import { runBackup } from './backup-command.js';
 
 /**
  * What bin/etcd-ts runs. Resolves with the exit code for --help, --version and bad flags (2); for a
@@ -20,6 +21,9 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
     case 'error':
       process.stderr.write(outcome.message + '\n');
       return 2;
+    case 'backup':
+      if (outcome.options.withV3) process.stderr.write('etcd-ts backup: --with-v3 has no effect: etcd-ts has no v3 data, the backup holds everything\n');
+      return runBackup(outcome.options);
     case 'run':
       break;
   }

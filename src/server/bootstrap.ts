@@ -35,6 +35,7 @@ import { RaftLogStore, type BatchWritten, type OpenedRaftLog } from '../storage/
 import type { RaftMemberOptions } from './member-options.js';
 import { httpPeerClient, replyJson, type PeerApiHandler, type PeerApiResponse, type PeerClient } from './peer-api.js';
 import { nodeTimers, sleep, type MemberTimers } from './timers.js';
+import { forceNewCluster } from './force-new-cluster.js';
 
 export const MEMBERS_PATH = '/members';
 
@@ -102,6 +103,7 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
   const { config } = options;
   const voters = config.initialCluster.map((m) => m.id);
   const timers = options.timers ?? nodeTimers;
+  if (config.forceNewCluster === true) await forceNewCluster(options);
   const opened = await RaftLogStore.open({
     dataDir: config.dataDir,
     clusterId: config.clusterId,
@@ -131,6 +133,7 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
     await opened.store.close();
     throw new Error('--initial-cluster-state existing needs this member\'s data dir: joining a running cluster (member add) is not supported yet');
   }
+  options.onLogOpened?.(opened.store);
   return opened;
 }
 

@@ -10,6 +10,8 @@ import { closeAll, listenAll, type Listener } from './listen.js';
 import { MEMBERS_PATH } from './bootstrap.js';
 import { servePeerApi } from './peer-api.js';
 import { RaftMember } from './raft-member.js';
+import { backupEndpoint } from './backup-endpoint.js';
+import type { RaftLogStore } from '../storage/index.js';
 import { etcdTsVersion } from './version.js';
 
 export interface RunningClusterMember {
@@ -57,8 +59,12 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     res.end('etcdserver: not ready\n');
   });
   let member: RaftMember;
+  let log: RaftLogStore | undefined;
   try {
     member = await RaftMember.open({
+      onLogOpened: (store) => {
+        log = store;
+      },
       config,
       logger,
       onFatal: options.onFatal,
@@ -72,7 +78,12 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
   }
   let clientListeners: Listener[] = [];
   try {
-    serving = member.peerHandler;
+    // GET /members/backup (etcd-ts backup --endpoint) beside the member's own peer API.
+    const backup = backupEndpoint({ member, log: () => log, dataDir: config.dataDir, logger });
+    const peerHandler = member.peerHandler;
+    serving = (req, res) => {
+      if (!backup(req, res)) peerHandler(req, res);
+    };
     const handler = createClientHandler({
       backend: member,
       logger,

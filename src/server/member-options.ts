@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
 import type { SoftState } from '../raft/role.js';
-import type { KvOpener } from '../storage/index.js';
+import type { KvOpener, RaftLogStore } from '../storage/index.js';
 import type { TransportLimits } from '../transport/index.js';
 import type { PeerApiHandler, PeerClient } from './peer-api.js';
 import type { MemberTimers } from './timers.js';
@@ -45,6 +45,8 @@ export interface RaftMemberOptions {
    * port must answer the peers that check too: called with the handler to serve (then null).
    */
   onBootstrapCheck?: (preStartApi: PeerApiHandler | null) => void;
+  /** Told the member's opened log store (the backup endpoint reads a point-in-time view of it). */
+  onLogOpened?: (store: RaftLogStore) => void;
 }
 
 /** What a member sends raft messages with: PeerTransport in the binary. */

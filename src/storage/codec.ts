@@ -140,3 +140,42 @@ export function decodeMetadata(value: Uint8Array): MemberMetadata {
   if (typeof t[3] !== 'string') throw corrupt('member metadata', 'name is not a string');
   return { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
 }
+
+// ---- Backup record (key 'b'): [complete, sourceClusterId, sourceMemberId, sourceName, takenAtMs, index, quorum]
+
+export interface BackupRecord {
+  /** False while `etcd-ts backup` is still copying: such a copy is refused everywhere. */
+  complete: boolean;
+  /** The cluster and member the copy was taken from. */
+  sourceClusterId: number;
+  sourceMemberId: number;
+  sourceName: string;
+  /** When the copy was taken (Unix ms). */
+  takenAtMs: number;
+  /**
+   * Every entry up to this index was committed in the source cluster and is in the copy: the
+   * index the source member confirmed with a quorum (ReadIndex) before the copy began, or its
+   * HardState commit index when no quorum confirmed one (a stopped member, or --skip-quorum).
+   */
+  index: number;
+  /** Whether `index` was confirmed with the source cluster's quorum. */
+  quorum: boolean;
+}
+
+export function encodeBackupRecord(b: BackupRecord): Uint8Array {
+  return frame(packr.pack([b.complete ? 1 : 0, b.sourceClusterId, b.sourceMemberId, b.sourceName, b.takenAtMs, b.index, b.quorum ? 1 : 0]));
+}
+
+export function decodeBackupRecord(value: Uint8Array): BackupRecord {
+  const t = tuple('backup record', unframe('backup record', value), 7);
+  if (typeof t[3] !== 'string') throw corrupt('backup record', 'name is not a string');
+  return {
+    complete: uint('backup complete', t[0]) === 1,
+    sourceClusterId: uint('backup cluster id', t[1]),
+    sourceMemberId: uint('backup member id', t[2]),
+    sourceName: t[3],
+    takenAtMs: uint('backup time', t[4]),
+    index: uint('backup index', t[5]),
+    quorum: uint('backup quorum', t[6]) === 1,
+  };
+}

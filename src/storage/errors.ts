@@ -32,6 +32,10 @@ export type DataDirErrorCode =
   | 'data-dir-locked'
   /** Any other I/O failure opening or writing the data dir. */
   | 'io-error'
+  /** The data dir is a copy made by `etcd-ts backup`: it starts only with --force-new-cluster. */
+  | 'backup-needs-force-new-cluster'
+  /** The data dir is a copy that `etcd-ts backup` did not finish writing. */
+  | 'incomplete-backup'
   /** The store was used after close(). */
   | 'closed';
 

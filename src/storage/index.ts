@@ -1,7 +1,11 @@
-export { RaftLogStore, mustSync, raftLogDir } from './raft-log-store.js';
+export { RaftLogStore, isLevelLocked, mustSync, raftLogDir } from './raft-log-store.js';
 export { openLevelKv } from './kv.js';
 export type { KvOp, KvOpener, KvRange, KvStore } from './kv.js';
 export type { BatchWritten, OpenedRaftLog, RaftLogStoreOptions, RaftStateUpdate, SaveOptions } from './raft-log-store.js';
 export { DataDirError } from './errors.js';
 export type { DataDirErrorCode } from './errors.js';
 export type { MemberMetadata } from './codec.js';
+export { BACKUP_CHUNK_RECORDS, randomId53, rewriteForNewCluster, writeBackup } from './backup.js';
+export type { BackupSource, BackupSummary, ForcedNewCluster, NewClusterIdentity } from './backup.js';
+export type { BackupRecord } from './codec.js';
+export { ALL_KEYS_RANGE } from './keys.js';

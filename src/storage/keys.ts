@@ -14,6 +14,18 @@ export const HARD_STATE_KEY: Uint8Array = Uint8Array.of(0x68); // 'h'
 export const SNAPSHOT_KEY: Uint8Array = Uint8Array.of(0x73); // 's'
 /** The ConfState set at bootstrap, before any snapshot carries one. */
 export const CONF_STATE_KEY: Uint8Array = Uint8Array.of(0x63); // 'c'
+/**
+ * Present only in a data dir written by `etcd-ts backup` (src/storage/backup.ts): where it came
+ * from and whether the copy finished. Such a dir starts only with --force-new-cluster, which
+ * removes the key.
+ */
+export const BACKUP_KEY: Uint8Array = Uint8Array.of(0x62); // 'b'
+
+/** Bounds covering every key of the layout (all of them start with a byte in 0x01..0xfe). */
+export const ALL_KEYS_RANGE = Object.freeze({
+  gte: Uint8Array.of(0x00),
+  lt: Uint8Array.of(0xff),
+});
 
 export function entryKey(index: number): Uint8Array {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`entryKey: invalid index ${index}`);

@@ -32,7 +32,16 @@ export const EMPTY_SNAPSHOT: Readonly<Snapshot> = Object.freeze({
   metadata: { index: 0, term: 0, confState: { voters: [], learners: [] } },
 });
 
-export async function loadRaftState(db: RaftDb): Promise<LoadedRaftState> {
+export interface LoadOptions {
+  /**
+   * Keep the entries after the snapshot in `entries` (default true). False validates the whole log
+   * in bounded memory (`entries` stays empty; the last entry's index and term are still checked).
+   */
+  keepEntries?: boolean;
+}
+
+export async function loadRaftState(db: RaftDb, options: LoadOptions = {}): Promise<LoadedRaftState> {
+  const keepEntries = options.keepEntries ?? true;
   const metaValue = await db.get(METADATA_KEY);
   const metadata = metaValue === undefined ? undefined : decodeMetadata(metaValue);
   if (metadata === undefined && !(await isEmpty(db))) {
@@ -72,7 +81,7 @@ export async function loadRaftState(db: RaftDb): Promise<LoadedRaftState> {
           `raft log: entry ${index} has term ${entry.term} but the snapshot at that index has term ${snapshot.metadata.term}`,
         );
       }
-      if (index > snapIndex) entries.push(entry);
+      if (index > snapIndex && keepEntries) entries.push(entry);
       prev = entry;
     }
   }
@@ -84,7 +93,7 @@ export async function loadRaftState(db: RaftDb): Promise<LoadedRaftState> {
     throw new DataDirError('log-gap', `raft log: the snapshot ends at index ${snapIndex} but the log starts at ${storedFirstIndex}`);
   }
   const lastIndex = Math.max(snapIndex, storedLastIndex);
-  const lastTerm = entries.length > 0 ? (entries[entries.length - 1] as Entry).term : snapshot.metadata.term;
+  const lastTerm = prev !== undefined && prev.index > snapIndex ? prev.term : snapshot.metadata.term;
   checkHardState(hardState, { snapIndex, lastIndex, lastTerm });
   return { metadata, hardState, snapshot, bootstrapConfState, entries, storedFirstIndex, storedLastIndex };
 }

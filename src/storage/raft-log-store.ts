@@ -13,7 +13,8 @@ import { MemoryStorage } from '../raft/storage.js';
 import { encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, FORMAT_VERSION, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
 import { loadRaftState, type RaftDb } from './load.js';
-import { CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
+import { ALL_KEYS_RANGE, BACKUP_KEY, CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
+import { refuseBackup } from './backup-record.js';
 import { openLevelKv, type KvOp, type KvOpener } from './kv.js';
 
 /** Deletes issued by compact() go to LevelDB in batches of at most this many keys. */
@@ -144,6 +145,8 @@ export class RaftLogStore {
   }
 
   private static async load(db: RaftDb, options: RaftLogStoreOptions): Promise<OpenedRaftLog> {
+    const backup = await db.get(BACKUP_KEY);
+    if (backup !== undefined) throw refuseBackup(backup, options.dataDir);
     const loaded = await loadRaftState(db);
     let metadata = loaded.metadata;
     const created = metadata === undefined;
@@ -303,6 +306,18 @@ export class RaftLogStore {
     return deleted;
   }
 
+  /**
+   * Every key and value of the data dir as one point-in-time view (a single LevelDB iterator reads
+   * from the snapshot it took when it was created), in key order, in chunks of at most chunkSize
+   * pairs: what `etcd-ts backup` copies from a running member. Writes go on meanwhile; a batch is
+   * in the view whole or not at all, and an entry visible in it is durable (entries are written
+   * with sync, and LevelDB makes a synced batch visible only after its fsync).
+   */
+  exportAll(chunkSize: number): AsyncIterable<[Uint8Array, Uint8Array][]> {
+    this.assertOpen('exportAll');
+    return this.db.range(ALL_KEYS_RANGE, chunkSize);
+  }
+
   /** The entry indexes currently on disk (first > last when there is none). */
   storedRange(): { firstIndex: number; lastIndex: number; snapshotIndex: number } {
     return { firstIndex: this.storedFirstIndex, lastIndex: this.storedLastIndex, snapshotIndex: this.snapshotIndex };
@@ -328,6 +343,10 @@ export class RaftLogStore {
       this.writing = false;
     }
     this.onBatchWritten?.({ durationMs: performance.now() - started, bytes, entryCount, sync });
+  }
+
+  private assertOpen(what: string): void {
+    if (this.closed) throw new DataDirError('closed', `raft log: ${what} after close`);
   }
 
   private assertUsable(what: string): void {
@@ -366,6 +385,11 @@ function levelCode(err: unknown): string | undefined {
     if (code === 'LEVEL_LOCKED' || code === 'LEVEL_CORRUPTION') return code;
   }
   return undefined;
+}
+
+/** Whether LevelDB refused to open because another process holds the directory's LOCK. */
+export function isLevelLocked(err: unknown): boolean {
+  return levelCode(err) === 'LEVEL_LOCKED';
 }
 
 function mapLevelError(err: unknown, location: string): DataDirError {
