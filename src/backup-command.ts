@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import type { BackupOptions } from './backup-cli.js';
-import { BACKUP_PATH, BackupStreamError, decodeBackupStream, HEADER_BACKUP_DATA_DIR, HEADER_BACKUP_INDEX, HEADER_BACKUP_MEMBER } from './server/backup-stream.js';
+import { BACKUP_PATH, BACKUP_TOKEN_FILE, BackupStreamError, decodeBackupStream, HEADER_BACKUP_DATA_DIR, HEADER_BACKUP_INDEX, HEADER_BACKUP_MEMBER, HEADER_BACKUP_TOKEN } from './server/backup-stream.js';
 import { formatId } from './server/ids.js';
 import {
   ALL_KEYS_RANGE,
@@ -127,11 +127,15 @@ async function backup(o: BackupOptions, io: BackupOutput): Promise<BackupSummary
 }
 
 /** GET <endpoint>/members/backup; resolves with the 200 answer (its body is the stream). */
-function requestCopy(endpoint: string, o: BackupOptions): Promise<http.IncomingMessage> {
+async function requestCopy(endpoint: string, o: BackupOptions): Promise<http.IncomingMessage> {
+  const tokenFile = path.join(o.dataDir, ...BACKUP_TOKEN_FILE);
+  const token = (await fs.readFile(tokenFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new BackupError(`cannot read ${tokenFile} (${err.code ?? err.message}): a running member's backup is taken where its data dir is readable`);
+  })).trim();
   const url = new URL(BACKUP_PATH, endpoint.endsWith('/') ? endpoint : endpoint + '/');
   if (o.skipQuorum) url.searchParams.set('quorum', 'false');
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: o.timeoutMs }, (res) => {
+  return await new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: o.timeoutMs, headers: { [HEADER_BACKUP_TOKEN]: token } }, (res) => {
       if (res.statusCode === 200) {
         resolve(res);
         return;

@@ -11,14 +11,15 @@
 //   3. It streams the records (backup-stream.ts) in chunks of BACKUP_CHUNK_RECORDS, waiting for
 //      the socket to drain between chunks: memory stays bounded and the member is not stalled
 //      (the event loop only serialises one chunk at a time).
-// The peer port already carries every entry to every peer (plaintext until issue 15), so this
-// exposes nothing a peer could not read; it reads nothing from the request but the query.
+// Only a caller that can read the data dir gets a copy: the request must carry the token the member
+// wrote to <data-dir>/member/backup-token at start (HEADER_BACKUP_TOKEN), else 403.
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import { BACKUP_CHUNK_RECORDS, type RaftLogStore } from '../storage/index.js';
-import { BACKUP_PATH, encodeEnd, encodeRecord, HEADER_BACKUP_DATA_DIR, HEADER_BACKUP_INDEX, HEADER_BACKUP_MEMBER, HEADER_BACKUP_QUORUM } from './backup-stream.js';
+import { BACKUP_PATH, HEADER_BACKUP_TOKEN, encodeEnd, encodeRecord, HEADER_BACKUP_DATA_DIR, HEADER_BACKUP_INDEX, HEADER_BACKUP_MEMBER, HEADER_BACKUP_QUORUM } from './backup-stream.js';
 
 export interface BackupEndpointMember {
   readonly clusterId: string;
@@ -31,6 +32,8 @@ export interface BackupEndpointOptions {
   member: BackupEndpointMember;
   log: () => RaftLogStore | undefined;
   dataDir: string;
+  /** This run's token (written to the data dir); undefined until written: every copy is refused. */
+  token: () => string | undefined;
   logger: Logger;
 }
 
@@ -42,6 +45,12 @@ export function backupEndpoint(o: BackupEndpointOptions): (req: IncomingMessage,
     if ((q === -1 ? url : url.slice(0, q)) !== BACKUP_PATH) return false;
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
+      return true;
+    }
+    const expected = o.token();
+    const given = req.headers[HEADER_BACKUP_TOKEN];
+    if (expected === undefined || typeof given !== 'string' || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('etcd-ts: a backup needs the token in the member\'s data dir (run etcd-ts backup where --data-dir is readable)\n');
       return true;
     }
     const quorum = new URLSearchParams(q === -1 ? '' : url.slice(q + 1)).get('quorum') !== 'false';

@@ -73,3 +73,11 @@ export async function* decodeBackupStream(body: AsyncIterable<Uint8Array>, chunk
   if (!ended) throw new BackupStreamError(`backup stream: the connection ended after ${count} records, before the end frame (the member stopped?)`);
   if (out.length > 0) yield out;
 }
+
+/**
+ * The backup endpoint answers only a caller that can read the member's data dir: at every start the
+ * member writes a random token to <data-dir>/member/backup-token (mode 0600), and the command sends
+ * it back in this header. A stranger on the peer port, who knows only the cluster id, gets a 403.
+ */
+export const HEADER_BACKUP_TOKEN = 'x-etcd-ts-backup-token';
+export const BACKUP_TOKEN_FILE = ['member', 'backup-token'] as const;

@@ -11,6 +11,10 @@ import { MEMBERS_PATH } from './bootstrap.js';
 import { servePeerApi } from './peer-api.js';
 import { RaftMember } from './raft-member.js';
 import { backupEndpoint } from './backup-endpoint.js';
+import { BACKUP_TOKEN_FILE } from './backup-stream.js';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { RaftLogStore } from '../storage/index.js';
 import { etcdTsVersion } from './version.js';
 
@@ -79,7 +83,8 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
   let clientListeners: Listener[] = [];
   try {
     // GET /members/backup (etcd-ts backup --endpoint) beside the member's own peer API.
-    const backup = backupEndpoint({ member, log: () => log, dataDir: config.dataDir, logger });
+    const backupToken = await writeBackupToken(config.dataDir);
+    const backup = backupEndpoint({ member, log: () => log, dataDir: config.dataDir, token: () => backupToken, logger });
     const peerHandler = member.peerHandler;
     serving = (req, res) => {
       if (!backup(req, res)) peerHandler(req, res);
@@ -129,4 +134,14 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       return closing;
     },
   };
+}
+
+/** A fresh random token in <data-dir>/member/backup-token (0600): only who can read it may take a backup. */
+async function writeBackupToken(dataDir: string): Promise<string> {
+  const token = randomBytes(24).toString('hex');
+  const file = path.join(dataDir, ...BACKUP_TOKEN_FILE);
+  const tmp = `${file}.tmp`;
+  await fs.writeFile(tmp, token + '\n', { mode: 0o600 });
+  await fs.rename(tmp, file);
+  return token;
 }

@@ -62,6 +62,12 @@ describe('etcd-ts backup and --force-new-cluster', () => {
     let backupStartedAt = 0;
     let backupMs = 0;
     let backupRun: Awaited<ReturnType<typeof etcdTs>>;
+    // A stranger on the peer port, who cannot read the data dir, gets nothing.
+    for (const headers of [{}, { 'x-etcd-ts-backup-token': 'f'.repeat(48) }]) {
+      const refused = await fetch(`${source.peerURL}/members/backup`, { headers, signal: AbortSignal.timeout(5000) });
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).not.toContain('member/raft');
+    }
     load.start();
     try {
       await load.waitAcked(300, { timeoutMs: 30_000 });
