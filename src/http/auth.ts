@@ -16,7 +16,8 @@ import { hashPassword } from './auth-password.js';
 import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
 import { onLeader } from './leader.js';
-import { CONTENT_TYPE_JSON, sendBody, sendEncoded, sendLeaderRedirect, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
+import { CONTENT_TYPE_JSON, REDIRECTED_BY, sendBody, sendEncoded, sendLeaderRedirect, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
+import { ProposalError } from '../server/backend.js';
 
 const AUTH_PREFIX = '/v2/auth';
 
@@ -222,12 +223,26 @@ async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, buil
     case 'redirect':
       res.removeHeader('Content-Type');
       res.removeHeader('X-Etcd-Cluster-Id');
-      return sendLeaderRedirect(req, res, outcome.leaderURL);
+      return sendLeaderRedirect(req, res, outcome.leaderURL, backend.self.id);
     case 'failed':
       ctx.logger.warn({ cause: outcome.cause, method: req.method, url: req.url }, 'auth change failed in raft');
       return sendMessageError(res, 500, 'Internal Server Error');
-    case 'done':
+    case 'done': {
+      // Read-your-writes, as for keys: the member that redirected this change applies it first.
+      const redirectedBy = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get(REDIRECTED_BY);
+      if (redirectedBy !== null && redirectedBy !== backend.self.id && backend.waitAppliedOn !== undefined) {
+        try {
+          await backend.waitAppliedOn(redirectedBy);
+        } catch (err: unknown) {
+          if (!(err instanceof ProposalError)) throw err;
+          ctx.logger.warn({ cause: err.reason, method: req.method, url: req.url }, 'auth change: the redirecting member did not apply it in time');
+          if (!res.destroyed) sendMessageError(res, 500, 'Internal Server Error');
+          return;
+        }
+        if (res.destroyed) return;
+      }
       return sendAuthResult(res, outcome.value);
+    }
   }
 }
 

@@ -53,6 +53,29 @@ describe('read-your-writes through a follower', () => {
     }
   });
 
+  it('auth changes through a follower: a user created (by following the 307) is there on the follower at once, and gone after its delete', async () => {
+    const c = cluster();
+    const leader = await c.waitLeader();
+    const follower = c.live().find((m) => m !== leader);
+    if (follower === undefined) throw new Error('no follower');
+    const stale: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const url = `${follower.clientURL}/v2/auth/users/ryw${i}`;
+      const put = await fetch(url, { method: 'PUT', body: JSON.stringify({ user: `ryw${i}`, password: 'pw' }), headers: { 'content-type': 'application/json' }, redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+      expect(put.status, await put.text()).toBe(201);
+      const got = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      await got.arrayBuffer();
+      if (got.status !== 200) stale.push(`GET ryw${i} after its creation: ${got.status}`);
+      const del = await fetch(url, { method: 'DELETE', redirect: 'follow', signal: AbortSignal.timeout(10_000) });
+      await del.arrayBuffer();
+      expect(del.status).toBe(200);
+      const gone = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      await gone.arrayBuffer();
+      if (gone.status !== 404) stale.push(`GET ryw${i} after its delete: ${gone.status}`);
+    }
+    expect(stale).toEqual([]);
+  });
+
   it('node-etcd pointed at a follower: set then get, 200 times, never stale', async () => {
     const c = cluster();
     const leader = await c.waitLeader();
