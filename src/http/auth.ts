@@ -15,9 +15,8 @@ import { decodeRoleBody, decodeUserBody, roleAsSent } from './auth-json.js';
 import { hashPassword } from './auth-password.js';
 import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { onLeader } from './leader.js';
-import { CONTENT_TYPE_JSON, REDIRECTED_BY, sendBody, sendEncoded, sendLeaderRedirect, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
-import { ProposalError } from '../server/backend.js';
+import { awaitRedirectingMember, onLeader } from './leader.js';
+import { CONTENT_TYPE_JSON, sendBody, sendEncoded, sendLeaderRedirect, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
 
 const AUTH_PREFIX = '/v2/auth';
 
@@ -229,17 +228,11 @@ async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, buil
       return sendMessageError(res, 500, 'Internal Server Error');
     case 'done': {
       // Read-your-writes, as for keys: the member that redirected this change applies it first.
-      const redirectedBy = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get(REDIRECTED_BY);
-      if (redirectedBy !== null && redirectedBy !== backend.self.id && backend.waitAppliedOn !== undefined) {
-        try {
-          await backend.waitAppliedOn(redirectedBy);
-        } catch (err: unknown) {
-          if (!(err instanceof ProposalError)) throw err;
-          ctx.logger.warn({ cause: err.reason, method: req.method, url: req.url }, 'auth change: the redirecting member did not apply it in time');
-          if (!res.destroyed) sendMessageError(res, 500, 'Internal Server Error');
-          return;
-        }
-        if (res.destroyed) return;
+      const late = await awaitRedirectingMember(backend, req.url);
+      if (res.destroyed) return;
+      if (late !== null) {
+        ctx.logger.warn({ cause: late, method: req.method, url: req.url }, 'auth change: the redirecting member did not apply it in time');
+        return sendMessageError(res, 500, 'Internal Server Error');
       }
       return sendAuthResult(res, outcome.value);
     }

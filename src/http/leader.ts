@@ -89,3 +89,22 @@ export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Read-your-writes after a redirect: when this write reached the leader through a 307 from another
+ * member (the `redirectedBy` query parameter, src/http/respond.ts), waits until that member applied
+ * it. Resolves with null, or with etcd's cause when the member did not apply it in time.
+ */
+export async function awaitRedirectingMember(backend: ClientBackend, requestURL: string | undefined): Promise<string | null> {
+  const q = (requestURL ?? '').indexOf('?');
+  if (q === -1 || backend.waitAppliedOn === undefined) return null;
+  const redirectedBy = new URLSearchParams(requestURL?.slice(q + 1)).get('redirectedBy');
+  if (redirectedBy === null || redirectedBy === backend.self.id) return null;
+  try {
+    await backend.waitAppliedOn(redirectedBy);
+    return null;
+  } catch (err: unknown) {
+    if (err instanceof ProposalError) return err.reason;
+    throw err;
+  }
+}

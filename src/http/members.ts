@@ -8,7 +8,7 @@ import { parseMemberURLs } from '../server/urls.js';
 import { sendNoAuth, whenAllowed, writeRootAccess } from './auth-access.js';
 import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { onLeader } from './leader.js';
+import { awaitRedirectingMember, onLeader } from './leader.js';
 import {
   CONTENT_TYPE_TEXT,
   sendBody,
@@ -121,10 +121,14 @@ async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res:
     const outcome = await onLeader(ctx.backend, () => updateMember(id, urls), ctx.leader);
     if (res.destroyed) return;
     if (outcome.kind === 'redirect') {
-      sendLeaderRedirect(req, res, outcome.leaderURL);
+      sendLeaderRedirect(req, res, outcome.leaderURL, ctx.backend.self.id);
     } else if (outcome.kind === 'failed') {
       sendMessageError(res, 500, outcome.cause);
     } else {
+      // Read-your-writes: the member that redirected this update applies it first.
+      const late = await awaitRedirectingMember(ctx.backend, req.url);
+      if (res.destroyed) return;
+      if (late !== null) return sendMessageError(res, 500, late);
       res.writeHead(204);
       res.end();
     }
