@@ -8,8 +8,14 @@ import { decodeEntry, decodeHardState } from '../../../src/storage/codec.js';
 import { entryKey, HARD_STATE_KEY } from '../../../src/storage/keys.js';
 import { decodeEntryCommand } from '../../../src/server/entry-codec.js';
 import type { RaftMember } from '../../../src/server/raft-member.js';
+import { encodeEntryCommand } from '../../../src/server/entry-codec.js';
+import { ETCD_CLUSTER_VERSION } from '../../../src/server/version.js';
+import { RaftLogStore } from '../../../src/storage/index.js';
+import { v2Request } from '../../../src/store/command.js';
+import type { Entry } from '../../../src/raft/index.js';
 import { MemberCluster, type MemberSlot } from './member-cluster.js';
 import { simKeyString } from './sim-disk.js';
+import { Owner } from './world.js';
 
 function diskEntry(slot: MemberSlot, index: number): { term: number; type: EntryType; cmd: unknown } | undefined {
   const v = slot.disk.view().get(simKeyString(entryKey(index)));
@@ -53,4 +59,51 @@ describe('issue 11: the bootstrap entries', () => {
       }
     });
   }
+});
+
+describe('issue 11: a data dir written before the bootstrap entries', () => {
+  it('restarts and replays to the same store (its first entry, the first leader\'s empty entry, stands for the raftAttributes)', async () => {
+    const c = new MemberCluster({ members: 3, seed: 7, diskMaxLatencyMs: 2 });
+    const ids = c.slots.map((s) => s.id).sort((a, b) => a - b);
+    const initial = c.slots[0]?.config.initialCluster ?? [];
+    // The old layout, as etcd-ts wrote it: metadata and ConfState at creation, no bootstrap
+    // entries; entry 1 is the first leader's empty entry (term 1), then the publishes, the cluster
+    // version and two writes, all committed.
+    const data = (cmd: Parameters<typeof encodeEntryCommand>[0]): Uint8Array => encodeEntryCommand(cmd);
+    const log: Entry[] = [
+      { term: 1, index: 1, type: EntryType.Normal, data: new Uint8Array() },
+      ...ids.map((id, i) => ({ term: 1, index: 2 + i, type: EntryType.Normal, data: data({ kind: 'attrs', memberId: id, name: initial.find((m) => m.id === id)?.name ?? '', clientURLs: [`http://client-${i}:2379`] }) })),
+      { term: 1, index: 5, type: EntryType.Normal, data: data({ kind: 'version', version: ETCD_CLUSTER_VERSION }) },
+      { term: 1, index: 6, type: EntryType.Normal, data: data({ kind: 'v2', req: v2Request({ method: 'PUT', path: '/old/a', val: 'A', time: 0 }) }) },
+      { term: 1, index: 7, type: EntryType.Normal, data: data({ kind: 'v2', req: v2Request({ method: 'PUT', path: '/old/b', val: 'B', time: 0 }) }) },
+    ];
+    for (const s of c.slots) {
+      const owner = new Owner(`${s.name}#old`);
+      let done = false;
+      void (async () => {
+        const opened = await RaftLogStore.open({
+          dataDir: s.config.dataDir,
+          clusterId: s.config.clusterId,
+          memberId: s.config.memberId,
+          name: s.config.name,
+          initialConfState: { voters: ids, learners: [] },
+          openKv: async (location) => s.disk.open(owner, location),
+        });
+        await opened.store.save({ entries: log, hardState: { term: 1, vote: 0, commit: 7 } });
+        await opened.store.close();
+        done = true;
+      })();
+      expect(await c.world.runUntilTrue(() => done, 5_000)).toBe(true);
+    }
+    for (const s of c.slots) c.start(s);
+    const ok = await c.world.runUntilTrue(() => c.stableLeader() !== undefined && c.running().length === 3 && c.running().every((s) => s.member?.isReady() === true), 20_000);
+    expect(ok, c.describe()).toBe(true);
+    for (const s of c.slots) {
+      const m = s.member as RaftMember;
+      // As the old code replayed it: 3 raftAttributes (entry 1), 3 publishes, the version: 7.
+      expect(m.store.get('/old/a', false, false, 0), s.name).toMatchObject({ ok: true, event: { node: { value: 'A', modifiedIndex: 8 } } });
+      expect(m.store.get('/old/b', false, false, 0), s.name).toMatchObject({ ok: true, event: { node: { value: 'B', modifiedIndex: 9 } } });
+      expect(diskEntry(s, 1), s.name).toEqual({ term: 1, type: EntryType.Normal, cmd: null });
+    }
+  });
 });
