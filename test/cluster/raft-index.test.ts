@@ -5,7 +5,8 @@
 // log wrote all n raftAttributes).
 //
 // On fresh clusters of 3 members and of 1, a sequence of writes, reads, watches and errors on
-// every member; every answer that carries X-Etcd-Index must carry an X-Raft-Index at least as big.
+// every member; every answer that carries both headers has X-Raft-Index >= X-Etcd-Index (error
+// answers carry X-Etcd-Index alone, as etcd's; every success carries both).
 // Runs on both targets.
 import { describe, expect, it } from 'vitest';
 import type { Cluster } from '../helpers/cluster.js';
@@ -30,9 +31,12 @@ function form(fields: Record<string, string>): RequestInit {
   return { headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() };
 }
 
-/** Answers whose X-Raft-Index is missing or below X-Etcd-Index. */
+/**
+ * Answers whose X-Raft-Index is below X-Etcd-Index, or missing from a success (errors carry
+ * X-Etcd-Index alone, on etcd too).
+ */
 function behind(seen: readonly Seen[]): Seen[] {
-  return seen.filter((s) => s.raftIndex === undefined || !(s.raftIndex >= s.etcdIndex));
+  return seen.filter((s) => (s.raftIndex === undefined ? s.status < 400 : !(s.raftIndex >= s.etcdIndex)));
 }
 
 async function exercise(c: Cluster, tag: string): Promise<Seen[]> {
@@ -86,7 +90,7 @@ describe('X-Raft-Index >= X-Etcd-Index on every answer: a fresh 3-member cluster
 
   it('writes, reads, watches and errors on every member', async () => {
     const seen = await exercise(cluster(), 'three');
-    expect(seen.length).toBeGreaterThan(30);
+    expect(seen.filter((x) => x.raftIndex !== undefined).length).toBeGreaterThan(25);
     expect(behind(seen)).toEqual([]);
   });
 });
@@ -96,7 +100,7 @@ describe('X-Raft-Index >= X-Etcd-Index on every answer: a fresh one-member clust
 
   it('writes, reads, watches and errors', async () => {
     const seen = await exercise(cluster(), 'one');
-    expect(seen.length).toBeGreaterThan(15);
+    expect(seen.filter((x) => x.raftIndex !== undefined).length).toBeGreaterThan(12);
     expect(behind(seen)).toEqual([]);
   });
 });
