@@ -63,7 +63,7 @@ describe('etcd-ts backup and --force-new-cluster', () => {
     let backupMs = 0;
     let backupRun: Awaited<ReturnType<typeof etcdTs>>;
     // A stranger on the peer port, who cannot read the data dir, gets nothing.
-    for (const headers of [{}, { 'x-etcd-ts-backup-token': 'f'.repeat(48) }]) {
+    for (const headers of [{}, { 'x-etcd-ts-backup-token': 'f'.repeat(48) }] as Record<string, string>[]) {
       const refused = await fetch(`${source.peerURL}/members/backup`, { headers, signal: AbortSignal.timeout(5000) });
       expect(refused.status).toBe(403);
       expect(await refused.text()).not.toContain('member/raft');
