@@ -61,6 +61,30 @@ describe('issue 11: the bootstrap entries', () => {
   }
 });
 
+describe('issue 11: the bootstrap check keeps seeing a new cluster as new', () => {
+  it('a member that runs on its bootstrap entries alone (term 1) answers /members at X-Raft-Term 0; once it saw an election, at its term', async () => {
+    const c = new MemberCluster({ members: 3, seed: 5, diskMaxLatencyMs: 2 });
+    const [first, second] = c.slots as [MemberSlot, MemberSlot];
+    const ask = async (s: MemberSlot): Promise<string | undefined> => {
+      const res = await (s.member as RaftMember).peerApi({ method: 'GET', path: '/members', headers: {}, body: new Uint8Array() });
+      expect(res?.status).toBe(200);
+      return res?.headers?.['x-raft-term'];
+    };
+    // Two members start (a fresh member's bootstrap check needs one answer from a fresh peer);
+    // right after, before the first election timeout, the first runs at term 1.
+    c.start(first);
+    c.start(second);
+    expect(await c.world.runUntilTrue(() => first.state === 'running', 5_000)).toBe(true);
+    expect(first.member?.raftStatus().term).toBe(1);
+    expect(await ask(first)).toBe('0');
+    // Then an election (term 2 at least): it answers with its term.
+    expect(await c.world.runUntilTrue(() => c.stableLeader() !== undefined, 20_000), c.describe()).toBe(true);
+    const term = first.member?.raftStatus().term ?? 0;
+    expect(term).toBeGreaterThanOrEqual(2);
+    expect(await ask(first)).toBe(String(term));
+  });
+});
+
 describe('issue 11: a data dir written before the bootstrap entries', () => {
   it('restarts and replays to the same store (its first entry, the first leader\'s empty entry, stands for the raftAttributes)', async () => {
     const c = new MemberCluster({ members: 3, seed: 7, diskMaxLatencyMs: 2 });
