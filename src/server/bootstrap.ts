@@ -18,8 +18,9 @@
 //     a wiped member must not guess;
 //   - except in a cluster that never elected anyone: when every peer that answered is at term 0
 //     (X-Raft-Term; a member whose log holds only the bootstrap entries, at term 1 with no vote,
-//     reports 0 too: reportedTerm), no vote was ever cast and nothing was ever committed where they can see, and
-//     one answer is enough, so a new cluster starts with a member missing, as etcd's does.
+//     reports 0 too: reportedTerm), no vote was ever cast and nothing was ever committed beyond
+//     the bootstrap entries where they can see, and one answer is enough, so a new cluster starts
+//     with a member missing, as etcd's does.
 // What no check can see: a member that voted or acknowledged entries but never published (it was
 // wiped within its first seconds) leaves no trace on its peers; etcd has the same limit. And the
 // term-0 shortcut trusts that the peers that answered are all there is: if the members that formed
