@@ -17,8 +17,10 @@
 //     on a quorum, so one of them holds it. A partitioned or half-restarted cluster is exactly when
 //     a wiped member must not guess;
 //   - except in a cluster that never elected anyone: when every peer that answered is at term 0
-//     (X-Raft-Term), no vote was ever cast and nothing was ever committed where they can see, and
-//     one answer is enough, so a new cluster starts with a member missing, as etcd's does.
+//     (X-Raft-Term; a member whose log holds only the bootstrap entries, at term 1 with no vote,
+//     reports 0 too: reportedTerm), no vote was ever cast and nothing was ever committed beyond
+//     the bootstrap entries where they can see, and one answer is enough, so a new cluster starts
+//     with a member missing, as etcd's does.
 // What no check can see: a member that voted or acknowledged entries but never published (it was
 // wiped within its first seconds) leaves no trace on its peers; etcd has the same limit. And the
 // term-0 shortcut trusts that the peers that answered are all there is: if the members that formed
@@ -26,9 +28,9 @@
 // like a new cluster (a down peer and a never-started one look the same from here).
 import type { InitialMember } from '../config.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
-import { EntryType } from '../raft/messages.js';
+import { EntryType, type Entry, type HardState } from '../raft/messages.js';
 import type { RaftLog } from '../raft/log.js';
-import { decodeEntryCommand } from './entry-codec.js';
+import { decodeEntryCommand, encodeEntryCommand } from './entry-codec.js';
 import { formatId, parseMemberId } from './ids.js';
 import type { Membership } from './membership.js';
 import { RaftLogStore, type BatchWritten, type OpenedRaftLog } from '../storage/index.js';
@@ -110,6 +112,8 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
     memberId: config.memberId,
     name: config.name,
     initialConfState: { voters, learners: [] },
+    // Written only when this open creates the data dir (a new cluster: an existing one is refused below).
+    ...(config.initialClusterState === 'new' ? { initialEntries: bootstrapEntries(config.initialCluster), initialHardState: bootstrapHardState(config.initialCluster) } : {}),
     onBatchWritten,
     ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
     beforeCreate: async () => {
@@ -136,6 +140,51 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
   options.onLogOpened?.(opened.store);
   return opened;
 }
+
+/**
+ * The head of a new cluster's log, as etcd-io/raft's Bootstrap writes it for etcd's initial
+ * members: one entry per initial member, in member id order (etcd's MemberIDs, sorted), at
+ * indexes 1..n and term 1. etcd's are ConfChangeAddNode entries; these are 'bootstrap-member'
+ * commands (the voters stay in the ConfState written beside them). Every member of the new
+ * cluster writes the same ones, already committed (bootstrapHardState), so the raft index starts
+ * at n, as the etcd index does once they are applied.
+ */
+export function bootstrapEntries(initialCluster: readonly InitialMember[]): Entry[] {
+  const members = [...initialCluster].sort((a, b) => a.id - b.id);
+  return members.map((m, i) => ({
+    term: 1,
+    index: i + 1,
+    type: EntryType.Normal,
+    data: encodeEntryCommand({ kind: 'bootstrap-member', memberId: m.id, peerURLs: [...m.peerURLs] }),
+  }));
+}
+
+/** The HardState written with the bootstrap entries: term 1, no vote, all of them committed. */
+export function bootstrapHardState(initialCluster: readonly InitialMember[]): HardState {
+  return { term: 1, vote: 0, commit: initialCluster.length };
+}
+
+/**
+ * The term a member reports in X-Raft-Term on /members: 0 while it never saw an election. A
+ * member on a new data dir is at term 1 with the bootstrap entries alone in its log (the first
+ * election goes to term 2); one written before bootstrap entries existed is at term 0 until then.
+ * A member at term 1 with anything else in its log, or a vote, saw an election (an old-layout log
+ * at term 1), and reports its term.
+ */
+export function reportedTerm(term: number, vote: number, raftLog: RaftLog): number {
+  if (term !== 1 || vote !== 0) return term;
+  const first = raftLog.firstIndex();
+  const last = raftLog.lastIndex();
+  if (first !== 1 || last < 1 || last > MAX_BOOTSTRAP_ENTRIES) return term;
+  for (const e of raftLog.slice(first, last + 1, Number.MAX_SAFE_INTEGER)) {
+    if (e.term !== 1 || e.type !== EntryType.Normal || e.data.length === 0) return term;
+    if (decodeEntryCommand(e.data).kind !== 'bootstrap-member') return term;
+  }
+  return 0;
+}
+
+/** More initial members than this: reportedTerm does not scan the log (and reports the term). */
+const MAX_BOOTSTRAP_ENTRIES = 1024;
 
 /**
  * etcd's peer /members as a peer's bootstrap check reads it: the applied membership, and also

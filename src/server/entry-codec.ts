@@ -18,10 +18,24 @@ export type EntryCommand =
   /** A v2 auth change (users, roles, enable/disable), passwords already hashed by the proposer. */
   | { kind: 'auth'; change: AuthChange }
   /**
+   * One initial member of a new cluster, as etcd's bootstrap ConfChangeAddNode entries: a new data
+   * dir's log starts with one per initial member (indexes 1..n, term 1, committed, in member id
+   * order), written by every member at bootstrap (bootstrap.ts bootstrapEntries). Applying it
+   * writes the member's /0/members/<id>/raftAttributes, so that raft index and etcd index advance
+   * together from the start. The voters themselves come from the configuration, as before.
+   */
+  | BootstrapMemberCommand
+  /**
    * A client's write that a follower forwarded to the leader (--follower-writes forward): the
    * follower answers its client when it applies the entry tagged with its own run id and sequence.
    */
   | ForwardedCommand;
+
+export interface BootstrapMemberCommand {
+  kind: 'bootstrap-member';
+  memberId: number;
+  peerURLs: string[];
+}
 
 /** The commands a follower may forward for its clients. */
 export type ForwardableCommand = Extract<EntryCommand, { kind: 'v2' | 'auth' | 'peers' }>;
@@ -42,6 +56,7 @@ const KIND_VERSION = 3;
 const KIND_PEERS = 4;
 const KIND_AUTH = 5;
 const KIND_FORWARDED = 6;
+const KIND_BOOTSTRAP_MEMBER = 7;
 
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
@@ -58,6 +73,8 @@ export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
       return packr.pack([KIND_PEERS, cmd.memberId, cmd.peerURLs]);
     case 'auth':
       return packr.pack([KIND_AUTH, cmd.change]);
+    case 'bootstrap-member':
+      return packr.pack([KIND_BOOTSTRAP_MEMBER, cmd.memberId, cmd.peerURLs]);
     case 'forwarded':
       return packr.pack([KIND_FORWARDED, cmd.memberId, cmd.runId, cmd.seq, encodeEntryCommand(cmd.cmd)]);
   }
@@ -95,6 +112,13 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
     }
     case KIND_AUTH:
       return { kind: 'auth', change: assertAuthChange(tuple[1]) };
+    case KIND_BOOTSTRAP_MEMBER: {
+      const [, memberId, peerURLs] = tuple as [number, number, string[]];
+      if (!Number.isSafeInteger(memberId) || memberId <= 0 || !Array.isArray(peerURLs) || !peerURLs.every((u) => typeof u === 'string')) {
+        throw new Error('entry command: malformed bootstrap member');
+      }
+      return { kind: 'bootstrap-member', memberId, peerURLs };
+    }
     case KIND_FORWARDED: {
       const [, memberId, runId, seq, inner] = tuple as [number, number, number, number, unknown];
       if (!Number.isSafeInteger(memberId) || !Number.isSafeInteger(runId) || !Number.isSafeInteger(seq) || !(inner instanceof Uint8Array)) {

@@ -59,7 +59,7 @@ import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
 import { AppliedAnswers, APPLIED_PATH, AppliedWaits } from './applied-waits.js';
-import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog } from './bootstrap.js';
+import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler } from './peer-api.js';
 import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js';
@@ -595,7 +595,7 @@ export class RaftMember implements ClientBackend {
       if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
       const members = membersWithLoggedPublishes(this.membership, this.node.raft.log, this.sm.applied(), MAX_MEMBERS_SCAN_ENTRIES);
       if (members === undefined) return { status: 503, text: 'etcdserver: not ready (replaying the log)' };
-      return membersAnswer(this.config.clusterId, members, this.node.term);
+      return membersAnswer(this.config.clusterId, members, reportedTerm(this.node.term, this.node.raft.vote, this.node.raft.log));
     }
     return undefined;
   };

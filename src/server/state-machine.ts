@@ -31,6 +31,8 @@ export class MemberStateMachine {
   private readonly onAttributesApplied: ((memberId: number, runId: number | undefined) => void) | undefined;
   private readonly onForwardedApplied: ((cmd: ForwardedCommand, result: EntryResult) => void) | undefined;
   private appliedIndex: number;
+  /** While applying the bootstrap entries at the head of the log: the members they named. */
+  private bootstrapMembers: Set<number> | null = null;
 
   constructor(options: StateMachineOptions, appliedIndex: number) {
     this.membership = options.membership;
@@ -50,9 +52,17 @@ export class MemberStateMachine {
     if (e.type === EntryType.ConfChange) throw new Error(`state machine: membership changes are not supported yet (entry ${e.index})`);
     let result: EntryResult = NOTHING_TO_ANSWER;
     let forwarded: ForwardedCommand | undefined;
-    if (e.index === 1) this.applyBootstrap();
-    if (e.data.length > 0) {
-      const cmd = decodeEntryCommand(e.data);
+    const cmd = e.data.length > 0 ? decodeEntryCommand(e.data) : undefined;
+    if (cmd?.kind === 'bootstrap-member') {
+      this.applyBootstrapMember(cmd.memberId);
+    } else if (this.bootstrapMembers !== null) {
+      this.endBootstrapEntries();
+    } else if (e.index === 1) {
+      // A log written before the bootstrap entries (etcd-ts 0.2 and earlier): its first entry (the
+      // first leader's empty entry) stands for them, so such a data dir replays to the same store.
+      this.applyBootstrap();
+    }
+    if (cmd !== undefined && cmd.kind !== 'bootstrap-member') {
       if (cmd.kind === 'forwarded') forwarded = cmd;
       result = this.applyCommand(cmd.kind === 'forwarded' ? cmd.cmd : cmd);
     }
@@ -87,15 +97,49 @@ export class MemberStateMachine {
           store.applyInternal('0/version', cmd.version);
         }
         return NOTHING_TO_ANSWER;
+      case 'bootstrap-member':
+        throw new Error('state machine: a bootstrap member entry inside another command');
+    }
+  }
+
+  /**
+   * A bootstrap entry (entry-codec.ts 'bootstrap-member', one per initial member at the head of a
+   * new cluster's log): writes that member's raft attributes, as etcd does when it applies its
+   * bootstrap ConfChangeAddNode entries. The peer URLs written are the membership's (the ones the
+   * entry carries, unless a restart changed --initial-cluster: as before these entries existed).
+   * A member that is no longer in the membership (--force-new-cluster keeps only this member) is
+   * skipped, as its published attributes are.
+   */
+  private applyBootstrapMember(memberId: number): void {
+    // Only the head of a new log holds them; one anywhere else (no member writes that) is ignored.
+    if (this.appliedIndex !== (this.bootstrapMembers?.size ?? 0)) return;
+    this.bootstrapMembers ??= new Set();
+    this.bootstrapMembers.add(memberId);
+    if (this.membership.has(memberId)) {
+      this.store.applyInternal(`0/members/${formatId(memberId)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(memberId) }));
+    }
+  }
+
+  /**
+   * The first entry after the bootstrap entries: a member of the membership that none of them
+   * named gets its raft attributes now (only after --force-new-cluster with a new member id: the
+   * log's bootstrap entries name the old cluster's members), so the store always has them.
+   */
+  private endBootstrapEntries(): void {
+    const named = this.bootstrapMembers ?? new Set<number>();
+    this.bootstrapMembers = null;
+    for (const id of this.membership.ids()) {
+      if (!named.has(id)) this.store.applyInternal(`0/members/${formatId(id)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(id) }));
     }
   }
 
   /**
    * etcd writes each initial member's raft attributes into its store when it applies the
-   * bootstrap ConfChange entries at the head of a new cluster's log; we have no such entries (the
-   * initial voters are in the ConfState), so the first entry of the log stands in for them. Every
-   * member applies it, so etcd indexes match etcd's from the start: a fresh cluster of n members
-   * is at index 2n+1 after the members published and the cluster version was set.
+   * bootstrap ConfChange entries at the head of a new cluster's log. A log written before etcd-ts
+   * had bootstrap entries starts with the first leader's empty entry, which stands in for them:
+   * every member applies it, so etcd indexes match etcd's from the start (a fresh cluster of n
+   * members is at index 2n+1 after the members published and the cluster version was set), but
+   * the raft index ran n-1 behind the etcd index.
    */
   private applyBootstrap(): void {
     for (const id of this.membership.ids()) {

@@ -41,6 +41,14 @@ export interface RaftLogStoreOptions {
    * ConfState raft needs to restart. Ignored for an existing data dir.
    */
   initialConfState?: ConfState;
+  /**
+   * The first entries of a brand-new member's log and the HardState that goes with them (a new
+   * cluster's bootstrap entries, committed from the start, as etcd-io/raft's Bootstrap makes
+   * them). Written in the same fsynced batch as the metadata, only when this open creates the
+   * data dir; ignored for an existing one. The entries must start at index 1.
+   */
+  initialEntries?: readonly Entry[];
+  initialHardState?: HardState;
   /** Called after every durable batch (feeds etcd_disk_wal_fsync_duration_seconds). */
   onBatchWritten?: (batch: BatchWritten) => void;
   /** The key-value store under the log: LevelDB by default; the simulator passes its disk. */
@@ -147,7 +155,7 @@ export class RaftLogStore {
   private static async load(db: RaftDb, options: RaftLogStoreOptions): Promise<OpenedRaftLog> {
     const backup = await db.get(BACKUP_KEY);
     if (backup !== undefined) throw refuseBackup(backup, options.dataDir);
-    const loaded = await loadRaftState(db);
+    let loaded = await loadRaftState(db);
     let metadata = loaded.metadata;
     const created = metadata === undefined;
     let bootstrapConfState = loaded.bootstrapConfState;
@@ -165,7 +173,18 @@ export class RaftLogStore {
         bootstrapConfState = { voters: [...options.initialConfState.voters], learners: [...options.initialConfState.learners] };
         ops.push({ type: 'put', key: CONF_STATE_KEY, value: encodeConfState(bootstrapConfState) });
       }
+      const initialEntries = options.initialEntries ?? [];
+      initialEntries.forEach((e, k) => {
+        assert.equal(e.index, k + 1, 'RaftLogStore.open: the initial entries must be at indexes 1, 2, ...');
+        ops.push({ type: 'put', key: entryKey(e.index), value: encodeEntry(e) });
+      });
+      if (options.initialHardState !== undefined) {
+        assert.ok(options.initialHardState.commit <= initialEntries.length, 'RaftLogStore.open: the initial commit index is beyond the initial entries');
+        ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(options.initialHardState) });
+      }
       await db.batch(ops, { sync: true });
+      // Read back what was just written, through the same path as any restart.
+      if (initialEntries.length > 0 || options.initialHardState !== undefined) loaded = await loadRaftState(db);
     } else {
       checkIdentity(metadata, options);
     }
