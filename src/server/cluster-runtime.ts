@@ -11,6 +11,7 @@ import { MEMBERS_PATH } from './bootstrap.js';
 import { servePeerApi } from './peer-api.js';
 import { RaftMember } from './raft-member.js';
 import { backupEndpoint } from './backup-endpoint.js';
+import { RAFT_STATUS_PATH, raftStatusRoute } from './raft-debug.js';
 import { BACKUP_TOKEN_FILE } from './backup-stream.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -99,7 +100,10 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     });
     // As etcd, client requests wait (bounded) until this member has published itself.
     const readyWaitMs = requestTimeoutMs(config);
+    const raftStatus = raftStatusRoute(member);
     clientListeners = await listenAll(config.listenClientURLs, (req, res) => {
+      // /debug/raft/status answers at once, ready or not: a member that finds no leader can be looked at.
+      if (req.url === RAFT_STATUS_PATH || req.url?.startsWith(`${RAFT_STATUS_PATH}?`)) return raftStatus(req, res);
       if (member.isReady()) handler(req, res);
       else void member.whenReady(readyWaitMs).then(() => handler(req, res));
     });

@@ -65,6 +65,7 @@ import { httpPeerClient, servePeerApi, type PeerApiHandler } from './peer-api.js
 import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js';
 import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
+import type { RaftStatusExtras } from './raft-debug.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
 import { MemberStateMachine, type EntryResult } from './state-machine.js';
@@ -496,6 +497,17 @@ export class RaftMember implements ClientBackend {
   /** Raft's view of this member (etcd's raft.Status): term, vote, commit, applied, lead, role, progress. */
   raftStatus(): Status {
     return this.node.status();
+  }
+
+  /** What /debug/raft/status shows beside raft's Status (src/server/raft-debug.ts). */
+  raftStatusExtras(): RaftStatusExtras {
+    const r = this.node.raft;
+    const ticksLeft = r.randomizedElectionTimeout - r.electionElapsed;
+    return {
+      lastTerm: r.log.lastTerm(),
+      snapshotIndex: r.log.firstIndex() - 1,
+      electionTimeoutRemainingMs: this.node.isLeader() ? null : Math.max(0, ticksLeft) * this.config.heartbeatIntervalMs,
+    };
   }
 
   async metricsText(): Promise<{ contentType: string; body: string }> {
