@@ -21,69 +21,11 @@ import {
   type PeerMemberJSON,
 } from '../../src/server/bootstrap.js';
 import type { PeerApiHandler, PeerApiReply, PeerApiRequest, PeerApiResponse, PeerClient } from '../../src/server/peer-api.js';
-import type { MemberTimers, TimerHandle } from '../../src/server/timers.js';
+import { settle, VirtualTimers } from '../helpers/virtual-timers.js';
 import { HEADER_CLUSTER_ID } from '../../src/transport/protocol.js';
 
 // ---------------------------------------------------------------------------------------------
-// Virtual time
-
-interface VirtualTimer {
-  at: number;
-  seq: number;
-  fn: () => void;
-  every: number | null;
-  cancelled: boolean;
-}
-
-/** MemberTimers in virtual time: nothing fires until the test moves time. */
-class VirtualTimers implements MemberTimers {
-  private now = 0;
-  private seq = 0;
-  private timers: VirtualTimer[] = [];
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, ms, null);
-  }
-
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, ms, Math.max(1, ms));
-  }
-
-  soon(fn: () => void): void {
-    this.add(fn, 0, null);
-  }
-
-  /** Timers armed and not cancelled. */
-  get armed(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  /** Moves time to the earliest armed timer and fires it; false when none is armed. */
-  fireNext(): boolean {
-    this.timers = this.timers.filter((t) => !t.cancelled);
-    if (this.timers.length === 0) return false;
-    this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-    const t = this.timers[0] as VirtualTimer;
-    this.now = Math.max(this.now, t.at);
-    if (t.every === null) t.cancelled = true;
-    else t.at += t.every;
-    t.fn();
-    return true;
-  }
-
-  private add(fn: () => void, ms: number, every: number | null): TimerHandle {
-    const t: VirtualTimer = { at: this.now + Math.max(0, ms), seq: this.seq++, fn, every, cancelled: false };
-    this.timers.push(t);
-    return { cancel: () => void (t.cancelled = true) };
-  }
-}
-
-/** Lets every pending promise callback run (the fake peers answer in microtasks). */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+// Virtual time: test/helpers/virtual-timers.ts
 
 type Outcome = { ok: true; atMs: number } | { ok: false; error: unknown; atMs: number };
 

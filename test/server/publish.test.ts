@@ -12,74 +12,8 @@ import type { EntryCommand } from '../../src/server/entry-codec.js';
 import { Membership } from '../../src/server/membership.js';
 import type { PeerApiReply, PeerApiRequest, PeerApiResponse, PeerClient } from '../../src/server/peer-api.js';
 import { ATTRIBUTES_PATH, PUBLISH_PATH, Publisher, type PublishedAttributes, type PublisherOptions } from '../../src/server/publish.js';
-import type { MemberTimers, TimerHandle } from '../../src/server/timers.js';
+import { settle, VirtualTimers } from '../helpers/virtual-timers.js';
 import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../../src/transport/protocol.js';
-
-// ---------------------------------------------------------------------------------------------
-// Virtual time
-
-interface VirtualTimer {
-  at: number;
-  seq: number;
-  fn: () => void;
-  every: number | null;
-  cancelled: boolean;
-}
-
-/** MemberTimers in virtual time: nothing fires until the test moves time. */
-class VirtualTimers implements MemberTimers {
-  private now = 0;
-  private seq = 0;
-  private timers: VirtualTimer[] = [];
-
-  nowMs(): number {
-    return this.now;
-  }
-
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, ms, null);
-  }
-
-  setInterval(fn: () => void, ms: number): TimerHandle {
-    return this.add(fn, ms, Math.max(1, ms));
-  }
-
-  soon(fn: () => void): void {
-    this.add(fn, 0, null);
-  }
-
-  /** Timers armed and not cancelled. */
-  get armed(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
-  }
-
-  /** Moves time forward by ms, firing what falls due in order and letting promises settle after each. */
-  async advance(ms: number): Promise<void> {
-    const until = this.now + ms;
-    for (;;) {
-      await settle();
-      this.timers = this.timers.filter((t) => !t.cancelled);
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const t = this.timers[0];
-      if (t === undefined || t.at > until) break;
-      this.now = Math.max(this.now, t.at);
-      if (t.every === null) t.cancelled = true;
-      else t.at += t.every;
-      t.fn();
-    }
-    this.now = until;
-    await settle();
-  }
-
-  private add(fn: () => void, ms: number, every: number | null): TimerHandle {
-    const t: VirtualTimer = { at: this.now + Math.max(0, ms), seq: this.seq++, fn, every, cancelled: false };
-    this.timers.push(t);
-    return { cancel: () => void (t.cancelled = true) };
-  }
-}
-
-/** Lets every pending promise callback run. */
-const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 // ---------------------------------------------------------------------------------------------
 // Fixture
