@@ -12,16 +12,13 @@
 // etcd-ts only: the forged batches speak etcd-ts's peer protocol (msgpack), not etcd's.
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EntryType, MessageType, type Message } from '../../src/raft/messages.js';
 import { encodeBatch } from '../../src/transport/wire.js';
 import { delay } from '../helpers/child-process.js';
-import { clusterLogLevel, clusterTargetFromEnv, memberCommand } from '../helpers/cluster-binary.js';
-import { Cluster } from '../helpers/cluster.js';
-import { ClusterMember } from '../helpers/cluster-member.js';
-import { freePorts } from '../helpers/ports.js';
+import { clusterTargetFromEnv } from '../helpers/cluster-binary.js';
+import { createCluster, type Cluster } from '../helpers/cluster.js';
+import type { ClusterMember } from '../helpers/cluster-member.js';
 import { rawHttpRequest, type RawHttpResponse } from '../helpers/raw-http.js';
 import { waitFor, withTimeout } from '../helpers/wait-for.js';
 import { useCluster } from './use-cluster.js';
@@ -306,33 +303,9 @@ function waitForPort(url: string, keepGoing: () => boolean, timeoutMs: number): 
 
 // ---- a cluster whose members the test starts itself
 
-/** Three etcd-ts members with startCluster's flags, none started yet. */
-async function unstartedCluster(label: string): Promise<Cluster> {
-  const names = ['n1', 'n2', 'n3'];
-  const ports = (await freePorts(names.length * 2)).sort((a, b) => a - b);
-  const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), `${label}-`));
-  const clientURLs = names.map((_, i) => `http://127.0.0.1:${ports[i]}`);
-  const peerURLs = names.map((_, i) => `http://127.0.0.1:${ports[names.length + i]}`);
-  const initialCluster = names.map((n, i) => `${n}=${peerURLs[i]}`).join(',');
-  const token = `${label}-${process.pid}-${Date.now()}`;
-  const members = names.map((name, i) => {
-    const clientURL = clientURLs[i] as string;
-    const peerURL = peerURLs[i] as string;
-    const dataDir = path.join(baseDir, `${name}.data`);
-    const flags = [
-      '--name', name,
-      '--data-dir', dataDir,
-      '--listen-client-urls', clientURL,
-      '--advertise-client-urls', clientURL,
-      '--listen-peer-urls', peerURL,
-      '--initial-advertise-peer-urls', peerURL,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-token', token,
-      '--initial-cluster-state', 'new',
-    ];
-    return new ClusterMember({ name, clientURL, peerURL, dataDir, logFile: path.join(baseDir, `${name}.log`), command: memberCommand('etcd-ts', flags, clusterLogLevel()) });
-  });
-  return new Cluster('etcd-ts', members, baseDir, true, `${label}-etcd-tsx3`);
+/** Three etcd-ts members with startCluster's flags, none started yet (createCluster). */
+function unstartedCluster(label: string): Promise<Cluster> {
+  return createCluster({ label, target: 'etcd-ts' });
 }
 
 // ---- 1. bootstrap safety

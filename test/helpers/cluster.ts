@@ -232,8 +232,8 @@ export class Cluster {
   }
 }
 
-/** Starts `size` members and waits until all are healthy, agree on a leader and list each other. */
-export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+/** Builds `size` members (ports, data dirs, flags) without starting any: the caller starts them. */
+export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   const size = opts.size ?? 3;
   const target = opts.target ?? clusterTargetFromEnv();
   const label = `${opts.label ?? 'cluster'}-${target}x${size}`;
@@ -272,7 +272,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> 
     ];
     return new ClusterMember({ name, clientURL, peerURL, dataDir, logFile: path.join(baseDir, `${name}.log`), command: memberCommand(target, flags, logLevel) });
   });
-  const cluster = new Cluster(target, members, baseDir, !opts.dataDirs, label);
+  return new Cluster(target, members, baseDir, !opts.dataDirs, label);
+}
+
+/** Starts `size` members and waits until all are healthy, agree on a leader and list each other. */
+export async function startCluster(opts: ClusterOptions = {}): Promise<Cluster> {
+  const cluster = await createCluster(opts);
+  const { members, label } = cluster;
   try {
     for (const m of members) m.start();
     const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
