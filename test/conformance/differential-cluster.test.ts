@@ -6,11 +6,10 @@
 //   CONFORMANCE_SUBJECT=etcd   ... compares two real etcd clusters (validates the wiring)
 //   CONFORMANCE_ONLY=<text>    ... only scripts whose name contains <text>
 //   CONFORMANCE_LANES=<n>      ... parallel lanes (default 2; each lane runs one cluster per side)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterTargetFactory } from '../helpers/cluster-target.js';
-import { ParallelRun, type Side } from './lanes.js';
+import { defineDifferential } from './define-differential.js';
+import type { Side } from './lanes.js';
 import { allScripts } from './scripts/index.js';
-import { verdict } from './verdict.js';
 
 const subjectIsEtcd = process.env['CONFORMANCE_SUBJECT'] === 'etcd';
 const only = process.env['CONFORMANCE_ONLY'];
@@ -22,22 +21,11 @@ const subject: Side = subjectIsEtcd
   ? { label: 'second etcd x3 (leader)', factory: clusterTargetFactory('etcd') }
   : { label: 'etcd-ts x3 (leader)', factory: clusterTargetFactory('etcd-ts') };
 
-let run: ParallelRun;
-
-beforeAll(() => {
-  run = new ParallelRun(scripts, [reference, subject], lanes);
-});
-
-afterAll(async () => {
-  await run?.stop();
-}, 180_000);
-
-describe(`${subject.label} answers every v2 script as the leader of a real etcd cluster does`, () => {
-  for (const script of scripts) {
-    it(`${script.ref}: ${script.name}`, async () => {
-      const [ref, sub] = await run.result(script.name);
-      const v = verdict(script, ref ?? {}, sub ?? {}, [reference.label, subject.label]);
-      if (!v.ok) expect.fail(v.message);
-    }, 900_000);
-  }
+defineDifferential({
+  title: `${subject.label} answers every v2 script as the leader of a real etcd cluster does`,
+  scripts,
+  reference,
+  subject,
+  lanes,
+  timeoutMs: 900_000,
 });

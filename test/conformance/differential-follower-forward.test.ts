@@ -6,11 +6,10 @@
 //   npx vitest run test/conformance/differential-follower-forward.test.ts
 //   CONFORMANCE_ONLY=<text>    ... only scripts whose name contains <text>
 //   CONFORMANCE_LANES=<n>      ... parallel lanes (default 2; each lane runs one cluster per side)
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterTargetFactory } from '../helpers/cluster-target.js';
-import { ParallelRun, type Side } from './lanes.js';
+import { defineDifferential } from './define-differential.js';
+import type { Side } from './lanes.js';
 import { allScripts } from './scripts/index.js';
-import { verdict } from './verdict.js';
 
 const only = process.env['CONFORMANCE_ONLY'];
 const clusterScripts = allScripts.filter((s) => s.singleMemberOnly === undefined);
@@ -22,22 +21,11 @@ const subject: Side = {
   factory: clusterTargetFactory('etcd-ts', 3, { viaFollower: true, extraFlags: ['--follower-writes', 'forward'] }),
 };
 
-let run: ParallelRun;
-
-beforeAll(() => {
-  run = new ParallelRun(scripts, [reference, subject], lanes);
-});
-
-afterAll(async () => {
-  await run?.stop();
-}, 180_000);
-
-describe(`${subject.label} answers every v2 script as a follower of a real etcd cluster does`, () => {
-  for (const script of scripts) {
-    it(`${script.ref}: ${script.name}`, async () => {
-      const [ref, sub] = await run.result(script.name);
-      const v = verdict(script, ref ?? {}, sub ?? {}, [reference.label, subject.label]);
-      if (!v.ok) expect.fail(v.message);
-    }, 900_000);
-  }
+defineDifferential({
+  title: `${subject.label} answers every v2 script as a follower of a real etcd cluster does`,
+  scripts,
+  reference,
+  subject,
+  lanes,
+  timeoutMs: 900_000,
 });

@@ -5,11 +5,11 @@
 //   CONFORMANCE_LANES=<n>     ... parallel lanes (default 4)
 //   CONFORMANCE_ONLY=<text>   ... only scripts whose name contains <text>
 // differential-cluster.test.ts runs the same scripts against the leaders of three-member clusters.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ParallelRun, type Side } from './lanes.js';
+import { expect, it } from 'vitest';
+import { defineDifferential } from './define-differential.js';
+import type { Side } from './lanes.js';
 import { allScripts, requestCount } from './scripts/index.js';
 import { etcdTs, laneCount, realEtcd } from './targets.js';
-import { verdict } from './verdict.js';
 
 const subjectIsEtcd = process.env['CONFORMANCE_SUBJECT'] === 'etcd';
 const only = process.env['CONFORMANCE_ONLY'];
@@ -17,31 +17,21 @@ const scripts = only ? allScripts.filter((s) => s.name.includes(only)) : allScri
 const reference: Side = realEtcd('etcd');
 const subject: Side = subjectIsEtcd ? realEtcd('second etcd') : etcdTs();
 
-let run: ParallelRun;
-
-beforeAll(() => {
-  run = new ParallelRun(scripts, [reference, subject], laneCount);
-});
-
-afterAll(async () => {
-  await run?.stop();
-}, 180_000);
-
-describe(`${subject.label} answers every v2 script as the real etcd does`, () => {
-  it('the suite has at least 120 scripts, one per seed example', () => {
-    expect(allScripts.length).toBeGreaterThanOrEqual(120);
-    expect(allScripts.filter((s) => s.ref.startsWith('seed')).map((s) => s.ref)).toEqual(
-      Array.from({ length: 16 }, (_, i) => `seed ${i + 1}`).flatMap((r) => (r === 'seed 13' ? [r, r] : [r])),
-    );
-    const requests = allScripts.reduce((n, s) => n + requestCount(s), 0);
-    console.info(`differential suite: ${allScripts.length} scripts, ${requests} requests per target`);
-  });
-
-  for (const script of scripts) {
-    it(`${script.ref}: ${script.name}`, async () => {
-      const [ref, sub] = await run.result(script.name);
-      const v = verdict(script, ref ?? {}, sub ?? {}, [reference.label, subject.label]);
-      if (!v.ok) expect.fail(v.message);
-    }, 600_000);
-  }
+defineDifferential({
+  title: `${subject.label} answers every v2 script as the real etcd does`,
+  scripts,
+  reference,
+  subject,
+  lanes: laneCount,
+  timeoutMs: 600_000,
+  extra: () => {
+    it('the suite has at least 120 scripts, one per seed example', () => {
+      expect(allScripts.length).toBeGreaterThanOrEqual(120);
+      expect(allScripts.filter((s) => s.ref.startsWith('seed')).map((s) => s.ref)).toEqual(
+        Array.from({ length: 16 }, (_, i) => `seed ${i + 1}`).flatMap((r) => (r === 'seed 13' ? [r, r] : [r])),
+      );
+      const requests = allScripts.reduce((n, s) => n + requestCount(s), 0);
+      console.info(`differential suite: ${allScripts.length} scripts, ${requests} requests per target`);
+    });
+  },
 });
