@@ -15,7 +15,7 @@ import { decodeRoleBody, decodeUserBody, roleAsSent } from './auth-json.js';
 import { hashPassword } from './auth-password.js';
 import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { awaitRedirectingMember, onLeader } from './leader.js';
+import { awaitRedirectingMember, onLeader, redirectedByOf } from './leader.js';
 import { CONTENT_TYPE_JSON, sendBody, sendEncoded, sendLeaderRedirect, sendMessageError, sendMethodNotAllowed, type Res } from './respond.js';
 
 const AUTH_PREFIX = '/v2/auth';
@@ -228,7 +228,7 @@ async function propose(ctx: HandlerContext, req: IncomingMessage, res: Res, buil
       return sendMessageError(res, 500, 'Internal Server Error');
     case 'done': {
       // Read-your-writes, as for keys: the member that redirected this change applies it first.
-      const late = await awaitRedirectingMember(backend, req.url);
+      const late = await awaitRedirectingMember(backend, redirectedByOf(req.url));
       if (res.destroyed) return;
       if (late !== null) {
         ctx.logger.warn({ cause: late, method: req.method, url: req.url }, 'auth change: the redirecting member did not apply it in time');

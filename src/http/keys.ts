@@ -2,7 +2,6 @@
 // proposed), then serves GET/HEAD from the local store (quorum=true after a read barrier,
 // wait=true as a watch) and turns PUT/POST/DELETE into a command proposed to the member.
 import type { IncomingMessage } from 'node:http';
-import { ProposalError } from '../server/backend.js';
 import { v2Request, type V2Method } from '../store/command.js';
 import { ErrorCode, EtcdError } from '../store/errors.js';
 import { eventBody, type V2Event } from '../store/event.js';
@@ -13,7 +12,7 @@ import type { HandlerContext } from './context.js';
 import { parseQueryInto, type Form } from './form.js';
 import { goEncode } from './go-json.js';
 import { parseKeyRequest, type KeyRequest, type KeysMethod } from './keys-params.js';
-import { onLeader, type LeaderOutcome } from './leader.js';
+import { awaitRedirectingMember, onLeader, type LeaderOutcome } from './leader.js';
 import { CONTENT_TYPE_JSON, REDIRECTED_BY, sendBody, sendEtcdError, sendLeaderRedirect, sendMethodNotAllowed, type Res } from './respond.js';
 import { expirationFromTtl } from './ttl.js';
 import { serveWatch } from './watch.js';
@@ -159,16 +158,12 @@ async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Res, m
   if (answerUnlessDone(ctx, req, res, outcome, true)) return;
   if (outcome.kind !== 'done') return;
   // Read-your-writes: the member that redirected this write applies it before the client hears back.
-  if (redirectedBy !== undefined && redirectedBy !== ctx.backend.self.id && ctx.backend.waitAppliedOn !== undefined) {
-    try {
-      await ctx.backend.waitAppliedOn(redirectedBy);
-    } catch (err: unknown) {
-      if (!(err instanceof ProposalError)) throw err;
-      if (!res.destroyed) sendEtcdError(res, new EtcdError(ErrorCode.RaftInternal, err.reason, 0));
-      return;
-    }
-    if (res.destroyed) return;
+  const late = await awaitRedirectingMember(ctx.backend, redirectedBy);
+  if (late !== null) {
+    if (!res.destroyed) sendEtcdError(res, new EtcdError(ErrorCode.RaftInternal, late, 0));
+    return;
   }
+  if (res.destroyed) return;
   sendApplyResult(ctx, res, outcome.value, kr.noValueOnSuccess);
 }
 

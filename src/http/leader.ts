@@ -90,16 +90,20 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** The member a write was redirected from (`?redirectedBy=`, src/http/respond.ts), if any. */
+export function redirectedByOf(requestURL: string | undefined): string | undefined {
+  const q = (requestURL ?? '').indexOf('?');
+  if (q === -1) return undefined;
+  return new URLSearchParams(requestURL?.slice(q + 1)).get('redirectedBy') ?? undefined;
+}
+
 /**
  * Read-your-writes after a redirect: when this write reached the leader through a 307 from another
- * member (the `redirectedBy` query parameter, src/http/respond.ts), waits until that member applied
- * it. Resolves with null, or with etcd's cause when the member did not apply it in time.
+ * member (`redirectedBy`), waits until that member applied it. Resolves with null, or with etcd's
+ * cause when the member did not apply it in time.
  */
-export async function awaitRedirectingMember(backend: ClientBackend, requestURL: string | undefined): Promise<string | null> {
-  const q = (requestURL ?? '').indexOf('?');
-  if (q === -1 || backend.waitAppliedOn === undefined) return null;
-  const redirectedBy = new URLSearchParams(requestURL?.slice(q + 1)).get('redirectedBy');
-  if (redirectedBy === null || redirectedBy === backend.self.id) return null;
+export async function awaitRedirectingMember(backend: ClientBackend, redirectedBy: string | undefined): Promise<string | null> {
+  if (redirectedBy === undefined || redirectedBy === backend.self.id || backend.waitAppliedOn === undefined) return null;
   try {
     await backend.waitAppliedOn(redirectedBy);
     return null;

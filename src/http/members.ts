@@ -8,7 +8,7 @@ import { parseMemberURLs } from '../server/urls.js';
 import { sendNoAuth, whenAllowed, writeRootAccess } from './auth-access.js';
 import { readTextBody } from './body.js';
 import type { HandlerContext } from './context.js';
-import { awaitRedirectingMember, onLeader } from './leader.js';
+import { awaitRedirectingMember, onLeader, redirectedByOf } from './leader.js';
 import {
   CONTENT_TYPE_TEXT,
   sendBody,
@@ -126,7 +126,7 @@ async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res:
       sendMessageError(res, 500, outcome.cause);
     } else {
       // Read-your-writes: the member that redirected this update applies it first.
-      const late = await awaitRedirectingMember(ctx.backend, req.url);
+      const late = await awaitRedirectingMember(ctx.backend, redirectedByOf(req.url));
       if (res.destroyed) return;
       if (late !== null) return sendMessageError(res, 500, late);
       res.writeHead(204);
