@@ -13,9 +13,9 @@
 //      (the event loop only serialises one chunk at a time).
 // Only a caller that can read the data dir gets a copy: the request must carry the token the member
 // wrote to <data-dir>/member/backup-token at start (HEADER_BACKUP_TOKEN), else 403.
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { sameToken } from './tokens.js';
 import type { Logger } from 'pino';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import { BACKUP_CHUNK_RECORDS, type RaftLogStore } from '../storage/index.js';
@@ -47,9 +47,8 @@ export function backupEndpoint(o: BackupEndpointOptions): (req: IncomingMessage,
       res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
       return true;
     }
-    const expected = o.token();
     const given = req.headers[HEADER_BACKUP_TOKEN];
-    if (expected === undefined || typeof given !== 'string' || given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+    if (!sameToken(typeof given === 'string' ? given : undefined, o.token())) {
       res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' }).end('etcd-ts: a backup needs the token in the member\'s data dir (run etcd-ts backup where --data-dir is readable)\n');
       return true;
     }

@@ -13,7 +13,7 @@ import { RaftMember } from './raft-member.js';
 import { backupEndpoint } from './backup-endpoint.js';
 import { RAFT_STATUS_PATH, raftStatusRoute } from './raft-debug.js';
 import { BACKUP_TOKEN_FILE } from './backup-stream.js';
-import { randomBytes } from 'node:crypto';
+import { randomToken } from './tokens.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RaftLogStore } from '../storage/index.js';
@@ -142,7 +142,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
 
 /** A fresh random token in <data-dir>/member/backup-token (0600): only who can read it may take a backup. */
 async function writeBackupToken(dataDir: string): Promise<string> {
-  const token = randomBytes(24).toString('hex');
+  const token = randomToken(24);
   const file = path.join(dataDir, ...BACKUP_TOKEN_FILE);
   const tmp = `${file}.tmp`;
   await fs.writeFile(tmp, token + '\n', { mode: 0o600 });

@@ -9,7 +9,6 @@
 // A failure the leader reports (not the leader any more, too many requests, leadership lost) fails
 // the write with etcd's message; so does no answer within the request timeout ('etcdserver: request
 // timed out'), a write that may still be applied, as on etcd.
-import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../transport/protocol.js';
 import { LEADER_CHANGED, NotLeaderError, ProposalError, REQUEST_TIMED_OUT, TOO_MANY_REQUESTS } from './backend.js';
@@ -18,6 +17,7 @@ import { formatId, parseMemberId } from './ids.js';
 import { replyJson, type PeerApiRequest, type PeerApiResponse, type PeerClient } from './peer-api.js';
 import type { EntryResult } from './state-machine.js';
 import type { MemberTimers, TimerHandle } from './timers.js';
+import { sameToken } from './tokens.js';
 
 export const PROPOSE_PATH = '/members/propose';
 /** Where the leader checks, once per follower run, that a forward token is that follower's own. */
@@ -104,10 +104,7 @@ export class Forwarder {
     if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, json: { message: 'Method Not Allowed' } };
     if (req.headers[HEADER_CLUSTER_ID] !== this.o.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
     const m = /(?:^|&)token=([0-9a-f]{1,64})(?:&|$)/.exec(req.query ?? '');
-    const given = Buffer.from(m?.[1] ?? '', 'utf8');
-    const mine = Buffer.from(this.o.token, 'utf8');
-    const same = given.length === mine.length && timingSafeEqual(given, mine);
-    return same ? { status: 204 } : { status: 404, json: { message: 'not this member\'s forward token' } };
+    return sameToken(m?.[1], this.o.token) ? { status: 204 } : { status: 404, json: { message: 'not this member\'s forward token' } };
   }
 
   /** An entry forwarded by some member was applied here. */

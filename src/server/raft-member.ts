@@ -53,6 +53,7 @@ import {
 } from './backend.js';
 import { isForwardable, type EntryCommand } from './entry-codec.js';
 import { FORWARD_TOKEN_PATH, ForwardedProposals, Forwarder, PROPOSE_PATH } from './forward.js';
+import { randomToken } from './tokens.js';
 import { formatId, parseMemberId } from './ids.js';
 import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
@@ -266,9 +267,9 @@ export class RaftMember implements ClientBackend {
       clusterIdHex: this.clusterId,
       runId,
       // (the simulator's runs stay a function of their seed: no extra draws from its randomness)
-      token: options.random === undefined ? randomBytes(16).toString('hex') : runId.toString(16).padStart(16, '0'),
+      token: options.random === undefined ? randomToken(16) : runId.toString(16).padStart(16, '0'),
       leaderId: () => this.softState.lead,
-      peerURLs: (id) => (this.membership.has(id) ? this.membership.peerURLs(id) : []),
+      peerURLs: (id) => this.peerURLsOf(id),
       peerClient: options.peerClient ?? httpPeerClient,
       timers: this.timers,
       logger: this.logger,
@@ -279,7 +280,7 @@ export class RaftMember implements ClientBackend {
       clusterIdHex: this.clusterId,
       selfId: config.memberId,
       isMember: (id) => this.membership.has(id),
-      peerURLs: (id) => (this.membership.has(id) ? this.membership.peerURLs(id) : []),
+      peerURLs: (id) => this.peerURLsOf(id),
       peerClient: options.peerClient ?? httpPeerClient,
       timeoutMs: requestTimeoutMs(config),
       propose: (cmd) => this.proposeEntry(cmd),
@@ -291,7 +292,7 @@ export class RaftMember implements ClientBackend {
       peerClient: options.peerClient ?? httpPeerClient,
       timers: this.timers,
       logger: this.logger,
-      peerURLs: (id) => (id !== config.memberId && this.membership.has(id) ? this.membership.peerURLs(id) : []),
+      peerURLs: (id) => (id !== config.memberId ? this.peerURLsOf(id) : []),
       maxWaitMs: requestTimeoutMs(config),
       pollMs,
       maxWaiters: 10_000,
@@ -512,6 +513,11 @@ export class RaftMember implements ClientBackend {
 
   async metricsText(): Promise<{ contentType: string; body: string }> {
     return this.metrics.text();
+  }
+
+  /** A member's registered peer URLs; [] for an id that is not a member. */
+  private peerURLsOf(id: number): readonly string[] {
+    return this.membership.has(id) ? this.membership.peerURLs(id) : [];
   }
 
   // ---- proposals
