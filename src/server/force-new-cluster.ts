@@ -23,7 +23,7 @@
 // (modifiedIndex) of the keys written after them is lower by that many writes (etcdctl backup
 // drops the member attribute entries and the ConfChange entries too, with the same effect).
 import type { Logger } from 'pino';
-import { DataDirError, openLevelKv, raftLogDir, rewriteForNewCluster, isLevelLocked, type KvStore } from '../storage/index.js';
+import { mapLevelError, openLevelKv, raftLogDir, rewriteForNewCluster, type KvStore } from '../storage/index.js';
 import { formatId } from './ids.js';
 import type { RaftMemberOptions } from './member-options.js';
 
@@ -38,8 +38,7 @@ export async function forceNewCluster(options: Pick<RaftMemberOptions, 'config' 
   try {
     db = await (options.openKv ?? openLevelKv)(location);
   } catch (err) {
-    if (isLevelLocked(err)) throw new DataDirError('data-dir-locked', `raft log: ${location} is in use by another process`, { cause: err });
-    throw new DataDirError('io-error', `raft log: cannot open ${location}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw mapLevelError(err, location);
   }
   try {
     const done = await rewriteForNewCluster(db, { clusterId: config.clusterId, memberId: config.memberId, name: config.name });

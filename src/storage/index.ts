@@ -1,4 +1,4 @@
-export { RaftLogStore, isLevelLocked, mustSync, raftLogDir } from './raft-log-store.js';
+export { RaftLogStore, isLevelLocked, mapLevelError, mustSync, raftLogDir } from './raft-log-store.js';
 export { openLevelKv } from './kv.js';
 export type { KvOp, KvOpener, KvRange, KvStore } from './kv.js';
 export type { BatchWritten, OpenedRaftLog, RaftLogStoreOptions, RaftStateUpdate, SaveOptions } from './raft-log-store.js';

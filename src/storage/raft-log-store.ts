@@ -411,7 +411,8 @@ export function isLevelLocked(err: unknown): boolean {
   return levelCode(err) === 'LEVEL_LOCKED';
 }
 
-function mapLevelError(err: unknown, location: string): DataDirError {
+/** What a LevelDB open failure means for the member: locked, corrupt, or another I/O error. */
+export function mapLevelError(err: unknown, location: string): DataDirError {
   const code = levelCode(err);
   const detail = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
   if (code === 'LEVEL_LOCKED') return new DataDirError('data-dir-locked', `raft log: ${location} is in use by another process (${detail})`, { cause: err });
