@@ -67,6 +67,8 @@ export class PeerSender {
   private urlIndex = 0;
   /** Message requests sent and not yet answered (pipelined on one connection, so in order). */
   private inflight = 0;
+  /** Body bytes of the message requests in flight on the pipelined connection. */
+  private inflightBytes = 0;
   private snapshotInflight = false;
   private backoffTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
@@ -195,8 +197,10 @@ export class PeerSender {
       return;
     }
     this.inflight++;
+    this.inflightBytes += body.byteLength;
     const started = performance.now();
-    this.post(MESSAGES_PATH, body, limits.requestTimeoutMs)
+    // The answer to a pipelined request comes after every body ahead of it has been sent and read.
+    this.post(MESSAGES_PATH, body, messageTimeoutMs(limits.requestTimeoutMs, this.inflightBytes))
       .then(
         () => {
           const roundTripMs = performance.now() - started;
@@ -211,6 +215,7 @@ export class PeerSender {
       )
       .finally(() => {
         this.inflight--;
+        this.inflightBytes -= body.byteLength;
         this.flush();
       });
   }
@@ -388,4 +393,17 @@ async function readSmallBody(body: AsyncIterable<Buffer>): Promise<string> {
     if (size > 64 * MAX_ERROR_BODY_BYTES) break; // stop reading an unbounded answer; the connection is dropped
   }
   return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, MAX_ERROR_BODY_BYTES)).trim();
+}
+
+/**
+ * Bytes per millisecond a transfer that is still progressing is assumed to reach at least (1 MB/s):
+ * a request's deadline grows with the bytes it waits behind, so a 10 MB append on a slow or busy
+ * machine is not cut off and re-sent forever (etcd bounds each read and write on its streams, not
+ * the whole message).
+ */
+export const MIN_TRANSFER_BYTES_PER_MS = 1000;
+
+/** The deadline of a message request with `bytesAhead` body bytes on its connection, its own included. */
+export function messageTimeoutMs(requestTimeoutMs: number, bytesAhead: number): number {
+  return requestTimeoutMs + Math.ceil(bytesAhead / MIN_TRANSFER_BYTES_PER_MS);
 }

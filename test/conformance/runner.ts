@@ -161,7 +161,7 @@ export async function runScript(target: Target, script: Script): Promise<RawTran
           const ex = new Exchange(target.clientURL, request);
           const w: OpenWatch = { ex, request, consumed: 0, headRecorded: false };
           watches.set(step.id, w);
-          const timeoutMs = step.headersTimeoutMs ?? 1500;
+          const timeoutMs = step.headersTimeoutMs ?? 5000;
           if (await ex.waitUntil(() => ex.head !== null || ex.ended, timeoutMs)) {
             withHead(record, ex);
             w.headRecorded = ex.head !== null;

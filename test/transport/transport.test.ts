@@ -42,6 +42,32 @@ async function startSilentPeer(onData: (chunk: Buffer) => void = () => undefined
   return { port, sockets };
 }
 
+/** A TCP proxy on `port` to `target` that forwards what the client sends at about `bytesPerMs`. */
+async function startSlowProxy(port: number, target: number, bytesPerMs: number): Promise<void> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      client.pause();
+      upstream.write(chunk);
+      setTimeout(() => client.resume(), Math.ceil(chunk.length / bytesPerMs));
+    });
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('close', end).on('error', end);
+    upstream.on('close', end).on('error', end);
+  });
+  await listen(server, port);
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await closeServer(server);
+  });
+}
+
 function seqOf(msgs: Message[], from: NodeId): number[] {
   return msgs.filter((m) => m.from === from).map((m) => m.commit);
 }
@@ -191,6 +217,29 @@ describe('PeerTransport on loopback', () => {
     expect(unreachable[0]).toBeGreaterThanOrEqual(250);
     expect(t1.isPeerActive(2)).toBe(false);
     expect(logs.find((l) => l.level === 'warn')?.fields).toMatchObject({ peer: '2', reason: 'timeout' });
+  });
+
+  it('gives a large body the time its bytes take on a slow link: delivered once, no timeout, no re-send', async () => {
+    const [p2, proxyPort] = (await freePorts(2)) as [number, number];
+    const s2 = track(await startPeerServer(2, p2, { maxBodyBytes: 4 * 1024 * 1024 }));
+    // A link of about 2 MB/s: 1.5 MB take about 750 ms, well beyond the 300 ms request timeout.
+    await startSlowProxy(proxyPort, p2, 2000);
+    const logs: LogLine[] = [];
+    const unreachable: number[] = [];
+    const t1 = track(transport(1, { 2: proxyPort }, { logger: recordingLogger(logs), limits: { requestTimeoutMs: 300, maxBodyBytes: 4 * 1024 * 1024, maxBatchBytes: 4 * 1024 * 1024 }, onUnreachable: (id) => unreachable.push(id) }));
+    const big = append(1, 2, 1, 1, 1_500_000);
+    const started = Date.now();
+    t1.send([big]);
+    await waitFor(() => s2.received.length > 0, 10_000, 'the large append');
+    expect(Date.now() - started).toBeGreaterThan(300); // the link really was slower than the request timeout
+    t1.send([message(1, 2)]);
+    await waitFor(() => s2.received.length === 2, 10_000, 'the heartbeat behind it');
+    expect(s2.requestBytes.length).toBe(2); // never re-sent
+    const got = s2.received[0]?.entries[0]?.data ?? new Uint8Array();
+    expect(Buffer.compare(got, big.entries[0]?.data ?? new Uint8Array())).toBe(0); // (not toEqual: 1.5M elements)
+    expect(unreachable).toEqual([]);
+    expect(logs.filter((l) => l.level === 'warn')).toEqual([]);
+    expect(t1.isPeerActive(2)).toBe(true);
   });
 
   it('delivers again to a peer that comes back', async () => {
