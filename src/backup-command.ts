@@ -17,10 +17,13 @@ import {
   openLevelKv,
   raftLogDir,
   writeBackup,
+  withSnapshotData,
+  snapshotFileData,
   type BackupSource,
   type BackupSummary,
   type KvStore,
 } from './storage/index.js';
+import { openSnapshotFiles, snapDir } from './storage/snap-files.js';
 
 export interface BackupOutput {
   out: (line: string) => void;
@@ -98,7 +101,8 @@ async function backup(o: BackupOptions, io: BackupOutput): Promise<BackupSummary
   try {
     let from: BackupSource;
     if (local !== undefined) {
-      from = { records: local.range(ALL_KEYS_RANGE, BACKUP_CHUNK_RECORDS) };
+      const files = await openSnapshotFiles(snapDir(o.dataDir), { maxSnapshots: 0 });
+      from = { records: withSnapshotData(local.range(ALL_KEYS_RANGE, BACKUP_CHUNK_RECORDS), (meta) => snapshotFileData(files, meta)) };
     } else {
       remote = await requestCopy(o.endpoint as string, o);
       const reported = decodeURIComponent(String(remote.headers[HEADER_BACKUP_DATA_DIR] ?? ''));

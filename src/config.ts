@@ -28,7 +28,12 @@ export interface MemberConfig {
   initialClusterToken: string;
   heartbeatIntervalMs: number;
   electionTimeoutMs: number;
+  /** Applied entries since the last snapshot that trigger the next one (--snapshot-count). */
   snapshotCount: number;
+  /** Snapshot files kept (--max-snapshots; 0 keeps all). */
+  maxSnapshots?: number;
+  /** Entries kept below a snapshot for slow followers (--experimental-snapshot-catchup-entries). */
+  snapshotCatchUpEntries?: number;
   /**
    * What a follower does with a client's write (etcd-ts's --follower-writes): 'redirect' (the
    * default) answers 307 to the leader; 'forward' proposes it through the leader and answers after

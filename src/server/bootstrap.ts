@@ -33,7 +33,8 @@ import type { RaftLog } from '../raft/log.js';
 import { decodeEntryCommand, encodeEntryCommand } from './entry-codec.js';
 import { formatId, parseMemberId } from './ids.js';
 import type { Membership } from './membership.js';
-import { RaftLogStore, type BatchWritten, type OpenedRaftLog } from '../storage/index.js';
+import { RaftLogStore, type BatchWritten, type OpenedRaftLog, type SnapshotFileStore } from '../storage/index.js';
+import { openSnapshotFiles, snapDir } from '../storage/snap-files.js';
 import type { RaftMemberOptions } from './member-options.js';
 import { httpPeerClient, replyJson, type PeerApiHandler, type PeerApiResponse, type PeerClient } from './peer-api.js';
 import { nodeTimers, sleep, type MemberTimers } from './timers.js';
@@ -116,6 +117,7 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
     ...(config.initialClusterState === 'new' ? { initialEntries: bootstrapEntries(config.initialCluster), initialHardState: bootstrapHardState(config.initialCluster) } : {}),
     onBatchWritten,
     ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
+    snapshotFiles: await (options.openSnapshotFiles ?? openDiskSnapshotFiles)(snapDir(config.dataDir), config.maxSnapshots ?? 5),
     beforeCreate: async () => {
       if (config.initialClusterState !== 'new' || voters.length === 1) return;
       options.onBootstrapCheck?.(freshMemberApi(config.clusterId, config.initialCluster));
@@ -139,6 +141,10 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
   }
   options.onLogOpened?.(opened.store);
   return opened;
+}
+
+function openDiskSnapshotFiles(dir: string, maxSnapshots: number): Promise<SnapshotFileStore> {
+  return openSnapshotFiles(dir, { maxSnapshots });
 }
 
 /**

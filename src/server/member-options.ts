@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
 import type { SoftState } from '../raft/role.js';
-import type { KvOpener, RaftLogStore } from '../storage/index.js';
+import type { KvOpener, RaftLogStore, SnapshotFileStore } from '../storage/index.js';
 import type { TransportLimits } from '../transport/index.js';
 import type { PeerApiHandler, PeerClient } from './peer-api.js';
 import type { MemberTimers } from './timers.js';
@@ -27,6 +27,8 @@ export interface RaftMemberOptions {
   timers?: MemberTimers;
   /** The key-value store under the raft log (default LevelDB in --data-dir); the simulator's disk. */
   openKv?: KvOpener;
+  /** The snapshot files (default <data-dir>/member/snap on disk, --max-snapshots kept); the simulator's. */
+  openSnapshotFiles?: (dir: string, maxSnapshots: number) => Promise<SnapshotFileStore>;
   /** The raft transport to the peers (default HTTP, src/transport); the simulator's network. */
   createNetwork?: (options: PeerNetworkOptions) => PeerNetwork;
   /** Requests to the other members' peer API (default HTTP). */
@@ -62,6 +64,8 @@ export interface PeerNetworkOptions {
   peers: ReadonlyMap<number, readonly string[]>;
   limits: Partial<TransportLimits>;
   onUnreachable: (id: number) => void;
+  /** How a snapshot sent to a peer ended (raft resumes replication to it, or probes again). */
+  onSnapshotStatus: (id: number, status: 'finish' | 'failure') => void;
 }
 
 export interface MemberObserver {
@@ -73,4 +77,8 @@ export interface MemberObserver {
   onReadIndexRequested?(ctx: Uint8Array): void;
   /** Raft answered a ReadIndex round: reads that joined it are served once `index` is applied. */
   onReadIndex?(ctx: Uint8Array, index: number): void;
+  /** The state machine jumped to a snapshot (one received from the leader) at `index`. */
+  onSnapshotRestored?(index: number): void;
+  /** This member took a snapshot of its state at `index` and compacted its log up to `compactedTo`. */
+  onSnapshotTaken?(index: number, compactedTo: number): void;
 }

@@ -23,6 +23,10 @@ export class MemberMetrics {
   readonly proposalsFailed: Counter;
   readonly walFsyncSeconds: Histogram;
   readonly peerRoundTripSeconds: Histogram<'To'>;
+  readonly snapSaveSeconds: Histogram;
+  readonly snapshotSendSuccess: Counter<'To'>;
+  readonly snapshotSendFailures: Counter<'To'>;
+  readonly snapshotReceiveSuccess: Counter<'From'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -91,6 +95,15 @@ export class MemberMetrics {
       buckets: exponentialBuckets(0.0001, 2, 16),
       registers,
     });
+    this.snapSaveSeconds = new Histogram({
+      name: 'etcd_debugging_snap_save_total_duration_seconds',
+      help: 'The total latency distributions of save called by snapshot.',
+      buckets: exponentialBuckets(0.001, 2, 14),
+      registers,
+    });
+    this.snapshotSendSuccess = new Counter({ name: 'etcd_network_snapshot_send_success', help: 'Total number of successful snapshot sends', labelNames: ['To'], registers });
+    this.snapshotSendFailures = new Counter({ name: 'etcd_network_snapshot_send_failures', help: 'Total number of snapshot send failures', labelNames: ['To'], registers });
+    this.snapshotReceiveSuccess = new Counter({ name: 'etcd_network_snapshot_receive_success', help: 'Total number of successful snapshot receives', labelNames: ['From'], registers });
     const transport = sources.transport;
     transportCounter('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', 'To', registers, sources, (id) => transport.peer(id)?.sentBytes ?? 0);
     transportCounter('etcd_network_peer_received_bytes_total', 'The total number of bytes received from peers.', 'From', registers, sources, (id) => transport.peer(id)?.receivedBytes ?? 0);

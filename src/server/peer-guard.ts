@@ -12,7 +12,10 @@
 //     terms go backwards or beyond the message's term, a heartbeat committing beyond this log, an
 //     acknowledgement of entries this leader does not have, a vote whose last log term is newer
 //     than the candidate's term;
-//   - a snapshot: this member cannot restore one (log compaction, which needs it, comes later).
+//   - a snapshot whose metadata cannot be (index 0, a term beyond the message's, voters that are
+//     not this cluster's members) or whose data is not a state machine snapshot at that index:
+//     raft would write it to disk and replace the whole log before the state machine could
+//     refuse it.
 // Messages of an older term pass: raft ignores them (and answers the few that need an answer).
 // Each message is checked against raft's state as it is when that message's turn comes (after
 // the ones before it in the batch were stepped), so the bounds are exact: a heartbeat may commit
@@ -34,12 +37,22 @@ export interface GuardView {
   readonly lead: NodeId;
   readonly role: Role;
   readonly lastIndex: number;
+  /** The commit index: raft ignores a snapshot at or below it. */
+  readonly commitIndex: number;
+  /** Why a snapshot's data cannot be installed (it does not decode, or is of another index), or null. */
+  refuseSnapshotData(data: Uint8Array, index: number): string | null;
 }
 
 /** The guard's view of a live raft (its fields read at the moment of each check). */
-export function raftGuardView(selfId: NodeId, membership: { has(id: NodeId): boolean }, raft: Raft): GuardView {
+export function raftGuardView(
+  selfId: NodeId,
+  membership: { has(id: NodeId): boolean },
+  raft: Raft,
+  refuseSnapshotData: (data: Uint8Array, index: number) => string | null,
+): GuardView {
   return {
     selfId,
+    refuseSnapshotData,
     isMember: (id) => membership.has(id),
     get term() {
       return raft.term;
@@ -52,6 +65,9 @@ export function raftGuardView(selfId: NodeId, membership: { has(id: NodeId): boo
     },
     get lastIndex() {
       return raft.log.lastIndex();
+    },
+    get commitIndex() {
+      return raft.log.committed;
     },
   };
 }
@@ -97,6 +113,20 @@ export function refusePeerBatch(messages: readonly Message[], sender: NodeId, vi
   return null;
 }
 
+function refuseSnapshot(m: Message, v: GuardView): string | null {
+  const snap = m.snapshot;
+  if (snap === undefined) return 'a snapshot message carries no snapshot';
+  const { index, term, confState } = snap.metadata;
+  if (!(index > 0) || !(term > 0)) return `a snapshot at index ${index}, term ${term} cannot be`;
+  if (term > m.term) return `a snapshot of term ${term} cannot come in term ${m.term}`;
+  if (confState.voters.length === 0) return 'a snapshot without voters cannot be';
+  for (const id of [...confState.voters, ...confState.learners]) if (!v.isMember(id)) return `the snapshot's member ${formatId(id)} is not a member of this cluster`;
+  // Only a snapshot raft would install costs the decoding (raft ignores older ones).
+  if (m.term < v.term || index <= v.commitIndex) return null;
+  const why = v.refuseSnapshotData(snap.data, index);
+  return why === null ? null : `the snapshot's data cannot be installed: ${why}`;
+}
+
 function refuseMessage(m: Message, v: GuardView): string | null {
   if (!WIRE_TYPES.has(m.type)) return 'this type is never sent between members';
   if (m.entries.length > 0 && m.type !== MessageType.MsgApp) return 'only an append carries entries';
@@ -121,7 +151,7 @@ function refuseMessage(m: Message, v: GuardView): string | null {
       if (m.commit > v.lastIndex) return `commit ${m.commit} is beyond this member's last index ${v.lastIndex}`;
       return null;
     case MessageType.MsgSnap:
-      return 'this member cannot install a snapshot (it has no snapshot format yet)';
+      return refuseSnapshot(m, v);
     case MessageType.MsgTimeoutNow:
       if (m.term !== v.term) return 'a leadership transfer comes from the leader of this member\'s term';
       return null;

@@ -14,6 +14,11 @@
 //   While a batch is being written, new proposals keep arriving; they go into the next Ready
 //   together (group commit: many proposals, one fsync).
 //
+// Snapshots (etcd's): every --snapshot-count applied entries the member serialises its state
+// machine, writes it to a checksummed file in the background, then records it in the log and
+// compacts the log below it minus a catch-up tail; a restart loads the newest usable snapshot and
+// replays the tail; a follower too far behind gets the leader's snapshot and installs it.
+//
 // A proposal is answered only from its own applied entry: a waiter remembers (index, term) where
 // raft appended it, and the entry applied at that index must carry that term. A leader that
 // steps down fails its waiters ('etcdserver: leader changed'): their outcome is unknown, never a
@@ -31,7 +36,8 @@
 //   - a leader that stops cleanly hands leadership to its most caught-up follower first.
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
-import type { Entry, Message } from '../raft/messages.js';
+import { isEmptySnapshot, type Entry, type Message, type Snapshot } from '../raft/messages.js';
+import type { MemoryStorage } from '../raft/storage.js';
 import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
 import type { OpenedRaftLog, RaftLogStore } from '../storage/index.js';
@@ -87,6 +93,14 @@ export class RaftMember implements ClientBackend {
   private readonly clock: () => number;
   private readonly node: RawNode;
   private readonly log: RaftLogStore;
+  /** The in-memory log raft reads (the tail after the last compaction). */
+  private readonly storage: MemoryStorage;
+  /** The index of this member's newest snapshot (taken or installed); 0 before the first. */
+  private snapshotIndex: number;
+  /** A snapshot is being written (at most one at a time). */
+  private snapshotting = false;
+  /** A snapshot whose file is durable, for the Ready loop to record and compact up to. */
+  private snapshotToRecord: Snapshot | null = null;
   private readonly transport: PeerNetwork;
   private readonly timers: MemberTimers;
   private readonly observer: MemberObserver | undefined;
@@ -155,6 +169,8 @@ export class RaftMember implements ClientBackend {
     });
     this.stats = new MemberStats(this.transportStats, this.clock);
     this.log = opened.store;
+    this.storage = opened.storage;
+    this.snapshotIndex = opened.snapshot.metadata.index;
     this.hardStates = new HardStateKeeper(opened.hardState, MAX_DURABLE_COMMIT_LAG_ENTRIES);
     const random = options.random ?? Math.random;
     this.clusterId = formatId(config.clusterId);
@@ -171,6 +187,8 @@ export class RaftMember implements ClientBackend {
       },
       opened.snapshot.metadata.index,
     );
+    // A restart continues from the newest snapshot; the log after it is replayed by the Ready loop.
+    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data);
     this.self = {
       id: formatId(config.memberId),
       name: config.name,
@@ -189,7 +207,7 @@ export class RaftMember implements ClientBackend {
       random,
       logger: this.logger.child({ component: 'raft' }),
     });
-    this.guardView = raftGuardView(config.memberId, this.membership, this.node.raft);
+    this.guardView = raftGuardView(config.memberId, this.membership, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
 
     const peers = new Map<number, string[]>();
     for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
@@ -209,8 +227,13 @@ export class RaftMember implements ClientBackend {
       this.node.reportUnreachable(id);
       this.scheduleReady();
     };
+    const onSnapshotStatus = (id: number, status: 'finish' | 'failure'): void => {
+      (status === 'finish' ? this.metrics.snapshotSendSuccess : this.metrics.snapshotSendFailures).inc({ To: formatId(id) });
+      this.node.reportSnapshot(id, status);
+      this.scheduleReady();
+    };
     this.transport =
-      options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable }) ??
+      options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus }) ??
       new PeerTransport({
         selfId: config.memberId,
         clusterId: config.clusterId,
@@ -220,6 +243,7 @@ export class RaftMember implements ClientBackend {
         logger: this.logger.child({ component: 'transport' }),
         stats: this.transportStats,
         onUnreachable,
+        onSnapshotStatus,
         onRoundTrip: (id, ms) => this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000),
       });
     const raftHandler = createPeerHandler({
@@ -506,7 +530,7 @@ export class RaftMember implements ClientBackend {
     const ticksLeft = r.randomizedElectionTimeout - r.electionElapsed;
     return {
       lastTerm: r.log.lastTerm(),
-      snapshotIndex: r.log.firstIndex() - 1,
+      snapshotIndex: this.storage.snapshot().metadata.index,
       electionTimeoutRemainingMs: this.node.isLeader() ? null : Math.max(0, ticksLeft) * this.config.heartbeatIntervalMs,
     };
   }
@@ -637,6 +661,7 @@ export class RaftMember implements ClientBackend {
       for (;;) {
         if (this.stopped) return;
         this.proposals.flush(this.node, () => this.notLeader());
+        if (this.snapshotToRecord !== null) await this.recordSnapshot(this.snapshotToRecord);
         if (!this.node.hasReady()) {
           await this.flushLaggingCommit();
           return;
@@ -657,6 +682,7 @@ export class RaftMember implements ClientBackend {
         this.hardStates.onReadyPersisted(write);
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
         if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
+        if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.installSnapshot(rd.snapshot);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
         for (const rs of rd.readStates) {
           this.observer?.onReadIndex?.(rs.requestCtx, rs.index);
@@ -683,6 +709,11 @@ export class RaftMember implements ClientBackend {
 
   private applyCommitted(entries: readonly Entry[]): void {
     this.applyEntries(entries);
+    this.afterApply();
+    this.maybeSnapshot();
+  }
+
+  private afterApply(): void {
     this.appliedAnswers.onApplied();
     this.maybeDecideClusterVersion();
     if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
@@ -705,6 +736,76 @@ export class RaftMember implements ClientBackend {
     if (ss.lead !== 0 && ss.lead !== this.config.memberId) for (const release of this.followWaiters.splice(0)) release();
     if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
     else if (ss.lead !== 0 && ss.lead !== prev.lead) this.publisher.onLeaderKnown();
+  }
+
+  // ---- snapshots and log compaction (etcd's triggerSnapshot / applySnapshot)
+
+  /**
+   * After --snapshot-count entries applied since the last snapshot: the state machine is serialised
+   * now (the entries applied so far, synchronously), raft may send that snapshot to a follower at
+   * once, and its file is written in the background while the member goes on serving and writing.
+   * Once the file is durable the Ready loop records it in the log and compacts the log below it,
+   * keeping --experimental-snapshot-catchup-entries for slow followers (recordSnapshot).
+   */
+  private maybeSnapshot(): void {
+    const applied = this.sm.applied();
+    if (this.snapshotting || this.stopped || applied - this.snapshotIndex < this.config.snapshotCount) return;
+    // A snapshot never gets ahead of the commit index on disk (the next Ready writes it).
+    if (applied > this.log.committedOnDisk()) return;
+    this.snapshotting = true;
+    const started = this.timers.nowMs();
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.storage.createSnapshot(applied, this.storage.initialState().confState, this.sm.snapshot());
+    } catch (err: unknown) {
+      this.snapshotting = false;
+      this.stopped = true;
+      this.onFatal(err);
+      return;
+    }
+    this.snapshotIndex = applied;
+    const serializeMs = this.timers.nowMs() - started;
+    this.log.writeSnapshotFile(snapshot).then(
+      () => {
+        this.metrics.snapSaveSeconds.observe((serializeMs + this.log.lastSnapshotSaveMs) / 1000);
+        this.logger.info({ index: applied, term: snapshot.metadata.term, bytes: snapshot.data.length, serializeMs: Math.round(serializeMs), writeMs: Math.round(this.log.lastSnapshotSaveMs) }, 'saved snapshot');
+        this.snapshotToRecord = snapshot;
+        this.scheduleReady();
+      },
+      (err: unknown) => {
+        if (this.stopped) return;
+        this.stopped = true;
+        this.onFatal(err);
+      },
+    );
+  }
+
+  /** Records a snapshot whose file is durable, then compacts the log (runs inside the Ready loop). */
+  private async recordSnapshot(snapshot: Snapshot): Promise<void> {
+    this.snapshotToRecord = null;
+    this.snapshotting = false;
+    const index = snapshot.metadata.index;
+    // An installed snapshot may have overtaken it meanwhile.
+    if (index <= this.log.storedRange().snapshotIndex) return;
+    await this.log.recordLocalSnapshot(snapshot);
+    const compactTo = index - (this.config.snapshotCatchUpEntries ?? DEFAULT_SNAPSHOT_CATCHUP_ENTRIES);
+    if (compactTo >= this.storage.firstIndex()) {
+      this.storage.compact(compactTo);
+      await this.log.compact(compactTo);
+    }
+    this.logger.info({ index, compactedTo: Math.max(0, compactTo) }, 'compacted raft logs');
+    this.observer?.onSnapshotTaken?.(index, Math.max(0, compactTo));
+  }
+
+  /** A snapshot from the leader, now durable: the state machine jumps to it (etcd's applySnapshot). */
+  private installSnapshot(snapshot: Snapshot): void {
+    const index = snapshot.metadata.index;
+    this.sm.restore(snapshot.data);
+    this.snapshotIndex = Math.max(this.snapshotIndex, index);
+    this.metrics.snapshotReceiveSuccess.inc({ From: formatId(this.softState.lead) });
+    this.logger.info({ index, term: snapshot.metadata.term, bytes: snapshot.data.length }, 'applied snapshot from the leader');
+    this.observer?.onSnapshotRestored?.(index);
+    this.afterApply();
   }
 
   /** Applies committed entries and answers the proposals of this member that wait for them. */
@@ -747,6 +848,8 @@ export class RaftMember implements ClientBackend {
 
 /** A peer's /members answer scans at most this much of the unapplied log (else 503: try again). */
 const MAX_MEMBERS_SCAN_ENTRIES = 200_000;
+/** etcd's DefaultSnapshotCatchUpEntries: entries kept below a snapshot for slow followers. */
+const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES = 5000;
 
 /** A commit index that moved without entries is written once it lags this far (else at the next tick). */
 const MAX_DURABLE_COMMIT_LAG_ENTRIES = 1000;

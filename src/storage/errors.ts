@@ -26,6 +26,8 @@ export type DataDirErrorCode =
   | 'commit-before-snapshot'
   /** HardState.term is lower than the term of the last log entry. */
   | 'term-behind-log'
+  /** The log continues from a snapshot but no snapshot file it can continue from is whole. */
+  | 'snapshot-missing'
   /** LevelDB reported corruption of its own files. */
   | 'leveldb-corruption'
   /** Another process (or another instance in this process) holds the data dir. */

@@ -20,7 +20,7 @@ export interface LoadedRaftState {
   snapshot: Snapshot;
   /** The ConfState saved at bootstrap, if any (the snapshot's ConfState takes precedence). */
   bootstrapConfState: ConfState | undefined;
-  /** Entries after the snapshot, in order: what the in-memory log is rebuilt from. */
+  /** Entries after the snapshot, in order: what the in-memory log is rebuilt from (all stored entries with keepCompactionTail). */
   entries: Entry[];
   /** Lowest and highest entry index stored on disk (first = last + 1 when there is none). */
   storedFirstIndex: number;
@@ -38,10 +38,16 @@ export interface LoadOptions {
    * in bounded memory (`entries` stays empty; the last entry's index and term are still checked).
    */
   keepEntries?: boolean;
+  /**
+   * Keep the stored entries at and below the snapshot index too (a restart that may fall back to
+   * an older snapshot file needs them); default false.
+   */
+  keepCompactionTail?: boolean;
 }
 
 export async function loadRaftState(db: RaftDb, options: LoadOptions = {}): Promise<LoadedRaftState> {
   const keepEntries = options.keepEntries ?? true;
+  const keepTail = options.keepCompactionTail ?? false;
   const metaValue = await db.get(METADATA_KEY);
   const metadata = metaValue === undefined ? undefined : decodeMetadata(metaValue);
   if (metadata === undefined && !(await isEmpty(db))) {
@@ -81,7 +87,7 @@ export async function loadRaftState(db: RaftDb, options: LoadOptions = {}): Prom
           `raft log: entry ${index} has term ${entry.term} but the snapshot at that index has term ${snapshot.metadata.term}`,
         );
       }
-      if (index > snapIndex && keepEntries) entries.push(entry);
+      if ((index > snapIndex || keepTail) && keepEntries) entries.push(entry);
       prev = entry;
     }
   }

@@ -10,9 +10,9 @@ import path from 'node:path';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { isEmptySnapshot } from '../raft/messages.js';
 import { MemoryStorage } from '../raft/storage.js';
-import { encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, FORMAT_VERSION, type MemberMetadata } from './codec.js';
+import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, FORMAT_VERSION, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
-import { loadRaftState, type RaftDb } from './load.js';
+import { loadRaftState, type LoadedRaftState, type RaftDb } from './load.js';
 import { ALL_KEYS_RANGE, BACKUP_KEY, CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
 import { refuseBackup } from './backup-record.js';
 import { openLevelKv, type KvOp, type KvOpener } from './kv.js';
@@ -58,6 +58,23 @@ export interface RaftLogStoreOptions {
    * fails and the dir stays empty (the member's bootstrap check, src/server/bootstrap.ts).
    */
   beforeCreate?: () => Promise<void>;
+  /**
+   * Where snapshot data lives (<data-dir>/member/snap, src/storage/snap-files.ts). With it, the
+   * LevelDB log records only each snapshot's metadata and the data goes to a checksummed file,
+   * written durably before the record that names it; open() loads the newest usable file. Without
+   * it (tests of the log alone), the data is stored in LevelDB with its metadata.
+   */
+  snapshotFiles?: SnapshotFileStore;
+}
+
+/** What the log needs of the snapshot directory (SnapshotFiles in src/storage/snap-files.ts). */
+export interface SnapshotFileStore {
+  readonly dir: string;
+  save(term: number, index: number, data: Uint8Array): Promise<void>;
+  load(accept: (info: { term: number; index: number; name: string }) => boolean): Promise<{
+    loaded: { term: number; index: number; name: string; data: Uint8Array } | null;
+    skipped: { name: string; reason: string }[];
+  }>;
 }
 
 export interface RaftStateUpdate {
@@ -106,6 +123,7 @@ export class RaftLogStore {
   private readonly db: RaftDb;
   private readonly memory: MemoryStorage;
   private readonly onBatchWritten: ((batch: BatchWritten) => void) | undefined;
+  private readonly files: SnapshotFileStore | undefined;
   private closed = false;
   private writing = false;
   // What is on disk: entries [storedFirstIndex, storedLastIndex] (none when first > last), the
@@ -116,8 +134,15 @@ export class RaftLogStore {
   private lastIndex: number;
   private hardState: HardState;
 
-  private constructor(db: RaftDb, memory: MemoryStorage, init: { storedFirstIndex: number; storedLastIndex: number; snapshotIndex: number; hardState: HardState }, onBatchWritten?: (b: BatchWritten) => void) {
+  private constructor(
+    db: RaftDb,
+    memory: MemoryStorage,
+    init: { storedFirstIndex: number; storedLastIndex: number; snapshotIndex: number; hardState: HardState },
+    onBatchWritten?: (b: BatchWritten) => void,
+    files?: SnapshotFileStore,
+  ) {
     this.db = db;
+    this.files = files;
     this.memory = memory;
     this.storedFirstIndex = init.storedFirstIndex;
     this.storedLastIndex = init.storedLastIndex;
@@ -155,7 +180,8 @@ export class RaftLogStore {
   private static async load(db: RaftDb, options: RaftLogStoreOptions): Promise<OpenedRaftLog> {
     const backup = await db.get(BACKUP_KEY);
     if (backup !== undefined) throw refuseBackup(backup, options.dataDir);
-    let loaded = await loadRaftState(db);
+    const files = options.snapshotFiles;
+    let loaded = await loadRaftState(db, { keepCompactionTail: files !== undefined });
     let metadata = loaded.metadata;
     const created = metadata === undefined;
     let bootstrapConfState = loaded.bootstrapConfState;
@@ -190,18 +216,20 @@ export class RaftLogStore {
     }
 
     const memory = new MemoryStorage();
-    const snapshot = loaded.snapshot;
+    let snapshot = loaded.snapshot;
+    if (files !== undefined && !isEmptySnapshot(snapshot) && snapshot.data.length === 0) snapshot = await chooseSnapshotFile(files, loaded);
     if (!isEmptySnapshot(snapshot)) memory.applySnapshot(snapshot);
     else if (bootstrapConfState !== undefined) memory.setConfState(bootstrapConfState);
     memory.setHardState(loaded.hardState);
-    memory.append(loaded.entries);
+    const after = snapshot.metadata.index;
+    memory.append(loaded.entries[0] !== undefined && loaded.entries[0].index <= after ? loaded.entries.filter((e) => e.index > after) : loaded.entries);
 
     const store = new RaftLogStore(db, memory, {
       storedFirstIndex: loaded.storedFirstIndex,
       storedLastIndex: loaded.storedLastIndex,
-      snapshotIndex: snapshot.metadata.index,
+      snapshotIndex: loaded.snapshot.metadata.index,
       hardState: loaded.hardState,
-    }, options.onBatchWritten);
+    }, options.onBatchWritten, files);
     return {
       store,
       storage: memory,
@@ -233,7 +261,7 @@ export class RaftLogStore {
     if (snapshot !== undefined) {
       const index = snapshot.metadata.index;
       assert.ok(index > snapshotIndex, `RaftLogStore.save: snapshot ${index} is not newer than the stored snapshot ${snapshotIndex}`);
-      ops.push({ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) });
+      ops.push({ type: 'put', key: SNAPSHOT_KEY, value: this.snapshotRecord(snapshot) });
       // An incoming snapshot replaces the log (as MemoryStorage.applySnapshot does).
       for (let i = storedFirst; i <= storedLast; i++) ops.push({ type: 'del', key: entryKey(i) });
       snapshotIndex = index;
@@ -273,6 +301,9 @@ export class RaftLogStore {
     if (update.confState !== undefined) ops.push({ type: 'put', key: CONF_STATE_KEY, value: encodeConfState(update.confState) });
     if (ops.length === 0) return;
 
+    // The data first (fsynced), then the record naming it: a crash between leaves a file the log
+    // does not name, which open() ignores.
+    if (snapshot !== undefined) await this.writeSnapshotFile(snapshot);
     await this.write(ops, sync, entries.length);
 
     this.storedFirstIndex = storedFirst;
@@ -289,18 +320,54 @@ export class RaftLogStore {
   }
 
   /**
-   * Persists a snapshot this member made of its own applied state (MemoryStorage.createSnapshot).
-   * Unlike a snapshot in save(), it keeps the log: entries after it are still needed, and entries
-   * up to it stay until compact() removes them.
+   * Persists a snapshot this member made of its own applied state (MemoryStorage.createSnapshot):
+   * writeSnapshotFile(), then recordLocalSnapshot().
    */
   async saveLocalSnapshot(snapshot: Snapshot): Promise<void> {
     this.assertUsable('saveLocalSnapshot');
+    await this.writeSnapshotFile(snapshot);
+    await this.recordLocalSnapshot(snapshot);
+  }
+
+  /**
+   * Writes a snapshot's data to its file (nothing without snapshot files). It does not touch the
+   * LevelDB log, so it may run while save() writes the next Ready: a member writes a snapshot of
+   * tens of MB without holding up its writes.
+   */
+  async writeSnapshotFile(snapshot: Snapshot): Promise<void> {
+    this.assertOpen('writeSnapshotFile');
+    if (this.files === undefined) return;
+    const started = performance.now();
+    await this.files.save(snapshot.metadata.term, snapshot.metadata.index, encodeSnapshot(snapshot));
+    this.lastSnapshotSaveMs = performance.now() - started;
+  }
+
+  /** How long the last snapshot file took to write (ms), for the metrics. */
+  lastSnapshotSaveMs = 0;
+
+  /**
+   * Records a local snapshot whose file writeSnapshotFile() wrote. Unlike a snapshot in save(), it
+   * keeps the log: entries after it are still needed, and entries up to it stay until compact()
+   * removes them.
+   */
+  async recordLocalSnapshot(snapshot: Snapshot): Promise<void> {
+    this.assertUsable('recordLocalSnapshot');
     const index = snapshot.metadata.index;
-    assert.ok(index > this.snapshotIndex, `RaftLogStore.saveLocalSnapshot: snapshot ${index} is not newer than ${this.snapshotIndex}`);
-    assert.ok(index <= this.lastIndex, `RaftLogStore.saveLocalSnapshot: snapshot ${index} is beyond the last index ${this.lastIndex}`);
-    assert.ok(index <= this.hardState.commit, `RaftLogStore.saveLocalSnapshot: snapshot ${index} is beyond the commit index ${this.hardState.commit}`);
-    await this.write([{ type: 'put', key: SNAPSHOT_KEY, value: encodeSnapshot(snapshot) }], true, 0);
+    assert.ok(index > this.snapshotIndex, `RaftLogStore.recordLocalSnapshot: snapshot ${index} is not newer than ${this.snapshotIndex}`);
+    assert.ok(index <= this.lastIndex, `RaftLogStore.recordLocalSnapshot: snapshot ${index} is beyond the last index ${this.lastIndex}`);
+    assert.ok(index <= this.hardState.commit, `RaftLogStore.recordLocalSnapshot: snapshot ${index} is beyond the commit index on disk ${this.hardState.commit}`);
+    await this.write([{ type: 'put', key: SNAPSHOT_KEY, value: this.snapshotRecord(snapshot) }], true, 0);
     this.snapshotIndex = index;
+  }
+
+  /** The commit index this log has written (a local snapshot may not go beyond it). */
+  committedOnDisk(): number {
+    return this.hardState.commit;
+  }
+
+  /** What LevelDB keeps of a snapshot: its metadata only when the data is in a file. */
+  private snapshotRecord(snapshot: Snapshot): Uint8Array {
+    return encodeSnapshot(this.files === undefined ? snapshot : { metadata: snapshot.metadata, data: NO_DATA });
   }
 
   /**
@@ -334,7 +401,16 @@ export class RaftLogStore {
    */
   exportAll(chunkSize: number): AsyncIterable<[Uint8Array, Uint8Array][]> {
     this.assertOpen('exportAll');
-    return this.db.range(ALL_KEYS_RANGE, chunkSize);
+    const files = this.files;
+    const records = this.db.range(ALL_KEYS_RANGE, chunkSize);
+    if (files === undefined) return records;
+    // The snapshot in memory now is at least as new as the view's record (a record is written
+    // after its snapshot was made); an older record's data is read back from its file.
+    const inMemory = this.memory.snapshot();
+    return withSnapshotData(records, async (meta) => {
+      if (inMemory.metadata.index === meta.index && inMemory.metadata.term === meta.term) return inMemory.data;
+      return snapshotFileData(files, meta);
+    });
   }
 
   /** The entry indexes currently on disk (first > last when there is none). */
@@ -375,6 +451,82 @@ export class RaftLogStore {
 }
 
 type BatchOp = KvOp;
+
+/**
+ * A data dir's records with each snapshot record made whole: a record that holds only a
+ * snapshot's metadata (its data is in a snapshot file) carries the data too. What a backup copies,
+ * so that the copy is one self-contained LevelDB directory.
+ */
+export async function* withSnapshotData(
+  records: AsyncIterable<[Uint8Array, Uint8Array][]>,
+  dataOf: (meta: { term: number; index: number }) => Promise<Uint8Array>,
+): AsyncGenerator<[Uint8Array, Uint8Array][]> {
+  for await (const chunk of records) {
+    const i = chunk.findIndex(([key]) => Buffer.compare(key, SNAPSHOT_KEY) === 0);
+    if (i === -1) {
+      yield chunk;
+      continue;
+    }
+    const [key, value] = chunk[i] as [Uint8Array, Uint8Array];
+    const snapshot = decodeSnapshot(value);
+    if (snapshot.metadata.index > 0 && snapshot.data.length === 0) {
+      const whole = encodeSnapshot({ metadata: snapshot.metadata, data: await dataOf(snapshot.metadata) });
+      yield [...chunk.slice(0, i), [key, whole], ...chunk.slice(i + 1)];
+    } else {
+      yield chunk;
+    }
+  }
+}
+
+/** The data of the snapshot file of exactly this term and index; throws naming what is wrong. */
+export async function snapshotFileData(files: SnapshotFileStore, meta: { term: number; index: number }): Promise<Uint8Array> {
+  const { loaded, skipped } = await files.load((info) => info.term === meta.term && info.index === meta.index);
+  if (loaded === null) {
+    const damaged = skipped.filter((s) => !/declined|not accepted/.test(s.reason)).map((s) => `${s.name}: ${s.reason}`);
+    throw new DataDirError('snapshot-missing', `raft log: no whole snapshot file for index ${meta.index} (term ${meta.term}) in ${files.dir}${damaged.length > 0 ? ` (${damaged.join('; ')})` : ''}`);
+  }
+  const snapshot = decodeSnapshot(loaded.data);
+  return snapshot.data;
+}
+
+const NO_DATA = new Uint8Array(0);
+
+/**
+ * The snapshot a restart starts from, when its data lives in files: the newest file that is whole
+ * and that the log can continue from — at or below the snapshot the log records, at or below the
+ * commit index on disk, no older than the first stored entry minus one (the entries after it are
+ * still there), and of the same term as the log at that index. A damaged newest file thus falls
+ * back to an older one while the log's compaction tail still covers the gap; otherwise the member
+ * refuses to start, naming every file it tried and why.
+ */
+async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftState): Promise<Snapshot> {
+  const recorded = loaded.snapshot.metadata;
+  const terms = new Map<number, number>();
+  for (const e of loaded.entries) terms.set(e.index, e.term);
+  const termAt = (i: number): number | undefined => (i === recorded.index ? recorded.term : terms.get(i));
+  const { loaded: file, skipped } = await files.load(
+    (info) => info.index <= recorded.index && info.index <= loaded.hardState.commit && info.index + 1 >= loaded.storedFirstIndex && termAt(info.index) === info.term,
+  );
+  const tried = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  if (file === null) {
+    throw new DataDirError(
+      'snapshot-missing',
+      `raft log: the log continues from the snapshot at index ${recorded.index} (term ${recorded.term}) but ${files.dir} has no usable snapshot file${tried === '' ? '' : ` (${tried})`}`,
+    );
+  }
+  let snapshot: Snapshot;
+  try {
+    snapshot = decodeSnapshot(file.data);
+  } catch (err) {
+    throw new DataDirError('corrupt-value', `raft log: snapshot file ${path.join(files.dir, file.name)} holds no snapshot (${(err as Error).message})`);
+  }
+  if (snapshot.metadata.index !== file.index || snapshot.metadata.term !== file.term) {
+    throw new DataDirError('corrupt-value', `raft log: snapshot file ${path.join(files.dir, file.name)} holds the snapshot at ${snapshot.metadata.index} (term ${snapshot.metadata.term})`);
+  }
+  // The voters are the log's: --force-new-cluster rewrites the recorded ConfState, not the files.
+  // (Until membership changes go through the log, the voters never change otherwise.)
+  return { data: snapshot.data, metadata: { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: recorded.confState } };
+}
 
 /** beforeCreate refused: its error passes through open unchanged. */
 class CreateRefused extends Error {

@@ -31,8 +31,14 @@ const MEMBERS = new Set<NodeId>([SELF, LEADER, PEER]);
 const CTX = Uint8Array.of(1, 2, 3, 4);
 
 /** A follower of LEADER in term 5 whose log ends at index 10, unless overridden. */
-function view(over: Partial<Pick<GuardView, 'term' | 'lead' | 'role' | 'lastIndex'>> = {}): GuardView {
-  return { selfId: SELF, isMember: (id) => MEMBERS.has(id), term: 5, lead: LEADER, role: Role.Follower, lastIndex: 10, ...over };
+/** Snapshot data the view's state machine takes: the bytes [7, index]. */
+const snapData = (index: number): Uint8Array => Uint8Array.of(7, index);
+function refuseData(data: Uint8Array, index: number): string | null {
+  return data.length === 2 && data[0] === 7 && data[1] === index ? null : `not a snapshot at ${index}`;
+}
+
+function view(over: Partial<Pick<GuardView, 'term' | 'lead' | 'role' | 'lastIndex' | 'commitIndex'>> = {}): GuardView {
+  return { selfId: SELF, isMember: (id) => MEMBERS.has(id), term: 5, lead: LEADER, role: Role.Follower, lastIndex: 10, commitIndex: 6, refuseSnapshotData: refuseData, ...over };
 }
 
 /** This member leading term 5 with its log ending at index 10. */
@@ -320,12 +326,22 @@ describe('refusePeerBatch: what the other leader-only types must carry', () => {
     expect(check(msg({ type: MessageType.MsgReadIndexResp, index: 9, context: CTX }))).toBeNull();
   });
 
-  it('refuses every snapshot of the current or a newer term, even from the leader: this member cannot install one', () => {
-    const snap = (over: Partial<Message>): Message => msg({ type: MessageType.MsgSnap, snapshot: { data: new Uint8Array(0), metadata: { index: 8, term: 5, confState: { voters: [1, 2, 3], learners: [] } } }, ...over });
-    expect(check(snap({}))).toBe('MsgSnap from 2 (term 5): this member cannot install a snapshot (it has no snapshot format yet)');
-    expect(check(snap({ from: PEER, term: 6 }))).toMatch(/cannot install a snapshot/);
-    expect(check(snap({ term: 9 }), view({ role: Role.Candidate, lead: NONE }))).toMatch(/cannot install a snapshot/);
-    expect(refusePeerBatch([msg({ type: MessageType.MsgHeartbeat, commit: 1 }), snap({})], LEADER, view())).toMatch(/^MsgSnap .*cannot install a snapshot/);
+  it('refuses a snapshot whose metadata cannot be or whose data the state machine cannot install; passes a good one', () => {
+    const snap = (index: number, data: Uint8Array, over: Partial<Message> = {}, meta: { term?: number; voters?: number[] } = {}): Message =>
+      msg({ type: MessageType.MsgSnap, snapshot: { data, metadata: { index, term: meta.term ?? 5, confState: { voters: meta.voters ?? [1, 2, 3], learners: [] } } }, ...over });
+    expect(check(snap(8, snapData(8)))).toBeNull();
+    expect(check(snap(8, Uint8Array.of(1, 2, 3)))).toBe('MsgSnap from 2 (term 5): the snapshot\'s data cannot be installed: not a snapshot at 8');
+    expect(check(snap(8, snapData(9)))).toMatch(/not a snapshot at 8/);
+    expect(check(snap(0, snapData(0)))).toMatch(/index 0, term 5 cannot be/);
+    expect(check(snap(8, snapData(8), {}, { term: 6 }))).toMatch(/term 6 cannot come in term 5/);
+    expect(check(snap(8, snapData(8), {}, { voters: [] }))).toMatch(/without voters/);
+    expect(check(snap(8, snapData(8), {}, { voters: [1, 2, 99] }))).toMatch(/member 63 is not a member/);
+    // still only from the leader of this term
+    expect(check(snap(8, snapData(8), { from: PEER }))).toMatch(/leads term 5/);
+    // raft ignores a snapshot at or below its commit index (or of an older term): no decoding
+    expect(check(snap(6, Uint8Array.of(1)))).toBeNull();
+    expect(check(snap(8, Uint8Array.of(1), { term: 4 }, { term: 4 }))).toBeNull();
+    expect(refusePeerBatch([msg({ type: MessageType.MsgHeartbeat, commit: 1 }), snap(8, Uint8Array.of(1))], LEADER, view())).toMatch(/^MsgSnap .*cannot be installed/);
   });
 });
 
@@ -401,7 +417,7 @@ describe('refusePeerBatch: vote requests and entries on types that carry none', 
 /** The guard's view of a RawNode, read the way the member reads its raft. */
 /** The member's own live view of a node (its fields are read at each check). */
 function viewOf(rn: RawNode, members: ReadonlySet<NodeId>): GuardView {
-  return raftGuardView(rn.id, members, rn.raft);
+  return raftGuardView(rn.id, members, rn.raft, () => null);
 }
 
 

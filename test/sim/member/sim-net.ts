@@ -99,6 +99,11 @@ export class SimNetwork {
           const byPeer = new Map<number, Message[]>();
           for (const m of messages) {
             this.onSend?.(m);
+            if (m.type === MessageType.MsgSnap) {
+              // As the real transport: alone on the snapshot path, its outcome reported to raft.
+              this.sendSnapshot(o.selfId, m, o, owner);
+              continue;
+            }
             let list = byPeer.get(m.to);
             if (list === undefined) byPeer.set(m.to, (list = []));
             list.push(m);
@@ -135,6 +140,38 @@ export class SimNetwork {
       this.lastArrivalMs.set(link, arrival);
       this.world.at(arrival, () => this.deliver(from, to, body, dest), dest.owner);
     }
+  }
+
+  /** A MsgSnap: delivered (or lost) like a batch of its own, then raft hears how it ended. */
+  private sendSnapshot(from: number, m: Message, o: PeerNetworkOptions, senderOwner: Owner): void {
+    this.batchesSent++;
+    this.messagesSent++;
+    const to = m.to;
+    const dest = this.endpoints.get(to);
+    const reachable = dest !== undefined && !dest.owner.dead && dest.listening && this.canTalk(from, to);
+    let reported = false;
+    const report = (status: 'finish' | 'failure'): void => {
+      if (reported) return;
+      reported = true;
+      this.world.after(this.rng.int(1, 5), () => o.onSnapshotStatus(to, status), senderOwner);
+    };
+    // The real transport's request times out when the receiver dies with it in hand.
+    this.world.after(5000, () => report('failure'), senderOwner);
+    if (!reachable || this.rng.chance(this.conditions.dropRate)) {
+      if (!reachable) this.reportUnreachable(from, to, o.onUnreachable, senderOwner);
+      report('failure');
+      return;
+    }
+    const body = encodeBatch([m]);
+    const delay = this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs) + this.rng.int(0, 50);
+    this.world.after(
+      delay,
+      () => {
+        const r = this.deliver(from, to, body, dest, 'snapshot');
+        report(r.status === 204 ? 'finish' : 'failure');
+      },
+      dest.owner,
+    );
   }
 
   private reportUnreachable(from: number, to: number, onUnreachable: (id: number) => void, owner: Owner): void {
