@@ -9,3 +9,5 @@ export { BACKUP_CHUNK_RECORDS, randomId53, rewriteForNewCluster, writeBackup } f
 export type { BackupSource, BackupSummary, ForcedNewCluster, NewClusterIdentity } from './backup.js';
 export type { BackupRecord } from './codec.js';
 export { ALL_KEYS_RANGE } from './keys.js';
+export { checkSnapshotFile, decodeSnapshotFile, DEFAULT_MAX_SNAPSHOTS, encodeSnapshotFile, openSnapshotFiles, parseSnapFileName, SNAPSHOT_HEADER_BYTES, snapDir, snapFileName, snapshotFilesIn } from './snap-files.js';
+export type { LoadedSnapshotFile, SnapshotFileInfo, SnapshotFiles, SnapshotFilesOptions, SnapshotLoad } from './snap-files.js';
