@@ -482,7 +482,7 @@ export async function* withSnapshotData(
 export async function snapshotFileData(files: SnapshotFileStore, meta: { term: number; index: number }): Promise<Uint8Array> {
   const { loaded, skipped } = await files.load((info) => info.term === meta.term && info.index === meta.index);
   if (loaded === null) {
-    const damaged = skipped.filter((s) => !/declined|not accepted/.test(s.reason)).map((s) => `${s.name}: ${s.reason}`);
+    const damaged = skipped.filter((s) => s.reason !== 'declined by accept()').map((s) => `${s.name}: ${s.reason}`);
     throw new DataDirError('snapshot-missing', `raft log: no whole snapshot file for index ${meta.index} (term ${meta.term}) in ${files.dir}${damaged.length > 0 ? ` (${damaged.join('; ')})` : ''}`);
   }
   const snapshot = decodeSnapshot(loaded.data);
@@ -504,10 +504,16 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
   const terms = new Map<number, number>();
   for (const e of loaded.entries) terms.set(e.index, e.term);
   const termAt = (i: number): number | undefined => (i === recorded.index ? recorded.term : terms.get(i));
-  const { loaded: file, skipped } = await files.load(
-    (info) => info.index <= recorded.index && info.index <= loaded.hardState.commit && info.index + 1 >= loaded.storedFirstIndex && termAt(info.index) === info.term,
-  );
-  const tried = skipped.map((s) => `${s.name}: ${s.reason}`).join('; ');
+  const declined = new Map<string, string>();
+  const { loaded: file, skipped } = await files.load((info) => {
+    let why: string | null = null;
+    if (info.index > recorded.index || info.index > loaded.hardState.commit) why = 'newer than the log records';
+    else if (info.index + 1 < loaded.storedFirstIndex) why = `the log no longer holds the entries after it (it starts at ${loaded.storedFirstIndex})`;
+    else if (termAt(info.index) !== info.term) why = `the log's term at index ${info.index} is ${termAt(info.index) ?? 'unknown'}`;
+    if (why !== null) declined.set(info.name, why);
+    return why === null;
+  });
+  const tried = skipped.map((s) => `${s.name}: ${declined.get(s.name) ?? s.reason}`).join('; ');
   if (file === null) {
     throw new DataDirError(
       'snapshot-missing',
