@@ -6,7 +6,12 @@
 // are sent at once; it is written to the node's disk after a simulated latency (atomically: a
 // crash loses the whole Ready or none of it), and only then are its `messagesAfterPersist` sent and
 // its committed entries applied. A crash keeps only what reached the disk; the state machine is
-// rebuilt by re-applying the log after a restart.
+// rebuilt from the last snapshot plus the log after it on a restart.
+//
+// The state machine ("the service") is the sequence of values applied at each index. It snapshots
+// itself either by the cluster's own policy (`compactEveryEntries`) or by a policy the caller
+// installs as `afterApply` (the MIT 3D tester's service), both through snapshotAndCompact; a
+// snapshot received from the leader replaces it.
 import {
   MemoryStorage,
   MessageType,
@@ -109,6 +114,8 @@ export class SimNode {
 }
 
 export type ApplyListener = (node: SimNode, e: Entry) => void;
+/** The application's turn after a Ready is applied and advanced (e.g. to snapshot and compact). */
+export type AfterApplyHook = (node: SimNode) => void;
 export type ReadStateListener = (node: SimNode, rs: ReadState) => void;
 
 export class Cluster {
@@ -129,6 +136,8 @@ export class Cluster {
   net: NetworkConditions;
   onApply: ApplyListener | undefined;
   onReadState: ReadStateListener | undefined;
+  /** Runs after every Ready a node applies (after advance), on top of `compactEveryEntries`. */
+  afterApply: AfterApplyHook | undefined;
   /** linkDown[from][to]: one-way cut (partitions are built from these). */
   private readonly linkDown: boolean[][];
   private readonly queue = new EventQueue<SimEvent>();
@@ -201,7 +210,7 @@ export class Cluster {
     node.gen++;
     // The state machine comes back from the last snapshot; the log after it is re-applied.
     const snap = node.storage.snapshot();
-    node.applied = snap.metadata.index > 0 ? decodeStateMachine(snap.data) : [];
+    node.applied = snap.metadata.index > 0 ? this.loadSnapshot(node, snap.data, snap.metadata.index) : [];
     node.appliedIndex = snap.metadata.index;
     node.rn = new RawNode(this.raftConfig(node));
     node.ready = undefined;
@@ -418,10 +427,8 @@ export class Cluster {
     for (const m of rd.messagesAfterPersist) this.send(node, m);
     if (rd.snapshot !== undefined) {
       // Load the leader's state machine; it must agree with what was applied at those indexes.
-      const values = decodeStateMachine(rd.snapshot.data);
       const upTo = rd.snapshot.metadata.index;
-      for (let i = 1; i <= upTo; i++) this.checker.onSnapshotValue(node.id, i, values[i] as number);
-      node.applied = values;
+      node.applied = this.loadSnapshot(node, rd.snapshot.data, upTo);
       node.appliedIndex = upTo;
       this.snapshotsInstalled++;
       this.trace.note(this.nowMs, `${node.id} installed snapshot ${rd.snapshot.metadata.term}/${upTo}`);
@@ -437,6 +444,7 @@ export class Cluster {
     node.ready = undefined;
     rn.advance(rd);
     this.maybeCompact(node);
+    if (this.afterApply !== undefined && node.rn === rn) this.afterApply(node);
     this.afterInput(node);
   }
 
@@ -446,15 +454,36 @@ export class Cluster {
     if (every === 0) return;
     const first = node.storage.firstIndex();
     if (node.appliedIndex - first + 1 < every) return;
-    const snapIndex = node.appliedIndex;
-    if (snapIndex > node.storage.snapshot().metadata.index) {
-      node.storage.createSnapshot(snapIndex, undefined, encodeStateMachine(node.applied, snapIndex));
+    this.snapshotAndCompact(node, node.appliedIndex, node.appliedIndex - (every >> 1));
+  }
+
+  /**
+   * What a runtime does to compact its log (etcd's raftexample: MemoryStorage.createSnapshot,
+   * then compact): snapshots the state machine as of `index` (applied, so also on disk) unless the
+   * disk already holds a snapshot that recent, then discards the log entries up to `compactTo`
+   * (<= index; compactTo === index keeps no entry the snapshot covers). The disk is the storage,
+   * so this is durable at once: a crash right after restarts from this snapshot.
+   */
+  snapshotAndCompact(node: SimNode, index: number, compactTo = index): void {
+    if (index > node.appliedIndex) throw new Error(`node ${node.id}: snapshot at ${index} beyond applied ${node.appliedIndex}`);
+    if (index > node.storage.snapshot().metadata.index) {
+      node.storage.createSnapshot(index, undefined, encodeStateMachine(node.applied, index));
     }
-    const compactTo = snapIndex - (every >> 1);
-    if (compactTo > first - 1) {
+    if (compactTo > node.storage.firstIndex() - 1) {
       node.storage.compact(compactTo);
-      this.trace.note(this.nowMs, `${node.id} compacted to ${compactTo} (snapshot ${snapIndex})`);
+      this.trace.note(this.nowMs, `${node.id} compacted to ${compactTo} (snapshot ${index})`);
     }
+  }
+
+  /**
+   * The state machine held in a snapshot (the leader's, or our own on a restart): it must cover
+   * exactly `index` entries, and agree with what was applied at each of them everywhere.
+   */
+  private loadSnapshot(node: SimNode, data: Uint8Array, index: number): number[] {
+    const values = decodeStateMachine(data);
+    if (values.length !== index + 1) throw new SafetyViolation('Snapshot', `node ${node.id}: snapshot at ${index} holds ${values.length - 1} entries`);
+    for (let i = 1; i <= index; i++) this.checker.onSnapshotValue(node.id, i, values[i] as number);
+    return values;
   }
 
   /** The sender learns the outcome of its snapshot send (nothing if it is down). */

@@ -4,12 +4,29 @@
 //
 // One difference from the MIT lab: a new leader appends a no-op entry (paper §8), so command
 // indexes are not dense; tests compare indexes relative to each other rather than to 1, 2, 3.
+//
+// With `snapshotInterval` (lab 3D), each peer runs the lab's snapshotting service (applierSnap in
+// the lab's tester): whenever its applied index reaches a multiple of the interval, it snapshots
+// its state machine (the applied sequence, which encodes the index) and has the log compacted up
+// to that index, as raft.Snapshot(index, data) does in the lab: MemoryStorage.createSnapshot and
+// compact, the calls a runtime makes. The simulated disk (the node's storage) keeps the snapshot
+// and the log after it, so a restart comes back from both; a snapshot the leader sends replaces
+// the service's state when its Ready is applied (the lab's SnapshotValid ApplyMsg). The cluster's
+// checker compares every installed or restored snapshot, index by index, with what was applied.
 import { ProposalDroppedError, Role, type NodeId } from '../../src/raft/index.js';
 import { encodeValue } from './checker.js';
-import { Cluster, type ClusterOptions } from './cluster.js';
+import { Cluster, type ClusterOptions, type SimNode } from './cluster.js';
 
 /** MIT's RaftElectionTimeout. */
 export const ELECTION_TIMEOUT_MS = 1000;
+
+/** MIT's SnapShotInterval: the service snapshots every this many applied entries. */
+export const SNAPSHOT_INTERVAL = 10;
+
+export interface MitOptions extends Partial<ClusterOptions> {
+  /** Run the lab's snapshotting service with this interval (0 = no snapshots, labs 3A-3C). */
+  snapshotInterval?: number;
+}
 
 export class MitFailure extends Error {
   constructor(message: string) {
@@ -21,10 +38,49 @@ export class MitFailure extends Error {
 export class MitHarness {
   readonly cluster: Cluster;
   readonly n: number;
+  readonly snapshotInterval: number;
 
-  constructor(n: number, seed: number, options: Partial<ClusterOptions> = {}) {
-    this.cluster = new Cluster({ nodes: n, seed, ...options });
+  constructor(n: number, seed: number, options: MitOptions = {}) {
+    const { snapshotInterval = 0, ...clusterOptions } = options;
+    this.cluster = new Cluster({ nodes: n, seed, ...clusterOptions });
     this.n = n;
+    this.snapshotInterval = snapshotInterval;
+    // Set before any Ready is handled: the cluster's nodes have started but virtual time has not run.
+    if (snapshotInterval > 0) this.cluster.afterApply = (node) => this.serviceSnapshot(node);
+  }
+
+  /** The lab's service: a snapshot at each multiple of the interval it has applied, log compacted to it. */
+  private serviceSnapshot(node: SimNode): void {
+    const index = Math.floor(node.appliedIndex / this.snapshotInterval) * this.snapshotInterval;
+    if (index > node.storage.snapshot().metadata.index) this.cluster.snapshotAndCompact(node, index);
+  }
+
+  /**
+   * The lab's LogSize() < MAXLOGSIZE check, in entries: the service keeps its log compacted, so
+   * no peer (up or down) holds more than 2 intervals of entries it has applied; entries it has not
+   * applied yet (uncommitted, or committed but not yet applied) are not the service's to compact.
+   */
+  checkLogSize(): void {
+    for (const node of this.cluster.nodes) {
+      const { entries, applied } = this.logSize(node.id);
+      if (applied > 2 * this.snapshotInterval) {
+        throw new MitFailure(`log size too large: node ${node.id} holds ${entries} entries, ${applied} of them applied (snapshot interval ${this.snapshotInterval})`);
+      }
+    }
+  }
+
+  /** Entries in a peer's log (its raft log when up, its disk when down), and how many it has applied. */
+  logSize(id: NodeId): { entries: number; applied: number } {
+    const node = this.cluster.node(id);
+    const log = node.rn?.raft.log;
+    const first = log !== undefined ? log.firstIndex() : node.storage.firstIndex();
+    const last = log !== undefined ? log.lastIndex() : node.storage.lastIndex();
+    return { entries: last - first + 1, applied: Math.max(0, Math.min(node.appliedIndex, last) - first + 1) };
+  }
+
+  /** Snapshots peers installed from a leader so far. */
+  snapshotsInstalled(): number {
+    return this.cluster.snapshotsInstalled;
   }
 
   get ids(): NodeId[] {
