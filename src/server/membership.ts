@@ -1,17 +1,28 @@
 // The cluster's members as this member knows them: ids and peer URLs from the initial cluster
 // (membership changes come with a later issue), names and client URLs as published through the
 // log (etcd's member attributes), so every member answers /v2/members the same way once applied.
+// A raft snapshot carries all of it (state() / restoreFrom(), through MemberStateMachine).
 import type { InitialMember } from '../config.js';
 import type { MemberInfo } from './backend.js';
 import { formatId } from './ids.js';
 
-interface MemberRecord {
+export interface MemberRecord {
+  /** Raft node id: positive, at most 53 bits. */
   id: number;
   name: string;
+  /** Sorted (applyPeerURLs sorts; --initial-cluster's are canonical and sorted). */
   peerURLs: string[];
+  /** Sorted; empty until published. */
   clientURLs: string[];
   /** Whether attributes for this member were applied from the log. */
   published: boolean;
+}
+
+/** Everything a Membership holds, as plain data: what a raft snapshot carries. */
+export interface MembershipState {
+  /** Every member, ordered by id. */
+  members: MemberRecord[];
+  clusterVersion: string | null;
 }
 
 export class Membership {
@@ -87,4 +98,60 @@ export class Membership {
   list(): MemberInfo[] {
     return this.ids().map((id) => this.info(id) as MemberInfo);
   }
+
+  /** A copy of the whole state (members ordered by id), for raft snapshots. */
+  state(): MembershipState {
+    const members = this.ids().map((id) => copyRecord(this.byId.get(id)!));
+    return { members, clusterVersion: this.clusterVersion };
+  }
+
+  /**
+   * Checks that `v` is a MembershipState this code could have written: at least one member,
+   * positive safe-integer ids, strictly ascending (so distinct), strings where strings belong.
+   * Returns a copy; throws an Error naming the problem.
+   */
+  static checkState(v: unknown): MembershipState {
+    const bad = (why: string): never => {
+      throw new Error(`membership state: malformed (${why})`);
+    };
+    if (typeof v !== 'object' || v === null) bad('not an object');
+    const { members, clusterVersion } = v as { members?: unknown; clusterVersion?: unknown };
+    if (clusterVersion !== null && typeof clusterVersion !== 'string') bad('cluster version');
+    if (!Array.isArray(members) || members.length === 0) bad('no members');
+    const out: MemberRecord[] = [];
+    for (const m of members as unknown[]) {
+      if (typeof m !== 'object' || m === null) bad('member');
+      const r = m as Partial<Record<keyof MemberRecord, unknown>>;
+      if (!Number.isSafeInteger(r.id) || (r.id as number) <= 0) bad('member id');
+      const id = r.id as number;
+      if (out.length > 0 && id <= out[out.length - 1]!.id) bad(`member ${formatId(id)} out of order`);
+      if (typeof r.name !== 'string' || !isStringList(r.peerURLs) || !isStringList(r.clientURLs) || typeof r.published !== 'boolean') {
+        bad(`member ${formatId(id)}`);
+      }
+      out.push(copyRecord(r as MemberRecord));
+    }
+    return { members: out, clusterVersion: clusterVersion as string | null };
+  }
+
+  /**
+   * Replaces the whole state, in place, with `state` (checked first: on bad input this throws and
+   * nothing changes): the records (ids, names, peer URLs, client URLs, published) and the cluster
+   * version. When the member ids differ from the current ones (no membership change exists yet;
+   * this is for the one that comes), the members are replaced: ids() and list() answer the new
+   * set. The raft voters are not this object's: they follow a ConfState, not a Membership.
+   */
+  restoreFrom(state: MembershipState): void {
+    const checked = Membership.checkState(state);
+    this.byId.clear();
+    for (const m of checked.members) this.byId.set(m.id, m);
+    this.clusterVersion = checked.clusterVersion;
+  }
+}
+
+function copyRecord(m: MemberRecord): MemberRecord {
+  return { id: m.id, name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs], published: m.published };
+}
+
+function isStringList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
 }

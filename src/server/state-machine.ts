@@ -1,13 +1,16 @@
 // What a member replicates: the v2 key tree, the v2 auth records and the membership (published
 // attributes, peer URLs, the cluster version). apply(entry) is the one place a committed log entry
 // changes them; it reads no clock and no randomness, so every member that applies the same log
-// holds the same state and answers the same etcd indexes.
+// holds the same state and answers the same etcd indexes. snapshot() captures all of it at
+// applied() (format: state-snapshot.ts) and restore() puts a snapshot in place of it, for raft
+// snapshots: log compaction, and a leader's state installed on a follower that fell behind.
 import { EntryType, type Entry } from '../raft/messages.js';
 import { AuthStore, type AuthResult } from '../store/auth.js';
 import { Store, type ApplyResult } from '../store/store.js';
 import { decodeEntryCommand, type EntryCommand, type ForwardedCommand } from './entry-codec.js';
 import { formatId } from './ids.js';
 import type { Membership } from './membership.js';
+import { decodeState, encodeState } from './state-snapshot.js';
 
 export type EntryResult = ApplyResult | AuthResult;
 
@@ -34,6 +37,9 @@ export class MemberStateMachine {
   /** While applying the bootstrap entries at the head of the log: the members they named. */
   private bootstrapMembers: Set<number> | null = null;
 
+  // store, auth and membership are held by the HTTP layer and the member: restore() changes them in
+  // place and never replaces them.
+
   constructor(options: StateMachineOptions, appliedIndex: number) {
     this.membership = options.membership;
     this.onPeerURLsChanged = options.onPeerURLsChanged;
@@ -44,6 +50,49 @@ export class MemberStateMachine {
 
   applied(): number {
     return this.appliedIndex;
+  }
+
+  /**
+   * The whole replicated state as of applied(): the applied index, the store, the auth records and
+   * the membership (state-snapshot.ts documents the bytes). Members that applied the same entries
+   * produce the same bytes (the stats counters of their own reads are left out).
+   */
+  snapshot(): Uint8Array {
+    return encodeState({
+      applied: this.appliedIndex,
+      bootstrap: this.bootstrapMembers,
+      membership: this.membership,
+      auth: this.auth,
+      store: this.store,
+    });
+  }
+
+  /**
+   * Replaces the state, in place, with a snapshot's: afterwards applied() is the snapshot's index
+   * and every later entry applies exactly as on the member that took it. `store`, `auth` and
+   * `membership` stay the same objects; the store's watchers stay registered (Store.restoreFrom),
+   * its stats counters are the snapshot's but for those of the member's own reads.
+   * The snapshot may be at any index, before or after applied(): deciding whether to install one
+   * is the caller's (raft's). The bootstrap entries' transient state is the snapshot's (none,
+   * unless it was taken at the head of a new log). onPeerURLsChanged is then called, in id order,
+   * for each member of the restored membership whose peer URLs differ from before (a member that
+   * was not there before included), so the transport follows; a member the snapshot no longer
+   * has is simply gone from the membership (removing peers is the membership-change work's).
+   * Bytes this code did not write throw an Error, and then nothing has changed: all of it is
+   * decoded and checked before anything is replaced.
+   */
+  restore(data: Uint8Array): void {
+    const decoded = decodeState(data);
+    const before = new Map(this.membership.ids().map((id) => [id, this.membership.peerURLs(id)]));
+    this.store.restoreFrom(decoded.store, { keepReadCounts: true });
+    this.auth.restoreFrom(decoded.auth);
+    this.membership.restoreFrom(decoded.membership);
+    this.appliedIndex = decoded.applied;
+    this.bootstrapMembers = decoded.bootstrap;
+    for (const id of this.membership.ids()) {
+      const urls = this.membership.peerURLs(id);
+      if (!sameList(before.get(id), urls)) this.onPeerURLsChanged(id, urls);
+    }
   }
 
   /** Applies the next committed entry; returns what a client waiting for it gets. */
@@ -146,4 +195,8 @@ export class MemberStateMachine {
       this.store.applyInternal(`0/members/${formatId(id)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(id) }));
     }
   }
+}
+
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,7 +1,7 @@
 // AuthChange on the wire (msgpackr, like the v2 commands) and the check a decoded change must pass
 // before it is applied: a malformed change would make apply throw or diverge, so it is refused
 // loudly at decode time.
-import type { AuthChange, AuthRole, NameList, Permissions } from './auth-types.js';
+import type { AuthChange, AuthRole, AuthUser, NameList, Permissions } from './auth-types.js';
 import { packr } from './msgpack.js';
 
 export function encodeAuthChange(change: AuthChange): Uint8Array {
@@ -28,7 +28,8 @@ function isPermissions(v: unknown): v is Permissions {
   return isNameList(read) && isNameList(write);
 }
 
-function isRole(v: unknown): v is AuthRole {
+/** A role record as stored (also what a saved auth state holds). */
+export function isAuthRole(v: unknown): v is AuthRole {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as { role?: unknown; permissions?: unknown; grant?: unknown; revoke?: unknown };
   return (
@@ -37,6 +38,13 @@ function isRole(v: unknown): v is AuthRole {
     (r.grant === undefined || isPermissions(r.grant)) &&
     (r.revoke === undefined || isPermissions(r.revoke))
   );
+}
+
+/** A user record as stored: the name, the proposer's password hash, the roles (null: Go's nil). */
+export function isAuthUser(v: unknown): v is AuthUser {
+  if (typeof v !== 'object' || v === null) return false;
+  const u = v as { user?: unknown; password?: unknown; roles?: unknown };
+  return typeof u.user === 'string' && typeof u.password === 'string' && isNameList(u.roles);
 }
 
 /** Throws unless `v` is a well-formed AuthChange. */
@@ -53,7 +61,7 @@ export function assertAuthChange(v: unknown): AuthChange {
       case 'deleteUser':
         return typeof c['user'] === 'string';
       case 'createRole':
-        return isRole(c['role']);
+        return isAuthRole(c['role']);
       case 'updateRole':
         return (
           typeof c['role'] === 'string' &&

@@ -9,6 +9,7 @@
 // flag (+1). apply reproduces exactly these through a recorder (Store.applyInternal), so the etcd
 // index matches etcd's. Names starting with '_' are hidden nodes in etcd's store: they exist but
 // etcd's listings (GET /v2/auth/users, /roles) skip them; so does userNames()/roleNames().
+import { isAuthRole, isAuthUser } from './auth-codec.js';
 import { compareBytes, mergeRole, mergeUser, rolesEqual, usersEqual } from './auth-merge.js';
 import {
   authFailure,
@@ -60,12 +61,25 @@ const DEFAULT_MAX_AUTH_ROLES = 10_000;
 const STORE_PREFIX = '2';
 const FORMAT_VERSION = 1;
 
+/**
+ * What save() writes (msgpack map): { version: 1, initialised, enabled, users: [{user, password,
+ * roles}], roles: [{role, permissions, grant?, revoke?}] }, users and roles byte-ordered by name,
+ * so the bytes depend on the state alone (not on the order the records were written in).
+ */
 interface AuthWire {
   version: number;
   initialised: boolean;
   enabled: boolean;
   users: AuthUser[];
   roles: AuthRole[];
+}
+
+/** A saved auth state, decoded and checked (AuthStore.decodeSaved); restoring it copies it. */
+export interface DecodedAuth {
+  readonly initialised: boolean;
+  readonly enabled: boolean;
+  readonly users: readonly AuthUser[];
+  readonly roles: readonly AuthRole[];
 }
 
 export class AuthStore implements AuthView {
@@ -233,29 +247,68 @@ export class AuthStore implements AuthView {
 
   // ---- snapshots
 
-  /** The whole auth state, for raft snapshots. */
+  /** The whole auth state, for raft snapshots; the same state always gives the same bytes. */
   save(): Uint8Array {
+    const byName = <T>(records: Map<string, T>): T[] => [...records.keys()].sort(compareBytes).map((name) => records.get(name)!);
     const wire: AuthWire = {
       version: FORMAT_VERSION,
       initialised: this.isInitialised,
       enabled: this.isEnabled,
-      users: [...this.users.values()],
-      roles: [...this.roles.values()],
+      users: byName(this.users).map(copyUser),
+      roles: byName(this.roles).map(copyRole),
     };
     return packr.pack(wire);
   }
 
-  /** An auth store in the saved state. Throws on data this code did not write. */
+  /**
+   * Decodes and checks what save() wrote; nothing of any auth store changes. Throws an Error on
+   * bytes this code did not write (a malformed record, a duplicate name, a stored root role,
+   * auth enabled without a root user, records without etcd's /2 records).
+   */
+  static decodeSaved(data: Uint8Array): DecodedAuth {
+    let wire: Partial<Record<keyof AuthWire, unknown>> | null;
+    try {
+      wire = packr.unpack(data) as Partial<Record<keyof AuthWire, unknown>> | null;
+    } catch (err: unknown) {
+      throw new Error(`auth snapshot: not msgpack (${(err as Error).message})`);
+    }
+    if (typeof wire !== 'object' || wire === null || wire.version !== FORMAT_VERSION) throw new Error('auth snapshot: not an auth snapshot of a known version');
+    const malformed = (why: string): never => {
+      throw new Error(`auth snapshot: malformed (${why})`);
+    };
+    const { initialised, enabled, users, roles } = wire;
+    if (typeof initialised !== 'boolean' || typeof enabled !== 'boolean') malformed('flags');
+    if (!Array.isArray(users) || !users.every(isAuthUser)) malformed('users');
+    if (!Array.isArray(roles) || !roles.every(isAuthRole)) malformed('roles');
+    const userList = (users as AuthUser[]).map(copyUser);
+    const roleList = (roles as AuthRole[]).map(copyRole);
+    if (new Set(userList.map((u) => u.user)).size !== userList.length) malformed('duplicate user');
+    if (new Set(roleList.map((r) => r.role)).size !== roleList.length) malformed('duplicate role');
+    if (roleList.some((r) => r.role === ROOT_NAME)) malformed('a stored root role');
+    if (enabled === true && !userList.some((u) => u.user === ROOT_NAME)) malformed('enabled without a root user');
+    if (initialised !== true && (enabled === true || userList.length > 0 || roleList.length > 0)) malformed('records before the /2 records');
+    return { initialised: initialised as boolean, enabled: enabled as boolean, users: userList, roles: roleList };
+  }
+
+  /**
+   * Replaces this auth store's state, in place, with a saved one (users, roles, both flags); the
+   * bounds stay this store's. Bytes are decoded and checked in full first: on bad input this
+   * throws and the store is unchanged.
+   */
+  restoreFrom(saved: Uint8Array | DecodedAuth): void {
+    const state = saved instanceof Uint8Array ? AuthStore.decodeSaved(saved) : saved;
+    this.users.clear();
+    this.roles.clear();
+    for (const u of state.users) this.users.set(u.user, copyUser(u));
+    for (const r of state.roles) this.roles.set(r.role, copyRole(r));
+    this.isInitialised = state.initialised;
+    this.isEnabled = state.enabled;
+  }
+
+  /** A new auth store in the saved state. Throws on data this code did not write. */
   static recover(data: Uint8Array, options: AuthStoreOptions = {}): AuthStore {
-    const wire = packr.unpack(data) as AuthWire;
-    if (typeof wire !== 'object' || wire === null || wire.version !== FORMAT_VERSION) throw new Error('AuthStore.recover: not an auth snapshot');
-    if (!Array.isArray(wire.users) || !Array.isArray(wire.roles)) throw new Error('AuthStore.recover: malformed snapshot');
     const store = new AuthStore(options);
-    store.isInitialised = wire.initialised === true;
-    store.isEnabled = wire.enabled === true;
-    for (const u of wire.users) store.users.set(u.user, u);
-    for (const r of wire.roles) store.roles.set(r.role, r);
-    if (store.isEnabled && !store.users.has(ROOT_NAME)) throw new Error('AuthStore.recover: enabled without a root user');
+    store.restoreFrom(data);
     return store;
   }
 }
@@ -276,6 +329,10 @@ function rootRoleRefused(): AuthResult {
 
 function copyPermissions(p: Permissions): Permissions {
   return { kv: { read: p.kv.read === null ? null : [...p.kv.read], write: p.kv.write === null ? null : [...p.kv.write] } };
+}
+
+function copyUser(u: AuthUser): AuthUser {
+  return { user: u.user, password: u.password, roles: u.roles === null ? null : [...u.roles] };
 }
 
 function copyRole(r: AuthRole): AuthRole {

@@ -6,6 +6,9 @@ import { isHiddenName } from './keys.js';
 /** 0 = permanent (no TTL). */
 export const PERMANENT = 0;
 
+/** The latest instant a JS Date (hence formatExpiration) can represent. */
+export const MAX_EXPIRATION_MS = 8.64e15;
+
 export class StoreNode {
   /** Full key, e.g. '/a/b'; the root is '/'. */
   readonly path: string;

@@ -43,6 +43,13 @@ export const countedStats: readonly CountedStat[] = [
 
 export type StatCounters = Record<CountedStat, number>;
 
+/**
+ * The counters that reads move (get, and every keys request's auth-flag read): each member counts
+ * the reads it served, so they differ between members that applied the same log. Every other
+ * counter is moved by apply alone.
+ */
+export const readStats: readonly CountedStat[] = ['getsSuccess', 'getsFail'];
+
 export function zeroStats(): StatCounters {
   const out = {} as StatCounters;
   for (const name of countedStats) out[name] = 0;

@@ -7,10 +7,10 @@ import { ErrorCode, EtcdError } from './errors.js';
 import type { NodeExtern, V2Event } from './event.js';
 import { EventHistory } from './history.js';
 import { cleanPath, joinKey } from './keys.js';
-import { PERMANENT, StoreNode } from './node.js';
+import { MAX_EXPIRATION_MS, PERMANENT, StoreNode } from './node.js';
 import { nodeSnapshot, nodeSnapshotAt, listing, removalNode } from './repr.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
-import { withWatchers, zeroStats, type CountedStat, type StatCounters, type StoreStats } from './stats.js';
+import { decodeSnapshot, encodeSnapshot, type DecodedSnapshot } from './snapshot.js';
+import { readStats, withWatchers, zeroStats, type CountedStat, type StatCounters, type StoreStats } from './stats.js';
 import { KeyTree, PathMiss } from './tree.js';
 import { verifyTree } from './verify.js';
 import { HubWatcher, WatcherHub, type Watcher } from './watchers.js';
@@ -34,8 +34,6 @@ const DEFAULT_MAX_WATCHERS = 10_000;
 
 /** etcd treats expirations before 2000-01-01 as "permanent" when creating a node. */
 const MIN_EXPIRATION_MS = Date.UTC(2000, 0, 1);
-/** The latest instant a JS Date (hence formatExpiration) can represent. */
-const MAX_EXPIRATION_MS = 8.64e15;
 
 /** Name of the in-order key a POST creates at `index`: the index, zero-padded to 20 digits. */
 function inOrderName(index: number): string {
@@ -45,8 +43,9 @@ function inOrderName(index: number): string {
 type OpResult = V2Event | EtcdError;
 
 export class Store {
-  private readonly tree = new KeyTree();
-  private readonly history: EventHistory;
+  // tree and history are replaced whole by restoreFrom; the hub (the live watchers) never is.
+  private tree = new KeyTree();
+  private history: EventHistory;
   private readonly hub: WatcherHub;
   private counters: StatCounters = zeroStats();
   private currentIndex = 0;
@@ -153,26 +152,58 @@ export class Store {
     if (this.history.newestIndex() > this.currentIndex) throw new Error('store invariant violated: history runs past the index');
   }
 
-  /** The whole replicated state (tree, index, history) plus the stats, for raft snapshots. */
-  save(): Uint8Array {
+  /**
+   * The whole replicated state (tree, index, history) plus the stats, for raft snapshots. With
+   * `readCounts: false` the counters reads move (getsSuccess, getsFail: this member's own reads)
+   * are saved as 0, so that members that applied the same log save the same bytes whatever reads
+   * they served.
+   */
+  save(options: { readCounts?: boolean } = {}): Uint8Array {
+    const stats = { ...this.counters };
+    if (options.readCounts === false) for (const name of readStats) stats[name] = 0;
     return encodeSnapshot({
       index: this.currentIndex,
       historyCapacity: this.history.capacity,
       root: this.tree.root,
       history: this.history.events(),
-      stats: this.counters,
+      stats,
     });
   }
 
-  /** A store in the saved state, with no watchers. */
+  /**
+   * Decodes and checks what save() wrote, building its tree, TTL heap and history aside: nothing
+   * of any store changes. Throws an Error on bytes this code did not write. For restoring several
+   * parts together (MemberStateMachine.restore): decode them all, then restore each.
+   */
+  static decodeSaved(data: Uint8Array): DecodedSnapshot {
+    return decodeSnapshot(data);
+  }
+
+  /**
+   * Replaces this store's state, in place, with a saved one (etcd's v2store Recovery): the tree,
+   * the index, the history (with the saved capacity) and the stats counters are the snapshot's;
+   * the TTL heap is rebuilt from the saved tree. The watcher hub is kept, as etcd keeps its
+   * WatcherHub: a registered watcher stays registered and is offered the events applied from now
+   * on (those at or after its waitIndex, as always; what happened between the state it last saw
+   * and the snapshot is not replayed, as in etcd). With `keepReadCounts` the counters reads move
+   * stay this store's (the pair of save's `readCounts: false`). Bytes are decoded and checked in
+   * full first: on bad input this throws and the store is unchanged.
+   */
+  restoreFrom(saved: Uint8Array | DecodedSnapshot, options: { keepReadCounts?: boolean } = {}): void {
+    const decoded = saved instanceof Uint8Array ? decodeSnapshot(saved) : saved;
+    const { tree, history } = decoded.take();
+    const counters = { ...decoded.stats };
+    if (options.keepReadCounts === true) for (const name of readStats) counters[name] = this.counters[name];
+    this.tree = tree;
+    this.history = history;
+    this.currentIndex = decoded.index;
+    this.counters = counters;
+  }
+
+  /** A new store in the saved state, with no watchers. */
   static recover(data: Uint8Array, options: { maxWatchers?: number } = {}): Store {
-    const snapshot = decodeSnapshot(data);
-    const store = new Store({ historyCapacity: snapshot.historyCapacity, maxWatchers: options.maxWatchers });
-    store.currentIndex = snapshot.index;
-    store.counters = snapshot.stats;
-    snapshot.buildTree(store.tree);
-    for (const ev of snapshot.history) store.history.add(ev);
-    if (store.history.newestIndex() > store.currentIndex) throw new Error('Store.recover: history runs past the index');
+    const store = new Store({ maxWatchers: options.maxWatchers });
+    store.restoreFrom(data);
     return store;
   }
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEntryCommand, encodeEntryCommand } from '../../src/server/entry-codec.js';
 import { decodeAuthChange, encodeAuthChange } from '../../src/store/auth-codec.js';
 import { AuthStore, type AuthChange, type AuthResult } from '../../src/store/auth.js';
+import { packr } from '../../src/store/msgpack.js';
 import { Store } from '../../src/store/store.js';
 import { CredentialCache, hashPassword, verifyPassword } from '../../src/http/auth-password.js';
 
@@ -73,6 +74,70 @@ describe('AuthStore', () => {
     expect(recovered.roleNames()).toEqual(['guest', 'reader', 'root']);
     const next: AuthChange = { op: 'updateUser', user: 'dan', password: '', grant: [], revoke: ['a'] };
     expect(recovered.apply(next, new Store())).toEqual(auth.apply(next, new Store()));
+  });
+
+  it('save() depends on the records alone, not on the order they were written in', () => {
+    const role = (name: string): AuthChange => ({ op: 'createRole', role: { role: name, permissions: { kv: { read: ['/a'], write: null } } } });
+    const user = (name: string): AuthChange => ({ op: 'createOrUpdateUser', user: name, password: `h-${name}`, roles: null });
+    const a = replay([role('r1'), role('r2'), user('bob'), user('al')]);
+    const b = replay([user('al'), role('r2'), user('bob'), role('r1')]);
+    expect(Buffer.from(a.auth.save()).toString('hex')).toBe(Buffer.from(b.auth.save()).toString('hex'));
+    // and a deleted-then-recreated record lands where its name sorts, as on a member that never deleted it
+    const c = replay([role('r1'), role('r2'), user('bob'), user('al'), { op: 'deleteRole', role: 'r1' }, role('r1')]);
+    expect(Buffer.from(c.auth.save()).toString('hex')).toBe(Buffer.from(a.auth.save()).toString('hex'));
+  });
+
+  it('restoreFrom replaces the state of the same object: records the snapshot lacks are gone, and it continues as the one saved', () => {
+    const source = replay(changes.slice(0, 7)); // root, reader, dan; enabled
+    const target = replay([
+      { op: 'createOrUpdateUser', user: 'zed', password: 'h', roles: null },
+      { op: 'createRole', role: { role: 'other', permissions: { kv: { read: null, write: null } } } },
+    ]);
+    const same = target.auth;
+    target.auth.restoreFrom(source.auth.save());
+    expect(target.auth).toBe(same);
+    expect(target.auth.enabled()).toBe(true);
+    expect(target.auth.initialised()).toBe(true);
+    expect(target.auth.userNames()).toEqual(['dan', 'root']);
+    expect(target.auth.roleNames()).toEqual(['guest', 'reader', 'root']);
+    expect(target.auth.user('zed')).toBeUndefined();
+    expect(target.auth.save()).toEqual(source.auth.save());
+    const rest = changes.slice(7);
+    expect(rest.map((c) => target.auth.apply(c, new Store()))).toEqual(rest.map((c) => source.auth.apply(c, new Store())));
+    expect(target.auth.save()).toEqual(source.auth.save());
+    // a snapshot of a fresh auth store empties it again
+    target.auth.restoreFrom(new AuthStore().save());
+    expect([target.auth.initialised(), target.auth.enabled(), target.auth.userNames()]).toEqual([false, false, []]);
+  });
+
+  it('restoreFrom refuses bytes it did not write with an Error and leaves the state unchanged', () => {
+    const { auth: good } = replay(changes.slice(0, 7));
+    const wire = packr.unpack(good.save()) as { users: Record<string, unknown>[]; roles: Record<string, unknown>[] } & Record<string, unknown>;
+    const variant = (change: (w: typeof wire) => void): Uint8Array => {
+      const w = structuredClone(wire);
+      change(w);
+      return packr.pack(w);
+    };
+    const bad: [string, Uint8Array][] = [
+      ['empty', new Uint8Array()],
+      ['truncated', good.save().subarray(0, 20)],
+      ['a number', packr.pack(7)],
+      ['another version', variant((w) => (w['version'] = 2))],
+      ['a flag that is not a boolean', variant((w) => (w['enabled'] = 1))],
+      ['a user without a password', variant((w) => delete w.users[0]!['password'])],
+      ['a role without permissions', variant((w) => delete w.roles[0]!['permissions'])],
+      ['a duplicate user', variant((w) => w.users.push({ ...w.users[0]! }))],
+      ['a duplicate role', variant((w) => w.roles.push({ ...w.roles[0]! }))],
+      ['a stored root role', variant((w) => w.roles.push({ role: 'root', permissions: { kv: { read: null, write: null } } }))],
+      ['enabled without root', variant((w) => (w.users = w.users.filter((u) => u['user'] !== 'root')))],
+      ['records before /2', variant((w) => ((w['initialised'] = false), (w['enabled'] = false)))],
+    ];
+    const { auth: target } = replay(changes.slice(0, 4));
+    const before = target.save();
+    for (const [what, data] of bad) {
+      expect(() => target.restoreFrom(data), what).toThrow(/^auth snapshot: /);
+      expect(target.save(), what).toEqual(before);
+    }
   });
 
   it('bounds the number of users and roles', () => {

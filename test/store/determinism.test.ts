@@ -4,8 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import type { V2Request } from '../../src/store/command.js';
 import type { V2Event } from '../../src/store/event.js';
+import { packr } from '../../src/store/msgpack.js';
 import { Store, type ApplyResult } from '../../src/store/store.js';
-import { Harness, T0, type WriteOptions } from './harness.js';
+import { Harness, Recorder, T0, type WriteOptions } from './harness.js';
 import { mulberry32 } from '../sim/prng.js';
 
 
@@ -200,6 +201,172 @@ describe('snapshots', () => {
   });
 
   it('refuse data that is not a snapshot', () => {
-    expect(() => Store.recover(new Uint8Array([1, 2, 3]))).toThrow();
+    expect(() => Store.recover(new Uint8Array([1, 2, 3]))).toThrow(/store snapshot/);
+  });
+});
+
+/** A store with a bit of everything: dirs, hidden keys, in-order keys, TTLs, a history, stats. */
+function populated(seed: number, steps: number, historyCapacity = 50): Harness {
+  const rand = mulberry32(seed);
+  const h = new Harness({ historyCapacity });
+  for (let i = 0; i < steps; i++) h.apply(randomRequest(h, rand));
+  h.get('/nope');
+  return h;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+describe('restoreFrom (in place)', () => {
+  it('replaces tree, index, history and stats with the snapshot\'s; the store continues exactly as the one saved', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const source = populated(seed, 200);
+      const saved = source.store.save();
+      const target = populated(seed + 100, 50 + seed * 30, 7); // another state, another history capacity
+      target.store.restoreFrom(saved);
+      target.store.verify();
+      expect(hex(target.store.save()), `seed ${seed}`).toBe(hex(saved));
+      expect(target.store.stats()).toEqual(source.store.stats());
+      expect(target.store.nextExpirationMs()).toBe(source.store.nextExpirationMs());
+      const rand = mulberry32(seed + 1000);
+      for (let i = 0; i < 200; i++) {
+        const req = randomRequest(source, rand);
+        expect(render(target.store.apply(req)), `seed ${seed} step ${i}`).toBe(render(source.store.apply(req)));
+      }
+      target.store.verify();
+      expect(hex(target.store.save())).toBe(hex(source.store.save()));
+    }
+  });
+
+  it('keeps the registered watchers (etcd keeps its WatcherHub): they fire on the next matching write after the restore', () => {
+    const source = new Harness();
+    for (let i = 0; i < 30; i++) source.put(`/k${i % 4}`, { value: String(i) });
+    const target = new Harness();
+    target.put('/k1', { value: 'old' });
+    const once = new Recorder(target.watch('/k1'));
+    const stream = new Recorder(target.watch('/', { recursive: true, stream: true }));
+    const elsewhere = new Recorder(target.watch('/other'));
+    expect(target.store.stats().watchers).toBe(3);
+    target.store.restoreFrom(source.store.save());
+    expect(target.store.stats().watchers).toBe(3);
+    expect(once.events).toEqual([]); // the restore itself is no event
+    target.nowMs = source.nowMs;
+    for (const h of [source, target]) h.put('/k2', { value: 'x' });
+    expect(stream.keys()).toEqual(['set /k2@31']);
+    expect(once.events).toEqual([]);
+    for (const h of [source, target]) h.put('/k1', { value: 'y' });
+    expect(once.keys()).toEqual(['set /k1@32']);
+    expect(once.closed).toBe(1);
+    expect(stream.keys()).toEqual(['set /k2@31', 'set /k1@32']);
+    expect(elsewhere.events).toEqual([]);
+    expect(target.store.stats().watchers).toBe(2);
+  });
+
+  it('rebuilds the TTL heap from the restored tree: keys expire as on the store saved, and none of the old ones do', () => {
+    const source = new Harness();
+    source.put('/t/a', { value: '1', ttl: 5 });
+    source.put('/t', { dir: true, prevExist: true, ttl: 3 });
+    source.put('/u', { value: '2', ttl: 1 });
+    source.put('/p', { value: 'permanent' });
+    const target = new Harness();
+    target.put('/old', { value: 'x', ttl: 0.5 }); // would expire first, were it kept
+    target.store.restoreFrom(source.store.save());
+    target.store.verify();
+    expect(target.store.nextExpirationMs()).toBe(T0 + 1000);
+    for (const at of [600, 1200, 3500, 6000]) {
+      const req = { ...source.request('SYNC', '/'), time: T0 + at };
+      const seen: string[][] = [source, target].map((h) => {
+        const rec = new Recorder(h.watch('/', { recursive: true, stream: true }));
+        h.store.apply(req);
+        return rec.keys();
+      });
+      expect(seen[1], `SYNC at +${at}`).toEqual(seen[0]);
+      expect(target.store.nextExpirationMs()).toBe(source.store.nextExpirationMs());
+      expect(target.store.index()).toBe(source.store.index());
+    }
+    expect(target.store.hasTtlKeys()).toBe(false);
+    expect(render(target.store.get('/', true, true, T0))).toBe(render(source.store.get('/', true, true, T0)));
+  });
+
+  it('refuses a damaged or foreign snapshot with an Error and leaves the store (and its watchers) unchanged', () => {
+    const good = populated(7, 300).store.save();
+    const wire = packr.unpack(good) as Record<string, unknown> & { nodes: unknown[][]; history: Record<string, unknown>[] };
+    expect(wire.nodes.length).toBeGreaterThan(3);
+    expect(wire.history.length).toBeGreaterThan(3);
+    const variant = (change: (w: typeof wire) => void): Uint8Array => {
+      const w = structuredClone(wire);
+      change(w);
+      return packr.pack(w);
+    };
+    const firstFile = wire.nodes.findIndex((n) => n[5] !== null);
+    const bad: [string, Uint8Array][] = [
+      ['empty', new Uint8Array()],
+      ['garbage', Uint8Array.from({ length: 64 }, (_, i) => (i * 37 + 11) & 0xff)],
+      ['truncated', good.subarray(0, good.length - 9)],
+      ['not a map', packr.pack([1, 2, 3])],
+      ['another version', variant((w) => (w['version'] = 2))],
+      ['no version', variant((w) => delete w['version'])],
+      ['index not a number', variant((w) => (w['index'] = '12'))],
+      ['index below the nodes', variant((w) => (w['index'] = 1))],
+      ['zero history capacity', variant((w) => (w['historyCapacity'] = 0))],
+      ['absurd history capacity', variant((w) => (w['historyCapacity'] = 2 ** 40))],
+      ['more history than capacity', variant((w) => (w['historyCapacity'] = 2))],
+      ['a node with a bad parent', variant((w) => (w.nodes[1]![0] = 99_999))],
+      ['a node under a file', variant((w) => (w.nodes.push([firstFile + 1, 'x', 1, 1, 0, 'v'])))],
+      ['a duplicate node', variant((w) => w.nodes.push([...w.nodes[0]!]))],
+      ['a node named with a slash', variant((w) => (w.nodes[0]![1] = 'a/b'))],
+      ['an empty name', variant((w) => (w.nodes[0]![1] = ''))],
+      ['modified before created', variant((w) => (w.nodes[0]![3] = 0))],
+      ['a NaN expiration', variant((w) => (w.nodes[0]![4] = Number.NaN))],
+      ['a negative expiration', variant((w) => (w.nodes[0]![4] = -5))],
+      ['a short node', variant((w) => (w.nodes[0] = w.nodes[0]!.slice(0, 5)))],
+      ['a value that is a number', variant((w) => (w.nodes[firstFile]![5] = 5 as never))],
+      ['a gap in the history', variant((w) => w.history.splice(1, 1))],
+      ['history past the index', variant((w) => w.history.push({ action: 'set', node: { key: '/zz', value: '' }, index: (w.history.at(-1)!['index'] as number) + 1 }))],
+      ['a history event without a node', variant((w) => delete w.history[0]!['node'])],
+      ['an unknown action', variant((w) => (w.history[0]!['action'] = 'get'))],
+      ['a stats counter missing', variant((w) => delete (w['stats'] as Record<string, unknown>)['setsSuccess'])],
+      ['a negative stats counter', variant((w) => ((w['stats'] as Record<string, unknown>)['expireCount'] = -1))],
+    ];
+    expect(() => Store.decodeSaved(good)).not.toThrow();
+    const target = populated(8, 100);
+    const watched = new Recorder(target.watch('/watched', { recursive: true, stream: true }));
+    const before = hex(target.store.save());
+    const index = target.store.index();
+    for (const [what, data] of bad) {
+      expect(() => target.store.restoreFrom(data), what).toThrow(/^store snapshot: /);
+      expect(hex(target.store.save()), what).toBe(before);
+      target.store.verify();
+    }
+    expect(target.store.index()).toBe(index);
+    expect(target.store.stats().watchers).toBe(1);
+    expect(target.put('/watched/k', { value: 'after' }).ok).toBe(true);
+    expect(watched.keys()).toEqual([`set /watched/k@${index + 1}`]);
+  });
+
+  it('save({ readCounts: false }) leaves out the counters reads move; restoreFrom(..., { keepReadCounts: true }) keeps the store\'s own', () => {
+    const source = populated(4, 100);
+    for (let i = 0; i < 3; i++) source.get('/a');
+    source.store.recordKeysRequest(true);
+    const full = source.store.stats();
+    expect(full.getsSuccess + full.getsFail).toBeGreaterThan(3);
+    const twin = new Harness({ historyCapacity: 50 });
+    for (const req of source.log) twin.apply(req); // the same log, no reads
+    expect(hex(twin.store.save({ readCounts: false }))).toBe(hex(source.store.save({ readCounts: false })));
+    expect(hex(twin.store.save())).not.toBe(hex(source.store.save()));
+
+    const target = populated(5, 60);
+    target.get('/x');
+    target.get('/x');
+    const own = { getsSuccess: target.store.stats().getsSuccess, getsFail: target.store.stats().getsFail };
+    target.store.restoreFrom(source.store.save({ readCounts: false }), { keepReadCounts: true });
+    expect(target.store.stats()).toEqual({ ...full, ...own });
+    target.store.restoreFrom(source.store.save());
+    expect(target.store.stats()).toEqual(full);
+  });
+
+  it('a decoded snapshot is restored into one store only', () => {
+    const decoded = Store.decodeSaved(populated(3, 50).store.save());
+    new Store().restoreFrom(decoded);
+    expect(() => new Store().restoreFrom(decoded)).toThrow(/already restored/);
   });
 });

@@ -1,0 +1,176 @@
+// The bytes of a member's state-machine snapshot (MemberStateMachine.snapshot/restore): everything
+// needed to continue applying the log after the entry it was taken at. It is what a raft snapshot
+// will carry (log compaction, a leader installing its state on a follower that fell behind), so it
+// must decode the same on every member and be byte-identical on members that applied the same
+// entries: no clocks, no Map iteration order (members by id, auth records by name, the key tree in
+// its own insertion order, which the log decides).
+//
+// Format (msgpack, the store's packr: plain maps and arrays, no records, no extensions). The outer
+// map names and checks what follows:
+//
+//   format      'etcd-ts member state'   tells these bytes apart from any other msgpack
+//   version     1                        the layout below; anything else is refused
+//   crc32       CRC-32 (IEEE) of body    a flipped bit is refused, not installed
+//   body        bin: msgpack map
+//     applied     raft index of the last entry applied into this state
+//     bootstrap   null, or the member ids the bootstrap entries named so far (ascending): only a
+//                 snapshot taken right at the head of a new log (applied <= the number of initial
+//                 members) has them, and the next entry needs them (state-machine.ts
+//                 endBootstrapEntries); with them such a snapshot is no different from any other
+//     membership  { members: [{ id, name, peerURLs, clientURLs, published }] ascending by id,
+//                   clusterVersion: string | null }
+//     auth        bin: AuthStore.save() (src/store/auth.ts): { version: 1, initialised, enabled,
+//                 users: [{ user, password, roles }], roles: [{ role, permissions, grant?,
+//                 revoke? }] }, users and roles byte-ordered by name
+//     store       bin: Store.save({ readCounts: false }) (src/store/snapshot.ts): { version: 1,
+//                 index (etcd index), historyCapacity, nodes: [[parentOrdinal, name, createdIndex,
+//                 modifiedIndex, expirationMs (0: none), value (null: a directory)]] in pre-order,
+//                 children in their insertion order (ordinal 0 is the root), history: [V2Event]
+//                 oldest first, stats: { the 15 counters of /v2/stats/store but watchers } }
+//
+// The store and auth parts are nested as bytes so that each keeps its own versioned codec and its
+// own checks. The store's stats counters are the snapshot's, except the two that reads move
+// (getsSuccess, getsFail): every member counts the reads it served (each keys request counts one),
+// so they are saved as 0 and a restore keeps the member's own; otherwise no two members' bytes
+// would ever match. (etcd snapshots them too, and a member restored there takes the leader's.)
+import { crc32 } from '../storage/crc32.js';
+import { AuthStore, type DecodedAuth } from '../store/auth.js';
+import { packr } from '../store/msgpack.js';
+import type { DecodedSnapshot } from '../store/snapshot.js';
+import { Store } from '../store/store.js';
+import { Membership, type MembershipState } from './membership.js';
+
+const FORMAT = 'etcd-ts member state';
+const FORMAT_VERSION = 1;
+
+interface OuterWire {
+  format: string;
+  version: number;
+  crc32: number;
+  body: Uint8Array;
+}
+
+interface StateWire {
+  applied: number;
+  bootstrap: number[] | null;
+  membership: MembershipState;
+  auth: Uint8Array;
+  store: Uint8Array;
+}
+
+/** What a member's state machine holds, as snapshot() reads it. */
+export interface StateParts {
+  applied: number;
+  /** The bootstrap entries' member ids while applying them (state-machine.ts), else null. */
+  bootstrap: ReadonlySet<number> | null;
+  membership: Membership;
+  auth: AuthStore;
+  store: Store;
+}
+
+/** A snapshot decoded and checked in full; nothing of any state machine has changed yet. */
+export interface DecodedState {
+  applied: number;
+  bootstrap: Set<number> | null;
+  membership: MembershipState;
+  auth: DecodedAuth;
+  store: DecodedSnapshot;
+}
+
+export function encodeState(parts: StateParts): Uint8Array {
+  const body = packMap([
+    ['applied', parts.applied],
+    ['bootstrap', parts.bootstrap === null ? null : [...parts.bootstrap].sort((a, b) => a - b)],
+    ['membership', parts.membership.state()],
+    ['auth', parts.auth.save()],
+    ['store', parts.store.save({ readCounts: false })],
+  ]);
+  return packMap([
+    ['format', FORMAT],
+    ['version', FORMAT_VERSION],
+    ['crc32', crc32(body)],
+    ['body', body],
+  ]);
+}
+
+/**
+ * A msgpack map with string keys, written into one buffer of the right size: a Uint8Array value
+ * as a bin 32 of its bytes, anything else as packr packs it. packr.pack would do the same but copy
+ * a large bin (the store's tens of MB at 100,000 keys) several times while growing its buffer;
+ * this copies it once. What it writes is plain msgpack, for packr.unpack.
+ */
+function packMap(fields: [string, unknown][]): Uint8Array {
+  if (fields.length > 15) throw new Error('packMap: a fixmap holds at most 15 fields');
+  const pieces: Uint8Array[] = [Uint8Array.of(0x80 | fields.length)];
+  for (const [key, value] of fields) {
+    pieces.push(packr.pack(key));
+    if (value instanceof Uint8Array) {
+      const header = new Uint8Array(5);
+      header[0] = 0xc6; // bin 32
+      new DataView(header.buffer).setUint32(1, value.length);
+      pieces.push(header, value);
+    } else {
+      pieces.push(packr.pack(value));
+    }
+  }
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes and checks a snapshot in full (each part with its own decoder's checks) without touching
+ * any state machine. Throws an Error saying what is wrong with bytes this code did not write.
+ */
+export function decodeState(data: Uint8Array): DecodedState {
+  if (!(data instanceof Uint8Array)) fail('not bytes');
+  const outer = asMap<OuterWire>(unpack(data, 'snapshot'));
+  if (outer?.format !== FORMAT) fail('not a member state snapshot');
+  const { version, crc32: sum, body } = outer!;
+  if (version !== FORMAT_VERSION) fail(`version ${String(version)} is not ${FORMAT_VERSION}, the one this code reads`);
+  if (!(body instanceof Uint8Array) || crc32(body) !== sum) fail('checksum mismatch (damaged bytes)');
+  const w = asMap<StateWire>(unpack(body as Uint8Array, 'body')) ?? fail('malformed body');
+  const { applied, bootstrap, membership, auth, store } = w;
+  if (!Number.isSafeInteger(applied) || (applied as number) < 0) fail('malformed applied index');
+  let named: Set<number> | null = null;
+  if (bootstrap !== null) {
+    const ids = Array.isArray(bootstrap) ? (bootstrap as unknown[]) : fail('malformed bootstrap members');
+    const ascending = ids.every((id, i) => Number.isSafeInteger(id) && (id as number) > 0 && (i === 0 || (id as number) > (ids[i - 1] as number)));
+    // One bootstrap entry per id, at indexes 1..n: never more ids than entries applied.
+    if (!ascending || ids.length > (applied as number)) fail('malformed bootstrap members');
+    named = new Set(ids as number[]);
+  }
+  if (!(auth instanceof Uint8Array) || !(store instanceof Uint8Array)) fail('no auth or store part');
+  try {
+    return {
+      applied: applied as number,
+      bootstrap: named,
+      membership: Membership.checkState(membership),
+      auth: AuthStore.decodeSaved(auth as Uint8Array),
+      store: Store.decodeSaved(store as Uint8Array),
+    };
+  } catch (err: unknown) {
+    return fail((err as Error).message);
+  }
+}
+
+function fail(why: string): never {
+  throw new Error(`member state snapshot: ${why}`);
+}
+
+function unpack(bytes: Uint8Array, what: string): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (err: unknown) {
+    return fail(`${what} is not msgpack (${(err as Error).message})`);
+  }
+}
+
+/** The decoded map with every field still unchecked; null when it is not a map. */
+function asMap<T>(v: unknown): Partial<Record<keyof T, unknown>> | null {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) ? (v as Partial<Record<keyof T, unknown>>) : null;
+}
