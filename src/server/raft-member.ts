@@ -188,7 +188,7 @@ export class RaftMember implements ClientBackend {
       opened.snapshot.metadata.index,
     );
     // A restart continues from the newest snapshot; the log after it is replayed by the Ready loop.
-    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data);
+    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data, { members: 'configured' });
     this.self = {
       id: formatId(config.memberId),
       name: config.name,
@@ -800,7 +800,7 @@ export class RaftMember implements ClientBackend {
   /** A snapshot from the leader, now durable: the state machine jumps to it (etcd's applySnapshot). */
   private installSnapshot(snapshot: Snapshot): void {
     const index = snapshot.metadata.index;
-    this.sm.restore(snapshot.data);
+    this.sm.restore(snapshot.data, { members: 'configured' });
     this.snapshotIndex = Math.max(this.snapshotIndex, index);
     this.metrics.snapshotReceiveSuccess.inc({ From: formatId(this.softState.lead) });
     this.logger.info({ index, term: snapshot.metadata.term, bytes: snapshot.data.length }, 'applied snapshot from the leader');

@@ -81,17 +81,39 @@ export class MemberStateMachine {
    * Bytes this code did not write throw an Error, and then nothing has changed: all of it is
    * decoded and checked before anything is replaced.
    */
-  restore(data: Uint8Array): void {
+  restore(data: Uint8Array, options: { members?: 'snapshot' | 'configured' } = {}): void {
     const decoded = decodeState(data);
     const before = new Map(this.membership.ids().map((id) => [id, this.membership.peerURLs(id)]));
     this.store.restoreFrom(decoded.store, { keepReadCounts: true });
     this.auth.restoreFrom(decoded.auth);
-    this.membership.restoreFrom(decoded.membership);
+    if (options.members === 'configured') {
+      // The members stay this member's (after --force-new-cluster: itself alone): the snapshot
+      // gives their records, as replaying the log gives only their attributes and ignores anyone
+      // else's. What a member does until membership changes go through the log.
+      const records = new Map(decoded.membership.members.map((m) => [m.id, m]));
+      const current = this.membership.state();
+      this.membership.restoreFrom({ members: current.members.map((m) => records.get(m.id) ?? m), clusterVersion: decoded.membership.clusterVersion });
+    } else {
+      this.membership.restoreFrom(decoded.membership);
+    }
     this.appliedIndex = decoded.applied;
     this.bootstrapMembers = decoded.bootstrap;
     for (const id of this.membership.ids()) {
       const urls = this.membership.peerURLs(id);
       if (!sameList(before.get(id), urls)) this.onPeerURLsChanged(id, urls);
+    }
+  }
+
+  /**
+   * Why `data` cannot be installed as the snapshot at raft index `index` (it does not decode, fails
+   * its checksum, or is of another index), or null: checked before raft takes a leader's snapshot.
+   */
+  refuseSnapshotData(data: Uint8Array, index: number): string | null {
+    try {
+      const decoded = decodeState(data);
+      return decoded.applied === index ? null : `it holds the state at index ${decoded.applied}, not ${index}`;
+    } catch (err: unknown) {
+      return err instanceof Error ? err.message : String(err);
     }
   }
 

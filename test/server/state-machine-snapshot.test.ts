@@ -497,6 +497,15 @@ describe('MemberStateMachine snapshot/restore', () => {
     expect(other.sm.membership.list()).toEqual(replay(log, log.length).sm.membership.list());
     expect(other.sm.membership.allPublished()).toBe(true);
     expect(other.sm.membership.clusterVersion).toBe('3.4.0');
+
+    // members: 'configured' (what a member does until membership changes go through the log, e.g.
+    // after --force-new-cluster): its own members stay, with the snapshot's records of them.
+    const kept = replay(clusterLog([], OTHER), clusterLog([], OTHER).length, OTHER);
+    kept.sm.restore(snap, { members: 'configured' });
+    expect(kept.sm.membership.ids()).toEqual(OTHER.map((m) => m.id).sort((a, b) => a - b));
+    expect(kept.sm.membership.has(0x2b)).toBe(false);
+    expect(kept.sm.membership.info(0x1c)).toEqual(replay(log, log.length).sm.membership.info(0x1c));
+    expect(kept.sm.membership.clusterVersion).toBe('3.4.0');
   });
 
   it('a snapshot taken among the bootstrap entries continues them (here after --force-new-cluster: a member they do not name)', () => {
