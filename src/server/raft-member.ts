@@ -690,6 +690,8 @@ export class RaftMember implements ClientBackend {
         }
         this.node.advance(rd);
         this.reads.onApplied();
+        // (a snapshot waits for the commit index on disk to cover what was applied: this write may have)
+        this.maybeSnapshot();
       }
     } catch (err: unknown) {
       this.stopped = true;
@@ -705,12 +707,12 @@ export class RaftMember implements ClientBackend {
     if (lagging === undefined) return;
     await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync });
     this.hardStates.onWritten(lagging);
+    this.maybeSnapshot();
   }
 
   private applyCommitted(entries: readonly Entry[]): void {
     this.applyEntries(entries);
     this.afterApply();
-    this.maybeSnapshot();
   }
 
   private afterApply(): void {
