@@ -133,6 +133,8 @@ export class RaftLogStore {
   private snapshotIndex: number;
   private lastIndex: number;
   private hardState: HardState;
+  /** The commit index a crash cannot take back: of the last synced batch (which syncs all before it). */
+  private durableCommit: number;
 
   private constructor(
     db: RaftDb,
@@ -149,6 +151,7 @@ export class RaftLogStore {
     this.snapshotIndex = init.snapshotIndex;
     this.lastIndex = Math.max(init.snapshotIndex, init.storedLastIndex);
     this.hardState = init.hardState;
+    this.durableCommit = init.hardState.commit;
     this.onBatchWritten = onBatchWritten;
   }
 
@@ -311,6 +314,7 @@ export class RaftLogStore {
     this.lastIndex = lastIndex;
     this.snapshotIndex = snapshotIndex;
     this.hardState = hardState;
+    if (sync) this.durableCommit = hardState.commit;
     if (snapshot !== undefined) this.memory.applySnapshot(snapshot);
     if (update.confState !== undefined && snapshot === undefined && this.memory.snapshot().metadata.index === 0) {
       this.memory.setConfState(update.confState);
@@ -358,11 +362,15 @@ export class RaftLogStore {
     assert.ok(index <= this.hardState.commit, `RaftLogStore.recordLocalSnapshot: snapshot ${index} is beyond the commit index on disk ${this.hardState.commit}`);
     await this.write([{ type: 'put', key: SNAPSHOT_KEY, value: this.snapshotRecord(snapshot) }], true, 0);
     this.snapshotIndex = index;
+    this.durableCommit = this.hardState.commit; // (a synced batch makes the ones before it durable)
   }
 
-  /** The commit index this log has written (a local snapshot may not go beyond it). */
+  /**
+   * The commit index on disk that no crash can take back (a write without sync may be lost): a
+   * local snapshot never goes beyond it, so a restart always finds its file within the commit index.
+   */
   committedOnDisk(): number {
-    return this.hardState.commit;
+    return this.durableCommit;
   }
 
   /** What LevelDB keeps of a snapshot: its metadata only when the data is in a file. */
@@ -493,9 +501,9 @@ const NO_DATA = new Uint8Array(0);
 
 /**
  * The snapshot a restart starts from, when its data lives in files: the newest file that is whole
- * and that the log can continue from — at or below the snapshot the log records, at or below the
- * commit index on disk, no older than the first stored entry minus one (the entries after it are
- * still there), and of the same term as the log at that index. A damaged newest file thus falls
+ * and that the log can continue from — at or below the commit index on disk, no older than the
+ * first stored entry minus one (the entries after it are still there), and of the same term as the
+ * log at that index (it may be newer than the snapshot the log records: its record was cut off). A damaged newest file thus falls
  * back to an older one while the log's compaction tail still covers the gap; otherwise the member
  * refuses to start, naming every file it tried and why.
  */
@@ -507,7 +515,9 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
   const declined = new Map<string, string>();
   const { loaded: file, skipped } = await files.load((info) => {
     let why: string | null = null;
-    if (info.index > recorded.index || info.index > loaded.hardState.commit) why = 'newer than the log records';
+    // A file newer than the recorded snapshot is one whose record a crash or stop cut off: it holds
+    // committed state (a member snapshots only what the commit index on disk covers) and is used.
+    if (info.index > loaded.hardState.commit) why = `beyond the commit index on disk (${loaded.hardState.commit})`;
     else if (info.index + 1 < loaded.storedFirstIndex) why = `the log no longer holds the entries after it (it starts at ${loaded.storedFirstIndex})`;
     else if (termAt(info.index) !== info.term) why = `the log's term at index ${info.index} is ${termAt(info.index) ?? 'unknown'}`;
     if (why !== null) declined.set(info.name, why);

@@ -107,13 +107,21 @@ describe('RaftLogStore with snapshot files', () => {
     expect(message).toContain('0000000000000002-0000000000000028.snap: the log no longer holds the entries after it (it starts at 61)');
   });
 
-  it('ignores a file newer than the log records (written, then a crash before its record)', async () => {
+  it('uses a committed file newer than the recorded snapshot (its record was cut off), never one beyond the commit on disk', async () => {
     const o = await logWithSnapshots([40]);
-    const newer: Snapshot = o.storage.createSnapshot(80, VOTERS, Uint8Array.of(80));
-    await o.store.writeSnapshotFile(newer); // the record never follows
+    await o.store.writeSnapshotFile(o.storage.createSnapshot(80, VOTERS, Uint8Array.of(80))); // the record never follows
     const r = await reopen(o);
-    expect(r.snapshot.metadata.index).toBe(40);
+    expect(r.snapshot.metadata.index).toBe(80);
+    expect(r.snapshot.data).toEqual(Uint8Array.of(80));
+    expect(r.firstIndex).toBe(81);
     expect(r.lastIndex).toBe(100);
+    // a file beyond the commit index on disk (a leader's snapshot whose record never came): ignored
+    await r.store.writeSnapshotFile({ data: Uint8Array.of(95), metadata: { index: 95, term: 2, confState: VOTERS } });
+    const again = await reopen(r);
+    expect(again.snapshot.metadata.index).toBe(80);
+    // ... and one of another term at a committed index (not this log's): ignored too
+    await again.store.writeSnapshotFile({ data: Uint8Array.of(85), metadata: { index: 85, term: 1, confState: VOTERS } });
+    expect((await reopen(again)).snapshot.metadata.index).toBe(80);
   });
 
   it('a received snapshot: the file first, then the record replaces the log; a restart loads it', async () => {

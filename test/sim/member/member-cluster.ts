@@ -13,6 +13,7 @@ import { Trace } from '../trace.js';
 import { SafetyViolation } from '../checker.js';
 import { MemberChecker } from './member-checker.js';
 import { SimDisk } from './sim-disk.js';
+import { SimSnapshotFiles } from './sim-snap-files.js';
 import { isVoteGrant, SimNetwork, type Endpoint } from './sim-net.js';
 import { Owner, ownerTimers, World } from './world.js';
 
@@ -30,6 +31,8 @@ export class MemberSlot {
   incarnation = 0;
   /** Whether this member ever served clients (published itself at least once). */
   everReady = false;
+  snapshotsTaken = 0;
+  snapshotsInstalled = 0;
   /** Why the last start was refused (e.g. an already-bootstrapped member on an empty disk). */
   refusal: string | null = null;
   constructor(
@@ -37,6 +40,7 @@ export class MemberSlot {
     readonly name: string,
     readonly config: MemberConfig,
     readonly disk: SimDisk,
+    readonly snapFiles: SimSnapshotFiles,
   ) {}
 }
 
@@ -51,6 +55,11 @@ export interface MemberClusterOptions {
   maxCommittedBytesPerReady?: number;
   /** --follower-writes of every member (default redirect). */
   followerWrites?: 'redirect' | 'forward';
+  /** --snapshot-count and --experimental-snapshot-catchup-entries (default: the binary's). */
+  snapshotCount?: number;
+  snapshotCatchUpEntries?: number;
+  /** --max-snapshots (default the binary's, 5). */
+  maxSnapshots?: number;
 }
 
 export class MemberCluster {
@@ -91,12 +100,18 @@ export class MemberCluster {
           '--heartbeat-interval', String(this.heartbeatMs),
           '--election-timeout', String(this.electionMs),
           '--follower-writes', o.followerWrites ?? 'redirect',
+          ...(o.snapshotCount !== undefined ? ['--snapshot-count', String(o.snapshotCount)] : []),
+          ...(o.snapshotCatchUpEntries !== undefined ? ['--experimental-snapshot-catchup-entries', String(o.snapshotCatchUpEntries)] : []),
+          ...(o.maxSnapshots !== undefined ? ['--max-snapshots', String(o.maxSnapshots)] : []),
         ],
         {},
       );
       if (out.kind !== 'run') throw new Error(`sim: bad member flags: ${out.kind === 'error' ? out.message : out.kind}`);
       const disk = new SimDisk(name, this.world, new Rng(deriveSeed(o.seed, 20 + i)), o.diskMaxLatencyMs ?? 3);
-      return new MemberSlot(out.config.memberId, name, out.config, disk);
+      const snapFiles = new SimSnapshotFiles(name, this.world, new Rng(deriveSeed(o.seed, 40 + i)), 2 * (o.diskMaxLatencyMs ?? 3), {
+        maxSnapshots: out.config.maxSnapshots ?? 5,
+      });
+      return new MemberSlot(out.config.memberId, name, out.config, disk, snapFiles);
     });
     this.ids = this.slots.map((s) => s.id);
     this.checker = new MemberChecker(new Set(this.ids));
@@ -166,6 +181,7 @@ export class MemberCluster {
       random: rng.next,
       timers,
       openKv: async (location) => slot.disk.open(owner, location),
+      openSnapshotFiles: async () => slot.snapFiles.open(owner),
       createNetwork: this.net.networkFor(owner),
       peerClient: this.net.clientFor(slot.id, owner),
       processMetrics: false,
@@ -183,6 +199,14 @@ export class MemberCluster {
         onApply: (e) => this.check(() => this.checker.onApply(slot.name, e)),
         onReadIndexRequested: (ctx) => this.check(() => this.checker.onReadIndexRequested(slot.name, ctx)),
         onReadIndex: (ctx, index) => this.check(() => this.checker.onReadIndex(slot.name, ctx, index)),
+        onSnapshotTaken: (index, compactedTo) => {
+          slot.snapshotsTaken++;
+          this.trace.note(this.world.nowMs, `${slot.name} snapshot at ${index}, log compacted to ${compactedTo}`);
+        },
+        onSnapshotRestored: (index) => {
+          slot.snapshotsInstalled++;
+          this.trace.note(this.world.nowMs, `${slot.name} installed the leader's snapshot at ${index}`);
+        },
         onSoftState: (ss, term) => {
           this.trace.note(this.world.nowMs, `${slot.name} ${ss.role} term=${term} lead=${this.nameOf(ss.lead)}`);
           this.check(() => this.checker.onSoftState(slot.name, slot.id, ss, term));
@@ -213,6 +237,7 @@ export class MemberCluster {
     this.trace.note(this.world.nowMs, `crash ${slot.name} (${slot.state})`);
     if (slot.owner !== null) slot.owner.dead = true;
     slot.disk.crash(mode);
+    slot.snapFiles.crash();
     this.down(slot);
   }
 
@@ -240,6 +265,7 @@ export class MemberCluster {
   wipe(slot: MemberSlot): void {
     this.crash(slot);
     slot.disk.wipe();
+    slot.snapFiles.wipe();
     this.trace.note(this.world.nowMs, `wipe ${slot.name}'s disk`);
   }
 

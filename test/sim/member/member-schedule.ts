@@ -53,6 +53,9 @@ export interface MemberScheduleStats {
   forwardMode: number;
   /** 307s the clients followed. */
   redirects: number;
+  /** Snapshots members took, and snapshots followers installed from a leader. */
+  snapshotsTaken: number;
+  snapshotsInstalled: number;
 }
 
 export interface MemberScheduleResult {
@@ -114,6 +117,9 @@ const STEP_MS = 100;
 export async function runMemberSchedule(seed: number, o: MemberScheduleOptions): Promise<MemberScheduleResult> {
   const rng = new Rng(deriveSeed(seed, 3));
   const followerWrites = o.followerWrites ?? (new Rng(deriveSeed(seed, 6)).chance(0.5) ? 'forward' : 'redirect');
+  // Most runs snapshot and compact often, so that restarts load snapshots and followers install them.
+  const snapRng = new Rng(deriveSeed(seed, 7));
+  const snapshots = snapRng.chance(0.8) ? { snapshotCount: snapRng.pick([10, 30, 100]), snapshotCatchUpEntries: snapRng.pick([1, 5, 50]), maxSnapshots: snapRng.pick([1, 2, 5]) } : {};
   const cluster = new MemberCluster({
     members: o.members,
     seed,
@@ -121,6 +127,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     maxCommittedBytesPerReady: rng.pick([64, 1024, 1024 * 1024]),
     traceSize: o.traceSize ?? 64,
     followerWrites,
+    ...snapshots,
   });
   const profile = drawProfile(rng, o.members);
   const enabled = new Set<FaultKind>(o.faults ?? FAULT_KINDS);
@@ -143,7 +150,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   const intruder = new Intruder(cluster, new Rng(deriveSeed(seed, 5)), new Rng(deriveSeed(seed, 7)));
   const stats: MemberScheduleStats = {
     virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
-    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0,
+    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0, snapshotsTaken: 0, snapshotsInstalled: 0,
   };
   const restartAt = new Map<MemberSlot, number>();
   /** Members that lost their disk: they stay down if the cluster refuses them. */
@@ -397,6 +404,8 @@ function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clien
   stats.redirects = clients.stats.redirects;
   for (const s of cluster.slots) {
     stats.tornWrites += s.disk.stats.tornBatches;
+    stats.snapshotsTaken += s.snapshotsTaken;
+    stats.snapshotsInstalled += s.snapshotsInstalled;
     stats.lostWrites += s.disk.stats.lostBatches;
   }
   stats.maxApplied = cluster.checker.maxApplied;
