@@ -7,6 +7,7 @@
 // indexes: the old members' membership writes are not replayed, so indexes shift (see
 // src/server/force-new-cluster.ts).
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memberCommand } from '../helpers/cluster-binary.js';
@@ -50,7 +51,8 @@ async function healthy(c: Cluster, m: ClusterMember): Promise<void> {
 }
 
 describe('etcd-ts backup and --force-new-cluster', () => {
-  const cluster = useCluster({ label: 'backup-restore' });
+  // Small snapshots: the sources' logs are compacted, so a backup must carry the snapshot's data.
+  const cluster = useCluster({ label: 'backup-restore', extraFlags: ['--snapshot-count', '100', '--experimental-snapshot-catchup-entries', '10'] });
   const restored: ClusterMember[] = [];
 
   it('a backup of a running member under write load restores every write acknowledged before it; the restored member serves, lists only itself, and restarts without the flag', async () => {
@@ -80,6 +82,7 @@ describe('etcd-ts backup and --force-new-cluster', () => {
     }
     expect(backupRun.stderr).toBe('');
     expect(backupRun.code).toBe(0);
+    expect((await fs.readdir(path.join(source.dataDir, 'member', 'snap'))).filter((n) => n.endsWith('.snap')).length).toBeGreaterThan(0);
     expect(backupRun.stdout).toMatch(/confirmed with a quorum/);
     const before = load.acknowledged.filter((r) => r.endedAt < backupStartedAt);
     const after = load.acknowledged.filter((r) => r.startedAt > backupStartedAt + backupMs);
@@ -140,6 +143,7 @@ describe('etcd-ts backup and --force-new-cluster', () => {
     await Promise.all(c.members.map((m) => c.kill(m.name, 'SIGKILL')));
     const source = c.members[2] as ClusterMember;
     const backupDir = path.join(c.baseDir, 'stopped.backup');
+    expect((await fs.readdir(path.join(source.dataDir, 'member', 'snap'))).filter((n) => n.endsWith('.snap')).length).toBeGreaterThan(0);
     const run = await etcdTs(['backup', '--data-dir', source.dataDir, '--backup-dir', backupDir]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
