@@ -1,5 +1,10 @@
-// The sending side of the peer transport: routes raft's outgoing messages to one PeerSender per
-// peer. send() never blocks and never throws for delivery problems: messages that cannot be
+// The sending side of the peer transport: routes raft's outgoing messages to two PeerSenders per
+// peer, each with its own connection, as etcd's rafthttp keeps two streams per peer: one for
+// appends (msgappv2) and one for everything else (heartbeats, votes, answers). A 10 MB append then
+// never holds back a heartbeat or a vote behind it, and the leader never loses its quorum (check
+// quorum) to a follower that is busy reading a large body. Appends stay in order among themselves;
+// raft needs no order between an append and the rest (a heartbeat commits at most what the
+// follower acknowledged). send() never blocks and never throws for delivery problems: messages that cannot be
 // delivered are dropped and counted, and raft learns about it through onUnreachable and
 // onSnapshotStatus (as etcd's rafthttp reports ReportUnreachable / ReportSnapshot).
 import assert from 'node:assert/strict';
@@ -35,6 +40,8 @@ export class PeerTransport {
   private readonly o: PeerTransportOptions;
   private readonly logger: TransportLogger;
   private readonly senders = new Map<NodeId, PeerSender>();
+  /** MsgApp's own lane per peer. */
+  private readonly appenders = new Map<NodeId, PeerSender>();
   /** Messages addressed to ids that are not peers (e.g. a member just removed). */
   unknownPeerDrops = 0;
   private closed = false;
@@ -62,7 +69,7 @@ export class PeerTransport {
       if (isLocalMessage(m.type)) assert.fail(`PeerTransport.send: local message ${MessageType[m.type]} must not reach the transport`);
       if (m.from !== this.o.selfId && !isForwardedRequest(m.type)) assert.fail(`PeerTransport.send: message from ${m.from} is not from this member`);
       assert.notEqual(m.to, this.o.selfId, 'PeerTransport.send: message addressed to this member');
-      const sender = this.senders.get(m.to);
+      const sender = m.type === MessageType.MsgApp ? this.appenders.get(m.to) : this.senders.get(m.to);
       if (sender === undefined) {
         this.unknownPeerDrops++;
         this.logger.debug({ to: formatId(m.to), type: MessageType[m.type] }, 'dropped a message to an unknown peer');
@@ -79,8 +86,7 @@ export class PeerTransport {
     assert.ok(Number.isSafeInteger(id) && id > 0 && id !== this.o.selfId, `PeerTransport.addPeer: invalid peer id ${id}`);
     assert.ok(!this.senders.has(id), `PeerTransport.addPeer: peer ${formatId(id)} already exists`);
     if (this.closed) return;
-    this.senders.set(
-      id,
+    const lane = (): PeerSender =>
       new PeerSender({
         selfId: this.o.selfId,
         peerId: id,
@@ -93,15 +99,17 @@ export class PeerTransport {
         onUnreachable: (peerId) => this.o.onUnreachable?.(peerId),
         onSnapshotStatus: (peerId, status) => this.o.onSnapshotStatus?.(peerId, status),
         onRoundTrip: this.o.onRoundTrip,
-      }),
-    );
+      });
+    this.senders.set(id, lane());
+    this.appenders.set(id, lane());
   }
 
   async removePeer(id: NodeId): Promise<void> {
     const sender = this.senders.get(id);
-    if (sender === undefined) return;
+    const appender = this.appenders.get(id);
     this.senders.delete(id);
-    await sender.close();
+    this.appenders.delete(id);
+    await Promise.all([sender?.close(), appender?.close()]);
   }
 
   async updatePeer(id: NodeId, urls: readonly string[]): Promise<void> {
@@ -115,24 +123,25 @@ export class PeerTransport {
 
   /** Whether the last request to the peer succeeded (true before the first attempt). */
   isPeerActive(id: NodeId): boolean {
-    return this.senders.get(id)?.isActive ?? false;
+    return (this.senders.get(id)?.isActive ?? false) && (this.appenders.get(id)?.isActive ?? false);
   }
 
   /** HTTP requests attempted to the peer so far (messages and snapshots). */
   attempts(id: NodeId): number {
-    return this.senders.get(id)?.attempts ?? 0;
+    return (this.senders.get(id)?.attempts ?? 0) + (this.appenders.get(id)?.attempts ?? 0);
   }
 
   queuedMessages(id: NodeId): number {
-    return this.senders.get(id)?.queuedMessages ?? 0;
+    return (this.senders.get(id)?.queuedMessages ?? 0) + (this.appenders.get(id)?.queuedMessages ?? 0);
   }
 
   /** Stops all senders: queued messages are discarded, requests in flight aborted, pools destroyed. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const senders = [...this.senders.values()];
+    const senders = [...this.senders.values(), ...this.appenders.values()];
     this.senders.clear();
+    this.appenders.clear();
     await Promise.all(senders.map((s) => s.close()));
   }
 }

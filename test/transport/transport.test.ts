@@ -242,6 +242,21 @@ describe('PeerTransport on loopback', () => {
     expect(t1.isPeerActive(2)).toBe(true);
   });
 
+  it('a heartbeat or a vote never waits behind a large append: appends have a connection of their own (as etcd\'s two streams)', async () => {
+    const [p2, proxyPort] = (await freePorts(2)) as [number, number];
+    const s2 = track(await startPeerServer(2, p2, { maxBodyBytes: 4 * 1024 * 1024 }));
+    await startSlowProxy(proxyPort, p2, 2000); // 1.5 MB take about 750 ms
+    const t1 = track(transport(1, { 2: proxyPort }, { limits: { maxBodyBytes: 4 * 1024 * 1024, maxBatchBytes: 4 * 1024 * 1024 } }));
+    const started = Date.now();
+    t1.send([append(1, 2, 1, 1, 1_500_000)]);
+    t1.send([message(1, 2, { type: MessageType.MsgHeartbeat, commit: 0 })]);
+    t1.send([message(1, 2, { type: MessageType.MsgVote, term: 3 })]);
+    await waitFor(() => s2.received.length === 3, 10_000, 'all three messages');
+    // the heartbeat and the vote arrived first, long before the append's bytes were through
+    expect(s2.received.map((m) => m.type)).toEqual([MessageType.MsgHeartbeat, MessageType.MsgVote, MessageType.MsgApp]);
+    expect(Date.now() - started).toBeGreaterThan(300);
+  });
+
   it('delivers again to a peer that comes back', async () => {
     const [p2] = (await freePorts(1)) as [number];
     const logs: LogLine[] = [];
