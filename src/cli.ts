@@ -36,6 +36,7 @@ type FlagName =
   | 'log-level'
   | 'follower-writes'
   | 'force-new-cluster'
+  | 'initial-election-tick-advance'
   | 'help'
   | 'version';
 
@@ -92,6 +93,7 @@ const flags: Record<FlagName, FlagSpec> = {
     default: 'redirect',
     help: "etcd-ts only. What a follower does with a client's write: 'redirect' answers 307 to the leader; 'forward' proposes it through the leader and answers after applying it, as etcd does.",
   },
+  'initial-election-tick-advance': { boolean: true, default: 'true', help: 'Whether to fast-forward initial election ticks on boot for faster election.' },
   'force-new-cluster': {
     boolean: true,
     default: 'false',
@@ -315,6 +317,7 @@ function buildConfig(
     maxRequestBytes,
     logLevel,
     ...(forceNewCluster ? { forceNewCluster: true } : {}),
+    ...(raw('initial-election-tick-advance') === 'false' ? { initialElectionTickAdvance: false } : {}),
     memberId: self.id,
     clusterId: computeClusterId(initialCluster, token),
   };

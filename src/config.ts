@@ -47,6 +47,8 @@ export interface MemberConfig {
    * (src/server/force-new-cluster.ts). initialCluster then lists only this member.
    */
   forceNewCluster?: boolean;
+  /** etcd's --initial-election-tick-advance (default true): see RaftMember.adjustTicks. */
+  initialElectionTickAdvance?: boolean;
   /** This member's id (one of initialCluster's). */
   memberId: number;
   /** etcd's cluster id (from the initial members' ids and the token), truncated to 53 bits. */

@@ -68,7 +68,8 @@ import { Proposals } from './proposals.js';
 import { AppliedAnswers, APPLIED_PATH, AppliedWaits } from './applied-waits.js';
 import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
-import { httpPeerClient, servePeerApi, type PeerApiHandler } from './peer-api.js';
+import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
+import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js';
 import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
@@ -97,6 +98,7 @@ export class RaftMember implements ClientBackend {
   private readonly storage: MemoryStorage;
   /** The index of this member's newest snapshot (taken or installed); 0 before the first. */
   private snapshotIndex: number;
+  private readonly peerClient: PeerClient;
   /** A snapshot is being written (at most one at a time). */
   private snapshotting = false;
   /** A snapshot whose file is durable, for the Ready loop to record and compact up to. */
@@ -169,6 +171,7 @@ export class RaftMember implements ClientBackend {
     });
     this.stats = new MemberStats(this.transportStats, this.clock);
     this.log = opened.store;
+    this.peerClient = options.peerClient ?? httpPeerClient;
     this.storage = opened.storage;
     this.snapshotIndex = opened.snapshot.metadata.index;
     this.hardStates = new HardStateKeeper(opened.hardState, MAX_DURABLE_COMMIT_LAG_ENTRIES);
@@ -363,8 +366,47 @@ export class RaftMember implements ClientBackend {
     this.rateTimer = this.timers.setInterval(() => this.stats.sampleRates(), 1000);
     // A lone voter need not wait an election timeout to lead.
     if (this.membership.ids().length === 1) this.node.campaign();
+    else if (this.config.initialElectionTickAdvance !== false) this.adjustTicks();
     this.publisher.start();
     this.scheduleReady();
+  }
+
+  /**
+   * etcd's adjustTicks (--initial-election-tick-advance): once more than one peer answers on its
+   * peer port (asked every 50 ms, for at most 5 s, as etcd waits for its peer streams) and this
+   * member still knows no leader, its election timer is fast-forwarded to two ticks before it
+   * fires. A cluster restarted as a whole then elects a leader within a few heartbeats instead of a
+   * whole election timeout; a member that restarts alone hears from the leader first (and PreVote
+   * keeps it from disturbing the leader anyway).
+   */
+  private adjustTicks(): void {
+    const electionTicks = this.node.raft.electionTicks;
+    const reachable = new Set<number>();
+    const asking = new Set<number>();
+    let checks = 0;
+    const timer = this.timers.setInterval(() => {
+      checks++;
+      if (this.stopped || this.softState.lead !== 0 || checks > 100) {
+        timer.cancel();
+        return;
+      }
+      if (reachable.size > 1 || reachable.size === this.membership.ids().length - 1) {
+        timer.cancel();
+        for (let i = 0; i < electionTicks - 2; i++) this.node.tick();
+        this.scheduleReady();
+        return;
+      }
+      for (const id of this.membership.ids()) {
+        const url = this.peerURLsOf(id)[0];
+        if (id === this.config.memberId || reachable.has(id) || asking.has(id) || url === undefined) continue;
+        asking.add(id);
+        // Any answer will do (a member still replaying its log answers 503): its peer port is up.
+        this.peerClient.request(url, { method: 'GET', path: MEMBERS_PATH, headers: { [HEADER_CLUSTER_ID]: this.clusterId } }, 1000).then(
+          () => reachable.add(id),
+          () => undefined,
+        ).finally(() => asking.delete(id));
+      }
+    }, 50);
   }
 
   /**
@@ -618,6 +660,7 @@ export class RaftMember implements ClientBackend {
     }
     this.scheduleReady();
     if (refusal !== null) this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
+
     return refusal;
   }
 

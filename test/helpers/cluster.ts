@@ -267,7 +267,7 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
       '--initial-cluster-state', 'new',
       '--heartbeat-interval', String(opts.heartbeatMs ?? 100),
       '--election-timeout', String(opts.preferredLeader === undefined || opts.preferredLeader === name ? electionMs : 5 * electionMs),
-      ...(opts.preferredLeader !== undefined && target === 'etcd' ? ['--initial-election-tick-advance=false'] : []),
+      ...(opts.preferredLeader !== undefined ? ['--initial-election-tick-advance=false'] : []),
       ...(opts.extraFlags ?? []),
     ];
     return new ClusterMember({ name, clientURL, peerURL, dataDir, logFile: path.join(baseDir, `${name}.log`), command: memberCommand(target, flags, logLevel) });
