@@ -65,7 +65,7 @@ export interface PeerNetworkOptions {
   limits: Partial<TransportLimits>;
   onUnreachable: (id: number) => void;
   /** How a snapshot sent to a peer ended (raft resumes replication to it, or probes again). */
-  onSnapshotStatus: (id: number, status: 'finish' | 'failure') => void;
+  onSnapshotStatus: (id: number, status: 'finish' | 'failure', durationMs: number) => void;
 }
 
 export interface MemberObserver {

@@ -27,6 +27,7 @@ export class MemberMetrics {
   readonly snapshotSendSuccess: Counter<'To'>;
   readonly snapshotSendFailures: Counter<'To'>;
   readonly snapshotReceiveSuccess: Counter<'From'>;
+  readonly snapshotSendSeconds: Histogram<'To'>;
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -103,6 +104,14 @@ export class MemberMetrics {
     });
     this.snapshotSendSuccess = new Counter({ name: 'etcd_network_snapshot_send_success', help: 'Total number of successful snapshot sends', labelNames: ['To'], registers });
     this.snapshotSendFailures = new Counter({ name: 'etcd_network_snapshot_send_failures', help: 'Total number of snapshot send failures', labelNames: ['To'], registers });
+    this.snapshotSendSeconds = new Histogram({
+      name: 'etcd_network_snapshot_send_total_duration_seconds',
+      help: 'Total latency distributions of v3 snapshot sends',
+      labelNames: ['To'],
+      // etcd: prometheus.ExponentialBuckets(0.1, 2, 10)
+      buckets: exponentialBuckets(0.1, 2, 10),
+      registers,
+    });
     this.snapshotReceiveSuccess = new Counter({ name: 'etcd_network_snapshot_receive_success', help: 'Total number of successful snapshot receives', labelNames: ['From'], registers });
     const transport = sources.transport;
     transportCounter('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', 'To', registers, sources, (id) => transport.peer(id)?.sentBytes ?? 0);

@@ -230,7 +230,8 @@ export class RaftMember implements ClientBackend {
       this.node.reportUnreachable(id);
       this.scheduleReady();
     };
-    const onSnapshotStatus = (id: number, status: 'finish' | 'failure'): void => {
+    const onSnapshotStatus = (id: number, status: 'finish' | 'failure', durationMs: number): void => {
+      if (status === 'finish') this.metrics.snapshotSendSeconds.observe({ To: formatId(id) }, durationMs / 1000);
       (status === 'finish' ? this.metrics.snapshotSendSuccess : this.metrics.snapshotSendFailures).inc({ To: formatId(id) });
       this.node.reportSnapshot(id, status);
       this.scheduleReady();

@@ -42,7 +42,8 @@ export interface PeerSenderOptions {
   logger: TransportLogger;
   stats: TransportStats;
   onUnreachable: (peerId: NodeId) => void;
-  onSnapshotStatus: (peerId: NodeId, status: SnapshotStatus) => void;
+  /** How a MsgSnap ended, and how long its request took (0 when it never left). */
+  onSnapshotStatus: (peerId: NodeId, status: SnapshotStatus, durationMs: number) => void;
   onRoundTrip: ((peerId: NodeId, durationMs: number, bytes: number) => void) | undefined;
 }
 
@@ -227,7 +228,7 @@ export class PeerSender {
       this.o.stats.recordDropped(this.o.peerId, 1);
       // Never re-entrant: raft hears about it after the current send() returns.
       queueMicrotask(() => {
-        if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'failure');
+        if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'failure', 0);
       });
     };
     if (this.snapshotInflight) return fail('a snapshot is already in flight to this peer');
@@ -242,7 +243,7 @@ export class PeerSender {
           this.o.stats.recordSent(this.o.peerId, body.byteLength, [message], roundTripMs);
           this.o.logger.info({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, bytes: body.byteLength, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
           this.succeeded();
-          if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'finish');
+          if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'finish', roundTripMs);
         },
         (err: unknown) => {
           if (this.closed) return;

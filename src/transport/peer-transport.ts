@@ -29,7 +29,7 @@ export interface PeerTransportOptions {
   /** A request to the peer failed: raft should stop assuming the pipeline works (rate-limited). */
   onUnreachable?: (peerId: NodeId) => void;
   /** The outcome of a MsgSnap (raft's ReportSnapshot). */
-  onSnapshotStatus?: (peerId: NodeId, status: SnapshotStatus) => void;
+  onSnapshotStatus?: (peerId: NodeId, status: SnapshotStatus, durationMs: number) => void;
   /** Each successful request's round trip (for etcd_network_peer_round_trip_time_seconds). */
   onRoundTrip?: (peerId: NodeId, durationMs: number, bytes: number) => void;
 }
@@ -73,7 +73,7 @@ export class PeerTransport {
       if (sender === undefined) {
         this.unknownPeerDrops++;
         this.logger.debug({ to: formatId(m.to), type: MessageType[m.type] }, 'dropped a message to an unknown peer');
-        if (m.type === MessageType.MsgSnap) queueMicrotask(() => this.o.onSnapshotStatus?.(m.to, 'failure'));
+        if (m.type === MessageType.MsgSnap) queueMicrotask(() => this.o.onSnapshotStatus?.(m.to, 'failure', 0));
         continue;
       }
       sender.enqueue(m);
@@ -97,7 +97,7 @@ export class PeerTransport {
         logger: this.logger,
         stats: this.stats,
         onUnreachable: (peerId) => this.o.onUnreachable?.(peerId),
-        onSnapshotStatus: (peerId, status) => this.o.onSnapshotStatus?.(peerId, status),
+        onSnapshotStatus: (peerId, status, durationMs) => this.o.onSnapshotStatus?.(peerId, status, durationMs),
         onRoundTrip: this.o.onRoundTrip,
       });
     this.senders.set(id, lane());

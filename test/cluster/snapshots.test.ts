@@ -121,6 +121,7 @@ describe('snapshots and log compaction', () => {
     for (const l of loads) await waitLedgerEverywhere(c.client, c.members, l.load.records, l.prefix, 30_000);
     expect(await metric(c, follower, 'etcd_network_snapshot_receive_success')).toBeGreaterThanOrEqual(1);
     expect(await metric(c, leader, 'etcd_network_snapshot_send_success')).toBeGreaterThanOrEqual(1);
+    expect(await metric(c, leader, 'etcd_network_snapshot_send_total_duration_seconds_count')).toBeGreaterThanOrEqual(1);
   }, 120_000);
 
   it('refuses to start on a damaged snapshot file it cannot do without, naming the file; starts again once it is whole', async () => {

@@ -153,7 +153,7 @@ export class SimNetwork {
     const report = (status: 'finish' | 'failure'): void => {
       if (reported) return;
       reported = true;
-      this.world.after(this.rng.int(1, 5), () => o.onSnapshotStatus(to, status), senderOwner);
+      this.world.after(this.rng.int(1, 5), () => o.onSnapshotStatus(to, status, 0), senderOwner);
     };
     // The real transport's request times out when the receiver dies with it in hand.
     this.world.after(5000, () => report('failure'), senderOwner);
