@@ -11,7 +11,7 @@ import { MEMBERS_PATH } from './bootstrap.js';
 import { servePeerApi } from './peer-api.js';
 import { RaftMember } from './raft-member.js';
 import { backupEndpoint } from './backup-endpoint.js';
-import { RAFT_STATUS_PATH, raftStatusRoute } from './raft-debug.js';
+import { RAFT_EVENTS_PATH, RAFT_LOG_PATH, RAFT_STATUS_PATH, raftEventsRoute, raftLogRoute, raftStatusRoute } from './raft-debug.js';
 import { BACKUP_TOKEN_FILE } from './backup-stream.js';
 import { randomToken } from './tokens.js';
 import fs from 'node:fs/promises';
@@ -100,10 +100,17 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     });
     // As etcd, client requests wait (bounded) until this member has published itself.
     const readyWaitMs = requestTimeoutMs(config);
-    const raftStatus = raftStatusRoute(member);
+    const debugRoutes = new Map([
+      [RAFT_STATUS_PATH, raftStatusRoute(member)],
+      [RAFT_LOG_PATH, raftLogRoute(member)],
+      [RAFT_EVENTS_PATH, raftEventsRoute(member)],
+    ]);
     clientListeners = await listenAll(config.listenClientURLs, (req, res) => {
-      // /debug/raft/status answers at once, ready or not: a member that finds no leader can be looked at.
-      if (req.url === RAFT_STATUS_PATH || req.url?.startsWith(`${RAFT_STATUS_PATH}?`)) return raftStatus(req, res);
+      // /debug/raft/* answer at once, ready or not: a member that finds no leader can be looked at.
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const debug = url.startsWith('/debug/raft/') ? debugRoutes.get(q < 0 ? url : url.slice(0, q)) : undefined;
+      if (debug !== undefined) return debug(req, res);
       if (member.isReady()) handler(req, res);
       else void member.whenReady(readyWaitMs).then(() => handler(req, res));
     });
@@ -131,6 +138,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     peerListeners,
     close: () => {
       closing ??= (async () => {
+        member.events.closeAll();
         await closeAll(clientListeners);
         await member.stop();
         await closeAll(peerListeners);

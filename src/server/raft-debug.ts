@@ -7,6 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProgressState } from '../raft/progress.js';
 import type { Status } from '../raft/status.js';
+import { EntryType, type Entry } from '../raft/messages.js';
+import type { EventSink, RaftEvents } from './raft-events.js';
 
 export const RAFT_STATUS_PATH = '/debug/raft/status';
 
@@ -52,5 +54,124 @@ export function raftStatusRoute(member: RaftStatusSource): (req: IncomingMessage
     const body = raftStatusJSON(member.raftStatus(), member.raftStatusExtras()) + '\n';
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
     res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+// ---- GET /debug/raft/log?from=&to=: a bounded window of the in-memory raft log's entry metadata
+
+export const RAFT_LOG_PATH = '/debug/raft/log';
+/** Entries shown when the request names no range. */
+export const RAFT_LOG_DEFAULT_ENTRIES = 100;
+/** Entries shown at most per request (a wider range is cut at from + this - 1). */
+export const RAFT_LOG_MAX_ENTRIES = 1000;
+
+/** What the log view reads: raft's log (RaftLog), never copied whole. */
+export interface RaftLogView {
+  firstIndex(): number;
+  lastIndex(): number;
+  readonly committed: number;
+  readonly applied: number;
+  /** Entries [lo, hi) within maxBytes (at least one); throws when lo is compacted. */
+  slice(lo: number, hi: number, maxBytes: number): Entry[];
+}
+
+export type RaftLogWindow = { status: 200; body: string } | { status: 400; message: string };
+
+const INTEGER = /^[0-9]{1,15}$/;
+
+function parseIndex(params: URLSearchParams, name: string): number | undefined | string {
+  const v = params.get(name);
+  if (v === null || v === '') return undefined;
+  if (!INTEGER.test(v)) return `${name} must be a non-negative integer, got ${JSON.stringify(v.slice(0, 40))}`;
+  return Number(v);
+}
+
+/** The window's JSON for a query string (`from`, `to`, both optional and inclusive). */
+export function raftLogWindow(log: RaftLogView, query: string): RaftLogWindow {
+  const params = new URLSearchParams(query);
+  const fromP = parseIndex(params, 'from');
+  const toP = parseIndex(params, 'to');
+  if (typeof fromP === 'string') return { status: 400, message: fromP };
+  if (typeof toP === 'string') return { status: 400, message: toP };
+  if (fromP !== undefined && toP !== undefined && fromP > toP) return { status: 400, message: `from (${fromP}) is after to (${toP})` };
+  const first = log.firstIndex();
+  const last = log.lastIndex();
+  let from: number;
+  let to: number;
+  if (fromP === undefined && toP === undefined) {
+    to = last;
+    from = to - RAFT_LOG_DEFAULT_ENTRIES + 1;
+  } else if (fromP === undefined) {
+    to = toP as number;
+    from = to - RAFT_LOG_DEFAULT_ENTRIES + 1;
+  } else {
+    from = fromP;
+    to = toP ?? from + RAFT_LOG_DEFAULT_ENTRIES - 1;
+  }
+  const compacted = fromP !== undefined && fromP < first;
+  from = Math.max(from, first);
+  to = Math.min(to, last, from + RAFT_LOG_MAX_ENTRIES - 1);
+  const entries: string[] = [];
+  if (from <= to) {
+    for (const e of log.slice(from, to + 1, Number.POSITIVE_INFINITY)) {
+      entries.push(`{"index":${e.index},"term":${e.term},"type":"${e.type === EntryType.ConfChange ? 'EntryConfChange' : 'EntryNormal'}","size":${e.data.byteLength}}`);
+    }
+  }
+  const body =
+    `{"firstIndex":${first},"lastIndex":${last},"committed":${log.committed},"applied":${log.applied},` +
+    `${compacted ? `"compactedBefore":${first},` : ''}"entries":[${entries.join(',')}]}`;
+  return { status: 200, body };
+}
+
+/** The route: GET or HEAD only; 400 with {"message"} for a bad range. */
+export function raftLogRoute(member: { raftLog(): RaftLogView }): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
+      return;
+    }
+    const q = req.url?.indexOf('?') ?? -1;
+    const w = raftLogWindow(member.raftLog(), q < 0 ? '' : (req.url as string).slice(q + 1));
+    const body = (w.status === 200 ? w.body : JSON.stringify({ message: w.message })) + '\n';
+    res.writeHead(w.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+}
+
+// ---- GET /debug/raft/events: the member's raft events as Server-Sent Events (raft-events.ts)
+
+export const RAFT_EVENTS_PATH = '/debug/raft/events';
+
+export interface RaftEventsSource {
+  readonly events: RaftEvents;
+  raftStatus(): Status;
+}
+
+/** The route: GET only; 503 when the hub has its maximum of subscribers. */
+export function raftEventsRoute(member: RaftEventsSource): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    if (req.method !== 'GET') {
+      res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
+      return;
+    }
+    const header = req.headers['last-event-id'];
+    const lastId = typeof header === 'string' && INTEGER.test(header.trim()) ? Number(header.trim()) : undefined;
+    const s = member.raftStatus();
+    const sink: EventSink = {
+      write: (chunk) => void res.write(chunk),
+      bufferedBytes: () => res.writableLength,
+      close: () => res.destroy(),
+    };
+    if (member.events.full) {
+      res.writeHead(503, { 'Content-Type': 'application/json', 'Retry-After': '5' }).end(JSON.stringify({ message: 'too many event subscribers' }) + '\n');
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    const sub = member.events.subscribe(sink, { role: s.role, term: s.term, lead: s.lead, vote: s.vote, commit: s.commit, applied: s.applied }, lastId);
+    if (sub === null) {
+      res.destroy();
+      return;
+    }
+    res.on('close', () => sub.close());
   };
 }

@@ -73,7 +73,8 @@ import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js';
 import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
-import type { RaftStatusExtras } from './raft-debug.js';
+import type { RaftLogView, RaftStatusExtras } from './raft-debug.js';
+import { RaftEvents } from './raft-events.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
 import { MemberStateMachine, type EntryResult } from './state-machine.js';
@@ -106,6 +107,8 @@ export class RaftMember implements ClientBackend {
   private readonly transport: PeerNetwork;
   private readonly timers: MemberTimers;
   private readonly observer: MemberObserver | undefined;
+  /** /debug/raft/events: its hooks below are one line each, marked `// raft-events`, and cost nothing while nobody listens. */
+  readonly events: RaftEvents;
   private readonly transportStats = new TransportStats();
   private readonly membership: Membership;
   private readonly reads: ReadBarrier;
@@ -163,6 +166,7 @@ export class RaftMember implements ClientBackend {
     this.logger = options.logger;
     this.timers = options.timers ?? nodeTimers;
     this.observer = options.observer;
+    this.events = new RaftEvents({ timers: this.timers });
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
@@ -578,6 +582,11 @@ export class RaftMember implements ClientBackend {
     };
   }
 
+  /** Raft's in-memory log, read-only, for /debug/raft/log (raft-debug.ts). */
+  raftLog(): RaftLogView {
+    return this.node.raft.log;
+  }
+
   async metricsText(): Promise<{ contentType: string; body: string }> {
     return this.metrics.text();
   }
@@ -650,6 +659,7 @@ export class RaftMember implements ClientBackend {
    */
   receivePeerMessages(msgs: readonly Message[], from: number): string | null {
     if (this.stopped) return null;
+    if (this.events.enabled) this.events.messages('recv', msgs); // raft-events
     let refusal: string | null;
     try {
       refusal = refusePeerBatch(msgs, from, this.guardView, (m) => this.node.step(m));
@@ -711,6 +721,7 @@ export class RaftMember implements ClientBackend {
           return;
         }
         const rd = this.node.ready();
+        if (this.events.enabled) this.events.onReady(rd, this.node.term); // raft-events
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
         if (rd.messages.length > 0) this.transport.send(rd.messages);
@@ -733,6 +744,7 @@ export class RaftMember implements ClientBackend {
           this.reads.onReadState(rs.index, rs.requestCtx);
         }
         this.node.advance(rd);
+        if (this.events.enabled) this.events.applied(this.sm.applied()); // raft-events
         this.reads.onApplied();
         // (a snapshot waits for the commit index on disk to cover what was applied: this write may have)
         this.maybeSnapshot();
@@ -841,6 +853,7 @@ export class RaftMember implements ClientBackend {
     }
     this.logger.info({ index, compactedTo: Math.max(0, compactTo) }, 'compacted raft logs');
     this.observer?.onSnapshotTaken?.(index, Math.max(0, compactTo));
+    if (this.events.enabled) this.events.snapshotTaken(index, Math.max(0, compactTo)); // raft-events
   }
 
   /** A snapshot from the leader, now durable: the state machine jumps to it (etcd's applySnapshot). */
@@ -851,6 +864,7 @@ export class RaftMember implements ClientBackend {
     this.metrics.snapshotReceiveSuccess.inc({ From: formatId(this.softState.lead) });
     this.logger.info({ index, term: snapshot.metadata.term, bytes: snapshot.data.length }, 'applied snapshot from the leader');
     this.observer?.onSnapshotRestored?.(index);
+    if (this.events.enabled) this.events.snapshotInstalled(index); // raft-events
     this.afterApply();
   }
 
