@@ -54,6 +54,8 @@ const DEFAULT_NAME = 'default';
  * to a few MB, while a snapshot (a few hundred ms of background work for 100,000 keys) is still rare.
  */
 export const DEFAULT_SNAPSHOT_COUNT = 10_000;
+/** --max-snapshots below this keeps this many (see where it is read). */
+export const MIN_KEPT_SNAPSHOTS = 3;
 /** etcd has no upper bound; ours keeps one request from taking the whole heap. */
 const MAX_REQUEST_BYTES_LIMIT = 1024 * 1024 * 1024;
 /** etcd's maxElectionMs. */
@@ -277,7 +279,9 @@ function buildConfig(
   }
   // 0 takes the default, as etcd's server does with a zero SnapshotCount
   const snapshotCount = uint('snapshot-count') || DEFAULT_SNAPSHOT_COUNT;
-  const maxSnapshots = uint('max-snapshots');
+  // At least the files a restart may need are kept: the one the log records, a newer local one not
+  // recorded yet, and a leader's one whose record a crash cut off (0 keeps all, as etcd).
+  const maxSnapshots = uint('max-snapshots') === 0 ? 0 : Math.max(MIN_KEPT_SNAPSHOTS, uint('max-snapshots'));
   const snapshotCatchUpEntries = uint('experimental-snapshot-catchup-entries');
   if (snapshotCatchUpEntries === 0) fail(`invalid value "${raw('experimental-snapshot-catchup-entries')}" for ${where('experimental-snapshot-catchup-entries')}: must be at least 1`);
   const maxRequestBytes = uint('max-request-bytes');

@@ -51,7 +51,9 @@ export class HardStateKeeper {
     if (rd.hardState !== undefined) this.ready = { ...rd.hardState };
     const mustWrite = rd.entries.length > 0 || rd.snapshot !== undefined || rd.mustSync;
     if (mustWrite || this.ready.commit - this.written.commit >= this.maxCommitLagEntries) {
-      return { hardState: this.ready, sync: rd.mustSync };
+      // A leader's snapshot is acknowledged after this batch: it must survive a crash (etcd's
+      // WAL.SaveSnapshot syncs), or the member would come back below what it acknowledged.
+      return { hardState: this.ready, sync: rd.mustSync || (rd.snapshot !== undefined && rd.snapshot.metadata.index > 0) };
     }
     return undefined;
   }

@@ -120,6 +120,10 @@ describe('validation: one line naming the flag', () => {
   });
 
   it('names the ETCD_* variable when the bad value came from the environment', () => {
+    // --max-snapshots keeps at least the 3 files a restart may need; 0 keeps all
+    expect(config(['--max-snapshots', '1']).maxSnapshots).toBe(3);
+    expect(config(['--max-snapshots', '0']).maxSnapshots).toBe(0);
+    expect(config(['--max-snapshots', '7']).maxSnapshots).toBe(7);
     expect(errorOf([], { ETCD_SNAPSHOT_COUNT: 'lots' })).toContain('invalid value "lots" for ETCD_SNAPSHOT_COUNT (flag --snapshot-count)');
   });
 

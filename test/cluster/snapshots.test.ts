@@ -16,7 +16,7 @@ import { useCluster } from './use-cluster.js';
 
 const SNAPSHOT_COUNT = 100;
 const CATCHUP = 20;
-const MAX_SNAPSHOTS = 2;
+const MAX_SNAPSHOTS = 3; // (the least etcd-ts keeps)
 
 async function snapFiles(m: ClusterMember): Promise<string[]> {
   const dir = path.join(m.dataDir, 'member', 'snap');

@@ -56,6 +56,14 @@ describe('the commit index a member writes (hard-state.ts)', () => {
     expect(w?.hardState).toEqual({ term: 1, vote: 0, commit: 3 });
   });
 
+  it("a leader's snapshot is written with fsync even when raft asks for none (it is acknowledged after this batch)", () => {
+    const keeper = new HardStateKeeper({ term: 2, vote: 1, commit: 10 }, 1000);
+    const snapshot = { data: Uint8Array.of(1), metadata: { index: 50, term: 2, confState: { voters: [1, 2, 3], learners: [] } } };
+    expect(keeper.onReady({ hardState: { term: 2, vote: 1, commit: 50 }, entries: [], snapshot, mustSync: false })).toEqual({ hardState: { term: 2, vote: 1, commit: 50 }, sync: true });
+    // without one, a commit-only write stays unsynced
+    expect(keeper.onReady({ hardState: { term: 2, vote: 1, commit: 2000 }, entries: [], mustSync: false })?.sync).toBe(false);
+  });
+
   it('a commit index that moved without entries is written once it lags (bounded)', () => {
     const keeper = new HardStateKeeper({ term: 1, vote: 1, commit: 0 }, 10);
     const noEntries = { entries: [] as Entry[], mustSync: false };
