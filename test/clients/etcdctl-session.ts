@@ -136,6 +136,11 @@ export class CtlSession {
     s = s.replace(/"(modifiedIndex|createdIndex)":(\d+)/g, (_m, k: string, n: string) => `"${k}":${this.rel(n)}`);
     // mk --in-order names the new key after its index, zero-padded to 20 digits.
     s = s.replace(/\/(\d{20})\b/g, (_m, n: string) => `/<in-order ${this.rel(n)}>`);
+    // Member ids: where etcdctl prints one, whatever its length (hex without leading zeros: a short
+    // one now and then), then any other id-like hex word.
+    s = s.replace(/^[0-9a-f]{1,16}(\[unstarted\])?: name=/gm, (_m, u: string | undefined) => `<member id>${u ?? ''}: name=`);
+    s = s.replace(/\bmember [0-9a-f]{1,16} is /g, 'member <member id> is ');
+    s = s.replace(/\bmember with ID [0-9a-f]{1,16}\b/g, 'member with ID <member id>');
     s = s.replace(/\b[0-9a-f]{12,16}\b/g, '<member id>');
     return s;
   }
