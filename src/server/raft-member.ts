@@ -824,9 +824,9 @@ export class RaftMember implements ClientBackend {
     this.snapshotIndex = applied;
     const serializeMs = this.timers.nowMs() - started;
     this.log.writeSnapshotFile(snapshot).then(
-      () => {
-        this.metrics.snapSaveSeconds.observe((serializeMs + this.log.lastSnapshotSaveMs) / 1000);
-        this.logger.info({ index: applied, term: snapshot.metadata.term, bytes: snapshot.data.length, serializeMs: Math.round(serializeMs), writeMs: Math.round(this.log.lastSnapshotSaveMs) }, 'saved snapshot');
+      (writeMs) => {
+        this.metrics.snapSaveSeconds.observe((serializeMs + writeMs) / 1000);
+        this.logger.info({ index: applied, term: snapshot.metadata.term, bytes: snapshot.data.length, serializeMs: Math.round(serializeMs), writeMs: Math.round(writeMs) }, 'saved snapshot');
         this.snapshotToRecord = snapshot;
         this.scheduleReady();
       },

@@ -336,18 +336,15 @@ export class RaftLogStore {
   /**
    * Writes a snapshot's data to its file (nothing without snapshot files). It does not touch the
    * LevelDB log, so it may run while save() writes the next Ready: a member writes a snapshot of
-   * tens of MB without holding up its writes.
+   * tens of MB without holding up its writes. Resolves with how long the write took (ms).
    */
-  async writeSnapshotFile(snapshot: Snapshot): Promise<void> {
+  async writeSnapshotFile(snapshot: Snapshot): Promise<number> {
     this.assertOpen('writeSnapshotFile');
-    if (this.files === undefined) return;
+    if (this.files === undefined) return 0;
     const started = performance.now();
     await this.files.save(snapshot.metadata.term, snapshot.metadata.index, encodeSnapshot(snapshot));
-    this.lastSnapshotSaveMs = performance.now() - started;
+    return performance.now() - started;
   }
-
-  /** How long the last snapshot file took to write (ms), for the metrics. */
-  lastSnapshotSaveMs = 0;
 
   /**
    * Records a local snapshot whose file writeSnapshotFile() wrote. Unlike a snapshot in save(), it
