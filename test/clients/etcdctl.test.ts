@@ -313,7 +313,8 @@ const cases: Case[] = [
       await waitForWatchers(s.target.clientURL, before + 1);
       await s.run('set', `${p}/d/a`, '1');
       await s.run('rm', `${p}/d/a`);
-      await s.collect(w, args, 2);
+      // -o json prints two lines per event (`[action] key`, then the response as json): 2 events, 4 lines.
+      await s.collect(w, args, 4);
     },
     expected: () => ['  exit (stopped by the test)'],
   },
