@@ -31,6 +31,8 @@ export interface RunningClusterMember {
 export interface ClusterRuntimeOptions {
   logger: Logger;
   onFatal?: (err: unknown) => void;
+  /** This member applied its own removal and stopped (RaftMemberOptions.onRemoved). */
+  onRemoved?: () => void;
 }
 
 /** GET /metrics: the member's Prometheus metrics (etcd serves them on the client port too). */
@@ -73,6 +75,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       config,
       logger,
       onFatal: options.onFatal,
+      ...(options.onRemoved !== undefined ? { onRemoved: options.onRemoved } : {}),
       onBootstrapCheck: (api) => {
         preStart = api === null ? null : servePeerApi(api, new Set([MEMBERS_PATH]), 64 * 1024);
       },

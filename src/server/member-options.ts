@@ -23,6 +23,12 @@ export interface RaftMemberOptions {
   maxPendingProposals?: number;
   /** Called when the member cannot go on (storage failure, broken invariant). Default: log and exit(1). */
   onFatal?: (err: unknown) => void;
+  /**
+   * This member applied its own removal from the cluster (etcd: "the member has been permanently
+   * removed from the cluster"): it has stopped (a leader handed over first); the process should
+   * exit. Default: log it and exit with status 0.
+   */
+  onRemoved?: () => void;
   /** Timers and the monotonic clock (default Node's); the simulator passes virtual ones. */
   timers?: MemberTimers;
   /** The key-value store under the raft log (default LevelDB in --data-dir); the simulator's disk. */
@@ -55,6 +61,8 @@ export interface RaftMemberOptions {
 export interface PeerNetwork {
   send(messages: readonly Message[]): void;
   updatePeer(id: number, urls: readonly string[]): Promise<void> | void;
+  /** A member left the cluster: nothing more is sent to it. */
+  removePeer?(id: number): Promise<void> | void;
   close(): Promise<void>;
 }
 

@@ -36,11 +36,11 @@
 //   - a leader that stops cleanly hands leadership to its most caught-up follower first.
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
-import { isEmptySnapshot, type Entry, type Message, type Snapshot } from '../raft/messages.js';
+import { ConfChangeType, isEmptySnapshot, type Entry, type Message, type Snapshot } from '../raft/messages.js';
 import type { MemoryStorage } from '../raft/storage.js';
 import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
-import type { OpenedRaftLog, RaftLogStore } from '../storage/index.js';
+import type { RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
@@ -52,21 +52,22 @@ import {
   ProposalError,
   REQUEST_TIMED_OUT,
   STOPPED,
+  MemberChangeError,
   type ClientBackend,
   type LeaderStats,
   type MemberInfo,
   type SelfStats,
 } from './backend.js';
-import { isForwardable, type EntryCommand } from './entry-codec.js';
+import { encodeMemberChange, isForwardable, type EntryCommand, type MemberChange } from './entry-codec.js';
 import { FORWARD_TOKEN_PATH, ForwardedProposals, Forwarder, PROPOSE_PATH } from './forward.js';
 import { randomToken } from './tokens.js';
-import { formatId, parseMemberId } from './ids.js';
+import { computeAddedMemberId, formatId, parseMemberId } from './ids.js';
 import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
 import { AppliedAnswers, APPLIED_PATH, AppliedWaits } from './applied-waits.js';
-import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm } from './bootstrap.js';
+import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm, type OpenedMemberLog } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
@@ -77,7 +78,7 @@ import type { RaftLogView, RaftStatusExtras } from './raft-debug.js';
 import { RaftEvents } from './raft-events.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
-import { MemberStateMachine, type EntryResult } from './state-machine.js';
+import { MemberStateMachine, type EntryResult, type MemberChangeResult } from './state-machine.js';
 import { nodeTimers, sleep, type MemberTimers, type TimerHandle } from './timers.js';
 import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
@@ -148,6 +149,17 @@ export class RaftMember implements ClientBackend {
   private readonly forwardedProposals: ForwardedProposals;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
+  /** The peers the transport sends to (members other than this one), with their peer URLs. */
+  private readonly transportPeers = new Map<number, string[]>();
+  /** Since when each peer has answered without interruption (etcd's ActiveSince; for strict reconfiguration checks). */
+  private readonly activeSince = new Map<number, number>();
+  /** The log index up to which the log is an old cluster's (--force-new-cluster); 0 otherwise. */
+  private readonly forcedNewClusterAt: number;
+  /** Set once this member applied its own removal. */
+  private removed = false;
+  private readonly onRemoved: () => void;
+  /** A membership change of this leader is on its way through the log (one at a time). */
+  private memberChangeInFlight = false;
 
   /**
    * Opens (or creates) the member's data dir and builds the member; start() sets it running.
@@ -160,8 +172,11 @@ export class RaftMember implements ClientBackend {
     return member;
   }
 
-  private constructor(options: RaftMemberOptions, opened: OpenedRaftLog) {
-    const { config } = options;
+  private constructor(options: RaftMemberOptions, opened: OpenedMemberLog) {
+    // A member that joined a running cluster has the ids the cluster gave it (its data dir's), as
+    // etcd takes them from its WAL; it knows the members from the log and snapshots, not its flags.
+    const joined = opened.metadata.joined === true;
+    const config: MemberConfig = joined ? { ...options.config, memberId: opened.metadata.memberId, clusterId: opened.metadata.clusterId } : options.config;
     this.config = config;
     this.logger = options.logger;
     this.timers = options.timers ?? nodeTimers;
@@ -181,7 +196,12 @@ export class RaftMember implements ClientBackend {
     this.hardStates = new HardStateKeeper(opened.hardState, MAX_DURABLE_COMMIT_LAG_ENTRIES);
     const random = options.random ?? Math.random;
     this.clusterId = formatId(config.clusterId);
-    this.membership = new Membership(config.initialCluster);
+    this.membership = new Membership(joined ? [] : config.initialCluster);
+    this.forcedNewClusterAt = opened.metadata.forcedAt ?? 0;
+    this.onRemoved = options.onRemoved ?? (() => {
+      this.logger.warn('the member has been permanently removed from the cluster; exiting');
+      process.exit(0);
+    });
     // The store lives in memory: it is rebuilt by applying the committed log from its start.
     this.sm = new MemberStateMachine(
       {
@@ -191,11 +211,13 @@ export class RaftMember implements ClientBackend {
         },
         onAttributesApplied: (id, runId) => this.publisher.onApplied(id, runId),
         onForwardedApplied: (cmd, result) => this.forwarder.onApplied(cmd, result),
+        onConfChange: (change, index) => this.onConfChange(change, index),
+        forcedNewClusterAt: this.forcedNewClusterAt,
       },
       opened.snapshot.metadata.index,
     );
     // A restart continues from the newest snapshot; the log after it is replayed by the Ready loop.
-    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data, { members: 'configured' });
+    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data, { members: this.restoreMembersMode(opened.snapshot.metadata.index) });
     this.self = {
       id: formatId(config.memberId),
       name: config.name,
@@ -214,9 +236,15 @@ export class RaftMember implements ClientBackend {
       random,
       logger: this.logger.child({ component: 'raft' }),
     });
-    this.guardView = raftGuardView(config.memberId, this.membership, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
+    // A member that just joined takes raft messages from the members a peer listed until its log
+    // (or the leader's snapshot) tells it the members.
+    const joinedPeers = new Map((opened.joinedCluster ?? []).filter((m) => m.id !== config.memberId).map((m) => [m.id, m.peerURLs]));
+    const membership = this.membership;
+    const isMember = { has: (id: number) => membership.has(id) || (joinedPeers.has(id) && !membership.isRemoved(id)) };
+    this.guardView = raftGuardView(config.memberId, isMember, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
 
-    const peers = new Map<number, string[]>();
+    const peers = this.transportPeers;
+    for (const [id, urls] of joinedPeers) peers.set(id, [...urls]);
     for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
     // One bound for peer requests on both ends, from --max-request-bytes: an append carries at
     // least one whole entry, so a request the client API accepted must fit in a peer request.
@@ -231,6 +259,7 @@ export class RaftMember implements ClientBackend {
       backoffMaxMs,
     };
     const onUnreachable = (id: number): void => {
+      this.activeSince.delete(id);
       this.node.reportUnreachable(id);
       this.scheduleReady();
     };
@@ -252,7 +281,10 @@ export class RaftMember implements ClientBackend {
         stats: this.transportStats,
         onUnreachable,
         onSnapshotStatus,
-        onRoundTrip: (id, ms) => this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000),
+        onRoundTrip: (id, ms) => {
+          if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
+          this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
+        },
       });
     const raftHandler = createPeerHandler({
       selfId: config.memberId,
@@ -347,7 +379,7 @@ export class RaftMember implements ClientBackend {
       committedIndex: () => this.node.commitIndex,
       appliedIndex: () => this.sm.applied(),
       pendingProposals: () => this.proposals.waiting,
-      peers: () => [...peers.keys()],
+      peers: () => [...this.transportPeers.keys()],
       transport: this.transportStats,
       processMetrics: options.processMetrics ?? true,
     });
@@ -492,7 +524,7 @@ export class RaftMember implements ClientBackend {
 
   async proposeAuth(change: AuthChange): Promise<AuthResult> {
     const result = await this.proposeEntry({ kind: 'auth', change });
-    if (!('kind' in result)) throw new Error('RaftMember: an auth entry applied as a keys write');
+    if (!('kind' in result)) throw new Error('RaftMember: an auth entry applied as another kind of entry');
     return result;
   }
 
@@ -591,6 +623,137 @@ export class RaftMember implements ClientBackend {
     return this.metrics.text();
   }
 
+  // ---- membership changes (etcd's AddMember / RemoveMember, through the log one at a time)
+
+  async addMember(peerURLs: string[]): Promise<MemberInfo> {
+    this.checkReconfiguration('add', undefined);
+    if (this.membership.peerURLOwner(peerURLs) !== undefined) throw new MemberChangeError(409, 'membership: peerURL exists');
+    const memberId = computeAddedMemberId(peerURLs, this.config.initialClusterToken, this.clock());
+    const outcome = await this.proposeMemberChange({ change: 'add', memberId, peerURLs: [...peerURLs].sort() });
+    if (outcome.memberChange === 'peer-url-exists') throw new MemberChangeError(409, 'membership: peerURL exists');
+    if (outcome.memberChange === 'id-exists') throw new MemberChangeError(409, 'membership: ID exists');
+    if (outcome.memberChange !== 'ok') throw new MemberChangeError(500, 'Internal Server Error');
+    return { id: formatId(memberId), name: '', peerURLs: [...peerURLs], clientURLs: [] };
+  }
+
+  async removeMember(idHex: string): Promise<void> {
+    const memberId = parseMemberId(idHex);
+    if (memberId === undefined) throw new MemberChangeError(404, `No such member: ${idHex}`);
+    if (this.membership.isRemoved(memberId)) throw new MemberChangeError(410, `Member permanently removed: ${idHex}`);
+    if (!this.membership.has(memberId)) throw new MemberChangeError(404, `No such member: ${idHex}`);
+    this.checkReconfiguration('remove', memberId);
+    const outcome = await this.proposeMemberChange({ change: 'remove', memberId, peerURLs: [] });
+    if (outcome.memberChange === 'id-removed') throw new MemberChangeError(410, `Member permanently removed: ${idHex}`);
+    if (outcome.memberChange === 'id-not-found') throw new MemberChangeError(404, `No such member: ${idHex}`);
+    if (outcome.memberChange !== 'ok') throw new MemberChangeError(500, 'Internal Server Error');
+  }
+
+  isRemovedMember(idHex: string): boolean {
+    const id = parseMemberId(idHex);
+    return id !== undefined && this.membership.isRemoved(id);
+  }
+
+  /**
+   * etcd's --strict-reconfig-check (on by default): mayAddMember / mayRemoveMember. A change that
+   * would leave fewer started (published) voters than a quorum, or that the leader cannot see is
+   * safe (a voter not connected for the last 5 s), is refused with a 500 as etcd 3.4 answers it
+   * ("etcdserver: not enough started members", "etcdserver: unhealthy cluster" in the log).
+   */
+  private checkReconfiguration(change: 'add' | 'remove', target: number | undefined): void {
+    if (!this.node.isLeader()) throw this.notLeader();
+    if (this.memberChangeInFlight) throw new MemberChangeError(500, 'Internal Server Error');
+    const voters = this.node.confState().voters;
+    const started = (ids: readonly number[]): number => ids.filter((id) => this.membership.has(id) && this.isStarted(id)).length;
+    const now = this.timers.nowMs();
+    const connectedSince = (id: number): boolean => id === this.config.memberId || (this.activeSince.get(id) ?? Infinity) <= now - HEALTH_INTERVAL_MS;
+    let refusal: string | null = null;
+    if (change === 'add') {
+      if (started(voters) < Math.floor((voters.length + 1) / 2) + 1) refusal = 'etcdserver: re-configuration failed due to not enough started members';
+      else if (!voters.every(connectedSince)) refusal = 'etcdserver: unhealthy cluster';
+    } else {
+      const remaining = voters.filter((id) => id !== target);
+      if (started(remaining) < Math.floor(remaining.length / 2) + 1) refusal = 'etcdserver: re-configuration failed due to not enough started members';
+      else if (target !== this.config.memberId && target !== undefined && !this.activeSince.has(target)) refusal = null; // a member that is down is safe to remove
+      else if (voters.filter(connectedSince).length - 1 < 1 + Math.floor((voters.length - 1) / 2)) refusal = 'etcdserver: unhealthy cluster';
+    }
+    if (refusal !== null) {
+      this.logger.warn({ change, member: target === undefined ? undefined : formatId(target), reason: refusal }, 'rejecting a membership change');
+      throw new MemberChangeError(500, 'Internal Server Error');
+    }
+  }
+
+  /** etcd's Member.IsStarted: it published its name (this member counts as started). */
+  private isStarted(id: number): boolean {
+    return id === this.config.memberId || this.membership.info(id)?.name !== '';
+  }
+
+  private async proposeMemberChange(change: MemberChange): Promise<MemberChangeResult> {
+    if (this.stopped || this.stopping !== null) throw new ProposalError(STOPPED);
+    this.memberChangeInFlight = true;
+    try {
+      const result = this.proposals.addConfChange(this.node, encodeMemberChange(change), () => this.notLeader());
+      this.scheduleReady();
+      const settled = await result;
+      if (!('memberChange' in settled)) throw new Error('RaftMember: a membership change applied as another kind of entry');
+      return settled;
+    } finally {
+      this.memberChangeInFlight = false;
+    }
+  }
+
+  /**
+   * A membership change applied from the log (or a bootstrap entry naming a member): raft's
+   * configuration and the transport follow. This member's own removal stops it once the Ready
+   * round that applied it is over (afterApply).
+   */
+  private onConfChange(change: MemberChange, index: number): void {
+    const id = change.memberId;
+    this.node.applyConfChange({ type: change.change === 'add' ? ConfChangeType.AddNode : ConfChangeType.RemoveNode, nodeId: id });
+    if (id === this.config.memberId) {
+      if (change.change === 'remove' && !this.removed) {
+        this.removed = true;
+        this.logger.warn({ index }, 'this member was removed from the cluster');
+      }
+      return;
+    }
+    if (change.change === 'add') {
+      const urls = this.membership.peerURLs(id);
+      const known = this.transportPeers.get(id);
+      if (known === undefined || known.length !== urls.length || known.some((u, i) => u !== urls[i])) {
+        this.transportPeers.set(id, urls);
+        void this.transport.updatePeer(id, urls);
+      }
+    } else if (this.transportPeers.delete(id)) {
+      this.activeSince.delete(id);
+      void this.transport.removePeer?.(id);
+    }
+  }
+
+  /** After a snapshot replaced the membership: the transport sends to exactly its members. */
+  private syncTransportPeers(): void {
+    for (const id of [...this.transportPeers.keys()]) {
+      if (!this.membership.has(id) && this.membership.isRemoved(id)) {
+        this.transportPeers.delete(id);
+        void this.transport.removePeer?.(id);
+      }
+    }
+    if (this.membership.isRemoved(this.config.memberId)) this.removed = true;
+  }
+
+  /** Whose members a snapshot's state brings: its own, but for an old cluster's state under --force-new-cluster. */
+  private restoreMembersMode(index: number): 'snapshot' | 'configured' {
+    return index <= this.forcedNewClusterAt ? 'configured' : 'snapshot';
+  }
+
+  /** This member was removed: it stops (a leader hands over first) and says so. */
+  private leaveAfterRemoval(): void {
+    if (this.stopping !== null) return;
+    void this.stop().then(
+      () => this.onRemoved(),
+      () => this.onRemoved(),
+    );
+  }
+
   /** A member's registered peer URLs; [] for an id that is not a member. */
   private peerURLsOf(id: number): readonly string[] {
     return this.membership.has(id) ? this.membership.peerURLs(id) : [];
@@ -600,7 +763,7 @@ export class RaftMember implements ClientBackend {
 
   private async proposeCommand(cmd: EntryCommand): Promise<ApplyResult> {
     const result = await this.proposeEntry(cmd);
-    if ('kind' in result) throw new Error(`RaftMember: a ${cmd.kind} entry applied as an auth change`);
+    if ('kind' in result || 'memberChange' in result) throw new Error(`RaftMember: a ${cmd.kind} entry applied as another kind of entry`);
     return result;
   }
 
@@ -772,6 +935,7 @@ export class RaftMember implements ClientBackend {
   }
 
   private afterApply(): void {
+    if (this.removed) this.timers.soon(() => this.leaveAfterRemoval());
     this.appliedAnswers.onApplied();
     this.maybeDecideClusterVersion();
     if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
@@ -814,7 +978,7 @@ export class RaftMember implements ClientBackend {
     const started = this.timers.nowMs();
     let snapshot: Snapshot;
     try {
-      snapshot = this.storage.createSnapshot(applied, this.storage.initialState().confState, this.sm.snapshot());
+      snapshot = this.storage.createSnapshot(applied, this.node.confState(), this.sm.snapshot());
     } catch (err: unknown) {
       this.snapshotting = false;
       this.stopped = true;
@@ -859,7 +1023,8 @@ export class RaftMember implements ClientBackend {
   /** A snapshot from the leader, now durable: the state machine jumps to it (etcd's applySnapshot). */
   private installSnapshot(snapshot: Snapshot): void {
     const index = snapshot.metadata.index;
-    this.sm.restore(snapshot.data, { members: 'configured' });
+    this.sm.restore(snapshot.data, { members: this.restoreMembersMode(index) });
+    this.syncTransportPeers();
     this.snapshotIndex = Math.max(this.snapshotIndex, index);
     this.metrics.snapshotReceiveSuccess.inc({ From: formatId(this.softState.lead) });
     this.logger.info({ index, term: snapshot.metadata.term, bytes: snapshot.data.length }, 'applied snapshot from the leader');
@@ -905,6 +1070,9 @@ export class RaftMember implements ClientBackend {
       });
   }
 }
+
+/** etcd's HealthInterval: a peer counts as connected once it answered without interruption for this long. */
+const HEALTH_INTERVAL_MS = 5000;
 
 /** A peer's /members answer scans at most this much of the unapplied log (else 503: try again). */
 const MAX_MEMBERS_SCAN_ENTRIES = 200_000;

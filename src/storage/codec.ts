@@ -16,6 +16,13 @@ export interface MemberMetadata {
   clusterId: number;
   memberId: number;
   name: string;
+  /**
+   * The member joined a running cluster (etcd's member add): its ids were assigned by the cluster,
+   * not computed from its flags, and a restart takes them from here, as etcd takes them from its WAL.
+   */
+  joined?: boolean;
+  /** --force-new-cluster rewrote this data dir when its last index was this (src/server/force-new-cluster.ts). */
+  forcedAt?: number;
 }
 
 const CRC_BYTES = 4;
@@ -126,7 +133,9 @@ export function decodeSnapshot(value: Uint8Array): Snapshot {
 // ---- Member metadata: [formatVersion, clusterId, memberId, name]
 
 export function encodeMetadata(m: MemberMetadata): Uint8Array {
-  return frame(packr.pack([m.formatVersion, m.clusterId, m.memberId, m.name]));
+  // Four fields as before; six once a join or --force-new-cluster is recorded.
+  const base = [m.formatVersion, m.clusterId, m.memberId, m.name];
+  return frame(packr.pack(m.joined === true || m.forcedAt !== undefined ? [...base, m.joined === true ? 1 : 0, m.forcedAt ?? 0] : base));
 }
 
 export function decodeMetadata(value: Uint8Array): MemberMetadata {
@@ -136,9 +145,17 @@ export function decodeMetadata(value: Uint8Array): MemberMetadata {
   if (formatVersion !== FORMAT_VERSION) {
     throw new DataDirError('unsupported-format', `raft log: data dir format version ${formatVersion}, this build reads ${FORMAT_VERSION}`);
   }
-  const t = tuple('member metadata', raw, 4);
+  const t = tuple('member metadata', raw, raw.length === 6 ? 6 : 4);
   if (typeof t[3] !== 'string') throw corrupt('member metadata', 'name is not a string');
-  return { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
+  const m: MemberMetadata = { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
+  if (t.length === 6) {
+    const joined = uint('joined', t[4]);
+    const forcedAt = uint('forced at', t[5]);
+    if (joined > 1) throw corrupt('member metadata', 'joined is not 0 or 1');
+    if (joined === 1) m.joined = true;
+    if (forcedAt > 0) m.forcedAt = forcedAt;
+  }
+  return m;
 }
 
 // ---- Backup record (key 'b'): [complete, sourceClusterId, sourceMemberId, sourceName, takenAtMs, index, quorum]

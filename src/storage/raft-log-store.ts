@@ -57,7 +57,12 @@ export interface RaftLogStoreOptions {
    * Called when the data dir is empty, before anything is written to it; if it throws, open
    * fails and the dir stays empty (the member's bootstrap check, src/server/bootstrap.ts).
    */
-  beforeCreate?: () => Promise<void>;
+  beforeCreate?: () => Promise<void | JoinedIdentity>;
+  /**
+   * Take the member and cluster ids from an existing data dir that records a join (etcd reads them
+   * from its WAL), instead of refusing a data dir whose ids differ from clusterId and memberId.
+   */
+  adoptJoinedIdentity?: boolean;
   /**
    * Where snapshot data lives (<data-dir>/member/snap, src/storage/snap-files.ts). With it, the
    * LevelDB log records only each snapshot's metadata and the data goes to a checksummed file,
@@ -189,14 +194,18 @@ export class RaftLogStore {
     const created = metadata === undefined;
     let bootstrapConfState = loaded.bootstrapConfState;
     if (metadata === undefined) {
+      let joined: void | JoinedIdentity = undefined;
       if (options.beforeCreate !== undefined) {
         try {
-          await options.beforeCreate();
+          joined = await options.beforeCreate();
         } catch (err) {
           throw new CreateRefused(err);
         }
       }
-      metadata = { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name };
+      metadata =
+        joined === undefined
+          ? { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name }
+          : { formatVersion: FORMAT_VERSION, clusterId: joined.clusterId, memberId: joined.memberId, name: options.name, joined: true };
       const ops: BatchOp[] = [{ type: 'put', key: METADATA_KEY, value: encodeMetadata(metadata) }];
       if (options.initialConfState !== undefined) {
         bootstrapConfState = { voters: [...options.initialConfState.voters], learners: [...options.initialConfState.learners] };
@@ -214,7 +223,7 @@ export class RaftLogStore {
       await db.batch(ops, { sync: true });
       // Read back what was just written, through the same path as any restart.
       if (initialEntries.length > 0 || options.initialHardState !== undefined) loaded = await loadRaftState(db);
-    } else {
+    } else if (!(metadata.joined === true && options.adoptJoinedIdentity === true)) {
       checkIdentity(metadata, options);
     }
 
@@ -539,6 +548,12 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
   // The voters are the log's: --force-new-cluster rewrites the recorded ConfState, not the files.
   // (Until membership changes go through the log, the voters never change otherwise.)
   return { data: snapshot.data, metadata: { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: recorded.confState } };
+}
+
+/** The ids a running cluster assigned to a member that joins it (beforeCreate's answer). */
+export interface JoinedIdentity {
+  clusterId: number;
+  memberId: number;
 }
 
 /** beforeCreate refused: its error passes through open unchanged. */
