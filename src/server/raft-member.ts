@@ -160,6 +160,8 @@ export class RaftMember implements ClientBackend {
   private readonly onRemoved: () => void;
   /** A membership change of this leader is on its way through the log (one at a time). */
   private memberChangeInFlight = false;
+  /** A member was added: the next snapshot is taken at once, whatever --snapshot-count says. */
+  private snapshotDue = false;
 
   /**
    * Opens (or creates) the member's data dir and builds the member; start() sets it running.
@@ -207,7 +209,11 @@ export class RaftMember implements ClientBackend {
       {
         membership: this.membership,
         onPeerURLsChanged: (id, urls) => {
-          if (id !== config.memberId) void this.transport.updatePeer(id, urls);
+          if (id === config.memberId) return;
+          this.transportPeers.set(id, [...urls]);
+          // (a restart's snapshot is restored before the transport exists: it starts with these peers)
+          const transport = this.transport as PeerNetwork | undefined;
+          if (transport !== undefined) void transport.updatePeer(id, urls);
         },
         onAttributesApplied: (id, runId) => this.publisher.onApplied(id, runId),
         onForwardedApplied: (cmd, result) => this.forwarder.onApplied(cmd, result),
@@ -668,7 +674,9 @@ export class RaftMember implements ClientBackend {
     const connectedSince = (id: number): boolean => id === this.config.memberId || (this.activeSince.get(id) ?? Infinity) <= now - HEALTH_INTERVAL_MS;
     let refusal: string | null = null;
     if (change === 'add') {
-      if (started(voters) < Math.floor((voters.length + 1) / 2) + 1) refusal = 'etcdserver: re-configuration failed due to not enough started members';
+      // (etcd's IsReadyToAddVotingMember: a second member may join a cluster of one, as when restoring from a backup)
+      const nmembers = voters.length + 1;
+      if (!(started(voters) === 1 && nmembers === 2) && started(voters) < Math.floor(nmembers / 2) + 1) refusal = 'etcdserver: re-configuration failed due to not enough started members';
       else if (!voters.every(connectedSince)) refusal = 'etcdserver: unhealthy cluster';
     } else {
       const remaining = voters.filter((id) => id !== target);
@@ -708,6 +716,7 @@ export class RaftMember implements ClientBackend {
    */
   private onConfChange(change: MemberChange, index: number): void {
     const id = change.memberId;
+    const wasVoter = this.node.confState().voters.includes(id);
     this.node.applyConfChange({ type: change.change === 'add' ? ConfChangeType.AddNode : ConfChangeType.RemoveNode, nodeId: id });
     if (id === this.config.memberId) {
       if (change.change === 'remove' && !this.removed) {
@@ -716,6 +725,10 @@ export class RaftMember implements ClientBackend {
       }
       return;
     }
+    // A snapshot taken now includes the newcomer: raft sends the newest snapshot to a member that
+    // needs one, and a snapshot from before its addition would not include it (it would ignore it;
+    // etcd builds the snapshot it sends from the current state for the same reason).
+    if (change.change === 'add' && !wasVoter) this.snapshotDue = true;
     if (change.change === 'add') {
       const urls = this.membership.peerURLs(id);
       const known = this.transportPeers.get(id);
@@ -920,11 +933,13 @@ export class RaftMember implements ClientBackend {
 
   /** While idle, a commit index that moved without entries is written (not fsynced) once per tick. */
   private async flushLaggingCommit(): Promise<void> {
-    if (!this.commitFlushDue) return;
+    // A snapshot due at once (a member was added) waits for the commit index on disk: sync it now.
+    const forSnapshot = this.snapshotDue && !this.snapshotting && this.sm.applied() > this.log.committedOnDisk();
+    if (!this.commitFlushDue && !forSnapshot) return;
     this.commitFlushDue = false;
     const lagging: HardStateWrite | undefined = this.hardStates.lagging();
     if (lagging === undefined) return;
-    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync });
+    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync || forSnapshot });
     this.hardStates.onWritten(lagging);
     this.maybeSnapshot();
   }
@@ -971,7 +986,7 @@ export class RaftMember implements ClientBackend {
    */
   private maybeSnapshot(): void {
     const applied = this.sm.applied();
-    if (this.snapshotting || this.stopped || applied - this.snapshotIndex < this.config.snapshotCount) return;
+    if (this.snapshotting || this.stopped || (applied - this.snapshotIndex < this.config.snapshotCount && !this.snapshotDue)) return;
     // A snapshot never gets ahead of the commit index on disk (the next Ready writes it).
     if (applied > this.log.committedOnDisk()) return;
     this.snapshotting = true;
@@ -986,6 +1001,7 @@ export class RaftMember implements ClientBackend {
       return;
     }
     this.snapshotIndex = applied;
+    this.snapshotDue = false;
     const serializeMs = this.timers.nowMs() - started;
     this.log.writeSnapshotFile(snapshot).then(
       (writeMs) => {
