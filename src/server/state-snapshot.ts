@@ -10,7 +10,8 @@
 //
 //   format      'etcd-ts member state'   tells these bytes apart from any other msgpack
 //   version     1                        the layout below; anything else is refused
-//   crc32       CRC-32 (IEEE) of body    a flipped bit is refused, not installed
+//   crc32       CRC-32 (IEEE) of body    a flipped bit is refused, not installed (written as a uint 32,
+//                                        5 bytes whatever its value; older files have the shortest form)
 //   body        bin: msgpack map
 //     applied     raft index of the last entry applied into this state
 //     bootstrap   null, or the member ids the bootstrap entries named so far (ascending): only a
@@ -29,7 +30,10 @@
 //                 oldest first, stats: { the 15 counters of /v2/stats/store but watchers } }
 //
 // The store and auth parts are nested as bytes so that each keeps its own versioned codec and its
-// own checks. The store's stats counters are the snapshot's, except the two that reads move
+// own checks. A snapshot is encoded in slices (beginEncodeState, StateEncoder.step) while the member
+// goes on applying: the store through a copy-on-write view of its tree (src/store/tree.ts
+// TreeFreeze), the small parts at once, then everything copied into one buffer and checksummed a
+// slice at a time. encodeState runs the same code in one go. The store's stats counters are the snapshot's, except the two that reads move
 // (getsSuccess, getsFail): every member counts the reads it served (each keys request counts one),
 // so they are saved as 0 and a restore keeps the member's own; otherwise no two members' bytes
 // would ever match. (etcd snapshots them too, and a member restored there takes the leader's.)
@@ -111,7 +115,8 @@ export function beginEncodeState(parts: StateParts): StateEncoder {
 }
 
 export class StateEncoder {
-  private storePieces: readonly Uint8Array[] | null = null;
+  /** The store's save until its pieces are taken (then only `body` refers to them, until copied). */
+  private save: StoreSave | null;
   private out: Uint8Array | null = null;
   /** Body pieces (in out's order) and how far they are copied and checksummed. */
   private body: Uint8Array[] = [];
@@ -124,16 +129,19 @@ export class StateEncoder {
   constructor(
     private readonly head: Uint8Array[],
     private readonly storeKey: Uint8Array,
-    private readonly save: StoreSave,
-  ) {}
+    save: StoreSave,
+  ) {
+    this.save = save;
+  }
 
   /** Does about one slice's work; true once the bytes are ready (bytes()). */
   step(slice: StateSlice): boolean {
     if (this.finished) return true;
-    if (this.storePieces === null) {
+    if (this.save !== null) {
       if (!this.save.step(slice)) return false;
-      this.storePieces = this.save.pieces();
-      this.startAssembly(this.storePieces);
+      const storePieces = this.save.pieces();
+      this.save = null;
+      this.startAssembly(storePieces);
       return false;
     }
     // Copy the body into the output and checksum it, about slice.bytes at a time.
@@ -168,7 +176,8 @@ export class StateEncoder {
 
   /** Drops the encoding (the store stops keeping copies for it); idempotent. */
   release(): void {
-    this.save.release();
+    this.save?.release();
+    this.save = null;
     this.body = [];
   }
 

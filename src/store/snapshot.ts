@@ -1,6 +1,9 @@
 // Serialising the replicated state of the store (tree, index, history) and its stats, for raft
 // snapshots. msgpackr, with the tree flattened in pre-order (each node names its parent's ordinal),
 // so encoding and decoding are iterative and sibling order (unsorted listings) is preserved.
+// SnapshotEncoder writes it in steps of bounded work from a TreeFreeze (the tree as it was at the
+// snapshot's index, whatever is applied meanwhile); `nodes` and `history` are written as array 32
+// and the nodes packed in batches of a fixed size, so the bytes depend only on the state.
 import type { V2Event } from './event.js';
 import { EventHistory } from './history.js';
 import { joinKey } from './keys.js';
