@@ -103,6 +103,8 @@ export class RaftMember implements ClientBackend {
   private readonly peerClient: PeerClient;
   /** A snapshot is being written (at most one at a time). */
   private snapshotting = false;
+  /** The work of one slice of a snapshot's encoding, and the pause between two (options.snapshotSlice). */
+  private readonly snapshotSlice: { items: number; bytes: number; pauseMs?: number };
   /** A snapshot whose file is durable, for the Ready loop to record and compact up to. */
   private snapshotToRecord: Snapshot | null = null;
   private readonly transport: PeerNetwork;
@@ -167,6 +169,7 @@ export class RaftMember implements ClientBackend {
     this.logger = options.logger;
     this.timers = options.timers ?? nodeTimers;
     this.observer = options.observer;
+    this.snapshotSlice = options.snapshotSlice ?? SNAPSHOT_SLICE;
     this.events = new RaftEvents({ timers: this.timers });
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
@@ -832,6 +835,7 @@ export class RaftMember implements ClientBackend {
     this.snapshotIndex = applied;
     let slices = 0;
     let longestSliceMs = 0;
+    const pauseMs = this.snapshotSlice.pauseMs ?? 0;
     const slice = (): void => {
       if (this.stopped) {
         encoder.release();
@@ -840,7 +844,7 @@ export class RaftMember implements ClientBackend {
       const sliceStarted = this.timers.nowMs();
       let done: boolean;
       try {
-        done = encoder.step(SNAPSHOT_SLICE);
+        done = encoder.step(this.snapshotSlice);
       } catch (err: unknown) {
         encoder.release();
         this.stopped = true;
@@ -850,7 +854,8 @@ export class RaftMember implements ClientBackend {
       slices++;
       longestSliceMs = Math.max(longestSliceMs, this.timers.nowMs() - sliceStarted);
       if (!done) {
-        this.timers.soon(slice);
+        if (pauseMs > 0) this.timers.setTimeout(slice, pauseMs);
+        else this.timers.soon(slice);
         return;
       }
       this.snapshotEncoded(encoder.bytes(), applied, confState, { started, slices, longestSliceMs });
