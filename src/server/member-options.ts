@@ -49,6 +49,12 @@ export interface RaftMemberOptions {
    */
   maxCommittedBytesPerReady?: number;
   /**
+   * The work of one slice of a snapshot's encoding (default SNAPSHOT_SLICE in raft-member.ts) and
+   * the pause between two slices (default 0: the next turn of the event loop). The simulator takes
+   * tiny slices and virtual pauses, so that writes, installs and crashes land in the middle of one.
+   */
+  snapshotSlice?: { items: number; bytes: number; pauseMs?: number };
+  /**
    * While the member checks, on an empty data dir, whether it was already bootstrapped, its peer
    * port must answer the peers that check too: called with the handler to serve (then null).
    */

@@ -10,7 +10,7 @@ import { Store, type ApplyResult } from '../store/store.js';
 import { decodeEntryCommand, decodeMemberChange, type EntryCommand, type ForwardedCommand, type MemberChange } from './entry-codec.js';
 import { formatId } from './ids.js';
 import type { Membership } from './membership.js';
-import { decodeState, encodeState } from './state-snapshot.js';
+import { beginEncodeState, decodeState, encodeState, type StateEncoder, type StateParts } from './state-snapshot.js';
 
 /**
  * What applying a ConfChange entry gives its proposer: 'ok', or why the change was refused when
@@ -82,13 +82,21 @@ export class MemberStateMachine {
    * produce the same bytes (the stats counters of their own reads are left out).
    */
   snapshot(): Uint8Array {
-    return encodeState({
-      applied: this.appliedIndex,
-      bootstrap: this.bootstrapMembers,
-      membership: this.membership,
-      auth: this.auth,
-      store: this.store,
-    });
+    return encodeState(this.stateParts());
+  }
+
+  /**
+   * snapshot()'s bytes, encoded in slices (StateEncoder.step) while entries go on being applied:
+   * the state is taken now (the store copy-on-write, the rest copied), so the bytes are those of
+   * applied() at this call whatever is applied or restored meanwhile. One at a time; release() an
+   * encoder that is dropped before its end.
+   */
+  beginSnapshot(): StateEncoder {
+    return beginEncodeState(this.stateParts());
+  }
+
+  private stateParts(): StateParts {
+    return { applied: this.appliedIndex, bootstrap: this.bootstrapMembers, membership: this.membership, auth: this.auth, store: this.store };
   }
 
   /**

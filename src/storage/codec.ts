@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { EntryType } from '../raft/messages.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Pieces } from './crc32.js';
 import { DataDirError } from './errors.js';
 
 /** Bumped when the layout changes incompatibly; open refuses a dir with another version. */
@@ -116,6 +116,27 @@ export function decodeConfState(value: Uint8Array): ConfState {
 export function encodeSnapshot(s: Snapshot): Uint8Array {
   const m = s.metadata;
   return frame(packr.pack([m.index, m.term, m.confState.voters, m.confState.learners, s.data]));
+}
+
+/**
+ * encodeSnapshot's bytes as pieces to write one after the other, without copying the data:
+ * [frame CRC, the tuple up to the data (its bin as a bin 32), the data]. The CRC over the data is
+ * computed in slices, awaiting `pause` between them (crc32Pieces).
+ */
+export async function encodeSnapshotPieces(s: Snapshot, pause?: () => Promise<void>): Promise<Uint8Array[]> {
+  const binHeader = new Uint8Array(5);
+  binHeader[0] = 0xc6; // bin 32
+  new DataView(binHeader.buffer).setUint32(1, s.data.length);
+  const parts = [Uint8Array.of(0x95), packr.pack(s.metadata.index), packr.pack(s.metadata.term), packr.pack(s.metadata.confState.voters), packr.pack(s.metadata.confState.learners), binHeader];
+  const head = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    head.set(p, offset);
+    offset += p.length;
+  }
+  const crc = new Uint8Array(CRC_BYTES);
+  new DataView(crc.buffer).setUint32(0, await crc32Pieces([head, s.data], 0, pause));
+  return [crc, head, s.data];
 }
 
 export function decodeSnapshot(value: Uint8Array): Snapshot {

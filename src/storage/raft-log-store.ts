@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { isEmptySnapshot } from '../raft/messages.js';
 import { MemoryStorage } from '../raft/storage.js';
-import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, FORMAT_VERSION, type MemberMetadata } from './codec.js';
+import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, encodeSnapshotPieces, FORMAT_VERSION, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
 import { loadRaftState, type LoadedRaftState, type RaftDb } from './load.js';
 import { ALL_KEYS_RANGE, BACKUP_KEY, CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
@@ -75,7 +75,7 @@ export interface RaftLogStoreOptions {
 /** What the log needs of the snapshot directory (SnapshotFiles in src/storage/snap-files.ts). */
 export interface SnapshotFileStore {
   readonly dir: string;
-  save(term: number, index: number, data: Uint8Array): Promise<void>;
+  save(term: number, index: number, data: Uint8Array | readonly Uint8Array[], options?: { pause?: () => Promise<void> }): Promise<void>;
   load(accept: (info: { term: number; index: number; name: string }) => boolean): Promise<{
     loaded: { term: number; index: number; name: string; data: Uint8Array } | null;
     skipped: { name: string; reason: string }[];
@@ -345,13 +345,16 @@ export class RaftLogStore {
   /**
    * Writes a snapshot's data to its file (nothing without snapshot files). It does not touch the
    * LevelDB log, so it may run while save() writes the next Ready: a member writes a snapshot of
-   * tens of MB without holding up its writes. Resolves with how long the write took (ms).
+   * tens of MB without holding up its writes. The data is not copied (it must not change until
+   * this resolves) and its checksums are computed in slices, awaiting `pause` between them, so the
+   * event loop is never held for long. Resolves with how long the write took (ms).
    */
-  async writeSnapshotFile(snapshot: Snapshot): Promise<number> {
+  async writeSnapshotFile(snapshot: Snapshot, options: { pause?: () => Promise<void> } = {}): Promise<number> {
     this.assertOpen('writeSnapshotFile');
     if (this.files === undefined) return 0;
     const started = performance.now();
-    await this.files.save(snapshot.metadata.term, snapshot.metadata.index, encodeSnapshot(snapshot));
+    const pieces = await encodeSnapshotPieces(snapshot, options.pause);
+    await this.files.save(snapshot.metadata.term, snapshot.metadata.index, pieces, { pause: options.pause });
     return performance.now() - started;
   }
 

@@ -53,6 +53,8 @@ export interface MemberClusterOptions {
   electionMs?: number;
   /** Committed bytes applied per Ready (small values make a restart replay in many rounds). */
   maxCommittedBytesPerReady?: number;
+  /** RaftMemberOptions.snapshotSlice: tiny slices with virtual pauses put events in the middle of a snapshot. */
+  snapshotSlice?: { items: number; bytes: number; pauseMs?: number };
   /** --follower-writes of every member (default redirect). */
   followerWrites?: 'redirect' | 'forward';
   /** --snapshot-count and --experimental-snapshot-catchup-entries (default: the binary's). */
@@ -74,10 +76,12 @@ export class MemberCluster {
   readonly ids: number[];
   private readonly seed: number;
   private readonly maxCommittedBytesPerReady: number | undefined;
+  private readonly snapshotSlice: { items: number; bytes: number; pauseMs?: number } | undefined;
 
   constructor(o: MemberClusterOptions) {
     this.seed = o.seed;
     this.maxCommittedBytesPerReady = o.maxCommittedBytesPerReady;
+    this.snapshotSlice = o.snapshotSlice;
     this.rng = new Rng(deriveSeed(o.seed, 10));
     this.trace = new Trace(o.traceSize ?? 64);
     this.heartbeatMs = o.heartbeatMs ?? 100;
@@ -190,6 +194,7 @@ export class MemberCluster {
         else endpoint.preStartApi = api;
       },
       ...(this.maxCommittedBytesPerReady !== undefined ? { maxCommittedBytesPerReady: this.maxCommittedBytesPerReady } : {}),
+      ...(this.snapshotSlice !== undefined ? { snapshotSlice: this.snapshotSlice } : {}),
       onFatal: (err) => {
         if (owner.dead) return;
         this.world.fail(new Error(`member ${slot.name} stopped fatally: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));

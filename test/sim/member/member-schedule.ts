@@ -120,6 +120,11 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   // Most runs snapshot and compact often, so that restarts load snapshots and followers install them.
   const snapRng = new Rng(deriveSeed(seed, 7));
   const snapshots = snapRng.chance(0.8) ? { snapshotCount: snapRng.pick([10, 30, 100]), snapshotCatchUpEntries: snapRng.pick([1, 5, 50]), maxSnapshots: snapRng.pick([1, 2, 5]) } : {};
+  // Most encode snapshots in tiny slices with pauses in virtual time, so that writes are applied, a
+  // leader's snapshot is installed and members crash while one is being encoded (its own stream of
+  // the seed: the rest of a schedule is the same as before this was drawn).
+  const sliceRng = new Rng(deriveSeed(seed, 8));
+  const snapshotSlice = sliceRng.chance(0.75) ? { items: sliceRng.pick([1, 4, 16]), bytes: sliceRng.pick([64, 1024]), pauseMs: sliceRng.pick([0, 1, 5]) } : undefined;
   const cluster = new MemberCluster({
     members: o.members,
     seed,
@@ -128,6 +133,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     traceSize: o.traceSize ?? 64,
     followerWrites,
     ...snapshots,
+    ...(snapshotSlice !== undefined ? { snapshotSlice } : {}),
   });
   const profile = drawProfile(rng, o.members);
   const enabled = new Set<FaultKind>(o.faults ?? FAULT_KINDS);
