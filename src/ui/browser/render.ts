@@ -241,7 +241,8 @@ export class LogMatrix {
   ) {}
 
   render(s: ViewState): void {
-    const { from, to } = logWindow(s, LOG_COLUMNS);
+    // the newest index sits a few columns from the right edge, leaving room for what comes next
+    const { from, to } = logWindow(s, LOG_COLUMNS - 4);
     setText(this.rangeLabel, to === 0 ? '(empty)' : `indexes ${from}–${to}`);
     const leader = currentLeader(s);
     const rows: HTMLElement[] = [];
