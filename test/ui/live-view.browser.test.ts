@@ -1,0 +1,166 @@
+// The live view in a real browser (issue 14): `npm run cluster` (the launcher, three member
+// processes and its control API), Debian's chromium driven by playwright-core (no browser is
+// downloaded), the page opened on a follower. What a person sees is read from the data- attributes
+// the page puts on each member's card. Screenshots of each step go to test-results/ui/.
+//
+// Skipped, with a message, when no chromium is installed; in CI (CI=true) a missing chromium fails.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { freePorts } from '../helpers/ports.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const shotsDir = path.join(repoRoot, 'test-results', 'ui');
+const chromiumPath = [process.env['CHROME_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && p !== '' && fs.existsSync(p));
+const inCI = process.env['CI'] === 'true';
+
+if (chromiumPath === undefined && !inCI) {
+  console.warn('live-view browser tests skipped: no chromium found (apt-get install -y chromium, or set CHROME_PATH)');
+}
+
+interface MemberAttrs {
+  member: string;
+  role: string;
+  term: number;
+  commit: number;
+  applied: number;
+}
+
+async function cards(page: Page): Promise<MemberAttrs[]> {
+  return page.$$eval('.member-card[data-member]', (els) =>
+    els.map((e) => {
+      const d = (name: string): string => e.getAttribute(`data-${name}`) ?? '';
+      return { member: d('member'), role: d('role'), term: Number(d('term')), commit: Number(d('commit')), applied: Number(d('applied')) };
+    }),
+  );
+}
+
+/** Polls what the page shows until `ok` holds; fails with the last view. */
+async function until(page: Page, what: string, ok: (ms: MemberAttrs[]) => boolean, timeoutMs = 20_000): Promise<MemberAttrs[]> {
+  const deadline = Date.now() + timeoutMs;
+  let last: MemberAttrs[] = [];
+  while (Date.now() < deadline) {
+    last = await cards(page);
+    if (ok(last)) return last;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`the page did not show ${what} within ${timeoutMs} ms; it shows ${JSON.stringify(last)}`);
+}
+
+describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', () => {
+  let launcher: ChildProcess | null = null;
+  let output = '';
+  let dataDir = '';
+  let browser: Browser | null = null;
+  let page: Page;
+  let uiURL = '';
+  let clientPorts: number[] = [];
+
+  beforeAll(async () => {
+    if (chromiumPath === undefined) throw new Error('CI=true and no chromium: install Debian\'s chromium package (.ci/run does) or set CHROME_PATH');
+    fs.mkdirSync(shotsDir, { recursive: true });
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-ts-ui-'));
+    const ports = await freePorts(7);
+    clientPorts = ports.slice(0, 3);
+    const child = spawn(
+      process.execPath,
+      [path.join(repoRoot, 'cluster', 'local-cluster.mjs'), '--fresh', '--data-dir', dataDir, '--client-ports', clientPorts.join(','), '--peer-ports', ports.slice(3, 6).join(','), '--control-port', String(ports[6])],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    launcher = child;
+    child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
+    uiURL = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the launcher printed no live view URL in 40 s:\n${output}`)), 40_000);
+      readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+        output += line + '\n';
+        const m = /^live view: (http:\/\/\S+)$/.exec(line);
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(m[1] as string);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`the launcher exited (${code}):\n${output}`)));
+    });
+    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 960 } });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (launcher !== null && launcher.exitCode === null) {
+      const exited = new Promise((r) => launcher?.once('exit', r));
+      launcher.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (launcher.exitCode === null) launcher.kill('SIGKILL');
+    }
+    if (dataDir !== '') fs.rmSync(dataDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('opened on a follower, shows three members and exactly one leader', async () => {
+    // the launcher prints the URL on the first member; open it on a follower instead
+    let follower: number | undefined;
+    for (let i = 0; i < 50 && follower === undefined; i++) {
+      for (const p of clientPorts) {
+        const st = (await (await fetch(`http://127.0.0.1:${p}/debug/raft/status`)).json()) as { raftState: string; lead: string };
+        if (st.raftState === 'StateFollower' && st.lead !== '0') follower = p;
+      }
+      if (follower === undefined) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(follower).toBeDefined();
+    await page.goto(uiURL.replace(`:${clientPorts[0]}/`, `:${follower}/`));
+    const shown = await until(page, 'three members, one leader', (ms) => ms.length === 3 && ms.filter((m) => m.role === 'leader').length === 1 && ms.every((m) => m.role === 'leader' || m.role === 'follower'));
+    // all three in the leader's term
+    const leader = shown.find((m) => m.role === 'leader') as MemberAttrs;
+    expect(shown.every((m) => m.term === leader.term)).toBe(true);
+    // the token left the address bar; the controls are there
+    expect(page.url()).not.toContain('token=');
+    await page.waitForSelector(`.member-card[data-member="${leader.member}"] button[data-action=kill]`);
+    await page.screenshot({ path: path.join(shotsDir, '01-one-leader.png') });
+  }, 60_000);
+
+  let killed: MemberAttrs;
+  it('kill -9 of the leader from the page: it shows stopped, and a new leader in a higher term', async () => {
+    killed = (await cards(page)).find((m) => m.role === 'leader') as MemberAttrs;
+    await page.click(`.member-card[data-member="${killed.member}"] button[data-action=kill]`);
+    const shown = await until(
+      page,
+      'the old leader stopped and a new leader in a higher term',
+      (ms) => ms.find((m) => m.member === killed.member)?.role === 'stopped' && ms.some((m) => m.role === 'leader' && m.member !== killed.member && m.term > killed.term),
+    );
+    expect(shown.filter((m) => m.role === 'leader').length).toBe(1);
+    await page.waitForTimeout(300); // a few message dots on the ring
+    await page.screenshot({ path: path.join(shotsDir, '02-leader-killed.png') });
+  }, 60_000);
+
+  it('restart from the page, then a write from the page turns committed and applied on every row', async () => {
+    await page.click(`.member-card[data-member="${killed.member}"] button[data-action=restart]`);
+    await until(page, `${killed.member} back as a follower`, (ms) => ms.find((m) => m.member === killed.member)?.role === 'follower' && ms.filter((m) => m.role === 'leader').length === 1, 30_000);
+    await page.fill('input[name=key]', 'live-view');
+    await page.fill('input[name=value]', 'seen');
+    await page.click('#put button[type=submit]');
+    let result = '';
+    for (let i = 0; i < 100 && !/written at etcd index \d+/.test(result); i++) {
+      await page.waitForTimeout(100);
+      result = (await page.textContent('#put-result')) ?? '';
+    }
+    expect(result).toMatch(/written at etcd index \d+/);
+    // the write's raft index, from the leader (a quorum read answers with X-Raft-Index at or past it)
+    const leaderName = (await cards(page)).find((m) => m.role === 'leader')?.member as string;
+    const leaderPort = clientPorts[['infra1', 'infra2', 'infra3'].indexOf(leaderName)] as number;
+    const res = await fetch(`http://127.0.0.1:${leaderPort}/v2/keys/live-view?quorum=true`);
+    expect(((await res.json()) as { node: { value: string } }).node.value).toBe('seen');
+    const raftIndex = Number(res.headers.get('x-raft-index'));
+    expect(raftIndex).toBeGreaterThan(0);
+    const shown = await until(page, `commit and applied at ${raftIndex} on every row`, (ms) => ms.length === 3 && ms.every((m) => m.commit >= raftIndex && m.applied >= raftIndex));
+    expect(shown.map((m) => m.member)).toEqual(['infra1', 'infra2', 'infra3']);
+    // the log matrix draws the entry as committed on every row
+    const committedRows = await page.$$eval('.log-row[data-row]', (rows) => rows.filter((r) => r.querySelector('.cell.committed.commit-at') !== null).length);
+    expect(committedRows).toBe(3);
+    await page.screenshot({ path: path.join(shotsDir, '03-write-committed.png') });
+  }, 60_000);
+});
