@@ -8,8 +8,13 @@
 //   POST /api/members/<name>/restart       SIGTERM (SIGKILL after 10 s) if running, then start it again
 //   POST /api/members/<name>/pause         SIGSTOP
 //   POST /api/members/<name>/resume        SIGCONT
+//   POST /api/partition {"groups":[["infra1"],["infra2","infra3"]]}   every member listed once: each
+//                                          member's raft traffic to and from the other groups is
+//                                          blackholed (its PUT /debug/raft/faults, with faultsToken)
+//   DELETE /api/partition                  heals
 //
-// state is running, paused or stopped. One action at a time per member (409 while one runs).
+// state is running, paused or stopped. One action at a time per member (409 while one runs). A
+// member restarted or resumed while partitioned gets its filter again.
 import http from 'node:http';
 import crypto from 'node:crypto';
 
@@ -20,8 +25,10 @@ const ACTIONS = new Set(['kill', 'restart', 'pause', 'resume']);
  * members: the launcher's member records ({name, client, peer, child, state}); spawnMember(m)
  * starts one again. Resolves with {url, token, close()}.
  */
-export async function startControlApi({ port = 0, members, spawnMember, log = () => {}, token = crypto.randomBytes(18).toString('hex') }) {
+export async function startControlApi({ port = 0, members, spawnMember, log = () => {}, token = crypto.randomBytes(18).toString('hex'), faultsToken = null }) {
   const busy = new Set();
+  /** The partition in force: groups of member names, or null. */
+  let partition = null;
   const tokenBytes = Buffer.from(`Bearer ${token}`);
   let address = '';
 
@@ -39,16 +46,36 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
       res.setHeader('Vary', 'Origin');
     }
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'authorization', 'Access-Control-Max-Age': '600' });
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, DELETE', 'Access-Control-Allow-Headers': 'authorization, content-type', 'Access-Control-Max-Age': '600' });
       return res.end();
     }
     const auth = Buffer.from(req.headers.authorization ?? '');
     if (auth.length !== tokenBytes.length || !crypto.timingSafeEqual(auth, tokenBytes)) return send(401, { message: 'missing or wrong token' });
-    req.resume(); // no request bodies are read
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/api/partition') {
+      if (faultsToken === null) return send(404, { message: 'partitions need the members started with --debug-faults-token-file' });
+      if (req.method === 'DELETE') {
+        req.resume();
+        partition = null;
+        log('heal');
+        return void applyPartition().then((errors) => send(200, { partition, errors }));
+      }
+      if (req.method !== 'POST') return send(405, { message: 'POST or DELETE only' });
+      return void readBody(req).then(
+        (text) => {
+          const groups = parseGroups(text);
+          if (typeof groups === 'string') return send(400, { message: groups });
+          partition = groups;
+          log(`partition ${groups.map((g) => g.join(',')).join(' | ')}`);
+          return applyPartition().then((errors) => send(200, { partition, errors }));
+        },
+        (err) => send(413, { message: err.message }),
+      );
+    }
+    req.resume(); // no other request reads a body
     if (url.pathname === '/api/cluster') {
       if (req.method !== 'GET') return send(405, { message: 'GET only' });
-      return send(200, { members: members.map(describe) });
+      return send(200, { members: members.map(describe), partition, partitions: faultsToken !== null });
     }
     const match = /^\/api\/members\/([a-z0-9_-]+)\/([a-z]+)$/.exec(url.pathname);
     if (match === null) return send(404, { message: 'not found' });
@@ -64,6 +91,91 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
       (err) => send(409, { message: err.message, ...describe(m) }),
     ).finally(() => busy.delete(name));
   });
+
+  function readBody(req) {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      let bytes = 0;
+      req.on('data', (c) => {
+        bytes += c.length;
+        if (bytes <= 4096) chunks.push(c);
+      });
+      req.on('end', () => (bytes > 4096 ? reject(new Error('body over 4096 bytes')) : resolve(Buffer.concat(chunks).toString('utf8'))));
+      req.on('error', reject);
+    });
+  }
+
+  /** groups of names, every member exactly once; or why not. */
+  function parseGroups(text) {
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return 'want JSON {"groups": [["infra1"], ["infra2", "infra3"]]}';
+    }
+    const groups = body?.groups;
+    if (!Array.isArray(groups) || groups.length < 2 || !groups.every((g) => Array.isArray(g) && g.length > 0)) return 'groups: at least two non-empty lists of member names';
+    const names = groups.flat();
+    const known = members.map((m) => m.name);
+    if (names.length !== known.length || !known.every((n) => names.includes(n))) return `groups must list each member once: ${known.join(', ')}`;
+    return groups.map((g) => g.map(String));
+  }
+
+  /** The members' ids by name, from the first member that answers /v2/members. */
+  async function memberIds() {
+    for (const m of members) {
+      if (m.state !== 'running') continue;
+      try {
+        const res = await fetch(`http://127.0.0.1:${m.client}/v2/members`, { signal: AbortSignal.timeout(2000) });
+        const body = await res.json();
+        return new Map(body.members.map((x) => [x.name, x.id]));
+      } catch {
+        // the next one
+      }
+    }
+    throw new Error('no member answers /v2/members');
+  }
+
+  /** Sends each running member its blackhole list; returns the errors, by member. */
+  async function applyPartition(only = null) {
+    const errors = {};
+    let ids;
+    try {
+      ids = await memberIds();
+    } catch (err) {
+      return { all: err.message };
+    }
+    await Promise.all(
+      members
+        .filter((m) => m.state === 'running' && (only === null || m === only))
+        .map(async (m) => {
+          const group = partition?.find((g) => g.includes(m.name)) ?? [];
+          const blackhole = partition === null ? [] : members.filter((x) => !group.includes(x.name)).map((x) => ids.get(x.name)).filter((id) => id !== undefined);
+          try {
+            const res = await fetch(`http://127.0.0.1:${m.client}/debug/raft/faults`, {
+              method: 'PUT',
+              headers: { Authorization: `Bearer ${faultsToken}`, 'Content-Type': 'application/json' },
+              body: JSON.stringify({ blackhole }),
+              signal: AbortSignal.timeout(2000),
+            });
+            if (!res.ok) errors[m.name] = `${res.status} ${(await res.text()).trim()}`;
+          } catch (err) {
+            errors[m.name] = err.message;
+          }
+        }),
+    );
+    return errors;
+  }
+
+  /** A member that starts again while partitioned gets its filter once its client port answers. */
+  async function reapply(m) {
+    if (partition === null) return;
+    for (let i = 0; i < 50 && partition !== null && m.state === 'running'; i++) {
+      const errors = await applyPartition(m);
+      if (errors[m.name] === undefined && errors.all === undefined) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 
   function describe(m) {
     return { name: m.name, pid: m.child?.pid ?? null, clientURL: `http://127.0.0.1:${m.client}`, peerURL: `http://127.0.0.1:${m.peer}`, state: m.state };
@@ -100,6 +212,7 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
           }
         }
         spawnMember(m);
+        void reapply(m);
         return;
       }
       case 'pause': {
@@ -112,6 +225,7 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
         if (m.state !== 'paused') throw new Error(`${m.name} is ${m.state}`);
         m.child.kill('SIGCONT');
         m.state = 'running';
+        void reapply(m);
         return;
       }
     }

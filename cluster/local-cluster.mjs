@@ -16,8 +16,10 @@
 //
 // The control API (cluster/control-api.mjs; loopback only, a random token printed at start) lets the
 // live view (/ui/ on any member) list the members and kill -9, restart, pause (SIGSTOP) and resume
-// (SIGCONT) each one. The printed live view URL carries its address and token.
+// (SIGCONT) each one, and partition them (the members then run with --debug-faults-token-file).
+// The printed live view URL carries its address and token.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -103,6 +105,15 @@ if (!fs.existsSync(path.join(root, 'dist', 'main.js'))) {
 }
 
 let stopping = false;
+// With the control API, the members take a faults token (a file only this user can read), so the
+// page can partition them (PUT /debug/raft/faults; off in a member started without the flag).
+const faultsTokenFile = path.join(opts.dataDir, 'faults-token');
+let faultsToken = null;
+if (opts.control) {
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  faultsToken = crypto.randomBytes(18).toString('hex');
+  fs.writeFileSync(faultsTokenFile, faultsToken + '\n', { mode: 0o600 });
+}
 
 function spawnMember(m) {
   const resuming = fs.existsSync(path.join(m.dataDir, 'member'));
@@ -120,6 +131,7 @@ function spawnMember(m) {
     '--initial-cluster-state', 'new',
     '--log-level', opts.logLevel,
     '--follower-writes', opts.followerWrites,
+    ...(faultsToken !== null ? ['--debug-faults-token-file', faultsTokenFile] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   m.child = child;
@@ -147,7 +159,7 @@ for (const [i, m] of members.entries()) {
 
 let control = null;
 if (opts.control) {
-  control = await startControlApi({ port: opts.controlPort, members, spawnMember, log: (line) => process.stdout.write(`control| ${line}\n`) });
+  control = await startControlApi({ port: opts.controlPort, members, spawnMember, faultsToken, log: (line) => process.stdout.write(`control| ${line}\n`) });
 }
 
 async function waitHealthy() {

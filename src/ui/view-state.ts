@@ -85,6 +85,8 @@ export interface ViewState {
   linkRates: Readonly<Record<string, { count: number; windowStart: number; rate: number }>>;
   timeline: readonly TimelineEntry[];
   highestTerm: number;
+  /** The launcher's partition in force: groups of member names; null when all can talk. */
+  partition: readonly (readonly string[])[] | null;
 }
 
 export interface MemberListing {
@@ -130,10 +132,11 @@ export type ViewEvent =
   | { kind: 'log'; at: number; member: string; log: RaftLogJSON }
   | { kind: 'connection'; at: number; member: string; connected: boolean }
   | { kind: 'process'; at: number; member: string; state: ProcessState; action?: string }
-  | { kind: 'write'; at: number; member: string; text: string };
+  | { kind: 'write'; at: number; member: string; text: string }
+  | { kind: 'partition'; at: number; groups: readonly (readonly string[])[] | null };
 
 export function emptyState(): ViewState {
-  return { now: 0, members: {}, order: [], messages: [], linkRates: {}, timeline: [], highestTerm: 0 };
+  return { now: 0, members: {}, order: [], messages: [], linkRates: {}, timeline: [], highestTerm: 0, partition: null };
 }
 
 function newMember(id: string, name: string, clientURL: string): MemberView {
@@ -229,6 +232,12 @@ export function reduce(s: ViewState, e: ViewEvent): ViewState {
     }
     case 'write':
       return addTimeline({ ...s, now }, { at: e.at, kind: 'write', member: e.member, text: e.text });
+    case 'partition': {
+      const groups = e.groups === null || e.groups.length < 2 ? null : e.groups;
+      if (JSON.stringify(groups) === JSON.stringify(s.partition)) return { ...s, now };
+      const text = groups === null ? 'healed' : `partition ${groups.map((g) => g.join(', ')).join(' | ')}`;
+      return addTimeline({ ...s, now, partition: groups }, { at: e.at, kind: 'fault', member: '', text });
+    }
   }
 }
 
@@ -397,6 +406,20 @@ function reduceStatus(s0: ViewState, id: string, st: RaftStatusJSON, at: number)
   });
   s = noteTerm(s, st.term, m0.name, at);
   return s;
+}
+
+/** Whether a partition separates two members (by name). */
+export function isCut(s: ViewState, a: string, b: string): boolean {
+  if (s.partition === null) return false;
+  const ga = s.partition.findIndex((g) => g.includes(a));
+  const gb = s.partition.findIndex((g) => g.includes(b));
+  return ga !== gb;
+}
+
+/** The partition group a member is in ('' when there is no partition). */
+export function partitionGroup(s: ViewState, name: string): string {
+  if (s.partition === null) return '';
+  return String(s.partition.findIndex((g) => g.includes(name)));
 }
 
 /** What the page writes as data- attributes: one place, so tests and replays read the same. */

@@ -78,7 +78,7 @@ describe('control API', () => {
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:2379');
-    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
     // a preflight did nothing
     expect(members[0]?.state).toBe('running');
   });

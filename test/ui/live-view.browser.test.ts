@@ -163,4 +163,35 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
     expect(committedRows).toBe(3);
     await page.screenshot({ path: path.join(shotsDir, '03-write-committed.png') });
   }, 60_000);
+
+  it('isolate a follower from the page: its commit stops while the others advance; heal: the logs match again', async () => {
+    const before = await until(page, 'one leader', (ms) => ms.filter((m) => m.role === 'leader').length === 1);
+    const isolated = before.find((m) => m.role === 'follower') as MemberAttrs;
+    await page.click(`.member-card[data-member="${isolated.member}"] button[data-action=isolate]`);
+    await page.waitForSelector(`.member-card[data-member="${isolated.member}"][data-partition="0"]`, { timeout: 10_000 });
+    // a burst of 20 writes from the page goes to the leader, which still has a majority
+    await page.click('#burst');
+    await page.waitForSelector('#put-result:has-text("burst: 20/20 written")', { timeout: 30_000 });
+    const cut = await until(page, 'the majority ahead of the isolated member', (ms) => {
+      const iso = ms.find((m) => m.member === isolated.member) as MemberAttrs;
+      return ms.filter((m) => m.member !== isolated.member).every((m) => m.commit >= iso.commit + 20);
+    });
+    const isoCommit = (cut.find((m) => m.member === isolated.member) as MemberAttrs).commit;
+    expect(isoCommit).toBeLessThan(before.reduce((n, m) => Math.max(n, m.commit), 0) + 20);
+    // the ring draws the cuts
+    expect(await page.$$eval('#ring text', (ts) => ts.filter((t) => t.textContent === '✕').length)).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: path.join(shotsDir, '04-partitioned.png') });
+    await page.click('#heal');
+    const healed = await until(
+      page,
+      'the isolated member caught up: every row at the same commit, one leader',
+      (ms) => ms.filter((m) => m.role === 'leader').length === 1 && ms.every((m) => m.commit === ms[0]?.commit && m.applied === m.commit && m.commit >= isoCommit + 20),
+      30_000,
+    );
+    expect(healed.every((m) => m.role === 'leader' || m.role === 'follower')).toBe(true);
+    // and the log matrix rows agree, cell by cell (index and term)
+    const rows = await page.$$eval('.log-row[data-row]', (els) => els.map((r) => [...r.querySelectorAll('.cell:not(.empty)')].map((c) => c.getAttribute('title')?.replace(/, (not )?committed$/, '')).join('|')));
+    expect(new Set(rows).size).toBe(1);
+    await page.screenshot({ path: path.join(shotsDir, '05-healed.png') });
+  }, 90_000);
 });

@@ -9,7 +9,9 @@ import {
   currentLeader,
   displayRole,
   emptyState,
+  isCut,
   logWindow,
+  partitionGroup,
   memberAttributes,
   reduce,
   type MemberView,
@@ -179,5 +181,20 @@ describe('reduce', () => {
     expect(reduce(s, raft('zz', 500, 'commit', { index: 4 })).members).toBe(s.members);
     const t = reduce(s, raft('a1', 500, 'commit', { index: 'nine' }));
     expect(m(t, 'a1').commit).toBe(0);
+  });
+
+  it('a partition cuts the links between groups, goes on the timeline, and heals', () => {
+    let s = run(election);
+    s = reduce(s, { kind: 'partition', at: 500, groups: [['infra1'], ['infra2', 'infra3']] });
+    expect(isCut(s, 'infra1', 'infra2')).toBe(true);
+    expect(isCut(s, 'infra2', 'infra3')).toBe(false);
+    expect([partitionGroup(s, 'infra1'), partitionGroup(s, 'infra3')]).toEqual(['0', '1']);
+    expect(s.timeline.at(-1)?.text).toBe('partition infra1 | infra2, infra3');
+    // the same partition again adds nothing
+    expect(reduce(s, { kind: 'partition', at: 600, groups: [['infra1'], ['infra2', 'infra3']] }).timeline.length).toBe(s.timeline.length);
+    s = reduce(s, { kind: 'partition', at: 700, groups: null });
+    expect(isCut(s, 'infra1', 'infra2')).toBe(false);
+    expect(partitionGroup(s, 'infra1')).toBe('');
+    expect(s.timeline.at(-1)?.text).toBe('healed');
   });
 });

@@ -60,6 +60,7 @@ const origin = window.location.origin;
 const params = new URLSearchParams(window.location.search);
 const control = controlFromParams();
 let controlReachable = false;
+let partitionsSupported = false;
 const streams = new Map<string, { url: string; es: EventSource | null; reopen: number | null }>();
 
 function controlFromParams(): { url: string; token: string } | null {
@@ -156,8 +157,12 @@ interface ControlMember {
 async function pollControl(): Promise<void> {
   if (control === null) return;
   try {
-    const body = await getJSON<{ members: ControlMember[] }>(`${control.url}/api/cluster`, { headers: { Authorization: `Bearer ${control.token}` } });
+    const body = await getJSON<{ members: ControlMember[]; partition: string[][] | null; partitions: boolean }>(`${control.url}/api/cluster`, {
+      headers: { Authorization: `Bearer ${control.token}` },
+    });
     controlReachable = true;
+    partitionsSupported = body.partitions;
+    if (JSON.stringify(body.partition) !== JSON.stringify(state.partition)) push({ kind: 'partition', at: Date.now(), groups: body.partition });
     for (const cm of body.members) {
       const id = state.order.find((x) => state.members[x]?.name === cm.name);
       if (id !== undefined && state.members[id]?.process !== cm.state) push({ kind: 'process', at: Date.now(), member: id, state: cm.state });
@@ -168,9 +173,30 @@ async function pollControl(): Promise<void> {
   dirty = true;
 }
 
+async function partition(groups: string[][] | null): Promise<void> {
+  if (control === null) return;
+  try {
+    const res = await fetch(`${control.url}/api/partition`, {
+      method: groups === null ? 'DELETE' : 'POST',
+      headers: { Authorization: `Bearer ${control.token}`, 'Content-Type': 'application/json' },
+      ...(groups === null ? {} : { body: JSON.stringify({ groups }) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = (await res.json()) as { partition?: string[][] | null; message?: string };
+    if (!res.ok) throw new Error(body.message ?? res.statusText);
+    push({ kind: 'partition', at: Date.now(), groups: body.partition ?? null });
+  } catch (err) {
+    setText($('#control-note'), `partition: ${(err as Error).message}`);
+  }
+}
+
 async function act(id: string, action: ControlAction): Promise<void> {
   const m = state.members[id];
   if (control === null || m === undefined) return;
+  if (action === 'isolate') {
+    const others = state.order.filter((x) => x !== id).map((x) => state.members[x]?.name ?? '');
+    return partition([[m.name], others]);
+  }
   try {
     const res = await fetch(`${control.url}/api/members/${encodeURIComponent(m.name)}/${action}`, {
       method: 'POST',
@@ -234,6 +260,7 @@ const ring = new RingView($<SVGSVGElement>('#ring'), (id) => void showDetails(id
 const cards = new MemberCards($('#members'), (id) => void showDetails(id), (id, a) => void act(id, a));
 const matrix = new LogMatrix($('#log'), $('#log-range'));
 
+$('#heal').addEventListener('click', () => void partition(null));
 $('#drawer-close').addEventListener('click', () => {
   selected = null;
   $('#drawer').hidden = true;
@@ -281,7 +308,8 @@ function frame(): void {
   // messages and timer arcs move with the clock: redraw while anything is in flight
   if (dirty || state.messages.length > 0 || !paused) {
     ring.render(state, now);
-    cards.render(state, controlReachable);
+    cards.render(state, controlReachable, partitionsSupported);
+    $('#heal').hidden = state.partition === null || !controlReachable;
     matrix.render(state);
     renderTimeline($<SVGSVGElement>('#timeline'), $('#timeline-list'), state, now);
     $('#put').hidden = state.order.length === 0;

@@ -6,6 +6,8 @@ import {
   MESSAGE_FLIGHT_MS,
   currentLeader,
   displayRole,
+  isCut,
+  partitionGroup,
   logWindow,
   memberAttributes,
   type MemberView,
@@ -111,12 +113,16 @@ export class RingView {
         g = svg('g', {}, this.links);
         svg('line', { stroke: '#d5d9e0', 'stroke-width': 2 }, g);
         svg('text', { 'font-size': 10, fill: '#8b92a0', 'text-anchor': 'middle' }, g);
+        svg('text', { 'font-size': 18, fill: '#dc2626', 'text-anchor': 'middle', 'font-weight': 700 }, g);
       }
       const rate = (s.linkRates[`${a}>${b}`]?.rate ?? 0) + (s.linkRates[`${b}>${a}`]?.rate ?? 0);
       const down = [a, b].some((id) => ['stopped', 'paused'].includes(displayRole(s.members[id] as MemberView)));
-      setAttrs(g.childNodes[0] as Element, { x1: pa.x, y1: pa.y, x2: pb.x, y2: pb.y, 'stroke-dasharray': down ? '4 6' : 'none' });
-      setAttrs(g.childNodes[1] as Element, { x: (pa.x + pb.x) / 2, y: (pa.y + pb.y) / 2 - 4 });
+      const cut = isCut(s, (s.members[a] as MemberView).name, (s.members[b] as MemberView).name);
+      setAttrs(g.childNodes[0] as Element, { x1: pa.x, y1: pa.y, x2: pb.x, y2: pb.y, 'stroke-dasharray': down || cut ? '4 6' : 'none', stroke: cut ? '#f0a3a3' : '#d5d9e0' });
+      setAttrs(g.childNodes[1] as Element, { x: (pa.x + pb.x) / 2, y: (pa.y + pb.y) / 2 - 12 });
       setText(g.childNodes[1] as Element, rate > 0 ? `${rate}/s` : '');
+      setAttrs(g.childNodes[2] as Element, { x: (pa.x + pb.x) / 2, y: (pa.y + pb.y) / 2 + 6 });
+      setText(g.childNodes[2] as Element, cut ? '✕' : '');
     });
     // members
     for (const [id, node] of this.nodes) if (s.members[id] === undefined) (node.g.remove(), this.nodes.delete(id));
@@ -170,6 +176,8 @@ export class RingView {
       const a = pos.get(msg.from);
       const b = pos.get(msg.to);
       if (a === undefined || b === undefined) continue;
+      // a message into a cut dies half way
+      if (f > 0.5 && isCut(s, s.members[msg.from]?.name ?? '', s.members[msg.to]?.name ?? '')) continue;
       const x = a.x + (b.x - a.x) * f;
       const y = a.y + (b.y - a.y) * f;
       const r = msg.type.startsWith('MsgHeartbeat') ? 3.5 : msg.entries > 0 ? 6 : 5;
@@ -182,7 +190,7 @@ export class RingView {
 
 // ---- member cards
 
-export type ControlAction = 'kill' | 'restart' | 'pause' | 'resume';
+export type ControlAction = 'kill' | 'restart' | 'pause' | 'resume' | 'isolate';
 
 export class MemberCards {
   private readonly cards = new Map<string, HTMLElement>();
@@ -193,7 +201,7 @@ export class MemberCards {
     private readonly onAction: (id: string, action: ControlAction) => void,
   ) {}
 
-  render(s: ViewState, controls: boolean): void {
+  render(s: ViewState, controls: boolean, partitions: boolean): void {
     for (const [id, el] of this.cards) if (s.members[id] === undefined) (el.remove(), this.cards.delete(id));
     for (const id of s.order) {
       const m = s.members[id] as MemberView;
@@ -212,7 +220,7 @@ export class MemberCards {
         this.root.appendChild(card);
         this.cards.set(id, card);
       }
-      setAttrs(card, memberAttributes(m));
+      setAttrs(card, { ...memberAttributes(m), 'data-partition': partitionGroup(s, m.name) });
       const role = displayRole(m);
       (card.querySelector('.swatch') as HTMLElement).style.background = termColour(m.term);
       setText(card.querySelector('.name') as Element, m.name);
@@ -224,6 +232,7 @@ export class MemberCards {
       );
       const actions = card.querySelector('.actions') as HTMLElement;
       const want = controls ? (m.process === 'stopped' ? ['restart'] : m.process === 'paused' ? ['resume', 'kill'] : ['kill', 'pause', 'restart']) : [];
+      if (controls && partitions && s.partition === null && m.process !== 'stopped') want.push('isolate');
       const have = [...actions.children].map((b) => b.getAttribute('data-action'));
       if (have.join() !== want.join()) {
         actions.innerHTML = want.map((a) => `<button type="button" data-action="${a}">${a}</button>`).join('');
@@ -304,7 +313,7 @@ export function renderTimeline(strip: SVGSVGElement, list: HTMLElement, s: ViewS
     marks.push(`<rect x="${(x - 1.5).toFixed(1)}" y="${y - 6}" width="3" height="12" fill="${TIMELINE_COLOURS[t.kind]}"><title>${escapeHtml(t.text)}</title></rect>`);
   }
   strip.innerHTML = marks.join('');
-  const items = s.timeline.slice(-24).reverse().map((t) => `<li class="${t.kind}">${new Date(t.at).toLocaleTimeString()} ${escapeHtml(t.text)}</li>`);
+  const items = s.timeline.slice(-12).reverse().map((t) => `<li class="${t.kind}">${new Date(t.at).toLocaleTimeString()} ${escapeHtml(t.text)}</li>`);
   const html = items.join('');
   if (list.innerHTML !== html) list.innerHTML = html;
 }
