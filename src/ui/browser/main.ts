@@ -10,8 +10,12 @@
 // Events wait in a queue (at most MAX_QUEUED; past that the oldest are applied at once) and are
 // applied when the playback clock reaches their arrival time: at 1× that is at once, at 1/10× a
 // 400 ms message flight takes 4 s to watch, and pause stops the clock.
+//
+// Replay (?trace=URL or "open trace"): the live sources stop, and the same clock plays a recorded
+// run (../replay.ts) in its virtual time, with a seek slider.
 import { emptyState, reduce, LOG_WINDOW_ENTRIES, currentLeader, type ViewEvent, type ViewState, type MemberListing, type ProcessState, type RaftLogJSON, type RaftStatusJSON } from '../view-state.js';
 import { LogMatrix, MemberCards, RingView, renderTimeline, LOG_COLUMNS, type ControlAction } from './render.js';
+import { Replay, parseTrace } from '../replay.js';
 
 const MEMBERS_POLL_MS = 5000;
 const STATUS_POLL_MS = 1000;
@@ -41,10 +45,23 @@ function push(ev: ViewEvent): void {
   }
 }
 
+let replay: Replay | null = null;
+/** Replay: how many of its events are applied. */
+let cursor = 0;
+const MAX_TRACE_BYTES = 64 * 1024 * 1024;
+
 function advance(): void {
   const t = performance.now();
   const dt = t - lastFrame;
   lastFrame = t;
+  if (replay !== null) {
+    if (!paused) playAt = Math.min(replay.endMs, playAt + dt * speed);
+    const events = replay.events;
+    const from = cursor;
+    while (cursor < events.length && (events[cursor] as ViewEvent).at <= playAt) state = reduce(state, events[cursor++] as ViewEvent);
+    if (cursor !== from) dirty = true;
+    return;
+  }
   if (!paused) playAt = Math.min(Date.now(), playAt + dt * speed);
   let n = 0;
   while (n < queue.length && (queue[n] as ViewEvent).at <= playAt) n++;
@@ -273,6 +290,10 @@ $<HTMLSelectElement>('#speed').addEventListener('change', (e) => {
   speed = Number((e.target as HTMLSelectElement).value) || 1;
 });
 $('#live').addEventListener('click', () => {
+  if (replay !== null) {
+    window.location.href = window.location.pathname;
+    return;
+  }
   playAt = Date.now();
   paused = false;
   setText($('#pause'), 'pause');
@@ -315,24 +336,100 @@ function frame(): void {
     $('#put').hidden = state.order.length === 0;
     setText(
       $('#control-note'),
-      control === null
+      replay !== null
+        ? ''
+        : control === null
         ? 'Controls (kill, restart, pause) appear when the page is opened with the launcher’s URL (npm run cluster prints it).'
         : controlReachable
           ? ''
           : `the launcher's control API at ${control.url} does not answer`,
     );
-    const lag = Date.now() - playAt;
-    setText($('#lag'), paused ? `paused, ${queue.length} events waiting` : lag > 250 ? `${(lag / 1000).toFixed(1)} s behind live` : '');
+    if (replay !== null) {
+      const slider = $<HTMLInputElement>('#seek');
+      if (document.activeElement !== slider) slider.value = String(Math.round(playAt));
+      setText($('#lag'), `t = ${(playAt / 1000).toFixed(3)} s · event ${cursor}/${replay.events.length}`);
+      $('#put').hidden = true;
+    } else {
+      const lag = Date.now() - playAt;
+      setText($('#lag'), paused ? `paused, ${queue.length} events waiting` : lag > 250 ? `${(lag / 1000).toFixed(1)} s behind live` : '');
+    }
     dirty = false;
   }
   requestAnimationFrame(frame);
 }
 
-void pollMembers();
-window.setInterval(() => void pollMembers(), MEMBERS_POLL_MS);
-window.setInterval(() => void pollStatus(), STATUS_POLL_MS);
-if (control !== null) {
-  void pollControl();
-  window.setInterval(() => void pollControl(), CONTROL_POLL_MS);
+const intervals: number[] = [];
+
+function startLive(): void {
+  void pollMembers();
+  intervals.push(window.setInterval(() => void pollMembers(), MEMBERS_POLL_MS));
+  intervals.push(window.setInterval(() => void pollStatus(), STATUS_POLL_MS));
+  if (control !== null) {
+    void pollControl();
+    intervals.push(window.setInterval(() => void pollControl(), CONTROL_POLL_MS));
+  }
 }
+
+function stopLive(): void {
+  for (const i of intervals.splice(0)) window.clearInterval(i);
+  for (const st of streams.values()) {
+    st.es?.close();
+    if (st.reopen !== null) window.clearTimeout(st.reopen);
+  }
+  streams.clear();
+  controlReachable = false;
+  queue.length = 0;
+}
+
+function seek(t: number): void {
+  if (replay === null) return;
+  const at = replay.stateAt(t);
+  state = at.state;
+  cursor = at.count;
+  playAt = t;
+  dirty = true;
+}
+
+function startReplay(text: string, label: string): void {
+  const r = new Replay(parseTrace(text));
+  stopLive();
+  replay = r;
+  document.body.classList.add('replay');
+  const slider = $<HTMLInputElement>('#seek');
+  slider.min = String(r.startMs);
+  slider.max = String(r.endMs);
+  slider.step = '1';
+  setText($('#source'), `replay of ${label}: ${r.events.length} events, ${((r.endMs - r.startMs) / 1000).toFixed(1)} s`);
+  state = emptyState();
+  seek(r.startMs);
+}
+
+async function loadTrace(url: string): Promise<void> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+    if (Number(res.headers.get('content-length') ?? 0) > MAX_TRACE_BYTES) throw new Error(`over ${MAX_TRACE_BYTES} bytes`);
+    startReplay(await res.text(), url);
+  } catch (err) {
+    setText($('#source'), `cannot replay ${url}: ${(err as Error).message}`);
+  }
+}
+
+$<HTMLInputElement>('#trace-file').addEventListener('change', (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file === undefined) return;
+  if (file.size > MAX_TRACE_BYTES) {
+    setText($('#source'), `${file.name} is over ${MAX_TRACE_BYTES} bytes`);
+    return;
+  }
+  file.text().then(
+    (text) => startReplay(text, file.name),
+    (err: unknown) => setText($('#source'), `cannot read ${file.name}: ${(err as Error).message}`),
+  );
+});
+$<HTMLInputElement>('#seek').addEventListener('input', (e) => seek(Number((e.target as HTMLInputElement).value)));
+
+const traceURL = params.get('trace');
+if (traceURL !== null) void loadTrace(traceURL);
+else startLive();
 requestAnimationFrame(frame);

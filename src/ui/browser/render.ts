@@ -313,7 +313,9 @@ export function renderTimeline(strip: SVGSVGElement, list: HTMLElement, s: ViewS
     marks.push(`<rect x="${(x - 1.5).toFixed(1)}" y="${y - 6}" width="3" height="12" fill="${TIMELINE_COLOURS[t.kind]}"><title>${escapeHtml(t.text)}</title></rect>`);
   }
   strip.innerHTML = marks.join('');
-  const items = s.timeline.slice(-12).reverse().map((t) => `<li class="${t.kind}">${new Date(t.at).toLocaleTimeString()} ${escapeHtml(t.text)}</li>`);
+  // wall-clock times live, virtual seconds in a replay (a simulator run starts at 0)
+  const when = (at: number): string => (at > 1e12 ? new Date(at).toLocaleTimeString() : `t=${(at / 1000).toFixed(3)} s`);
+  const items = s.timeline.slice(-12).reverse().map((t) => `<li class="${t.kind}">${when(t.at)} ${escapeHtml(t.text)}</li>`);
   const html = items.join('');
   if (list.innerHTML !== html) list.innerHTML = html;
 }
