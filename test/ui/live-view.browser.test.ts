@@ -200,6 +200,22 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
     await page.screenshot({ path: path.join(shotsDir, '05-healed.png') });
   }, 90_000);
 
+  it('pause holds the view while events wait; live applies them', async () => {
+    const before = await until(page, 'one leader', (ms) => ms.filter((m) => m.role === 'leader').length === 1);
+    const leaderPort = clientPorts[['infra1', 'infra2', 'infra3'].indexOf(before.find((m) => m.role === 'leader')?.member as string)] as number;
+    await page.click('#pause');
+    const held = await cards(page);
+    const res = await fetch(`http://127.0.0.1:${leaderPort}/v2/keys/paused`, { method: 'PUT', body: new URLSearchParams({ value: 'x' }) });
+    expect(res.status).toBe(201);
+    const index = Number(res.headers.get('x-raft-index'));
+    await page.waitForTimeout(1500);
+    expect(await cards(page)).toEqual(held);
+    expect(held.every((m) => m.commit < index)).toBe(true);
+    expect(await page.textContent('#lag')).toMatch(/^paused, [1-9]\d* events waiting$/);
+    await page.click('#live');
+    await until(page, `commit ${index} on every row after live`, (ms) => ms.every((m) => m.commit >= index));
+  }, 60_000);
+
   it('replays a recorded simulator run: after a seek the page shows the trace\'s state at that time', async () => {
     let rec: TraceRecorder | undefined;
     const run = await runMemberSchedule(12, { members: 3, faultMs: 4000, faults: ['crash', 'partition'], record: (now) => (rec = new TraceRecorder(now)) });
