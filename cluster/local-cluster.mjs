@@ -7,20 +7,47 @@
 //   npm run cluster -- --data-dir DIR     keep the data under DIR/<name>
 //   npm run cluster -- --log-level info   passed to every member (default warn)
 //   npm run cluster -- --follower-writes forward   followers take writes themselves (default redirect: 307)
+//   npm run cluster -- --client-ports 2379,22379,32379 --peer-ports 12380,22380,32380   other ports
+//   npm run cluster -- --control-port N   the control API's port (default: any free port)
+//   npm run cluster -- --no-control       no control API
 //
 // Each member's log lines are prefixed with its name. Ctrl-C (SIGINT) or SIGTERM stops all three
 // cleanly; if one member exits on its own the others keep running (a real cluster tolerates it).
+//
+// The control API (cluster/control-api.mjs; loopback only, a random token printed at start) lets the
+// live view (/ui/ on any member) list the members and kill -9, restart, pause (SIGSTOP) and resume
+// (SIGCONT) each one, and partition them (the members then run with --debug-faults-token-file).
+// The printed live view URL carries its address and token.
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startControlApi } from './control-api.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const usage = 'usage: npm run cluster -- [--fresh] [--data-dir DIR] [--log-level debug|info|warn|error] [--follower-writes redirect|forward]';
+const usage =
+  'usage: npm run cluster -- [--fresh] [--data-dir DIR] [--log-level debug|info|warn|error] [--follower-writes redirect|forward]\n' +
+  '                          [--client-ports P1,P2,P3] [--peer-ports P1,P2,P3] [--control-port N] [--no-control]';
+
+function parsePorts(flag, v) {
+  const ports = v.split(',').map((x) => Number(x));
+  if (ports.length !== 3 || !ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536)) fail(`${flag} wants three ports, comma-separated: ${v}`);
+  return ports;
+}
 
 function parseArgs(argv) {
-  const opts = { fresh: false, dataDir: path.join(root, 'data'), logLevel: 'warn', followerWrites: 'redirect' };
+  const opts = {
+    fresh: false,
+    dataDir: path.join(root, 'data'),
+    logLevel: 'warn',
+    followerWrites: 'redirect',
+    clientPorts: [2379, 22379, 32379],
+    peerPorts: [12380, 22380, 32380],
+    control: true,
+    controlPort: 0,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
@@ -34,7 +61,14 @@ function parseArgs(argv) {
     else if (flag === '--data-dir') opts.dataDir = path.resolve(value());
     else if (flag === '--log-level') opts.logLevel = value();
     else if (flag === '--follower-writes') opts.followerWrites = value();
-    else if (flag === '--help' || flag === '-h') {
+    else if (flag === '--client-ports') opts.clientPorts = parsePorts(flag, value());
+    else if (flag === '--peer-ports') opts.peerPorts = parsePorts(flag, value());
+    else if (flag === '--no-control') opts.control = false;
+    else if (flag === '--control-port') {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < 0 || v > 65535) fail(`--control-port wants a port: ${v}`);
+      opts.controlPort = v;
+    } else if (flag === '--help' || flag === '-h') {
       console.log(usage);
       process.exit(0);
     } else fail(`unknown flag: ${arg}`);
@@ -47,16 +81,22 @@ function fail(message) {
   process.exit(2);
 }
 
-const members = [
-  { name: 'infra1', client: 2379, peer: 12380 },
-  { name: 'infra2', client: 22379, peer: 22380 },
-  { name: 'infra3', client: 32379, peer: 32380 },
-];
+const opts = parseArgs(process.argv.slice(2));
+const members = ['infra1', 'infra2', 'infra3'].map((name, i) => ({
+  name,
+  client: opts.clientPorts[i],
+  peer: opts.peerPorts[i],
+  dataDir: path.join(opts.dataDir, name),
+  /** The running process, or null. */
+  child: null,
+  /** running | paused | stopped */
+  state: 'stopped',
+  prefix: '',
+}));
 const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
 const colors = ['\x1b[36m', '\x1b[33m', '\x1b[35m'];
 const reset = '\x1b[0m';
 
-const opts = parseArgs(process.argv.slice(2));
 const bin = path.join(root, 'bin', 'etcd-ts');
 // bin/etcd-ts runs dist/main.js and would say the same thrice, once per member.
 if (!fs.existsSync(path.join(root, 'dist', 'main.js'))) {
@@ -64,18 +104,24 @@ if (!fs.existsSync(path.join(root, 'dist', 'main.js'))) {
   process.exit(1);
 }
 
-const children = [];
 let stopping = false;
+// With the control API, the members take a faults token (a file only this user can read), so the
+// page can partition them (PUT /debug/raft/faults; off in a member started without the flag).
+const faultsTokenFile = path.join(opts.dataDir, 'faults-token');
+let faultsToken = null;
+if (opts.control) {
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+  faultsToken = crypto.randomBytes(18).toString('hex');
+  fs.writeFileSync(faultsTokenFile, faultsToken + '\n', { mode: 0o600 });
+}
 
-for (const [i, m] of members.entries()) {
-  const dataDir = path.join(opts.dataDir, m.name);
-  if (opts.fresh) fs.rmSync(dataDir, { recursive: true, force: true });
-  const resuming = fs.existsSync(path.join(dataDir, 'member'));
-  fs.mkdirSync(dataDir, { recursive: true });
+function spawnMember(m) {
+  const resuming = fs.existsSync(path.join(m.dataDir, 'member'));
+  fs.mkdirSync(m.dataDir, { recursive: true });
   const args = [
     bin,
     '--name', m.name,
-    '--data-dir', dataDir,
+    '--data-dir', m.dataDir,
     '--listen-client-urls', `http://127.0.0.1:${m.client}`,
     '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
     '--listen-peer-urls', `http://127.0.0.1:${m.peer}`,
@@ -85,19 +131,35 @@ for (const [i, m] of members.entries()) {
     '--initial-cluster-state', 'new',
     '--log-level', opts.logLevel,
     '--follower-writes', opts.followerWrites,
+    ...(faultsToken !== null ? ['--debug-faults-token-file', faultsTokenFile] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const prefix = process.stdout.isTTY ? `${colors[i]}${m.name.padEnd(6)}|${reset} ` : `${m.name.padEnd(6)}| `;
+  m.child = child;
+  m.state = 'running';
   for (const stream of [child.stdout, child.stderr]) {
-    readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(prefix + line + '\n'));
+    readline.createInterface({ input: stream }).on('line', (line) => process.stdout.write(m.prefix + line + '\n'));
   }
   child.on('exit', (code, signal) => {
-    process.stdout.write(`${prefix}exited (${signal ?? `code ${code}`})\n`);
-    children.splice(children.indexOf(child), 1);
-    if (children.length === 0) process.exit(stopping ? 0 : 1);
+    process.stdout.write(`${m.prefix}exited (${signal ?? `code ${code}`})\n`);
+    if (m.child === child) {
+      m.child = null;
+      m.state = 'stopped';
+    }
+    // Without the control API nothing can start a member again: stop once all three are gone.
+    if (members.every((x) => x.child === null) && (stopping || !opts.control)) process.exit(stopping ? 0 : 1);
   });
-  children.push(child);
-  process.stdout.write(`${prefix}${resuming ? 'resuming' : 'starting'}: client http://127.0.0.1:${m.client}, peer http://127.0.0.1:${m.peer}, data ${dataDir}\n`);
+  process.stdout.write(`${m.prefix}${resuming ? 'resuming' : 'starting'}: client http://127.0.0.1:${m.client}, peer http://127.0.0.1:${m.peer}, data ${m.dataDir}\n`);
+}
+
+for (const [i, m] of members.entries()) {
+  m.prefix = process.stdout.isTTY ? `${colors[i]}${m.name.padEnd(6)}|${reset} ` : `${m.name.padEnd(6)}| `;
+  if (opts.fresh) fs.rmSync(m.dataDir, { recursive: true, force: true });
+  spawnMember(m);
+}
+
+let control = null;
+if (opts.control) {
+  control = await startControlApi({ port: opts.controlPort, members, spawnMember, faultsToken, log: (line) => process.stdout.write(`control| ${line}\n`) });
 }
 
 async function waitHealthy() {
@@ -107,7 +169,14 @@ async function waitHealthy() {
       const answers = await Promise.all(members.map((m) => fetch(`http://127.0.0.1:${m.client}/health`).then((r) => r.json())));
       if (answers.every((a) => a.health === 'true')) {
         const endpoints = members.map((m) => `http://127.0.0.1:${m.client}`).join(',');
-        console.log(`cluster healthy. Try:\n  curl -L http://127.0.0.1:2379/v2/keys/hello -XPUT -d value=world\n  ETCDCTL_API=2 etcdctl --endpoints ${endpoints} get /hello\nCtrl-C stops all three members.`);
+        const first = `http://127.0.0.1:${members[0].client}`;
+        console.log(
+          `cluster healthy. Try:\n  curl -L ${first}/v2/keys/hello -XPUT -d value=world\n  ETCDCTL_API=2 etcdctl --endpoints ${endpoints} get /hello\n` +
+            (control === null
+              ? `live view (read-only): ${first}/ui/\n`
+              : `live view: ${first}/ui/?control=${control.url}&token=${control.token}\n`) +
+            'Ctrl-C stops all three members.',
+        );
         return;
       }
     } catch {
@@ -121,10 +190,17 @@ async function waitHealthy() {
 function stopAll(signal) {
   if (stopping) return;
   stopping = true;
-  for (const child of children) child.kill('SIGTERM');
+  control?.close();
+  const running = members.filter((m) => m.child !== null);
+  if (running.length === 0) process.exit(0);
+  for (const m of running) {
+    // A paused member cannot act on SIGTERM until it runs again.
+    if (m.state === 'paused') m.child.kill('SIGCONT');
+    m.child.kill('SIGTERM');
+  }
   // A member that does not stop within 10 s is killed; its acknowledged writes are already durable.
   setTimeout(() => {
-    for (const child of children) child.kill('SIGKILL');
+    for (const m of members) m.child?.kill('SIGKILL');
   }, 10_000).unref();
   process.stdout.write(`\nlocal-cluster: ${signal}, stopping the members\n`);
 }

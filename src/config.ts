@@ -47,6 +47,8 @@ export interface MemberConfig {
    * (src/server/force-new-cluster.ts). initialCluster then lists only this member.
    */
   forceNewCluster?: boolean;
+  /** etcd-ts only: a file whose first line is the token of /debug/raft/faults (partitions for the live view); off when absent. */
+  debugFaultsTokenFile?: string;
   /** etcd's --initial-election-tick-advance (default true): see RaftMember.adjustTicks. */
   initialElectionTickAdvance?: boolean;
   /** This member's id (one of initialCluster's). */

@@ -76,6 +76,7 @@ import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from
 import { ReadBarrier } from './read-barrier.js';
 import type { RaftLogView, RaftStatusExtras } from './raft-debug.js';
 import { RaftEvents } from './raft-events.js';
+import { PeerFaults } from './peer-faults.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
 import { MemberStateMachine, type EntryResult, type MemberChangeResult } from './state-machine.js';
@@ -113,6 +114,8 @@ export class RaftMember implements ClientBackend {
   private readonly observer: MemberObserver | undefined;
   /** /debug/raft/events: its hooks below are one line each, marked `// raft-events`, and cost nothing while nobody listens. */
   readonly events: RaftEvents;
+  /** Partitions for the live view (peer-faults.ts): null unless --debug-faults-token-file is given. */
+  readonly faults: PeerFaults | null;
   private readonly transportStats = new TransportStats();
   private readonly membership: Membership;
   private readonly reads: ReadBarrier;
@@ -188,6 +191,7 @@ export class RaftMember implements ClientBackend {
     this.observer = options.observer;
     this.snapshotSlice = options.snapshotSlice ?? SNAPSHOT_SLICE;
     this.events = new RaftEvents({ timers: this.timers });
+    this.faults = config.debugFaultsTokenFile !== undefined ? new PeerFaults() : null;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
@@ -624,6 +628,15 @@ export class RaftMember implements ClientBackend {
     };
   }
 
+  /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
+  private readonly snapDropped = (to: number): void => {
+    queueMicrotask(() => {
+      if (this.stopped) return;
+      this.node.reportSnapshot(to, 'failure');
+      this.scheduleReady();
+    });
+  };
+
   /** Raft's in-memory log, read-only, for /debug/raft/log (raft-debug.ts). */
   raftLog(): RaftLogView {
     return this.node.raft.log;
@@ -839,6 +852,8 @@ export class RaftMember implements ClientBackend {
    */
   receivePeerMessages(msgs: readonly Message[], from: number): string | null {
     if (this.stopped) return null;
+    // A blackholed peer's messages are lost, as on a network that drops them (peer-faults.ts).
+    if (this.faults?.active === true && this.faults.dropsIncoming(from, msgs.length)) return null;
     if (this.events.enabled) this.events.messages('recv', msgs); // raft-events
     let refusal: string | null;
     try {
@@ -904,7 +919,7 @@ export class RaftMember implements ClientBackend {
         if (this.events.enabled) this.events.onReady(rd, this.node.term); // raft-events
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
-        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.messages.length > 0) this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messages, this.snapDropped) : rd.messages);
         // Committed entries that were already durable before this Ready are applied (and their
         // clients answered) before its write: a commit-only HardState is not on the write path.
         const split = stableCommittedPrefix(rd);
@@ -916,7 +931,9 @@ export class RaftMember implements ClientBackend {
         }
         this.hardStates.onReadyPersisted(write);
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
-        if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
+        if (rd.messagesAfterPersist.length > 0) {
+          this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messagesAfterPersist, this.snapDropped) : rd.messagesAfterPersist);
+        }
         if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.installSnapshot(rd.snapshot);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
         for (const rs of rd.readStates) {

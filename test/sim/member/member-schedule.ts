@@ -5,6 +5,7 @@
 // must elect a leader, bring every member up to date and answer a quorum read of every key through
 // every member. Safety is checked as events happen (member-checker.ts, intruder.ts) and the
 // clients' histories are checked for linearizability per key at the end.
+import type { TraceRecorder } from './trace-recorder.js';
 import { MessageType, RaftInvariantError, type Message } from '../../../src/raft/index.js';
 import { decodeEntry } from '../../../src/storage/codec.js';
 import { entryKey } from '../../../src/storage/keys.js';
@@ -28,6 +29,8 @@ export interface MemberScheduleOptions {
   faults?: readonly FaultKind[];
   /** --follower-writes of the members; default: drawn from the seed (half of the seeds forward). */
   followerWrites?: 'redirect' | 'forward';
+  /** Records the run for the live view (trace-recorder.ts). */
+  record?: (nowMs: () => number) => TraceRecorder;
 }
 
 export const FAULT_KINDS = ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'] as const;
@@ -134,6 +137,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     followerWrites,
     ...snapshots,
     ...(snapshotSlice !== undefined ? { snapshotSlice } : {}),
+    ...(o.record !== undefined ? { record: o.record } : {}),
   });
   const profile = drawProfile(rng, o.members);
   const enabled = new Set<FaultKind>(o.faults ?? FAULT_KINDS);
