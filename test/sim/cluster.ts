@@ -13,11 +13,14 @@
 // installs as `afterApply` (the MIT 3D tester's service), both through snapshotAndCompact; a
 // snapshot received from the leader replaces it.
 import {
+  ConfChangeType,
+  EntryType,
   MemoryStorage,
   MessageType,
   NONE,
   RawNode,
   Role,
+  type ConfState,
   type Entry,
   type Message,
   type NodeId,
@@ -99,6 +102,11 @@ export class SimNode {
   lastCommit = 0;
   lastRole: Role = Role.Follower;
   connected = true;
+  /**
+   * Raft's configuration after each applied membership change, by index (ascending), from the
+   * snapshot the node started from: what a snapshot taken at an index must carry.
+   */
+  confHistory: Array<[number, ConfState]> = [];
   readonly random: () => number;
 
   constructor(
@@ -132,6 +140,7 @@ export class Cluster {
   messagesDelivered = 0;
   eventsProcessed = 0;
   snapshotsInstalled = 0;
+  confChangesApplied = 0;
   private eventsAtSameTime = 0;
   net: NetworkConditions;
   onApply: ApplyListener | undefined;
@@ -212,6 +221,7 @@ export class Cluster {
     const snap = node.storage.snapshot();
     node.applied = snap.metadata.index > 0 ? this.loadSnapshot(node, snap.data, snap.metadata.index) : [];
     node.appliedIndex = snap.metadata.index;
+    node.confHistory = [[snap.metadata.index, node.storage.initialState().confState]];
     node.rn = new RawNode(this.raftConfig(node));
     node.ready = undefined;
     node.lastTerm = node.rn.term;
@@ -430,6 +440,7 @@ export class Cluster {
       const upTo = rd.snapshot.metadata.index;
       node.applied = this.loadSnapshot(node, rd.snapshot.data, upTo);
       node.appliedIndex = upTo;
+      node.confHistory = [[upTo, rd.snapshot.metadata.confState]];
       this.snapshotsInstalled++;
       this.trace.note(this.nowMs, `${node.id} installed snapshot ${rd.snapshot.metadata.term}/${upTo}`);
     }
@@ -438,6 +449,22 @@ export class Cluster {
       this.checker.onApply(node.id, e);
       node.applied[e.index] = decodeValue(e.data);
       node.appliedIndex = e.index;
+      if (e.type === EntryType.ConfChange) {
+        // Applied in log order, on every node, also when a restart replays the log (etcd's way).
+        const cc = decodeConfChangeValue(decodeValue(e.data));
+        const wasVoter = rn.confState().voters.includes(cc.nodeId);
+        const cs = rn.applyConfChange(cc);
+        node.confHistory.push([e.index, cs]);
+        this.confChangesApplied++;
+        // As a member does (src/server/raft-member.ts): a snapshot at once that includes the newcomer,
+        // for raft sends the newest snapshot to a node that needs one, and one from before the
+        // addition would not include it (it would ignore it, again and again).
+        if (cc.type === ConfChangeType.AddNode && !wasVoter && node.storage.snapshot().metadata.index > 0) {
+          node.applied[e.index] = decodeValue(e.data);
+          this.snapshotAndCompact(node, e.index, node.storage.firstIndex() - 1);
+        }
+        this.trace.note(this.nowMs, `${node.id} applied ${ConfChangeType[cc.type]} ${cc.nodeId} at ${e.index}: voters ${cs.voters.join(',')}`);
+      }
       this.onApply?.(node, e);
     }
     for (const rs of rd.readStates) this.onReadState?.(node, rs);
@@ -467,7 +494,10 @@ export class Cluster {
   snapshotAndCompact(node: SimNode, index: number, compactTo = index): void {
     if (index > node.appliedIndex) throw new Error(`node ${node.id}: snapshot at ${index} beyond applied ${node.appliedIndex}`);
     if (index > node.storage.snapshot().metadata.index) {
-      node.storage.createSnapshot(index, undefined, encodeStateMachine(node.applied, index));
+      const cs = confStateAt(node, index);
+      node.storage.createSnapshot(index, cs, encodeStateMachine(node.applied, index));
+      // (bounded: what came before the snapshot is no longer needed)
+      node.confHistory = [[index, cs], ...node.confHistory.filter(([i]) => i > index)];
     }
     if (compactTo > node.storage.firstIndex() - 1) {
       node.storage.compact(compactTo);
@@ -540,4 +570,30 @@ export function decodeStateMachine(data: Uint8Array): number[] {
   const out: number[] = [];
   for (let i = 1; i < values.length; i++) out[i] = values[i] as number;
   return out;
+}
+
+/**
+ * A membership change as a value of the simulated state machine: ConfChange entries carry
+ * 0x20000000 + type * 0x10000 + node id (the workload's values stay far below), so the checker
+ * compares them as any other value.
+ */
+const CONF_CHANGE_BASE = 0x20000000; // (the state machine's snapshot holds int32 values; no-ops are -1)
+
+export function encodeConfChangeValue(type: ConfChangeType.AddNode | ConfChangeType.RemoveNode, nodeId: NodeId): number {
+  if (!(nodeId > 0 && nodeId < 0x10000)) throw new Error(`conf change node id ${nodeId} out of range`);
+  return CONF_CHANGE_BASE + type * 0x10000 + nodeId;
+}
+
+export function decodeConfChangeValue(v: number): { type: ConfChangeType; nodeId: NodeId } {
+  if (v < CONF_CHANGE_BASE) throw new SafetyViolation('Conf Change', `a ConfChange entry carries the value ${v}`);
+  const rest = v - CONF_CHANGE_BASE;
+  return { type: Math.floor(rest / 0x10000) as ConfChangeType, nodeId: rest % 0x10000 };
+}
+
+/** The configuration a snapshot at `index` (<= applied) carries. */
+function confStateAt(node: SimNode, index: number): ConfState {
+  let cs: ConfState | undefined;
+  for (const [i, c] of node.confHistory) if (i <= index) cs = c;
+  if (cs === undefined) throw new Error(`node ${node.id}: no configuration known at ${index}`);
+  return cs;
 }

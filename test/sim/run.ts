@@ -161,6 +161,7 @@ function main(): void {
   let virtualMs = 0;
   let maxConvergence = 0;
   let snapshots = 0;
+  let confChanges = 0;
   let acked = 0;
   let reads = 0;
   const started = performance.now();
@@ -173,6 +174,7 @@ function main(): void {
     virtualMs += r.stats.virtualMs;
     maxConvergence = Math.max(maxConvergence, r.stats.convergenceTicks);
     snapshots += r.stats.snapshots;
+    confChanges += r.stats.confChanges;
     acked += r.stats.acked;
     reads += r.stats.reads;
     if (r.ok) {
@@ -188,7 +190,7 @@ function main(): void {
     console.log(
       `sim: ${args.seeds} schedules in ${secs.toFixed(1)}s = ${(args.seeds / secs).toFixed(1)} schedules/s; ` +
         `${(events / secs / 1e6).toFixed(2)}M events/s; ${messages} messages; ${(virtualMs / 1000).toFixed(0)}s simulated; ` +
-        `${acked} writes acknowledged, ${reads} linearizable reads checked, ${snapshots} snapshots installed; ` +
+        `${acked} writes acknowledged, ${reads} linearizable reads checked, ${snapshots} snapshots installed, ${confChanges} membership changes applied; ` +
         `slowest convergence after healing ${maxConvergence} ticks`,
     );
   }

@@ -2,9 +2,9 @@
 // lossy/duplicating/reordering network, leadership transfers) under a steady client load, then a
 // liveness phase in which every fault is healed and the cluster must elect a leader and commit
 // every outstanding proposal within a bounded number of ticks. Safety is checked after every step.
-import { RaftInvariantError, Role, type NodeId } from '../../src/raft/index.js';
-import { SafetyViolation } from './checker.js';
-import { Cluster } from './cluster.js';
+import { ConfChangeType, NONE, ProposalDroppedError, RaftInvariantError, Role, type NodeId, type RawNode } from '../../src/raft/index.js';
+import { encodeValue, SafetyViolation } from './checker.js';
+import { Cluster, encodeConfChangeValue } from './cluster.js';
 import { deriveSeed, Rng } from './prng.js';
 import { Workload } from './workload.js';
 
@@ -30,6 +30,8 @@ export interface ScheduleStats {
   commitIndex: number;
   /** Ticks from healing to convergence. */
   convergenceTicks: number;
+  /** Membership changes applied (on all nodes together). */
+  confChanges: number;
 }
 
 export interface ScheduleFailure {
@@ -93,10 +95,40 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
   });
   const workload = new Workload(cluster);
   const profile = drawProfile(rng);
+  // Membership changes (one voter at a time, through the log) draw from their own stream, so the
+  // rest of every schedule is what it was before they existed.
+  const ccRng = new Rng(deriveSeed(seed, 7));
+  const confChangePerTick = options.nodes >= 2 ? ccRng.pick([0, 0, 0.01, 0.03]) : 0;
+  /** The leader with the highest term that is still a voter of its own configuration. */
+  const votingLeader = (): RawNode | undefined => {
+    let best: RawNode | undefined;
+    for (const n of cluster.leaders()) {
+      const rn = n.rn;
+      if (rn !== undefined && rn.confState().voters.includes(rn.id) && (best === undefined || rn.term > best.term)) best = rn;
+    }
+    return best;
+  };
+  const proposeConfChange = (leader: RawNode, type: ConfChangeType.AddNode | ConfChangeType.RemoveNode, id: NodeId): void => {
+    try {
+      cluster.withNode(leader.id, (rn) => rn.proposeConfChange(encodeValue(encodeConfChangeValue(type, id))));
+      cluster.trace.note(cluster.nowMs, `${leader.id} proposed ${ConfChangeType[type]} ${id}`);
+    } catch (err) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+    }
+  };
+  /** A leader that applied its own removal hands leadership to a voter (as a member does before it exits). */
+  const handOverRemovedLeaders = (): void => {
+    for (const n of cluster.leaders()) {
+      const rn = n.rn;
+      if (rn === undefined || rn.confState().voters.includes(rn.id) || rn.raft.leadTransferee !== NONE) continue;
+      const voters = rn.confState().voters;
+      if (voters.length > 0) cluster.withNode(rn.id, (r) => r.transferLeader(ccRng.pick(voters)));
+    }
+  };
   const tickMs = cluster.tickMs;
   const ids = cluster.ids;
   const restartAt = new Map<NodeId, number>();
-  const stats: ScheduleStats = { virtualMs: 0, events: 0, messages: 0, crashes: 0, partitions: 0, acked: 0, reads: 0, snapshots: 0, maxTerm: 0, commitIndex: 0, convergenceTicks: 0 };
+  const stats: ScheduleStats = { virtualMs: 0, events: 0, messages: 0, crashes: 0, partitions: 0, acked: 0, reads: 0, snapshots: 0, maxTerm: 0, commitIndex: 0, convergenceTicks: 0, confChanges: 0 };
   const aliveIds = (): NodeId[] => ids.filter((id) => cluster.node(id).alive);
   const livenessTicks = options.livenessTicks ?? DEFAULT_LIVENESS_TICKS;
   /** Crashes `id`; it restarts after a random downtime, and its clients retry what it held. */
@@ -125,6 +157,26 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
         if (rng.chance(profile.crashPerTick)) crashForAWhile(rng.pick(alive), step);
         const leader = cluster.leaders()[0];
         if (leader !== undefined && rng.chance(profile.leaderCrashPerTick)) crashForAWhile(leader.id, step);
+        if (confChangePerTick > 0 && ccRng.chance(confChangePerTick)) {
+          const leader = votingLeader();
+          // Now and then a burst: raft must take only the first while it is not applied (one at a time).
+          const burst = ccRng.chance(0.3) ? 3 : 1;
+          const voters = [...(leader?.confState().voters ?? [])];
+          for (let b = 0; b < burst && leader !== undefined; b++) {
+            const outside = ids.filter((id) => !voters.includes(id));
+            const removable = voters.filter((id) => id !== leader.id);
+            if (outside.length > 0 && (removable.length === 0 || ccRng.chance(0.5))) {
+              const id = ccRng.pick(outside);
+              proposeConfChange(leader, ConfChangeType.AddNode, id);
+              voters.push(id);
+            } else if (removable.length > 0) {
+              const id = ccRng.pick(removable);
+              proposeConfChange(leader, ConfChangeType.RemoveNode, id);
+              voters.splice(voters.indexOf(id), 1);
+            }
+          }
+        }
+        if (confChangePerTick > 0) handOverRemovedLeaders();
         if (rng.chance(profile.transferPerTick)) {
           const leader = cluster.leaders()[0];
           if (leader !== undefined) {
@@ -164,6 +216,13 @@ export function runSchedule(seed: number, options: ScheduleOptions): ScheduleRes
     cluster.trace.note(cluster.nowMs, 'all faults healed');
     let converged = false;
     for (let t = 0; t < livenessTicks; t++) {
+      if (confChangePerTick > 0) {
+        // Every node becomes a voter again, one at a time.
+        handOverRemovedLeaders();
+        const l = votingLeader();
+        const missing = l === undefined ? [] : ids.filter((id) => !l.confState().voters.includes(id));
+        if (l !== undefined && missing.length > 0) proposeConfChange(l, ConfChangeType.AddNode, missing[0] as NodeId);
+      }
       const leader = stableLeader(cluster);
       workload.sweepLost();
       workload.proposePending(leader ?? rng.pick(ids));
@@ -222,4 +281,5 @@ function fillStats(stats: ScheduleStats, cluster: Cluster, workload: Workload): 
   stats.snapshots = cluster.snapshotsInstalled;
   stats.maxTerm = Math.max(0, ...cluster.nodes.map((n) => n.rn?.term ?? 0));
   stats.commitIndex = cluster.checker.maxCommitted;
+  stats.confChanges = cluster.confChangesApplied;
 }
