@@ -5,7 +5,8 @@
 //   client.crt / client.key  a client certificate with CN=root (etcd 3.4 takes the CN as the v2 user)
 // Used by `npm run cluster -- --tls`, the TLS docker-compose file and the https benchmark.
 //
-//   node cluster/make-certs.mjs DIR [HOST...]     (default hosts: 127.0.0.1 ::1 localhost)
+//   node cluster/make-certs.mjs DIR [--keys-readable] [HOST...]   (default hosts: 127.0.0.1 ::1 localhost)
+// --keys-readable writes the keys 0644 instead of 0600, for containers whose user is not the owner.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -31,7 +32,7 @@ function sign(dir, name, cn, ext) {
 }
 
 /** Makes the certificates in `dir` unless they are there; returns their paths. */
-export function makeClusterCerts(dir, hosts = ['127.0.0.1', '::1', 'localhost']) {
+export function makeClusterCerts(dir, hosts = ['127.0.0.1', '::1', 'localhost'], keyMode = 0o600) {
   fs.mkdirSync(dir, { recursive: true });
   const files = {
     ca: path.join(dir, 'ca.crt'),
@@ -40,22 +41,28 @@ export function makeClusterCerts(dir, hosts = ['127.0.0.1', '::1', 'localhost'])
     clientCert: path.join(dir, 'client.crt'),
     clientKey: path.join(dir, 'client.key'),
   };
-  if (Object.values(files).every((f) => fs.existsSync(f))) return files;
+  if (Object.values(files).every((f) => fs.existsSync(f))) {
+    for (const f of [files.memberKey, files.clientKey]) fs.chmodSync(f, keyMode);
+    return files;
+  }
   openssl(['req', '-x509', ...ecKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '3650', '-subj', '/O=etcd-ts/CN=etcd-ts cluster CA',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir);
   const san = hosts.map((h) => (net.isIP(h) ? `IP:${h}` : `DNS:${h}`)).join(',');
   sign(dir, 'member', 'etcd-ts member', `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`);
   sign(dir, 'client', 'root', 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
-  for (const f of [files.memberKey, files.clientKey, path.join(dir, 'ca.key')]) fs.chmodSync(f, 0o600);
+  fs.chmodSync(path.join(dir, 'ca.key'), 0o600);
+  for (const f of [files.memberKey, files.clientKey]) fs.chmodSync(f, keyMode);
   return files;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [dir, ...hosts] = process.argv.slice(2);
-  if (dir === undefined) {
-    console.error('usage: node cluster/make-certs.mjs DIR [HOST...]');
+  const args = process.argv.slice(2);
+  const readable = args.includes('--keys-readable');
+  const [dir, ...hosts] = args.filter((a) => a !== '--keys-readable');
+  if (dir === undefined || dir.startsWith('-')) {
+    console.error('usage: node cluster/make-certs.mjs DIR [--keys-readable] [HOST...]');
     process.exit(2);
   }
-  const files = makeClusterCerts(path.resolve(dir), hosts.length > 0 ? hosts : undefined);
+  const files = makeClusterCerts(path.resolve(dir), hosts.length > 0 ? hosts : undefined, readable ? 0o644 : 0o600);
   console.log(JSON.stringify(files, null, 2));
 }
