@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { clusterTargetFromEnv } from '../helpers/cluster-binary.js';
@@ -18,6 +19,7 @@ import { describeRun, etcdctl } from '../helpers/etcdctl.js';
 import { makeTestCerts, type CertPair, type TestCerts } from '../helpers/tls-certs.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { MESSAGES_PATH } from '../../src/transport/protocol.js';
+import { repoRoot } from '../helpers/etcd-ts.js';
 
 const target = clusterTargetFromEnv();
 let certs: TestCerts;
@@ -75,9 +77,9 @@ function basic(user: string, password: string): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 }
 
-function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 15_000, killSignal: 'SIGKILL', env }, (err, stdout, stderr) => {
+    execFile(cmd, args, { timeout: 30_000, killSignal: 'SIGKILL', env, ...(cwd !== undefined ? { cwd } : {}) }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout: stdout.toString(), stderr: stderr.toString() });
     });
   });
@@ -207,6 +209,18 @@ describe(`a three-member ${target} cluster over TLS with client-certificate auth
     expect(await healthy(m)).toBe(true);
     const read = await cluster.client.get(m.clientURL, '/tls/quorum', { quorum: true });
     expect(read.json?.node?.value).toBe('q1');
+  });
+
+  it.skipIf(target === 'etcd')('etcd-ts backup --endpoint takes a running member\'s copy over https with the peer TLS flags, and says why without them', async () => {
+    const m = cluster.members[1]!;
+    const backupDir = path.join(cluster.baseDir, 'tls.backup');
+    const base = ['bin/etcd-ts', 'backup', '--data-dir', m.dataDir, '--endpoint', m.peerURL];
+    const refused = await run(process.execPath, [...base, '--backup-dir', `${backupDir}-refused`], { ...process.env }, repoRoot);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+/);
+    const ok = await run(process.execPath, [...base, '--backup-dir', backupDir, '--peer-cert-file', certs.member.cert, '--peer-key-file', certs.member.key, '--peer-trusted-ca-file', certs.ca], { ...process.env }, repoRoot);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await fs.readdir(path.join(backupDir, 'member'))).length).toBeGreaterThan(0);
   });
 
   it('kill -9 of the leader: the others elect a new leader over TLS, and the killed member restarts and catches up', async () => {
