@@ -49,6 +49,7 @@ type FlagName =
   | 'peer-client-cert-auth'
   | 'peer-auto-tls'
   | 'cipher-suites'
+  | 'debug-faults-token-file'
   | 'help'
   | 'version';
 
@@ -108,6 +109,11 @@ const flags: Record<FlagName, FlagSpec> = {
     help: "etcd-ts only. What a follower does with a client's write: 'redirect' answers 307 to the leader; 'forward' proposes it through the leader and answers after applying it, as etcd does.",
   },
   'initial-election-tick-advance': { boolean: true, default: 'true', help: 'Whether to fast-forward initial election ticks on boot for faster election.' },
+  'debug-faults-token-file': {
+    boolean: false,
+    default: '',
+    help: "etcd-ts only, for tests and the live view. A file whose first line (16+ characters) is a token: with it, PUT /debug/raft/faults on the client port blackholes raft traffic to and from the peers it names (a partition). Off when not given.",
+  },
   'force-new-cluster': {
     boolean: true,
     default: 'false',
@@ -395,6 +401,7 @@ function buildConfig(
     ...(clientTLS !== undefined ? { clientTLS } : {}),
     ...(peerTLS !== undefined ? { peerTLS } : {}),
     ...(cipherSuites !== undefined ? { cipherSuites } : {}),
+    ...(raw('debug-faults-token-file') !== '' ? { debugFaultsTokenFile: raw('debug-faults-token-file') } : {}),
     memberId: self.id,
     clusterId: computeClusterId(initialCluster, token),
   };

@@ -63,6 +63,8 @@ export interface MemberConfig {
    * (src/server/force-new-cluster.ts). initialCluster then lists only this member.
    */
   forceNewCluster?: boolean;
+  /** etcd-ts only: a file whose first line is the token of /debug/raft/faults (partitions for the live view); off when absent. */
+  debugFaultsTokenFile?: string;
   /** etcd's --initial-election-tick-advance (default true): see RaftMember.adjustTicks. */
   initialElectionTickAdvance?: boolean;
   /** The client side's TLS (absent: no TLS flag given, every client URL is http). */

@@ -32,7 +32,15 @@ export async function main(argv: readonly string[], env: Readonly<Record<string,
   for (const warning of outcome.warnings) logger.warn(warning);
   let running: RunningClusterMember;
   try {
-    running = await startClusterMember(config, { logger });
+    running = await startClusterMember(config, {
+      logger,
+      // etcd: "the member has been permanently removed from the cluster", then the process exits.
+      onRemoved: () => {
+        logger.warn('the member has been permanently removed from the cluster; exiting');
+        process.stderr.write('etcd-ts: the member has been permanently removed from the cluster\n');
+        shutdown('removed');
+      },
+    });
   } catch (err: unknown) {
     const message = err instanceof Error ? err.message : String(err);
     logger.fatal({ err, code: err instanceof DataDirError ? err.code : undefined }, 'could not start');

@@ -11,6 +11,7 @@ import { serveMachines, serveMembers } from './members.js';
 import { sendBadRequestLine, sendNotFound, sendRedirect, setCorsHeaders, type Res } from './respond.js';
 import { serveHealth, serveStats, serveVersion } from './status.js';
 import { goCleanPath, goEscapePath, isCleanPath, parseRequestTarget } from './url-path.js';
+import { isUiPath, uiStaticRoute } from './ui-static.js';
 
 /** A plain Node request listener: mount it on any http.Server (or inside Express, see app.ts). */
 export type ClientRequestHandler = (req: IncomingMessage, res: Res) => void;
@@ -21,9 +22,10 @@ const MEMBERS = '/v2/members';
 /** The client API as a request listener; every failure it does not expect becomes an etcd-shaped 500. */
 export function createClientHandler(options: ClientApiOptions): ClientRequestHandler {
   const ctx = handlerContext(options);
+  const ui = uiStaticRoute();
   return (req, res) => {
     try {
-      const pending = route(ctx, req, res);
+      const pending = route(ctx, ui, req, res);
       if (pending !== undefined) pending.catch((err: unknown) => answerInternalError(ctx.logger, err, req, res));
     } catch (err: unknown) {
       answerInternalError(ctx.logger, err, req, res);
@@ -31,7 +33,9 @@ export function createClientHandler(options: ClientApiOptions): ClientRequestHan
   };
 }
 
-function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Promise<void> {
+type UiRoute = ReturnType<typeof uiStaticRoute>;
+
+function route(ctx: HandlerContext, ui: UiRoute, req: IncomingMessage, res: Res): void | Promise<void> {
   const url = req.url ?? '/';
   if (url === '*' && req.method === 'OPTIONS') {
     // Go's server answers `OPTIONS *` itself, before any handler (so without CORS headers)
@@ -57,6 +61,8 @@ function route(ctx: HandlerContext, req: IncomingMessage, res: Res): void | Prom
   }
   if (isAtOrBelow(path, KEYS)) return serveKeys(ctx, req, res, path.slice(KEYS.length), target.rawQuery);
   if (isAtOrBelow(path, MEMBERS)) return serveMembers(ctx, req, res, path.slice(MEMBERS.length));
+  // The live view's page (issue 14): static files, read-only.
+  if (isUiPath(path)) return ui(req, res, path);
   const authRoute = matchAuthRoute(path);
   if (authRoute !== null) return serveAuth(ctx, req, res, authRoute);
   switch (path) {

@@ -19,6 +19,8 @@ export interface LeaderOptions {
   leaderWaitMs: number;
   /** Poll period while waiting for a leader. */
   leaderPollMs?: number;
+  /** Redirect to the leader even when the member forwards writes (membership changes run on the leader only). */
+  neverForward?: boolean;
 }
 
 const NO_LEADER = 'etcdserver: no leader';
@@ -38,7 +40,7 @@ export async function onLeader<T>(backend: ClientBackend, op: () => Promise<T>, 
       notLeader = err;
     }
     // --follower-writes forward: a member that knows a leader takes the write itself (op forwards it).
-    const forwards = backend.forwardsWrites?.() ?? false;
+    const forwards = options.neverForward !== true && (backend.forwardsWrites?.() ?? false);
     const hinted = forwards ? null : otherMemberURL(backend, notLeader.leaderClientURLs);
     if (hinted !== null) return { kind: 'redirect', leaderURL: hinted };
     // No usable hint: wait (bounded) until some member is known to lead, then redirect or retry here.

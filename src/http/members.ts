@@ -3,7 +3,7 @@
 // peer URLs in use); applying one needs the cluster runtime, so a valid change is refused with a
 // 500 in etcd's {"message":…} shape until then.
 import type { IncomingMessage } from 'node:http';
-import type { MemberInfo } from '../server/backend.js';
+import { MemberChangeError, ProposalError, type MemberInfo } from '../server/backend.js';
 import { parseMemberURLs } from '../server/urls.js';
 import { sendNoAuth, whenAllowed, writeRootAccess } from './auth-access.js';
 import { readTextBody } from './body.js';
@@ -83,11 +83,50 @@ function serveMembersGet(ctx: HandlerContext, res: Res, sub: string): void {
 async function serveMemberAdd(ctx: HandlerContext, req: IncomingMessage, res: Res): Promise<void> {
   const peerURLs = await readPeerURLs(req, res);
   if (peerURLs === null) return;
-  if (peerURLInUse(ctx, peerURLs, null)) {
-    sendMessageError(res, 409, 'membership: peerURL exists');
+  const addMember = ctx.backend.addMember?.bind(ctx.backend);
+  if (addMember === undefined) {
+    if (peerURLInUse(ctx, peerURLs, null)) {
+      sendMessageError(res, 409, 'membership: peerURL exists');
+      return;
+    }
+    refuseMembershipChange(ctx, res, 'add');
     return;
   }
-  refuseMembershipChange(ctx, res, 'add');
+  // etcd checks the cluster's health first, then the peer URLs (the leader does both).
+  const outcome = await runMemberChange(ctx, () => addMember(peerURLs));
+  if (res.destroyed) return;
+  if (outcome.kind === 'redirect') return sendLeaderRedirect(req, res, outcome.leaderURL, ctx.backend.self.id);
+  if (outcome.kind === 'failed') return sendMemberChangeFailure(res, outcome.error);
+  const late = await awaitRedirectingMember(ctx.backend, redirectedByOf(req.url));
+  if (res.destroyed) return;
+  if (late !== null) return sendMessageError(res, 500, late);
+  sendEncoded(res, 201, memberJSON(outcome.value));
+}
+
+type MemberChangeOutcome<T> = { kind: 'done'; value: T } | { kind: 'redirect'; leaderURL: string } | { kind: 'failed'; error: MemberChangeError | string };
+
+/** A membership change on the leader (a follower redirects to it), with etcd's errors kept apart from raft's. */
+async function runMemberChange<T>(ctx: HandlerContext, op: () => Promise<T>): Promise<MemberChangeOutcome<T>> {
+  let refused: MemberChangeError | null = null;
+  const outcome = await onLeader(
+    ctx.backend,
+    () =>
+      op().catch((err: unknown) => {
+        if (err instanceof MemberChangeError) refused = err;
+        throw err instanceof MemberChangeError ? new ProposalError(err.message) : err;
+      }),
+    { ...ctx.leader, neverForward: true },
+  );
+  if (refused !== null) return { kind: 'failed', error: refused };
+  if (outcome.kind === 'failed') return { kind: 'failed', error: outcome.cause };
+  return outcome;
+}
+
+function sendMemberChangeFailure(res: Res, error: MemberChangeError | string): void {
+  if (res.destroyed || res.headersSent) return;
+  if (error instanceof MemberChangeError) return sendMessageError(res, error.status, error.message);
+  // etcd's WriteError for a server error that is not an etcd error: 500 {"message":"Internal Server Error"}.
+  sendMessageError(res, 500, 'Internal Server Error');
 }
 
 async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res: Res, method: 'PUT' | 'DELETE', sub: string): Promise<void> {
@@ -108,7 +147,26 @@ async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res:
   }
   const member = ctx.backend.members().find((m) => m.id === id);
   if (member === undefined) {
+    if (ctx.backend.isRemovedMember?.(id) === true) {
+      // etcd: 410 for a removed member on DELETE; an update of one fails inside the server (500)
+      if (method === 'DELETE') sendMessageError(res, 410, `Member permanently removed: ${id}`);
+      else sendMessageError(res, 500, 'Internal Server Error');
+      return;
+    }
     sendMessageError(res, 404, `No such member: ${id}`);
+    return;
+  }
+  const removeMember = ctx.backend.removeMember?.bind(ctx.backend);
+  if (method === 'DELETE' && removeMember !== undefined) {
+    const outcome = await runMemberChange(ctx, () => removeMember(id));
+    if (res.destroyed) return;
+    if (outcome.kind === 'redirect') return sendLeaderRedirect(req, res, outcome.leaderURL, ctx.backend.self.id);
+    if (outcome.kind === 'failed') return sendMemberChangeFailure(res, outcome.error);
+    const late = await awaitRedirectingMember(ctx.backend, redirectedByOf(req.url));
+    if (res.destroyed) return;
+    if (late !== null) return sendMessageError(res, 500, late);
+    res.writeHead(204);
+    res.end();
     return;
   }
   if (peerURLs !== null && peerURLInUse(ctx, peerURLs, id)) {

@@ -7,10 +7,13 @@
 // Algorithm", extended version) and, for Pre-Vote, CheckQuorum, leadership transfer and ReadIndex,
 // to Ongaro's thesis ("Consensus: Bridging Theory and Practice").
 import {
+  ConfChangeType,
   EntryType,
   isEmptyHardState,
   MessageType,
   NONE,
+  type ConfChange,
+  type ConfState,
   type Entry,
   type HardState,
   type Message,
@@ -27,7 +30,7 @@ import type { RaftLogger } from './logger.js';
 import { ProgressState } from './progress.js';
 import { readIndex } from './read-index.js';
 import { ReadOnly } from './read-only.js';
-import { bcastAppend } from './replication.js';
+import { bcastAppend, maybeSendAppend } from './replication.js';
 import { bytesEqual, CAMPAIGN_TRANSFER_CONTEXT, Role, type ReadState, type SoftState } from './role.js';
 import { stepCandidate, stepFollower } from './step-follower.js';
 import { stepLeader } from './step-leader.js';
@@ -120,9 +123,12 @@ export class Raft {
     const { hardState, confState } = cfg.storage.initialState();
     let cs = confState;
     if (cs.voters.length === 0 && cs.learners.length === 0) {
-      // A brand-new cluster: the voters come from the configuration.
-      if (cfg.peers.length === 0) throw new RaftConfigError('storage holds no ConfState and no peers were given');
+      // A brand-new cluster: the voters come from the configuration. Without peers, a member that
+      // joins a running cluster (etcd's `member add`, then --initial-cluster-state existing): it
+      // starts with no configuration and learns it from the leader (its log's ConfChange entries,
+      // or a snapshot's ConfState); without voters it can never campaign (promotable()).
       if (this.log.lastIndex() !== 0 || !isEmptyHardState(hardState)) {
+        if (cfg.peers.length === 0) throw new RaftConfigError('storage holds no ConfState and no peers were given');
         throw new RaftConfigError('storage holds log entries or a HardState but no ConfState');
       }
       cs = { voters: [...cfg.peers], learners: [] };
@@ -469,6 +475,68 @@ export class Raft {
   /** Local readIndex request; throws ReadIndexDroppedError when it cannot be served. */
   readIndex(ctx: Uint8Array): void {
     readIndex(this, ctx);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Membership changes (thesis §4.1: one server at a time; etcd-io/raft's applyConfChange)
+
+  /**
+   * Applies a committed ConfChange to the configuration (the application calls this when it
+   * applies the entry, on every member, in log order). Progress of members that stay is kept; a
+   * new voter is probed from our last index; a removed one is forgotten. A leader then commits
+   * what the new majority holds and starts replicating to the newcomer. A node that removed itself
+   * can no longer campaign or count towards a quorum; the application stops it.
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    const cs = this.tracker.confState();
+    let voters = cs.voters;
+    let learners = cs.learners;
+    const id = cc.nodeId;
+    if (!(Number.isSafeInteger(id) && id > 0)) panic(`conf change for invalid node id ${id}`);
+    switch (cc.type) {
+      case ConfChangeType.AddNode:
+        if (!voters.includes(id)) voters = [...voters, id];
+        learners = learners.filter((x) => x !== id);
+        break;
+      case ConfChangeType.AddLearnerNode:
+        if (!voters.includes(id) && !learners.includes(id)) learners = [...learners, id];
+        break;
+      case ConfChangeType.RemoveNode:
+        voters = voters.filter((x) => x !== id);
+        learners = learners.filter((x) => x !== id);
+        break;
+      case ConfChangeType.UpdateNode:
+        break;
+    }
+    return this.switchToConfig({ voters, learners });
+  }
+
+  private switchToConfig(cs: ConfState): ConfState {
+    const old = this.tracker;
+    const next = new ProgressTracker(cs, old.maxInflightMsgs, old.maxInflightBytes, this.log.lastIndex() + 1);
+    for (const [id, pr] of next.progress) {
+      const kept = old.progress.get(id);
+      if (kept !== undefined) {
+        kept.isLearner = pr.isLearner;
+        next.progress.set(id, kept);
+      } else {
+        // A newcomer counts as active: check quorum must not depose the leader that just added it.
+        pr.recentActive = true;
+      }
+    }
+    for (const [id, v] of old.votes) next.votes.set(id, v);
+    this.tracker = next;
+    const self = next.progress.get(this.id);
+    if (self === undefined && this.role === Role.Leader) {
+      // Removed leader: it keeps leading until the application stops it (etcd-io/raft does the
+      // same); it no longer counts itself, so what the remaining voters hold is committed.
+      this.logger.info({ id: this.id, term: this.term }, 'raft: this leader was removed from the configuration');
+    }
+    if (this.role !== Role.Leader || next.voters.length === 0) return next.confState();
+    if (this.maybeCommit()) bcastAppend(this);
+    else for (const id of next.progress.keys()) if (id !== this.id) maybeSendAppend(this, id, false);
+    if (this.leadTransferee !== NONE && !next.voters.includes(this.leadTransferee)) this.abortLeaderTransfer();
+    return next.confState();
   }
 
   // ---------------------------------------------------------------------------------------------

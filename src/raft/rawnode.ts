@@ -25,11 +25,14 @@
 // step 1 is in flight): their effects come out in the next Ready, which must be persisted after
 // this one. hasReady() is false while a Ready is outstanding.
 import {
+  EntryType,
   isEmptyHardState,
   isLocalMessage,
   isResponseMessage,
   MessageType,
   NONE,
+  type ConfChange,
+  type ConfState,
   type Entry,
   type HardState,
   type Message,
@@ -136,6 +139,30 @@ export class RawNode {
     assert(datas.length > 0, 'proposeBatch needs at least one payload');
     for (const d of datas) assert(d instanceof Uint8Array, 'proposal data must be a Uint8Array');
     return this.raft.proposeBatch(datas);
+  }
+
+  /**
+   * Proposes a membership change (an entry of type ConfChange with the application's encoding of
+   * it). One at a time: throws ProposalDroppedError('conf-change-pending') while an earlier one
+   * is not applied yet, as well as every reason propose() throws.
+   */
+  proposeConfChange(data: Uint8Array): ProposalTicket {
+    assert(data instanceof Uint8Array, 'proposal data must be a Uint8Array');
+    return this.raft.propose(data, EntryType.ConfChange);
+  }
+
+  /**
+   * Applies a committed membership change to raft's configuration; the application calls it when
+   * it applies the ConfChange entry (in log order, on every member, also when replaying the log
+   * at a restart). Returns the configuration afterwards.
+   */
+  applyConfChange(cc: ConfChange): ConfState {
+    return this.raft.applyConfChange(cc);
+  }
+
+  /** The current configuration (voters and learners). */
+  confState(): ConfState {
+    return this.raft.tracker.confState();
   }
 
   /**

@@ -33,6 +33,17 @@ export const REQUEST_TIMED_OUT = 'etcdserver: request timed out';
  * The proposal could not be committed (no quorum, no leader, leadership lost, shutting down).
  * The HTTP layer answers etcd's 500 {"errorCode":300,"message":"Raft Internal Error","cause":…}.
  */
+/** A membership change refused as etcd refuses it: its HTTP status and {"message"} text. */
+export class MemberChangeError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MemberChangeError';
+  }
+}
+
 export class ProposalError extends Error {
   /** etcd's cause text, e.g. 'etcdserver: request timed out'. */
   readonly reason: string;
@@ -107,6 +118,15 @@ export interface ClientBackend {
    * Rejects like propose(). Absent when the runtime cannot change membership.
    */
   updateMember?(id: string, peerURLs: string[]): Promise<void>;
+  /**
+   * Adds a member through the log (POST /v2/members), on the leader; resolves with its record once
+   * applied. Rejects with MemberChangeError (etcd's status and message) or like propose().
+   */
+  addMember?(peerURLs: string[]): Promise<MemberInfo>;
+  /** Removes a member through the log (DELETE /v2/members/<id>), on the leader; as addMember. */
+  removeMember?(id: string): Promise<void>;
+  /** Whether `id` (hex) was removed from the cluster (etcd answers 410 Gone for it). */
+  isRemovedMember?(id: string): boolean;
   /** This member's copy of the replicated v2 auth state. Absent: a runtime without auth (never enabled). */
   auth?(): AuthView;
   /**

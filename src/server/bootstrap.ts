@@ -33,7 +33,7 @@ import type { RaftLog } from '../raft/log.js';
 import { decodeEntryCommand, encodeEntryCommand } from './entry-codec.js';
 import { formatId, parseMemberId } from './ids.js';
 import type { Membership } from './membership.js';
-import { RaftLogStore, type BatchWritten, type OpenedRaftLog, type SnapshotFileStore } from '../storage/index.js';
+import { RaftLogStore, type BatchWritten, type JoinedIdentity, type OpenedRaftLog, type SnapshotFileStore } from '../storage/index.js';
 import { openSnapshotFiles, snapDir } from '../storage/snap-files.js';
 import type { RaftMemberOptions } from './member-options.js';
 import { httpPeerClient, replyJson, type PeerApiHandler, type PeerApiResponse, type PeerClient } from './peer-api.js';
@@ -102,24 +102,38 @@ export interface BootstrapCheckOptions {
  * DataDirError for a data dir of another cluster or member, or a damaged one;
  * AlreadyBootstrappedError or BootstrapCheckError from the check.
  */
-export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: (b: BatchWritten) => void): Promise<OpenedRaftLog> {
+export interface OpenedMemberLog extends OpenedRaftLog {
+  /** When this open joined a running cluster: its members as a peer listed them (the transport's first peers). */
+  joinedCluster?: PeerMemberJSON[];
+}
+
+export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: (b: BatchWritten) => void): Promise<OpenedMemberLog> {
   const { config } = options;
   const voters = config.initialCluster.map((m) => m.id);
   const timers = options.timers ?? nodeTimers;
   if (config.forceNewCluster === true) await forceNewCluster(options);
+  let joinedCluster: PeerMemberJSON[] | undefined;
   const opened = await RaftLogStore.open({
     dataDir: config.dataDir,
     clusterId: config.clusterId,
     memberId: config.memberId,
     name: config.name,
-    initialConfState: { voters, learners: [] },
-    // Written only when this open creates the data dir (a new cluster: an existing one is refused below).
-    ...(config.initialClusterState === 'new' ? { initialEntries: bootstrapEntries(config.initialCluster), initialHardState: bootstrapHardState(config.initialCluster) } : {}),
+    adoptJoinedIdentity: true,
+    // Written only when this open creates the data dir: a new cluster's voters and its bootstrap
+    // entries; a member that joins a running cluster starts with neither and learns them from it.
+    ...(config.initialClusterState === 'new'
+      ? { initialConfState: { voters, learners: [] }, initialEntries: bootstrapEntries(config.initialCluster), initialHardState: bootstrapHardState(config.initialCluster) }
+      : {}),
     onBatchWritten,
     ...(options.openKv !== undefined ? { openKv: options.openKv } : {}),
     snapshotFiles: await (options.openSnapshotFiles ?? openDiskSnapshotFiles)(snapDir(config.dataDir), config.maxSnapshots ?? 5),
-    beforeCreate: async () => {
-      if (config.initialClusterState !== 'new' || voters.length === 1) return;
+    beforeCreate: async (): Promise<JoinedIdentity | undefined> => {
+      if (config.initialClusterState === 'existing') {
+        const joined = await joinRunningCluster(options, timers);
+        joinedCluster = joined.members;
+        return { clusterId: joined.clusterId, memberId: joined.memberId };
+      }
+      if (voters.length === 1) return undefined;
       options.onBootstrapCheck?.(freshMemberApi(config.clusterId, config.initialCluster));
       try {
         await checkNotBootstrapped({
@@ -133,14 +147,85 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
       } finally {
         options.onBootstrapCheck?.(null);
       }
+      return undefined;
     },
   });
-  if (opened.created && config.initialClusterState === 'existing') {
-    await opened.store.close();
-    throw new Error('--initial-cluster-state existing needs this member\'s data dir: joining a running cluster (member add) is not supported yet');
-  }
   options.onLogOpened?.(opened.store);
-  return opened;
+  return joinedCluster === undefined ? opened : { ...opened, joinedCluster };
+}
+
+/**
+ * etcd's join (--initial-cluster-state existing on an empty data dir: GetClusterFromRemotePeers,
+ * then ValidateClusterAndAssignIDs): asks the peers of --initial-cluster for the running cluster's
+ * members; --initial-cluster must list exactly them, each with the same peer URLs, and this member
+ * among them (a `member add` made it one). Its id and the cluster's are the running cluster's.
+ * Throws etcd's errors otherwise; a bounded number of rounds while no peer answers.
+ */
+async function joinRunningCluster(options: RaftMemberOptions, timers: MemberTimers): Promise<{ clusterId: number; memberId: number; members: PeerMemberJSON[] }> {
+  const { config } = options;
+  const client = options.peerClient ?? httpPeerClient;
+  const self = config.initialCluster.find((m) => m.id === config.memberId);
+  const urls = config.initialCluster.filter((m) => m.id !== config.memberId).flatMap((m) => m.peerURLs);
+  const deadline = timers.nowMs() + JOIN_TIMEOUT_MS;
+  let remote: { clusterIdHex: string; members: PeerMemberJSON[] } | undefined;
+  for (;;) {
+    for (const url of urls) {
+      remote = await askClusterOf(client, url, 2000);
+      if (remote !== undefined) break;
+    }
+    if (remote !== undefined) break;
+    if (timers.nowMs() >= deadline || urls.length === 0) throw new BootstrapCheckError('cannot fetch cluster info from peer urls: could not retrieve cluster information from the given URLs');
+    options.logger.warn({ asked: urls }, 'joining a running cluster: no peer answered yet');
+    await sleep(timers, 1000);
+  }
+  const described = `{ClusterID:${remote.clusterIdHex} Members:[${remote.members.map((m) => `&{ID:${formatId(m.id)} RaftAttributes:{PeerURLs:[${m.peerURLs.join(' ')}]} Attributes:{Name:${m.name} ClientURLs:[${m.clientURLs.join(' ')}]}}`).join(' ')}] RemovedMemberIDs:[]}`;
+  if (remote.members.length !== config.initialCluster.length) throw new BootstrapCheckError(`error validating peerURLs ${described}: member count is unequal`);
+  let memberId: number | undefined;
+  for (const m of remote.members) {
+    const local = config.initialCluster.find((l) => sameURLs(l.peerURLs, m.peerURLs));
+    if (local === undefined) {
+      throw new BootstrapCheckError(`error validating peerURLs ${described}: PeerURLs: no match found for existing member (${formatId(m.id)}, [${m.peerURLs.join(' ')}]), last resolver error (<nil>)`);
+    }
+    if (local === self) memberId = m.id;
+  }
+  if (memberId === undefined) throw new BootstrapCheckError(`error validating peerURLs ${described}: this member's peer URLs are not in the cluster`);
+  const clusterId = parseMemberId(remote.clusterIdHex);
+  if (clusterId === undefined) throw new BootstrapCheckError(`a peer gave the cluster id ${remote.clusterIdHex}, which etcd-ts cannot use`);
+  options.logger.info({ memberId: formatId(memberId), clusterId: remote.clusterIdHex, members: remote.members.map((m) => formatId(m.id)) }, 'joining a running cluster');
+  return { clusterId, memberId, members: remote.members };
+}
+
+const JOIN_TIMEOUT_MS = 30_000;
+
+function sameURLs(a: readonly string[], b: readonly string[]): boolean {
+  const x = [...a].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((u, i) => u === y[i]);
+}
+
+/** A peer's cluster id and members, asked without a cluster id of our own (we do not know it yet). */
+async function askClusterOf(client: PeerClient, url: string, timeoutMs: number): Promise<{ clusterIdHex: string; members: PeerMemberJSON[] } | undefined> {
+  try {
+    const reply = await client.request(url, { method: 'GET', path: MEMBERS_PATH, headers: {} }, timeoutMs);
+    const clusterIdHex = reply.headers[HEADER_CLUSTER_ID];
+    if (reply.status !== 200 || clusterIdHex === undefined) return undefined;
+    const v = replyJson(reply);
+    if (!Array.isArray(v) || v.length === 0 || v.length > 1000) return undefined;
+    const out: PeerMemberJSON[] = [];
+    for (const m of v as unknown[]) {
+      if (typeof m !== 'object' || m === null) return undefined;
+      const r = m as Record<string, unknown>;
+      if (!Number.isSafeInteger(r['id']) || (r['id'] as number) <= 0 || !isStrings(r['peerURLs']) || !isStrings(r['clientURLs'])) return undefined;
+      out.push({ id: r['id'] as number, name: String(r['name'] ?? ''), peerURLs: r['peerURLs'], clientURLs: r['clientURLs'] });
+    }
+    return { clusterIdHex, members: out };
+  } catch {
+    return undefined;
+  }
+}
+
+function isStrings(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length <= 64 && v.every((u) => typeof u === 'string');
 }
 
 function openDiskSnapshotFiles(dir: string, maxSnapshots: number): Promise<SnapshotFileStore> {

@@ -13,6 +13,8 @@ import { loadMemberTLS } from './tls.js';
 import { RaftMember } from './raft-member.js';
 import { backupEndpoint } from './backup-endpoint.js';
 import { RAFT_EVENTS_PATH, RAFT_LOG_PATH, RAFT_STATUS_PATH, raftEventsRoute, raftLogRoute, raftStatusRoute } from './raft-debug.js';
+import { isUiPath, uiStaticRoute } from '../http/ui-static.js';
+import { MIN_FAULTS_TOKEN_LENGTH, PEER_FAULTS_PATH, peerFaultsRoute } from './peer-faults.js';
 import { BACKUP_TOKEN_FILE } from './backup-stream.js';
 import { randomToken } from './tokens.js';
 import fs from 'node:fs/promises';
@@ -32,6 +34,8 @@ export interface RunningClusterMember {
 export interface ClusterRuntimeOptions {
   logger: Logger;
   onFatal?: (err: unknown) => void;
+  /** This member applied its own removal and stopped (RaftMemberOptions.onRemoved). */
+  onRemoved?: () => void;
 }
 
 /** GET /metrics: the member's Prometheus metrics (etcd serves them on the client port too). */
@@ -82,6 +86,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       onFatal: options.onFatal,
       ...(peerClient !== undefined ? { peerClient } : {}),
       ...(tls.peerClient !== undefined ? { peerTLS: tls.peerClient } : {}),
+      ...(options.onRemoved !== undefined ? { onRemoved: options.onRemoved } : {}),
       onBootstrapCheck: (api) => {
         preStart = api === null ? null : servePeerApi(api, new Set([MEMBERS_PATH]), 64 * 1024);
       },
@@ -115,12 +120,22 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       [RAFT_LOG_PATH, raftLogRoute(member)],
       [RAFT_EVENTS_PATH, raftEventsRoute(member)],
     ]);
+    if (member.faults !== null && config.debugFaultsTokenFile !== undefined) {
+      debugRoutes.set(PEER_FAULTS_PATH, peerFaultsRoute(member.faults, await readFaultsToken(config.debugFaultsTokenFile)));
+    }
+    const ui = uiStaticRoute();
     clientListeners = await listenAll(config.listenClientURLs, (req, res) => {
-      // /debug/raft/* answer at once, ready or not: a member that finds no leader can be looked at.
+      // /debug/raft/* and the live view's page (/ui/) answer at once, ready or not: a member that
+      // finds no leader can be looked at.
       const url = req.url ?? '';
       const q = url.indexOf('?');
-      const debug = url.startsWith('/debug/raft/') ? debugRoutes.get(q < 0 ? url : url.slice(0, q)) : undefined;
+      const urlPath = q < 0 ? url : url.slice(0, q);
+      const debug = url.startsWith('/debug/raft/') ? debugRoutes.get(urlPath) : undefined;
       if (debug !== undefined) return debug(req, res);
+      if (isUiPath(urlPath)) {
+        ui(req, res, urlPath).catch(() => res.destroy());
+        return;
+      }
       if (member.isReady()) handler(req, res);
       else void member.whenReady(readyWaitMs).then(() => handler(req, res));
     }, { ...(tls.client !== undefined ? { tls: tls.client } : {}), onTLSError: onTLSError('client') });
@@ -165,5 +180,12 @@ async function writeBackupToken(dataDir: string): Promise<string> {
   const tmp = `${file}.tmp`;
   await fs.writeFile(tmp, token + '\n', { mode: 0o600 });
   await fs.rename(tmp, file);
+  return token;
+}
+
+/** The first line of --debug-faults-token-file; a short or missing token stops the start. */
+async function readFaultsToken(file: string): Promise<string> {
+  const token = (await fs.readFile(file, 'utf8')).split('\n')[0]?.trim() ?? '';
+  if (token.length < MIN_FAULTS_TOKEN_LENGTH) throw new Error(`--debug-faults-token-file ${file}: the token (first line) must be at least ${MIN_FAULTS_TOKEN_LENGTH} characters`);
   return token;
 }

@@ -192,3 +192,32 @@ function canonicalKey(path: string): boolean {
   for (const seg of path.slice(1).split('/')) if (seg === '' || seg === '.' || seg === '..') return false;
   return true;
 }
+
+/**
+ * A membership change: the payload of a ConfChange entry (etcd's raftpb.ConfChange, whose context
+ * is the member's JSON). 'add' carries the new member's peer URLs; 'remove' carries none.
+ */
+export interface MemberChange {
+  change: 'add' | 'remove';
+  memberId: number;
+  peerURLs: string[];
+}
+
+const CONF_CHANGE_ADD = 0; // raftpb.ConfChangeAddNode
+const CONF_CHANGE_REMOVE = 1; // raftpb.ConfChangeRemoveNode
+const MAX_MEMBER_PEER_URLS = 64;
+
+export function encodeMemberChange(c: MemberChange): Uint8Array {
+  return packr.pack([c.change === 'add' ? CONF_CHANGE_ADD : CONF_CHANGE_REMOVE, c.memberId, c.peerURLs]);
+}
+
+/** Decodes a ConfChange entry's payload; throws on anything this code did not write. */
+export function decodeMemberChange(data: Uint8Array): MemberChange {
+  const tuple: unknown = packr.unpack(data);
+  if (!Array.isArray(tuple) || tuple.length !== 3) throw new Error('member change: not a tuple of 3');
+  const [type, memberId, peerURLs] = tuple as [unknown, unknown, unknown];
+  if (type !== CONF_CHANGE_ADD && type !== CONF_CHANGE_REMOVE) throw new Error(`member change: unknown type ${String(type)}`);
+  if (!Number.isSafeInteger(memberId) || (memberId as number) <= 0) throw new Error('member change: bad member id');
+  if (!Array.isArray(peerURLs) || peerURLs.length > MAX_MEMBER_PEER_URLS || !peerURLs.every((u) => typeof u === 'string')) throw new Error('member change: bad peer URLs');
+  return { change: type === CONF_CHANGE_ADD ? 'add' : 'remove', memberId: memberId as number, peerURLs: peerURLs as string[] };
+}

@@ -30,6 +30,16 @@ export function computeMemberId(peerURLs: readonly string[], clusterToken: strin
 }
 
 /**
+ * The id of a member added to a running cluster (etcd's NewMember with the time: sha1 of the sorted
+ * peer URLs, the cluster token and the Unix time in seconds), so that a member removed and added
+ * again with the same peer URLs gets a new id (a removed id never comes back).
+ */
+export function computeAddedMemberId(peerURLs: readonly string[], clusterToken: string, nowMs: number): number {
+  const sorted = [...peerURLs].sort();
+  return truncate53(sha1First8(Buffer.from(sorted.join('') + clusterToken + String(Math.floor(nowMs / 1000)), 'utf8')));
+}
+
+/**
  * etcd's cluster id: sha1 over the members' 64-bit ids, sorted, big-endian; computed from etcd's
  * full ids (so it equals etcd's cluster id truncated), then truncated.
  */

@@ -24,6 +24,12 @@ export interface RaftMemberOptions {
   maxPendingProposals?: number;
   /** Called when the member cannot go on (storage failure, broken invariant). Default: log and exit(1). */
   onFatal?: (err: unknown) => void;
+  /**
+   * This member applied its own removal from the cluster (etcd: "the member has been permanently
+   * removed from the cluster"): it has stopped (a leader handed over first); the process should
+   * exit. Default: log it and exit with status 0.
+   */
+  onRemoved?: () => void;
   /** Timers and the monotonic clock (default Node's); the simulator passes virtual ones. */
   timers?: MemberTimers;
   /** The key-value store under the raft log (default LevelDB in --data-dir); the simulator's disk. */
@@ -46,6 +52,12 @@ export interface RaftMemberOptions {
    */
   maxCommittedBytesPerReady?: number;
   /**
+   * The work of one slice of a snapshot's encoding (default SNAPSHOT_SLICE in raft-member.ts) and
+   * the pause between two slices (default 0: the next turn of the event loop). The simulator takes
+   * tiny slices and virtual pauses, so that writes, installs and crashes land in the middle of one.
+   */
+  snapshotSlice?: { items: number; bytes: number; pauseMs?: number };
+  /**
    * While the member checks, on an empty data dir, whether it was already bootstrapped, its peer
    * port must answer the peers that check too: called with the handler to serve (then null).
    */
@@ -58,6 +70,8 @@ export interface RaftMemberOptions {
 export interface PeerNetwork {
   send(messages: readonly Message[]): void;
   updatePeer(id: number, urls: readonly string[]): Promise<void> | void;
+  /** A member left the cluster: nothing more is sent to it. */
+  removePeer?(id: number): Promise<void> | void;
   close(): Promise<void>;
 }
 

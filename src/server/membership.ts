@@ -23,6 +23,8 @@ export interface MembershipState {
   /** Every member, ordered by id. */
   members: MemberRecord[];
   clusterVersion: string | null;
+  /** Members removed through the log (etcd's removed_members): never members again. Ascending. */
+  removed?: number[];
 }
 
 export class Membership {
@@ -30,8 +32,14 @@ export class Membership {
   /** The cluster version decided by a leader and applied from the log; null until then. */
   clusterVersion: string | null = null;
 
+  /** Ids removed through the log (etcd's RemovedMemberStoreKey): refused forever after. */
+  private readonly removedIds = new Set<number>();
+
+  /**
+   * The initial cluster's members, or none: a member that joined a running cluster (or restarts
+   * with --initial-cluster-state existing) learns the members from the log and snapshots only.
+   */
   constructor(initial: readonly InitialMember[]) {
-    if (initial.length === 0) throw new Error('membership: the initial cluster is empty');
     for (const m of initial) {
       if (this.byId.has(m.id)) throw new Error(`membership: duplicate member id ${formatId(m.id)}`);
       // As in etcd, an initial member's name comes from --initial-cluster; client URLs are published.
@@ -45,6 +53,37 @@ export class Membership {
 
   has(id: number): boolean {
     return this.byId.has(id);
+  }
+
+  isRemoved(id: number): boolean {
+    return this.removedIds.has(id);
+  }
+
+  /** Every id ever removed, ascending. */
+  removed(): number[] {
+    return [...this.removedIds].sort((a, b) => a - b);
+  }
+
+  /**
+   * A member added through the log (or named by a bootstrap entry): a record with its peer URLs
+   * and no attributes yet. Returns false (and changes nothing) for an id already a member.
+   */
+  add(id: number, peerURLs: readonly string[]): boolean {
+    if (this.byId.has(id)) return false;
+    this.byId.set(id, { id, name: '', peerURLs: [...peerURLs].sort(), clientURLs: [], published: false });
+    return true;
+  }
+
+  /** A member removed through the log: gone, and its id never comes back. */
+  remove(id: number): boolean {
+    this.removedIds.add(id);
+    return this.byId.delete(id);
+  }
+
+  /** The member (other than `exceptId`) that uses one of these peer URLs, if any. */
+  peerURLOwner(peerURLs: readonly string[], exceptId?: number): number | undefined {
+    for (const m of this.byId.values()) if (m.id !== exceptId && m.peerURLs.some((u) => peerURLs.includes(u))) return m.id;
+    return undefined;
   }
 
   /** Applies published attributes; attributes of an unknown member are ignored (deterministically). */
@@ -102,7 +141,8 @@ export class Membership {
   /** A copy of the whole state (members ordered by id), for raft snapshots. */
   state(): MembershipState {
     const members = this.ids().map((id) => copyRecord(this.byId.get(id)!));
-    return { members, clusterVersion: this.clusterVersion };
+    const removed = this.removed();
+    return removed.length === 0 ? { members, clusterVersion: this.clusterVersion } : { members, clusterVersion: this.clusterVersion, removed };
   }
 
   /**
@@ -115,9 +155,10 @@ export class Membership {
       throw new Error(`membership state: malformed (${why})`);
     };
     if (typeof v !== 'object' || v === null) bad('not an object');
-    const { members, clusterVersion } = v as { members?: unknown; clusterVersion?: unknown };
+    const { members, clusterVersion, removed } = v as { members?: unknown; clusterVersion?: unknown; removed?: unknown };
     if (clusterVersion !== null && typeof clusterVersion !== 'string') bad('cluster version');
     if (!Array.isArray(members) || members.length === 0) bad('no members');
+    if (removed !== undefined && (!Array.isArray(removed) || !removed.every((id) => Number.isSafeInteger(id) && (id as number) > 0))) bad('removed members');
     const out: MemberRecord[] = [];
     for (const m of members as unknown[]) {
       if (typeof m !== 'object' || m === null) bad('member');
@@ -130,7 +171,8 @@ export class Membership {
       }
       out.push(copyRecord(r as MemberRecord));
     }
-    return { members: out, clusterVersion: clusterVersion as string | null };
+    const removedIds = removed === undefined ? [] : [...(removed as number[])].sort((a, b) => a - b);
+    return removedIds.length === 0 ? { members: out, clusterVersion: clusterVersion as string | null } : { members: out, clusterVersion: clusterVersion as string | null, removed: removedIds };
   }
 
   /**
@@ -145,6 +187,8 @@ export class Membership {
     this.byId.clear();
     for (const m of checked.members) this.byId.set(m.id, m);
     this.clusterVersion = checked.clusterVersion;
+    this.removedIds.clear();
+    for (const id of checked.removed ?? []) this.removedIds.add(id);
   }
 }
 

@@ -120,7 +120,9 @@ function refuseSnapshot(m: Message, v: GuardView): string | null {
   if (!(index > 0) || !(term > 0)) return `a snapshot at index ${index}, term ${term} cannot be`;
   if (term > m.term) return `a snapshot of term ${term} cannot come in term ${m.term}`;
   if (confState.voters.length === 0) return 'a snapshot without voters cannot be';
-  for (const id of [...confState.voters, ...confState.learners]) if (!v.isMember(id)) return `the snapshot's member ${formatId(id)} is not a member of this cluster`;
+  // Its members need not be known here: a member that fell behind (or just joined) learns the
+  // members added since from the snapshot itself (its data carries the membership, checked below).
+  if (!confState.voters.includes(m.from)) return `a snapshot whose voters do not include its sender ${formatId(m.from)} cannot come from the leader`;
   // Only a snapshot raft would install costs the decoding (raft ignores older ones).
   if (m.term < v.term || index <= v.commitIndex) return null;
   const why = v.refuseSnapshotData(snap.data, index);

@@ -93,6 +93,31 @@ export class Proposals {
     }
   }
 
+  /**
+   * Proposes a membership change at once (raft takes one at a time); resolves with what applying
+   * its entry returned. Rejects with `notLeader()` on a follower, or a ProposalError when raft
+   * drops it (another change still pending: etcd's "etcdserver: request timed out" would follow).
+   */
+  addConfChange(node: Pick<RawNode, 'proposeConfChange'>, data: Uint8Array, notLeader: () => NotLeaderError): Promise<EntryResult> {
+    if (this.waiters.size + this.queue.length >= this.o.maxPending) {
+      this.o.onFailed(1);
+      return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
+    }
+    let ticket: ProposalTicket;
+    try {
+      ticket = node.proposeConfChange(data);
+    } catch (err: unknown) {
+      if (!(err instanceof ProposalDroppedError)) throw err;
+      this.o.onFailed(1);
+      if (err.reason === 'not-leader' || err.reason === 'no-leader') return Promise.reject(notLeader());
+      return Promise.reject(new ProposalError(err.reason === 'leadership-transfer' ? LEADER_CHANGED : TOO_MANY_REQUESTS));
+    }
+    if (this.waiters.has(ticket.index)) throw new Error(`Proposals: two proposals at index ${ticket.index}`);
+    return new Promise<EntryResult>((resolve, reject) => {
+      this.waiters.set(ticket.index, { term: ticket.term, resolve, reject });
+    });
+  }
+
   /** Answers the proposal that waits for the entry just applied, if any (paper §5.3: same index and term, same entry). */
   settle(applied: Entry, result: EntryResult): void {
     const w = this.waiters.get(applied.index);

@@ -12,6 +12,26 @@ import type { EventSink, RaftEvents } from './raft-events.js';
 
 export const RAFT_STATUS_PATH = '/debug/raft/status';
 
+/**
+ * CORS for the read-only debug endpoints: the live view (/ui/) is served by one member and reads
+ * every member, so each answers any origin, for GET and HEAD only, without credentials. This opens
+ * nothing the client port does not already open: /v2/keys answers `Access-Control-Allow-Origin: *`
+ * for reads and writes alike (etcd's --cors '*'), and these routes only read. A preflight (an
+ * EventSource that reconnects sends Last-Event-ID, which is not a CORS-safelisted header) gets 204.
+ * Returns true when it answered the request (OPTIONS).
+ */
+export function debugCors(req: IncomingMessage, res: ServerResponse): boolean {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  if (req.method !== 'OPTIONS') return false;
+  res.writeHead(204, {
+    'Access-Control-Allow-Methods': 'GET, HEAD',
+    'Access-Control-Allow-Headers': 'last-event-id, cache-control',
+    'Access-Control-Max-Age': '600',
+  });
+  res.end();
+  return true;
+}
+
 /** What beside raft's Status the view shows. */
 export interface RaftStatusExtras {
   lastTerm: number;
@@ -47,6 +67,7 @@ export interface RaftStatusSource {
 /** The route: GET or HEAD only. */
 export function raftStatusRoute(member: RaftStatusSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    if (debugCors(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
       return;
@@ -126,6 +147,7 @@ export function raftLogWindow(log: RaftLogView, query: string): RaftLogWindow {
 /** The route: GET or HEAD only; 400 with {"message"} for a bad range. */
 export function raftLogRoute(member: { raftLog(): RaftLogView }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    if (debugCors(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
       return;
@@ -150,6 +172,7 @@ export interface RaftEventsSource {
 /** The route: GET only; 503 when the hub has its maximum of subscribers. */
 export function raftEventsRoute(member: RaftEventsSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    if (debugCors(req, res)) return;
     if (req.method !== 'GET') {
       res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('Method Not Allowed\n');
       return;

@@ -7,7 +7,8 @@
 //     each hook checks it again;
 //   - state events (append, commit, apply) are coalesced and flushed at most every flushIntervalMs
 //     (default 50 ms: at most 20 flushes a second); commit and apply keep the latest value, append
-//     merges the ranges it saw (first index, last index, count and bytes summed);
+//     merges the ranges it saw (first index and its term, last index and its term, count and bytes
+//     summed; when both terms are equal every entry of the range has that term);
 //   - role, vote and snapshot events are always kept and sent at once;
 //   - message events (send, recv) are sampled: at most messagesPerSecond per link
 //     (from > to > type) in each one-second window; what was dropped is reported in a `dropped`
@@ -85,7 +86,7 @@ export class RaftEvents {
   private ringStart = 0;
   private ringLength = 0;
 
-  private pendingAppend: { from: number; to: number; count: number; bytes: number } | null = null;
+  private pendingAppend: { from: number; to: number; fromTerm: number; toTerm: number; count: number; bytes: number } | null = null;
   private pendingCommit: number | null = null;
   private pendingApply: number | null = null;
   private lastCommit = -1;
@@ -158,13 +159,19 @@ export class RaftEvents {
     if (!this.enabled || entries.length === 0) return;
     let bytes = 0;
     for (const e of entries) bytes += e.data.byteLength;
-    const from = (entries[0] as Entry).index;
-    const to = (entries[entries.length - 1] as Entry).index;
+    const first = entries[0] as Entry;
+    const last = entries[entries.length - 1] as Entry;
+    const from = first.index;
+    const to = last.index;
     const p = this.pendingAppend;
-    if (p === null) this.pendingAppend = { from, to, count: entries.length, bytes };
+    if (p === null) this.pendingAppend = { from, to, fromTerm: first.term, toTerm: last.term, count: entries.length, bytes };
     else {
-      p.from = Math.min(p.from, from);
+      if (from <= p.from) {
+        p.from = from;
+        p.fromTerm = first.term;
+      }
       p.to = to;
+      p.toTerm = last.term;
       p.count += entries.length;
       p.bytes += bytes;
     }
@@ -287,7 +294,7 @@ export class RaftEvents {
     }
     this.flushes++;
     const a = this.pendingAppend;
-    if (a !== null) this.emit('append', { from: a.from, to: a.to, count: a.count, bytes: a.bytes });
+    if (a !== null) this.emit('append', { from: a.from, to: a.to, fromTerm: a.fromTerm, toTerm: a.toTerm, count: a.count, bytes: a.bytes });
     if (this.pendingCommit !== null && this.pendingCommit !== this.lastCommit) {
       this.lastCommit = this.pendingCommit;
       this.emit('commit', { index: this.pendingCommit });

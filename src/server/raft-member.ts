@@ -36,11 +36,11 @@
 //   - a leader that stops cleanly hands leadership to its most caught-up follower first.
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
-import { isEmptySnapshot, type Entry, type Message, type Snapshot } from '../raft/messages.js';
+import { ConfChangeType, isEmptySnapshot, type ConfState, type Entry, type Message, type Snapshot } from '../raft/messages.js';
 import type { MemoryStorage } from '../raft/storage.js';
 import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
-import type { OpenedRaftLog, RaftLogStore } from '../storage/index.js';
+import type { RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
@@ -52,21 +52,22 @@ import {
   ProposalError,
   REQUEST_TIMED_OUT,
   STOPPED,
+  MemberChangeError,
   type ClientBackend,
   type LeaderStats,
   type MemberInfo,
   type SelfStats,
 } from './backend.js';
-import { isForwardable, type EntryCommand } from './entry-codec.js';
+import { encodeMemberChange, isForwardable, type EntryCommand, type MemberChange } from './entry-codec.js';
 import { FORWARD_TOKEN_PATH, ForwardedProposals, Forwarder, PROPOSE_PATH } from './forward.js';
 import { randomToken } from './tokens.js';
-import { formatId, parseMemberId } from './ids.js';
+import { computeAddedMemberId, formatId, parseMemberId } from './ids.js';
 import { MemberStats } from './member-stats.js';
 import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
 import { AppliedAnswers, APPLIED_PATH, AppliedWaits } from './applied-waits.js';
-import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm } from './bootstrap.js';
+import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm, type OpenedMemberLog } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
@@ -75,9 +76,11 @@ import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from
 import { ReadBarrier } from './read-barrier.js';
 import type { RaftLogView, RaftStatusExtras } from './raft-debug.js';
 import { RaftEvents } from './raft-events.js';
+import { PeerFaults } from './peer-faults.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
-import { MemberStateMachine, type EntryResult } from './state-machine.js';
+import { MemberStateMachine, type EntryResult, type MemberChangeResult } from './state-machine.js';
+import type { StateEncoder } from './state-snapshot.js';
 import { nodeTimers, sleep, type MemberTimers, type TimerHandle } from './timers.js';
 import { ETCD_CLUSTER_VERSION, etcdTsVersion } from './version.js';
 
@@ -102,6 +105,8 @@ export class RaftMember implements ClientBackend {
   private readonly peerClient: PeerClient;
   /** A snapshot is being written (at most one at a time). */
   private snapshotting = false;
+  /** The work of one slice of a snapshot's encoding, and the pause between two (options.snapshotSlice). */
+  private readonly snapshotSlice: { items: number; bytes: number; pauseMs?: number };
   /** A snapshot whose file is durable, for the Ready loop to record and compact up to. */
   private snapshotToRecord: Snapshot | null = null;
   private readonly transport: PeerNetwork;
@@ -109,6 +114,8 @@ export class RaftMember implements ClientBackend {
   private readonly observer: MemberObserver | undefined;
   /** /debug/raft/events: its hooks below are one line each, marked `// raft-events`, and cost nothing while nobody listens. */
   readonly events: RaftEvents;
+  /** Partitions for the live view (peer-faults.ts): null unless --debug-faults-token-file is given. */
+  readonly faults: PeerFaults | null;
   private readonly transportStats = new TransportStats();
   private readonly membership: Membership;
   private readonly reads: ReadBarrier;
@@ -148,6 +155,19 @@ export class RaftMember implements ClientBackend {
   private readonly forwardedProposals: ForwardedProposals;
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
+  /** The peers the transport sends to (members other than this one), with their peer URLs. */
+  private readonly transportPeers = new Map<number, string[]>();
+  /** Since when each peer has answered without interruption (etcd's ActiveSince; for strict reconfiguration checks). */
+  private readonly activeSince = new Map<number, number>();
+  /** The log index up to which the log is an old cluster's (--force-new-cluster); 0 otherwise. */
+  private readonly forcedNewClusterAt: number;
+  /** Set once this member applied its own removal. */
+  private removed = false;
+  private readonly onRemoved: () => void;
+  /** A membership change of this leader is on its way through the log (one at a time). */
+  private memberChangeInFlight = false;
+  /** A member was added: the next snapshot is taken at once, whatever --snapshot-count says. */
+  private snapshotDue = false;
 
   /**
    * Opens (or creates) the member's data dir and builds the member; start() sets it running.
@@ -160,13 +180,18 @@ export class RaftMember implements ClientBackend {
     return member;
   }
 
-  private constructor(options: RaftMemberOptions, opened: OpenedRaftLog) {
-    const { config } = options;
+  private constructor(options: RaftMemberOptions, opened: OpenedMemberLog) {
+    // A member that joined a running cluster has the ids the cluster gave it (its data dir's), as
+    // etcd takes them from its WAL; it knows the members from the log and snapshots, not its flags.
+    const joined = opened.metadata.joined === true;
+    const config: MemberConfig = joined ? { ...options.config, memberId: opened.metadata.memberId, clusterId: opened.metadata.clusterId } : options.config;
     this.config = config;
     this.logger = options.logger;
     this.timers = options.timers ?? nodeTimers;
     this.observer = options.observer;
+    this.snapshotSlice = options.snapshotSlice ?? SNAPSHOT_SLICE;
     this.events = new RaftEvents({ timers: this.timers });
+    this.faults = config.debugFaultsTokenFile !== undefined ? new PeerFaults() : null;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
@@ -181,21 +206,32 @@ export class RaftMember implements ClientBackend {
     this.hardStates = new HardStateKeeper(opened.hardState, MAX_DURABLE_COMMIT_LAG_ENTRIES);
     const random = options.random ?? Math.random;
     this.clusterId = formatId(config.clusterId);
-    this.membership = new Membership(config.initialCluster);
+    this.membership = new Membership(joined ? [] : config.initialCluster);
+    this.forcedNewClusterAt = opened.metadata.forcedAt ?? 0;
+    this.onRemoved = options.onRemoved ?? (() => {
+      this.logger.warn('the member has been permanently removed from the cluster; exiting');
+      process.exit(0);
+    });
     // The store lives in memory: it is rebuilt by applying the committed log from its start.
     this.sm = new MemberStateMachine(
       {
         membership: this.membership,
         onPeerURLsChanged: (id, urls) => {
-          if (id !== config.memberId) void this.transport.updatePeer(id, urls);
+          if (id === config.memberId) return;
+          this.transportPeers.set(id, [...urls]);
+          // (a restart's snapshot is restored before the transport exists: it starts with these peers)
+          const transport = this.transport as PeerNetwork | undefined;
+          if (transport !== undefined) void transport.updatePeer(id, urls);
         },
         onAttributesApplied: (id, runId) => this.publisher.onApplied(id, runId),
         onForwardedApplied: (cmd, result) => this.forwarder.onApplied(cmd, result),
+        onConfChange: (change, index) => this.onConfChange(change, index),
+        forcedNewClusterAt: this.forcedNewClusterAt,
       },
       opened.snapshot.metadata.index,
     );
     // A restart continues from the newest snapshot; the log after it is replayed by the Ready loop.
-    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data, { members: 'configured' });
+    if (opened.snapshot.data.length > 0) this.sm.restore(opened.snapshot.data, { members: this.restoreMembersMode(opened.snapshot.metadata.index) });
     this.self = {
       id: formatId(config.memberId),
       name: config.name,
@@ -214,9 +250,15 @@ export class RaftMember implements ClientBackend {
       random,
       logger: this.logger.child({ component: 'raft' }),
     });
-    this.guardView = raftGuardView(config.memberId, this.membership, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
+    // A member that just joined takes raft messages from the members a peer listed until its log
+    // (or the leader's snapshot) tells it the members.
+    const joinedPeers = new Map((opened.joinedCluster ?? []).filter((m) => m.id !== config.memberId).map((m) => [m.id, m.peerURLs]));
+    const membership = this.membership;
+    const isMember = { has: (id: number) => membership.has(id) || (joinedPeers.has(id) && !membership.isRemoved(id)) };
+    this.guardView = raftGuardView(config.memberId, isMember, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
 
-    const peers = new Map<number, string[]>();
+    const peers = this.transportPeers;
+    for (const [id, urls] of joinedPeers) peers.set(id, [...urls]);
     for (const id of this.membership.ids()) if (id !== config.memberId) peers.set(id, this.membership.peerURLs(id));
     // One bound for peer requests on both ends, from --max-request-bytes: an append carries at
     // least one whole entry, so a request the client API accepted must fit in a peer request.
@@ -231,6 +273,7 @@ export class RaftMember implements ClientBackend {
       backoffMaxMs,
     };
     const onUnreachable = (id: number): void => {
+      this.activeSince.delete(id);
       this.node.reportUnreachable(id);
       this.scheduleReady();
     };
@@ -253,7 +296,10 @@ export class RaftMember implements ClientBackend {
         stats: this.transportStats,
         onUnreachable,
         onSnapshotStatus,
-        onRoundTrip: (id, ms) => this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000),
+        onRoundTrip: (id, ms) => {
+          if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
+          this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
+        },
       });
     const raftHandler = createPeerHandler({
       selfId: config.memberId,
@@ -348,7 +394,7 @@ export class RaftMember implements ClientBackend {
       committedIndex: () => this.node.commitIndex,
       appliedIndex: () => this.sm.applied(),
       pendingProposals: () => this.proposals.waiting,
-      peers: () => [...peers.keys()],
+      peers: () => [...this.transportPeers.keys()],
       transport: this.transportStats,
       processMetrics: options.processMetrics ?? true,
     });
@@ -493,7 +539,7 @@ export class RaftMember implements ClientBackend {
 
   async proposeAuth(change: AuthChange): Promise<AuthResult> {
     const result = await this.proposeEntry({ kind: 'auth', change });
-    if (!('kind' in result)) throw new Error('RaftMember: an auth entry applied as a keys write');
+    if (!('kind' in result)) throw new Error('RaftMember: an auth entry applied as another kind of entry');
     return result;
   }
 
@@ -583,6 +629,15 @@ export class RaftMember implements ClientBackend {
     };
   }
 
+  /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
+  private readonly snapDropped = (to: number): void => {
+    queueMicrotask(() => {
+      if (this.stopped) return;
+      this.node.reportSnapshot(to, 'failure');
+      this.scheduleReady();
+    });
+  };
+
   /** Raft's in-memory log, read-only, for /debug/raft/log (raft-debug.ts). */
   raftLog(): RaftLogView {
     return this.node.raft.log;
@@ -590,6 +645,144 @@ export class RaftMember implements ClientBackend {
 
   async metricsText(): Promise<{ contentType: string; body: string }> {
     return this.metrics.text();
+  }
+
+  // ---- membership changes (etcd's AddMember / RemoveMember, through the log one at a time)
+
+  async addMember(peerURLs: string[]): Promise<MemberInfo> {
+    this.checkReconfiguration('add', undefined);
+    if (this.membership.peerURLOwner(peerURLs) !== undefined) throw new MemberChangeError(409, 'membership: peerURL exists');
+    const memberId = computeAddedMemberId(peerURLs, this.config.initialClusterToken, this.clock());
+    const outcome = await this.proposeMemberChange({ change: 'add', memberId, peerURLs: [...peerURLs].sort() });
+    if (outcome.memberChange === 'peer-url-exists') throw new MemberChangeError(409, 'membership: peerURL exists');
+    if (outcome.memberChange === 'id-exists') throw new MemberChangeError(409, 'membership: ID exists');
+    if (outcome.memberChange !== 'ok') throw new MemberChangeError(500, 'Internal Server Error');
+    return { id: formatId(memberId), name: '', peerURLs: [...peerURLs], clientURLs: [] };
+  }
+
+  async removeMember(idHex: string): Promise<void> {
+    const memberId = parseMemberId(idHex);
+    if (memberId === undefined) throw new MemberChangeError(404, `No such member: ${idHex}`);
+    if (this.membership.isRemoved(memberId)) throw new MemberChangeError(410, `Member permanently removed: ${idHex}`);
+    if (!this.membership.has(memberId)) throw new MemberChangeError(404, `No such member: ${idHex}`);
+    this.checkReconfiguration('remove', memberId);
+    const outcome = await this.proposeMemberChange({ change: 'remove', memberId, peerURLs: [] });
+    if (outcome.memberChange === 'id-removed') throw new MemberChangeError(410, `Member permanently removed: ${idHex}`);
+    if (outcome.memberChange === 'id-not-found') throw new MemberChangeError(404, `No such member: ${idHex}`);
+    if (outcome.memberChange !== 'ok') throw new MemberChangeError(500, 'Internal Server Error');
+  }
+
+  isRemovedMember(idHex: string): boolean {
+    const id = parseMemberId(idHex);
+    return id !== undefined && this.membership.isRemoved(id);
+  }
+
+  /**
+   * etcd's --strict-reconfig-check (on by default): mayAddMember / mayRemoveMember. A change that
+   * would leave fewer started (published) voters than a quorum, or that the leader cannot see is
+   * safe (a voter not connected for the last 5 s), is refused with a 500 as etcd 3.4 answers it
+   * ("etcdserver: not enough started members", "etcdserver: unhealthy cluster" in the log).
+   */
+  private checkReconfiguration(change: 'add' | 'remove', target: number | undefined): void {
+    if (!this.node.isLeader()) throw this.notLeader();
+    if (this.memberChangeInFlight) throw new MemberChangeError(500, 'Internal Server Error');
+    const voters = this.node.confState().voters;
+    const started = (ids: readonly number[]): number => ids.filter((id) => this.membership.has(id) && this.isStarted(id)).length;
+    const now = this.timers.nowMs();
+    const connectedSince = (id: number): boolean => id === this.config.memberId || (this.activeSince.get(id) ?? Infinity) <= now - HEALTH_INTERVAL_MS;
+    let refusal: string | null = null;
+    if (change === 'add') {
+      // (etcd's IsReadyToAddVotingMember: a second member may join a cluster of one, as when restoring from a backup)
+      const nmembers = voters.length + 1;
+      if (!(started(voters) === 1 && nmembers === 2) && started(voters) < Math.floor(nmembers / 2) + 1) refusal = 'etcdserver: re-configuration failed due to not enough started members';
+      else if (!voters.every(connectedSince)) refusal = 'etcdserver: unhealthy cluster';
+    } else {
+      const remaining = voters.filter((id) => id !== target);
+      if (started(remaining) < Math.floor(remaining.length / 2) + 1) refusal = 'etcdserver: re-configuration failed due to not enough started members';
+      else if (target !== this.config.memberId && target !== undefined && !this.activeSince.has(target)) refusal = null; // a member that is down is safe to remove
+      else if (voters.filter(connectedSince).length - 1 < 1 + Math.floor((voters.length - 1) / 2)) refusal = 'etcdserver: unhealthy cluster';
+    }
+    if (refusal !== null) {
+      this.logger.warn({ change, member: target === undefined ? undefined : formatId(target), reason: refusal }, 'rejecting a membership change');
+      throw new MemberChangeError(500, 'Internal Server Error');
+    }
+  }
+
+  /** etcd's Member.IsStarted: it published its name (this member counts as started). */
+  private isStarted(id: number): boolean {
+    return id === this.config.memberId || this.membership.info(id)?.name !== '';
+  }
+
+  private async proposeMemberChange(change: MemberChange): Promise<MemberChangeResult> {
+    if (this.stopped || this.stopping !== null) throw new ProposalError(STOPPED);
+    this.memberChangeInFlight = true;
+    try {
+      const result = this.proposals.addConfChange(this.node, encodeMemberChange(change), () => this.notLeader());
+      this.scheduleReady();
+      const settled = await result;
+      if (!('memberChange' in settled)) throw new Error('RaftMember: a membership change applied as another kind of entry');
+      return settled;
+    } finally {
+      this.memberChangeInFlight = false;
+    }
+  }
+
+  /**
+   * A membership change applied from the log (or a bootstrap entry naming a member): raft's
+   * configuration and the transport follow. This member's own removal stops it once the Ready
+   * round that applied it is over (afterApply).
+   */
+  private onConfChange(change: MemberChange, index: number): void {
+    const id = change.memberId;
+    const wasVoter = this.node.confState().voters.includes(id);
+    this.node.applyConfChange({ type: change.change === 'add' ? ConfChangeType.AddNode : ConfChangeType.RemoveNode, nodeId: id });
+    if (id === this.config.memberId) {
+      if (change.change === 'remove' && !this.removed) {
+        this.removed = true;
+        this.logger.warn({ index }, 'this member was removed from the cluster');
+      }
+      return;
+    }
+    // A snapshot taken now includes the newcomer: raft sends the newest snapshot to a member that
+    // needs one, and a snapshot from before its addition would not include it (it would ignore it;
+    // etcd builds the snapshot it sends from the current state for the same reason).
+    if (change.change === 'add' && !wasVoter) this.snapshotDue = true;
+    if (change.change === 'add') {
+      const urls = this.membership.peerURLs(id);
+      const known = this.transportPeers.get(id);
+      if (known === undefined || known.length !== urls.length || known.some((u, i) => u !== urls[i])) {
+        this.transportPeers.set(id, urls);
+        void this.transport.updatePeer(id, urls);
+      }
+    } else if (this.transportPeers.delete(id)) {
+      this.activeSince.delete(id);
+      void this.transport.removePeer?.(id);
+    }
+  }
+
+  /** After a snapshot replaced the membership: the transport sends to exactly its members. */
+  private syncTransportPeers(): void {
+    for (const id of [...this.transportPeers.keys()]) {
+      if (!this.membership.has(id) && this.membership.isRemoved(id)) {
+        this.transportPeers.delete(id);
+        void this.transport.removePeer?.(id);
+      }
+    }
+    if (this.membership.isRemoved(this.config.memberId)) this.removed = true;
+  }
+
+  /** Whose members a snapshot's state brings: its own, but for an old cluster's state under --force-new-cluster. */
+  private restoreMembersMode(index: number): 'snapshot' | 'configured' {
+    return index <= this.forcedNewClusterAt ? 'configured' : 'snapshot';
+  }
+
+  /** This member was removed: it stops (a leader hands over first) and says so. */
+  private leaveAfterRemoval(): void {
+    if (this.stopping !== null) return;
+    void this.stop().then(
+      () => this.onRemoved(),
+      () => this.onRemoved(),
+    );
   }
 
   /** A member's registered peer URLs; [] for an id that is not a member. */
@@ -601,7 +794,7 @@ export class RaftMember implements ClientBackend {
 
   private async proposeCommand(cmd: EntryCommand): Promise<ApplyResult> {
     const result = await this.proposeEntry(cmd);
-    if ('kind' in result) throw new Error(`RaftMember: a ${cmd.kind} entry applied as an auth change`);
+    if ('kind' in result || 'memberChange' in result) throw new Error(`RaftMember: a ${cmd.kind} entry applied as another kind of entry`);
     return result;
   }
 
@@ -660,6 +853,8 @@ export class RaftMember implements ClientBackend {
    */
   receivePeerMessages(msgs: readonly Message[], from: number): string | null {
     if (this.stopped) return null;
+    // A blackholed peer's messages are lost, as on a network that drops them (peer-faults.ts).
+    if (this.faults?.active === true && this.faults.dropsIncoming(from, msgs.length)) return null;
     if (this.events.enabled) this.events.messages('recv', msgs); // raft-events
     let refusal: string | null;
     try {
@@ -725,7 +920,7 @@ export class RaftMember implements ClientBackend {
         if (this.events.enabled) this.events.onReady(rd, this.node.term); // raft-events
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
-        if (rd.messages.length > 0) this.transport.send(rd.messages);
+        if (rd.messages.length > 0) this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messages, this.snapDropped) : rd.messages);
         // Committed entries that were already durable before this Ready are applied (and their
         // clients answered) before its write: a commit-only HardState is not on the write path.
         const split = stableCommittedPrefix(rd);
@@ -737,7 +932,9 @@ export class RaftMember implements ClientBackend {
         }
         this.hardStates.onReadyPersisted(write);
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
-        if (rd.messagesAfterPersist.length > 0) this.transport.send(rd.messagesAfterPersist);
+        if (rd.messagesAfterPersist.length > 0) {
+          this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messagesAfterPersist, this.snapDropped) : rd.messagesAfterPersist);
+        }
         if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.installSnapshot(rd.snapshot);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
         for (const rs of rd.readStates) {
@@ -758,11 +955,13 @@ export class RaftMember implements ClientBackend {
 
   /** While idle, a commit index that moved without entries is written (not fsynced) once per tick. */
   private async flushLaggingCommit(): Promise<void> {
-    if (!this.commitFlushDue) return;
+    // A snapshot due at once (a member was added) waits for the commit index on disk: sync it now.
+    const forSnapshot = this.snapshotDue && !this.snapshotting && this.sm.applied() > this.log.committedOnDisk();
+    if (!this.commitFlushDue && !forSnapshot) return;
     this.commitFlushDue = false;
     const lagging: HardStateWrite | undefined = this.hardStates.lagging();
     if (lagging === undefined) return;
-    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync });
+    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync || forSnapshot });
     this.hardStates.onWritten(lagging);
     this.maybeSnapshot();
   }
@@ -773,6 +972,7 @@ export class RaftMember implements ClientBackend {
   }
 
   private afterApply(): void {
+    if (this.removed) this.timers.soon(() => this.leaveAfterRemoval());
     this.appliedAnswers.onApplied();
     this.maybeDecideClusterVersion();
     if (this.readyWaiters.length > 0 && this.isReady()) for (const release of this.readyWaiters.splice(0)) release();
@@ -800,22 +1000,30 @@ export class RaftMember implements ClientBackend {
   // ---- snapshots and log compaction (etcd's triggerSnapshot / applySnapshot)
 
   /**
-   * After --snapshot-count entries applied since the last snapshot: the state machine is serialised
-   * now (the entries applied so far, synchronously), raft may send that snapshot to a follower at
-   * once, and its file is written in the background while the member goes on serving and writing.
-   * Once the file is durable the Ready loop records it in the log and compacts the log below it,
-   * keeping --experimental-snapshot-catchup-entries for slow followers (recordSnapshot).
+   * After --snapshot-count entries applied since the last snapshot: the state machine's state at
+   * the applied index is taken now (copy-on-write: MemberStateMachine.beginSnapshot) and encoded in
+   * slices of bounded work (SNAPSHOT_SLICE), one per turn of the event loop, while the member goes
+   * on serving, writing and applying; the bytes are those of that index, whatever is applied
+   * meanwhile. Then raft may send the snapshot to a follower, and its file is written in the
+   * background (checksummed in slices too). Once the file is durable the Ready loop records it in
+   * the log and compacts the log below it, keeping --experimental-snapshot-catchup-entries for
+   * slow followers (recordSnapshot). A leader's snapshot installed meanwhile makes it moot: it is
+   * dropped.
    */
   private maybeSnapshot(): void {
     const applied = this.sm.applied();
-    if (this.snapshotting || this.stopped || applied - this.snapshotIndex < this.config.snapshotCount) return;
+    if (this.snapshotting || this.stopped || (applied - this.snapshotIndex < this.config.snapshotCount && !this.snapshotDue)) return;
     // A snapshot never gets ahead of the commit index on disk (the next Ready writes it).
     if (applied > this.log.committedOnDisk()) return;
     this.snapshotting = true;
     const started = this.timers.nowMs();
-    let snapshot: Snapshot;
+    let encoder: StateEncoder;
+    let confState: ConfState;
     try {
-      snapshot = this.storage.createSnapshot(applied, this.storage.initialState().confState, this.sm.snapshot());
+      // raft's configuration as of the applied index (membership changes are applied with their entries)
+      const cs = this.node.confState();
+      confState = { voters: [...cs.voters], learners: [...cs.learners] };
+      encoder = this.sm.beginSnapshot();
     } catch (err: unknown) {
       this.snapshotting = false;
       this.stopped = true;
@@ -823,11 +1031,64 @@ export class RaftMember implements ClientBackend {
       return;
     }
     this.snapshotIndex = applied;
-    const serializeMs = this.timers.nowMs() - started;
-    this.log.writeSnapshotFile(snapshot).then(
+    this.snapshotDue = false;
+    let slices = 0;
+    let longestSliceMs = 0;
+    const pauseMs = this.snapshotSlice.pauseMs ?? 0;
+    const slice = (): void => {
+      if (this.stopped) {
+        encoder.release();
+        return;
+      }
+      const sliceStarted = this.timers.nowMs();
+      let done: boolean;
+      try {
+        done = encoder.step(this.snapshotSlice);
+      } catch (err: unknown) {
+        encoder.release();
+        this.stopped = true;
+        this.onFatal(err);
+        return;
+      }
+      slices++;
+      longestSliceMs = Math.max(longestSliceMs, this.timers.nowMs() - sliceStarted);
+      if (!done) {
+        if (pauseMs > 0) this.timers.setTimeout(slice, pauseMs);
+        else this.timers.soon(slice);
+        return;
+      }
+      this.snapshotEncoded(encoder.bytes(), applied, confState, { started, slices, longestSliceMs });
+    };
+    slice();
+  }
+
+  /** The state at `index` is encoded: it becomes raft's snapshot, and its file is written. */
+  private snapshotEncoded(data: Uint8Array, index: number, confState: ConfState, timing: { started: number; slices: number; longestSliceMs: number }): void {
+    if (this.stopped) return;
+    if (this.storage.snapshot().metadata.index >= index) {
+      // The leader's snapshot was installed while this one was being encoded: it is newer.
+      this.snapshotting = false;
+      this.logger.info({ index, installed: this.storage.snapshot().metadata.index }, 'dropped a snapshot overtaken by the leader\'s');
+      return;
+    }
+    let snapshot: Snapshot;
+    try {
+      snapshot = this.storage.createSnapshot(index, confState, data);
+    } catch (err: unknown) {
+      this.snapshotting = false;
+      this.stopped = true;
+      this.onFatal(err);
+      return;
+    }
+    const serializeMs = this.timers.nowMs() - timing.started;
+    const pause = (): Promise<void> => new Promise((resolve) => this.timers.soon(resolve));
+    this.log.writeSnapshotFile(snapshot, { pause }).then(
       (writeMs) => {
         this.metrics.snapSaveSeconds.observe((serializeMs + writeMs) / 1000);
-        this.logger.info({ index: applied, term: snapshot.metadata.term, bytes: snapshot.data.length, serializeMs: Math.round(serializeMs), writeMs: Math.round(writeMs) }, 'saved snapshot');
+        this.logger.info(
+          { index, term: snapshot.metadata.term, bytes: snapshot.data.length, serializeMs: Math.round(serializeMs), slices: timing.slices, longestSliceMs: Math.round(timing.longestSliceMs), writeMs: Math.round(writeMs) },
+          'saved snapshot',
+        );
         this.snapshotToRecord = snapshot;
         this.scheduleReady();
       },
@@ -860,7 +1121,8 @@ export class RaftMember implements ClientBackend {
   /** A snapshot from the leader, now durable: the state machine jumps to it (etcd's applySnapshot). */
   private installSnapshot(snapshot: Snapshot): void {
     const index = snapshot.metadata.index;
-    this.sm.restore(snapshot.data, { members: 'configured' });
+    this.sm.restore(snapshot.data, { members: this.restoreMembersMode(index) });
+    this.syncTransportPeers();
     this.snapshotIndex = Math.max(this.snapshotIndex, index);
     this.metrics.snapshotReceiveSuccess.inc({ From: formatId(this.softState.lead) });
     this.logger.info({ index, term: snapshot.metadata.term, bytes: snapshot.data.length }, 'applied snapshot from the leader');
@@ -907,8 +1169,17 @@ export class RaftMember implements ClientBackend {
   }
 }
 
+/** etcd's HealthInterval: a peer counts as connected once it answered without interruption for this long. */
+const HEALTH_INTERVAL_MS = 5000;
+
 /** A peer's /members answer scans at most this much of the unapplied log (else 503: try again). */
 const MAX_MEMBERS_SCAN_ENTRIES = 200_000;
+/**
+ * The work of one slice of a snapshot's encoding (one turn of the event loop): this many store
+ * nodes or history events, or about this many bytes of them or of the copy and checksum of the
+ * whole (about 2-5 ms on a 2-core machine at 256-byte values).
+ */
+const SNAPSHOT_SLICE = { items: 1024, bytes: 1 << 20 };
 /** etcd's DefaultSnapshotCatchUpEntries: entries kept below a snapshot for slow followers. */
 const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES = 5000;
 

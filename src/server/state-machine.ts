@@ -7,12 +7,21 @@
 import { EntryType, type Entry } from '../raft/messages.js';
 import { AuthStore, type AuthResult } from '../store/auth.js';
 import { Store, type ApplyResult } from '../store/store.js';
-import { decodeEntryCommand, type EntryCommand, type ForwardedCommand } from './entry-codec.js';
+import { decodeEntryCommand, decodeMemberChange, type EntryCommand, type ForwardedCommand, type MemberChange } from './entry-codec.js';
 import { formatId } from './ids.js';
 import type { Membership } from './membership.js';
-import { decodeState, encodeState } from './state-snapshot.js';
+import { beginEncodeState, decodeState, encodeState, type StateEncoder, type StateParts } from './state-snapshot.js';
 
-export type EntryResult = ApplyResult | AuthResult;
+/**
+ * What applying a ConfChange entry gives its proposer: 'ok', or why the change was refused when
+ * it was applied (etcd's ValidateConfigurationChange, checked again at apply time on every member,
+ * so every member decides the same; a refused change leaves raft's configuration as it was).
+ */
+export interface MemberChangeResult {
+  memberChange: 'ok' | 'id-exists' | 'id-removed' | 'id-not-found' | 'peer-url-exists';
+}
+
+export type EntryResult = ApplyResult | AuthResult | MemberChangeResult;
 
 const NOTHING_TO_ANSWER: ApplyResult = { ok: true, event: null };
 
@@ -24,6 +33,17 @@ export interface StateMachineOptions {
   onAttributesApplied?: (memberId: number, runId: number | undefined) => void;
   /** A command a follower forwarded was applied, with its result (that follower answers its client). */
   onForwardedApplied?: (cmd: ForwardedCommand, result: EntryResult) => void;
+  /**
+   * A member joined or left raft's configuration (a ConfChange entry, or a bootstrap entry naming
+   * a member raft may not know yet, as on a member that joined later): raft must apply it, the
+   * transport follow it. Called in log order on every member, also while replaying the log.
+   */
+  onConfChange?: (change: MemberChange, index: number) => void;
+  /**
+   * Set after --force-new-cluster (the data dir's record of it): the log up to this index is the
+   * old cluster's, whose membership changes and members other than this one's are ignored.
+   */
+  forcedNewClusterAt?: number;
 }
 
 export class MemberStateMachine {
@@ -33,6 +53,8 @@ export class MemberStateMachine {
   private readonly onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
   private readonly onAttributesApplied: ((memberId: number, runId: number | undefined) => void) | undefined;
   private readonly onForwardedApplied: ((cmd: ForwardedCommand, result: EntryResult) => void) | undefined;
+  private readonly onConfChange: ((change: MemberChange, index: number) => void) | undefined;
+  private readonly forcedNewClusterAt: number;
   private appliedIndex: number;
   /** While applying the bootstrap entries at the head of the log: the members they named. */
   private bootstrapMembers: Set<number> | null = null;
@@ -45,6 +67,8 @@ export class MemberStateMachine {
     this.onPeerURLsChanged = options.onPeerURLsChanged;
     this.onAttributesApplied = options.onAttributesApplied;
     this.onForwardedApplied = options.onForwardedApplied;
+    this.onConfChange = options.onConfChange;
+    this.forcedNewClusterAt = options.forcedNewClusterAt ?? 0;
     this.appliedIndex = appliedIndex;
   }
 
@@ -58,13 +82,21 @@ export class MemberStateMachine {
    * produce the same bytes (the stats counters of their own reads are left out).
    */
   snapshot(): Uint8Array {
-    return encodeState({
-      applied: this.appliedIndex,
-      bootstrap: this.bootstrapMembers,
-      membership: this.membership,
-      auth: this.auth,
-      store: this.store,
-    });
+    return encodeState(this.stateParts());
+  }
+
+  /**
+   * snapshot()'s bytes, encoded in slices (StateEncoder.step) while entries go on being applied:
+   * the state is taken now (the store copy-on-write, the rest copied), so the bytes are those of
+   * applied() at this call whatever is applied or restored meanwhile. One at a time; release() an
+   * encoder that is dropped before its end.
+   */
+  beginSnapshot(): StateEncoder {
+    return beginEncodeState(this.stateParts());
+  }
+
+  private stateParts(): StateParts {
+    return { applied: this.appliedIndex, bootstrap: this.bootstrapMembers, membership: this.membership, auth: this.auth, store: this.store };
   }
 
   /**
@@ -120,12 +152,17 @@ export class MemberStateMachine {
   /** Applies the next committed entry; returns what a client waiting for it gets. */
   apply(e: Entry): EntryResult {
     if (e.index !== this.appliedIndex + 1) throw new Error(`state machine: applying ${e.index} after ${this.appliedIndex}`);
-    if (e.type === EntryType.ConfChange) throw new Error(`state machine: membership changes are not supported yet (entry ${e.index})`);
+    if (e.type === EntryType.ConfChange) {
+      if (this.bootstrapMembers !== null) this.endBootstrapEntries();
+      const result = this.applyMemberChange(decodeMemberChange(e.data), e.index);
+      this.appliedIndex = e.index;
+      return result;
+    }
     let result: EntryResult = NOTHING_TO_ANSWER;
     let forwarded: ForwardedCommand | undefined;
     const cmd = e.data.length > 0 ? decodeEntryCommand(e.data) : undefined;
     if (cmd?.kind === 'bootstrap-member') {
-      this.applyBootstrapMember(cmd.memberId);
+      this.applyBootstrapMember(cmd.memberId, cmd.peerURLs, e.index);
     } else if (this.bootstrapMembers !== null) {
       this.endBootstrapEntries();
     } else if (e.index === 1) {
@@ -181,14 +218,59 @@ export class MemberStateMachine {
    * A member that is no longer in the membership (--force-new-cluster keeps only this member) is
    * skipped, as its published attributes are.
    */
-  private applyBootstrapMember(memberId: number): void {
+  private applyBootstrapMember(memberId: number, peerURLs: readonly string[], index: number): void {
     // Only the head of a new log holds them; one anywhere else (no member writes that) is ignored.
     if (this.appliedIndex !== (this.bootstrapMembers?.size ?? 0)) return;
     this.bootstrapMembers ??= new Set();
     this.bootstrapMembers.add(memberId);
+    // A member that joined later (or restarts with --initial-cluster-state existing) knows no
+    // members but the log's: the entry gives the member's record, and raft learns the voter.
+    if (!this.membership.has(memberId) && this.forcedNewClusterAt === 0 && !this.membership.isRemoved(memberId)) {
+      this.membership.add(memberId, peerURLs);
+    }
     if (this.membership.has(memberId)) {
       this.store.applyInternal(`0/members/${formatId(memberId)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(memberId) }));
+      this.onConfChange?.({ change: 'add', memberId, peerURLs: this.membership.peerURLs(memberId) }, index);
     }
+  }
+
+  /**
+   * A ConfChange entry (etcd's applyConfChange): checked again here, as etcd does, so every member
+   * decides alike; a valid one changes the membership and writes etcd's store keys (an add writes
+   * /0/members/<id>/raftAttributes; a remove deletes /0/members/<id> and creates
+   * /0/removed_members/<id>: one and two etcd indexes, as etcd's), then raft and the transport
+   * follow (onConfChange). A member whose membership came from its flags may see an add of a
+   * member it already has (replaying the log of a cluster it joined later): the add then only
+   * makes sure raft knows the voter.
+   */
+  private applyMemberChange(c: MemberChange, index: number): MemberChangeResult {
+    if (index <= this.forcedNewClusterAt) return { memberChange: 'ok' };
+    const { membership, store } = this;
+    const key = `0/members/${formatId(c.memberId)}`;
+    if (c.change === 'add') {
+      if (membership.isRemoved(c.memberId)) return { memberChange: 'id-removed' };
+      if (membership.has(c.memberId)) {
+        this.onConfChange?.(c, index);
+        return { memberChange: 'ok' };
+      }
+      if (membership.peerURLOwner(c.peerURLs) !== undefined) return { memberChange: 'peer-url-exists' };
+      membership.add(c.memberId, c.peerURLs);
+      store.applyInternal(`${key}/raftAttributes`, JSON.stringify({ peerURLs: membership.peerURLs(c.memberId) }));
+      this.onConfChange?.(c, index);
+      return { memberChange: 'ok' };
+    }
+    if (membership.isRemoved(c.memberId)) return { memberChange: 'id-removed' };
+    if (!membership.has(c.memberId)) {
+      // Never a member here: only a member replaying a log from before it knew this one.
+      membership.remove(c.memberId);
+      this.onConfChange?.(c, index);
+      return { memberChange: 'id-not-found' };
+    }
+    membership.remove(c.memberId);
+    store.applyInternal(key, '');
+    store.applyInternal(`0/removed_members/${formatId(c.memberId)}`, '');
+    this.onConfChange?.(c, index);
+    return { memberChange: 'ok' };
   }
 
   /**

@@ -10,7 +10,8 @@
 //
 //   format      'etcd-ts member state'   tells these bytes apart from any other msgpack
 //   version     1                        the layout below; anything else is refused
-//   crc32       CRC-32 (IEEE) of body    a flipped bit is refused, not installed
+//   crc32       CRC-32 (IEEE) of body    a flipped bit is refused, not installed (written as a uint 32,
+//                                        5 bytes whatever its value; older files have the shortest form)
 //   body        bin: msgpack map
 //     applied     raft index of the last entry applied into this state
 //     bootstrap   null, or the member ids the bootstrap entries named so far (ascending): only a
@@ -29,7 +30,10 @@
 //                 oldest first, stats: { the 15 counters of /v2/stats/store but watchers } }
 //
 // The store and auth parts are nested as bytes so that each keeps its own versioned codec and its
-// own checks. The store's stats counters are the snapshot's, except the two that reads move
+// own checks. A snapshot is encoded in slices (beginEncodeState, StateEncoder.step) while the member
+// goes on applying: the store through a copy-on-write view of its tree (src/store/tree.ts
+// TreeFreeze), the small parts at once, then everything copied into one buffer and checksummed a
+// slice at a time. encodeState runs the same code in one go. The store's stats counters are the snapshot's, except the two that reads move
 // (getsSuccess, getsFail): every member counts the reads it served (each keys request counts one),
 // so they are saved as 0 and a restore keeps the member's own; otherwise no two members' bytes
 // would ever match. (etcd snapshots them too, and a member restored there takes the leader's.)
@@ -37,7 +41,7 @@ import { crc32 } from '../storage/crc32.js';
 import { AuthStore, type DecodedAuth } from '../store/auth.js';
 import { packr } from '../store/msgpack.js';
 import type { DecodedSnapshot } from '../store/snapshot.js';
-import { Store } from '../store/store.js';
+import { Store, type StoreSave } from '../store/store.js';
 import { Membership, type MembershipState } from './membership.js';
 
 const FORMAT = 'etcd-ts member state';
@@ -77,49 +81,170 @@ export interface DecodedState {
   store: DecodedSnapshot;
 }
 
+/** Encodes the whole state now, in one go (the same bytes as beginEncodeState's). */
 export function encodeState(parts: StateParts): Uint8Array {
-  const body = packMap([
+  const encoder = beginEncodeState(parts);
+  while (!encoder.step(UNBOUNDED_SLICE));
+  return encoder.bytes();
+}
+
+/** A slice's work for StateEncoder.step: store nodes/events and bytes copied and checksummed. */
+export interface StateSlice {
+  items: number;
+  bytes: number;
+}
+
+export const UNBOUNDED_SLICE: StateSlice = { items: Infinity, bytes: Infinity };
+
+/**
+ * Starts encoding the state as it is now: the applied index, the bootstrap members, the
+ * membership and auth (small and bounded: encoded here, at once) and the store (frozen here,
+ * copy-on-write: Store.beginSave). step() then does the rest in slices of bounded work while the
+ * state machine goes on applying entries: the bytes are exactly the state of this call.
+ * Memory while it runs: the store's kept copies (at most one per node that changes meanwhile) and
+ * the encoded pieces, then one buffer of the whole snapshot that they are copied into.
+ */
+export function beginEncodeState(parts: StateParts): StateEncoder {
+  const head = packMapHead([
     ['applied', parts.applied],
     ['bootstrap', parts.bootstrap === null ? null : [...parts.bootstrap].sort((a, b) => a - b)],
     ['membership', parts.membership.state()],
     ['auth', parts.auth.save()],
-    ['store', parts.store.save({ readCounts: false })],
-  ]);
-  return packMap([
+  ], 5);
+  return new StateEncoder(head, packr.pack('store'), parts.store.beginSave({ readCounts: false }));
+}
+
+export class StateEncoder {
+  /** The store's save until its pieces are taken (then only `body` refers to them, until copied). */
+  private save: StoreSave | null;
+  private out: Uint8Array | null = null;
+  /** Body pieces (in out's order) and how far they are copied and checksummed. */
+  private body: Uint8Array[] = [];
+  private piece = 0;
+  private pieceOffset = 0;
+  private bodyAt = 0;
+  private crc = 0;
+  private finished = false;
+
+  constructor(
+    private readonly head: Uint8Array[],
+    private readonly storeKey: Uint8Array,
+    save: StoreSave,
+  ) {
+    this.save = save;
+  }
+
+  /** Does about one slice's work; true once the bytes are ready (bytes()). */
+  step(slice: StateSlice): boolean {
+    if (this.finished) return true;
+    if (this.save !== null) {
+      if (!this.save.step(slice)) return false;
+      const storePieces = this.save.pieces();
+      this.save = null;
+      this.startAssembly(storePieces);
+      return false;
+    }
+    // Copy the body into the output and checksum it, about slice.bytes at a time.
+    const out = this.out as Uint8Array;
+    let budget = Math.max(1, Math.min(slice.bytes, MAX_COPY_BYTES));
+    while (budget > 0 && this.piece < this.body.length) {
+      const p = this.body[this.piece] as Uint8Array;
+      const n = Math.min(budget, p.length - this.pieceOffset);
+      const part = p.subarray(this.pieceOffset, this.pieceOffset + n);
+      out.set(part, this.bodyAt);
+      this.crc = crc32(part, this.crc);
+      this.bodyAt += n;
+      this.pieceOffset += n;
+      budget -= n;
+      if (this.pieceOffset === p.length) {
+        this.piece++;
+        this.pieceOffset = 0;
+      }
+    }
+    if (this.piece < this.body.length) return false;
+    new DataView(out.buffer, out.byteOffset).setUint32(CRC_VALUE_OFFSET, this.crc);
+    this.body = [];
+    this.finished = true;
+    return true;
+  }
+
+  /** The snapshot (decodeState reads it); only once step() returned true. */
+  bytes(): Uint8Array {
+    if (!this.finished) throw new Error('member state snapshot: not fully encoded yet');
+    return this.out as Uint8Array;
+  }
+
+  /** Drops the encoding (the store stops keeping copies for it); idempotent. */
+  release(): void {
+    this.save?.release();
+    this.save = null;
+    this.body = [];
+  }
+
+  private startAssembly(storePieces: readonly Uint8Array[]): void {
+    const storeLength = storePieces.reduce((n, p) => n + p.length, 0);
+    this.body = [...this.head, this.storeKey, bin32Header(storeLength), ...storePieces];
+    const bodyLength = this.body.reduce((n, p) => n + p.length, 0);
+    const outerHead = outerHeader(bodyLength);
+    this.out = new Uint8Array(outerHead.length + bodyLength);
+    this.out.set(outerHead, 0);
+    this.bodyAt = outerHead.length;
+  }
+}
+
+/** Bytes copied and checksummed in one step at most, whatever the slice says. */
+const MAX_COPY_BYTES = 1 << 30;
+
+/**
+ * The outer map up to the body's bytes: format, version, crc32 as a uint 32 (always 5 bytes, so the
+ * body's offset does not depend on its checksum; patched in at CRC_VALUE_OFFSET once known), body
+ * as a bin 32 header.
+ */
+function outerHeader(bodyLength: number): Uint8Array {
+  const head = packMapHead([
     ['format', FORMAT],
     ['version', FORMAT_VERSION],
-    ['crc32', crc32(body)],
-    ['body', body],
-  ]);
+  ], 4);
+  const parts = [...head, packr.pack('crc32'), Uint8Array.of(0xce, 0, 0, 0, 0), packr.pack('body'), bin32Header(bodyLength)];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+const CRC_VALUE_OFFSET = (() => {
+  const head = packMapHead([
+    ['format', FORMAT],
+    ['version', FORMAT_VERSION],
+  ], 4);
+  return head.reduce((n, p) => n + p.length, 0) + packr.pack('crc32').length + 1;
+})();
+
+function bin32Header(length: number): Uint8Array {
+  const header = new Uint8Array(5);
+  header[0] = 0xc6; // bin 32
+  new DataView(header.buffer).setUint32(1, length);
+  return header;
 }
 
 /**
- * A msgpack map with string keys, written into one buffer of the right size: a Uint8Array value
- * as a bin 32 of its bytes, anything else as packr packs it. packr.pack would do the same but copy
- * a large bin (the store's tens of MB at 100,000 keys) several times while growing its buffer;
- * this copies it once. What it writes is plain msgpack, for packr.unpack.
+ * The start of a msgpack map of `size` string-keyed fields: its header and the given fields (a
+ * Uint8Array value as a bin 32 of its bytes, anything else as packr packs it); the caller appends
+ * the rest. What it writes is plain msgpack, for packr.unpack; a large bin is copied once, into
+ * the snapshot's buffer.
  */
-function packMap(fields: [string, unknown][]): Uint8Array {
-  if (fields.length > 15) throw new Error('packMap: a fixmap holds at most 15 fields');
-  const pieces: Uint8Array[] = [Uint8Array.of(0x80 | fields.length)];
+function packMapHead(fields: [string, unknown][], size: number): Uint8Array[] {
+  if (size > 15 || fields.length > size) throw new Error('packMapHead: a fixmap holds at most 15 fields');
+  const pieces: Uint8Array[] = [Uint8Array.of(0x80 | size)];
   for (const [key, value] of fields) {
     pieces.push(packr.pack(key));
-    if (value instanceof Uint8Array) {
-      const header = new Uint8Array(5);
-      header[0] = 0xc6; // bin 32
-      new DataView(header.buffer).setUint32(1, value.length);
-      pieces.push(header, value);
-    } else {
-      pieces.push(packr.pack(value));
-    }
+    if (value instanceof Uint8Array) pieces.push(bin32Header(value.length), value);
+    else pieces.push(packr.pack(value));
   }
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
+  return pieces;
 }
 
 /**

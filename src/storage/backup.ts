@@ -185,7 +185,7 @@ export async function rewriteForNewCluster(db: KvStore, identity: NewClusterIden
   const alone: ConfState = { voters: [identity.memberId], learners: [] };
   const hardState: HardState = { term: loaded.hardState.term, vote: 0, commit: lastIndex };
   const ops: KvOp[] = [
-    { type: 'put', key: METADATA_KEY, value: encodeMetadata({ formatVersion: FORMAT_VERSION, ...identity }) },
+    { type: 'put', key: METADATA_KEY, value: encodeMetadata({ formatVersion: FORMAT_VERSION, ...identity, forcedAt: Math.max(1, lastIndex) }) },
     { type: 'put', key: CONF_STATE_KEY, value: encodeConfState(alone) },
     { type: 'put', key: HARD_STATE_KEY, value: encodeHardState(hardState) },
     { type: 'del', key: BACKUP_KEY },

@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { EntryType } from '../raft/messages.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Pieces } from './crc32.js';
 import { DataDirError } from './errors.js';
 
 /** Bumped when the layout changes incompatibly; open refuses a dir with another version. */
@@ -16,6 +16,13 @@ export interface MemberMetadata {
   clusterId: number;
   memberId: number;
   name: string;
+  /**
+   * The member joined a running cluster (etcd's member add): its ids were assigned by the cluster,
+   * not computed from its flags, and a restart takes them from here, as etcd takes them from its WAL.
+   */
+  joined?: boolean;
+  /** --force-new-cluster rewrote this data dir when its last index was this (src/server/force-new-cluster.ts). */
+  forcedAt?: number;
 }
 
 const CRC_BYTES = 4;
@@ -111,6 +118,27 @@ export function encodeSnapshot(s: Snapshot): Uint8Array {
   return frame(packr.pack([m.index, m.term, m.confState.voters, m.confState.learners, s.data]));
 }
 
+/**
+ * encodeSnapshot's bytes as pieces to write one after the other, without copying the data:
+ * [frame CRC, the tuple up to the data (its bin as a bin 32), the data]. The CRC over the data is
+ * computed in slices, awaiting `pause` between them (crc32Pieces).
+ */
+export async function encodeSnapshotPieces(s: Snapshot, pause?: () => Promise<void>): Promise<Uint8Array[]> {
+  const binHeader = new Uint8Array(5);
+  binHeader[0] = 0xc6; // bin 32
+  new DataView(binHeader.buffer).setUint32(1, s.data.length);
+  const parts = [Uint8Array.of(0x95), packr.pack(s.metadata.index), packr.pack(s.metadata.term), packr.pack(s.metadata.confState.voters), packr.pack(s.metadata.confState.learners), binHeader];
+  const head = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    head.set(p, offset);
+    offset += p.length;
+  }
+  const crc = new Uint8Array(CRC_BYTES);
+  new DataView(crc.buffer).setUint32(0, await crc32Pieces([head, s.data], 0, pause));
+  return [crc, head, s.data];
+}
+
 export function decodeSnapshot(value: Uint8Array): Snapshot {
   const t = tuple('snapshot', unframe('snapshot', value), 5);
   return {
@@ -126,7 +154,9 @@ export function decodeSnapshot(value: Uint8Array): Snapshot {
 // ---- Member metadata: [formatVersion, clusterId, memberId, name]
 
 export function encodeMetadata(m: MemberMetadata): Uint8Array {
-  return frame(packr.pack([m.formatVersion, m.clusterId, m.memberId, m.name]));
+  // Four fields as before; six once a join or --force-new-cluster is recorded.
+  const base = [m.formatVersion, m.clusterId, m.memberId, m.name];
+  return frame(packr.pack(m.joined === true || m.forcedAt !== undefined ? [...base, m.joined === true ? 1 : 0, m.forcedAt ?? 0] : base));
 }
 
 export function decodeMetadata(value: Uint8Array): MemberMetadata {
@@ -136,9 +166,17 @@ export function decodeMetadata(value: Uint8Array): MemberMetadata {
   if (formatVersion !== FORMAT_VERSION) {
     throw new DataDirError('unsupported-format', `raft log: data dir format version ${formatVersion}, this build reads ${FORMAT_VERSION}`);
   }
-  const t = tuple('member metadata', raw, 4);
+  const t = tuple('member metadata', raw, raw.length === 6 ? 6 : 4);
   if (typeof t[3] !== 'string') throw corrupt('member metadata', 'name is not a string');
-  return { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
+  const m: MemberMetadata = { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
+  if (t.length === 6) {
+    const joined = uint('joined', t[4]);
+    const forcedAt = uint('forced at', t[5]);
+    if (joined > 1) throw corrupt('member metadata', 'joined is not 0 or 1');
+    if (joined === 1) m.joined = true;
+    if (forcedAt > 0) m.forcedAt = forcedAt;
+  }
+  return m;
 }
 
 // ---- Backup record (key 'b'): [complete, sourceClusterId, sourceMemberId, sourceName, takenAtMs, index, quorum]

@@ -24,3 +24,28 @@ function tableCrc32(): Crc32Fn {
 const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 export const crc32: Crc32Fn = typeof native === 'function' ? (data, previous = 0) => native(data, previous) >>> 0 : tableCrc32();
+
+/** Bytes checksummed between two pauses by crc32Pieces (about a millisecond of CPU). */
+export const CRC_SLICE_BYTES = 4 << 20;
+
+/**
+ * The CRC-32 of the pieces one after the other (continuing `previous`), awaiting `pause` (if any)
+ * after each CRC_SLICE_BYTES: a checksum over hundreds of MB does not hold the event loop.
+ */
+export async function crc32Pieces(pieces: readonly Uint8Array[], previous = 0, pause?: () => Promise<void>): Promise<number> {
+  let crc = previous;
+  let sinceFlush = 0;
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length; ) {
+      const n = Math.min(piece.length - at, CRC_SLICE_BYTES - sinceFlush);
+      crc = crc32(piece.subarray(at, at + n), crc);
+      at += n;
+      sinceFlush += n;
+      if (sinceFlush === CRC_SLICE_BYTES) {
+        sinceFlush = 0;
+        if (pause !== undefined) await pause();
+      }
+    }
+  }
+  return crc;
+}

@@ -1,4 +1,4 @@
-export { RaftLogStore, isLevelLocked, mapLevelError, mustSync, raftLogDir, snapshotFileData, withSnapshotData } from './raft-log-store.js';
+export { RaftLogStore, isLevelLocked, mapLevelError, mustSync, raftLogDir, snapshotFileData, withSnapshotData, type JoinedIdentity } from './raft-log-store.js';
 export { openLevelKv } from './kv.js';
 export type { KvOp, KvOpener, KvRange, KvStore } from './kv.js';
 export type { BatchWritten, OpenedRaftLog, RaftLogStoreOptions, RaftStateUpdate, SaveOptions, SnapshotFileStore } from './raft-log-store.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { isEmptySnapshot } from '../raft/messages.js';
 import { MemoryStorage } from '../raft/storage.js';
-import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, FORMAT_VERSION, type MemberMetadata } from './codec.js';
+import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, encodeSnapshotPieces, FORMAT_VERSION, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
 import { loadRaftState, type LoadedRaftState, type RaftDb } from './load.js';
 import { ALL_KEYS_RANGE, BACKUP_KEY, CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
@@ -57,7 +57,12 @@ export interface RaftLogStoreOptions {
    * Called when the data dir is empty, before anything is written to it; if it throws, open
    * fails and the dir stays empty (the member's bootstrap check, src/server/bootstrap.ts).
    */
-  beforeCreate?: () => Promise<void>;
+  beforeCreate?: () => Promise<void | JoinedIdentity>;
+  /**
+   * Take the member and cluster ids from an existing data dir that records a join (etcd reads them
+   * from its WAL), instead of refusing a data dir whose ids differ from clusterId and memberId.
+   */
+  adoptJoinedIdentity?: boolean;
   /**
    * Where snapshot data lives (<data-dir>/member/snap, src/storage/snap-files.ts). With it, the
    * LevelDB log records only each snapshot's metadata and the data goes to a checksummed file,
@@ -70,7 +75,7 @@ export interface RaftLogStoreOptions {
 /** What the log needs of the snapshot directory (SnapshotFiles in src/storage/snap-files.ts). */
 export interface SnapshotFileStore {
   readonly dir: string;
-  save(term: number, index: number, data: Uint8Array): Promise<void>;
+  save(term: number, index: number, data: Uint8Array | readonly Uint8Array[], options?: { pause?: () => Promise<void> }): Promise<void>;
   load(accept: (info: { term: number; index: number; name: string }) => boolean): Promise<{
     loaded: { term: number; index: number; name: string; data: Uint8Array } | null;
     skipped: { name: string; reason: string }[];
@@ -189,14 +194,18 @@ export class RaftLogStore {
     const created = metadata === undefined;
     let bootstrapConfState = loaded.bootstrapConfState;
     if (metadata === undefined) {
+      let joined: void | JoinedIdentity = undefined;
       if (options.beforeCreate !== undefined) {
         try {
-          await options.beforeCreate();
+          joined = await options.beforeCreate();
         } catch (err) {
           throw new CreateRefused(err);
         }
       }
-      metadata = { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name };
+      metadata =
+        joined === undefined
+          ? { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name }
+          : { formatVersion: FORMAT_VERSION, clusterId: joined.clusterId, memberId: joined.memberId, name: options.name, joined: true };
       const ops: BatchOp[] = [{ type: 'put', key: METADATA_KEY, value: encodeMetadata(metadata) }];
       if (options.initialConfState !== undefined) {
         bootstrapConfState = { voters: [...options.initialConfState.voters], learners: [...options.initialConfState.learners] };
@@ -214,7 +223,7 @@ export class RaftLogStore {
       await db.batch(ops, { sync: true });
       // Read back what was just written, through the same path as any restart.
       if (initialEntries.length > 0 || options.initialHardState !== undefined) loaded = await loadRaftState(db);
-    } else {
+    } else if (!(metadata.joined === true && options.adoptJoinedIdentity === true)) {
       checkIdentity(metadata, options);
     }
 
@@ -336,13 +345,16 @@ export class RaftLogStore {
   /**
    * Writes a snapshot's data to its file (nothing without snapshot files). It does not touch the
    * LevelDB log, so it may run while save() writes the next Ready: a member writes a snapshot of
-   * tens of MB without holding up its writes. Resolves with how long the write took (ms).
+   * tens of MB without holding up its writes. The data is not copied (it must not change until
+   * this resolves) and its checksums are computed in slices, awaiting `pause` between them, so the
+   * event loop is never held for long. Resolves with how long the write took (ms).
    */
-  async writeSnapshotFile(snapshot: Snapshot): Promise<number> {
+  async writeSnapshotFile(snapshot: Snapshot, options: { pause?: () => Promise<void> } = {}): Promise<number> {
     this.assertOpen('writeSnapshotFile');
     if (this.files === undefined) return 0;
     const started = performance.now();
-    await this.files.save(snapshot.metadata.term, snapshot.metadata.index, encodeSnapshot(snapshot));
+    const pieces = await encodeSnapshotPieces(snapshot, options.pause);
+    await this.files.save(snapshot.metadata.term, snapshot.metadata.index, pieces, { pause: options.pause });
     return performance.now() - started;
   }
 
@@ -539,6 +551,12 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
   // The voters are the log's: --force-new-cluster rewrites the recorded ConfState, not the files.
   // (Until membership changes go through the log, the voters never change otherwise.)
   return { data: snapshot.data, metadata: { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: recorded.confState } };
+}
+
+/** The ids a running cluster assigned to a member that joins it (beforeCreate's answer). */
+export interface JoinedIdentity {
+  clusterId: number;
+  memberId: number;
 }
 
 /** beforeCreate refused: its error passes through open unchanged. */

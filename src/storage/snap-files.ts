@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Pieces } from './crc32.js';
 import { DataDirError } from './errors.js';
 
 export interface SnapshotFileInfo {
@@ -40,7 +40,7 @@ export interface SnapshotFiles {
    * then removes the oldest .snap files beyond maxSnapshots. A file with the same name is replaced
    * atomically. Rejects with DataDirError('io-error') when the disk refuses.
    */
-  save(term: number, index: number, data: Uint8Array): Promise<void>;
+  save(term: number, index: number, data: SnapshotFileData, options?: SaveOptions): Promise<void>;
   /** Snapshot files newest first (by index, then term); ignores names that are not <16 hex>-<16 hex>.snap. */
   list(): Promise<SnapshotFileInfo[]>;
   /**
@@ -51,6 +51,17 @@ export interface SnapshotFiles {
    * rejects with DataDirError('io-error') when a file cannot be read at all (e.g. EACCES, EIO).
    */
   load(accept: (info: SnapshotFileInfo) => boolean): Promise<SnapshotLoad>;
+}
+
+/** A file's data: one buffer, or pieces written one after the other (never copied into one). */
+export type SnapshotFileData = Uint8Array | readonly Uint8Array[];
+
+export interface SaveOptions {
+  /**
+   * Awaited between slices of the checksum (crc32Pieces), so that a large file does not hold the
+   * event loop; the member passes its own (virtual in the simulator).
+   */
+  pause?: () => Promise<void>;
 }
 
 export interface SnapshotFilesOptions {
@@ -110,19 +121,44 @@ export function snapshotFilesIn(names: Iterable<string>): SnapshotFileInfo[] {
   return out.sort((a, b) => b.index - a.index || b.term - a.term);
 }
 
-export function encodeSnapshotFile(term: number, index: number, data: Uint8Array): Uint8Array {
+export function encodeSnapshotFile(term: number, index: number, data: SnapshotFileData): Uint8Array {
+  const pieces = data instanceof Uint8Array ? [data] : data;
+  const length = pieces.reduce((n, p) => n + p.length, 0);
+  const header = snapshotFileHeader(term, index, length);
+  let crc = crc32(header.subarray(0, CRC_OFFSET));
+  for (const p of pieces) crc = crc32(p, crc);
+  new DataView(header.buffer).setUint32(CRC_OFFSET, crc);
+  const out = new Uint8Array(SNAPSHOT_HEADER_BYTES + length);
+  out.set(header, 0);
+  let offset = SNAPSHOT_HEADER_BYTES;
+  for (const p of pieces) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** The header of a file of `length` data bytes, its CRC not yet set (0). */
+function snapshotFileHeader(term: number, index: number, length: number): Uint8Array {
   assertU53('term', term);
   assertU53('index', index);
-  const out = new Uint8Array(SNAPSHOT_HEADER_BYTES + data.length);
-  const view = new DataView(out.buffer);
-  out.set(MAGIC, 0);
+  const header = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+  const view = new DataView(header.buffer);
+  header.set(MAGIC, 0);
   view.setUint32(8, FORMAT_VERSION);
   view.setBigUint64(12, BigInt(term));
   view.setBigUint64(20, BigInt(index));
-  view.setBigUint64(28, BigInt(data.length));
-  view.setUint32(CRC_OFFSET, crc32(data, crc32(out.subarray(0, CRC_OFFSET))));
-  out.set(data, SNAPSHOT_HEADER_BYTES);
-  return out;
+  view.setBigUint64(28, BigInt(length));
+  return header;
+}
+
+/** A file's header and data as pieces, the data not copied; the CRC computed in slices (crc32Pieces). */
+async function snapshotFilePieces(term: number, index: number, data: SnapshotFileData, pause?: () => Promise<void>): Promise<Uint8Array[]> {
+  const pieces = data instanceof Uint8Array ? [data] : [...data];
+  const header = snapshotFileHeader(term, index, pieces.reduce((n, p) => n + p.length, 0));
+  const crc = await crc32Pieces(pieces, crc32(header.subarray(0, CRC_OFFSET)), pause);
+  new DataView(header.buffer).setUint32(CRC_OFFSET, crc);
+  return [header, ...pieces];
 }
 
 function safeU64(view: DataView, offset: number, what: string): number {
@@ -175,6 +211,22 @@ function ioError(dir: string, what: string, err: unknown): DataDirError {
   return new DataDirError('io-error', `snapshot files: ${what} in ${dir} failed (${detailOf(err)})`, { cause: err });
 }
 
+/** Writes the pieces one after the other from the start of the file (a short write is continued). */
+async function writePieces(handle: fs.FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  let position = 0;
+  for (const piece of pieces) {
+    for (let at = 0; at < piece.length; ) {
+      const { bytesWritten } = await handle.write(piece, at, Math.min(piece.length - at, WRITE_CHUNK_BYTES), position);
+      if (bytesWritten <= 0) throw new Error(`short write at byte ${position}`);
+      at += bytesWritten;
+      position += bytesWritten;
+    }
+  }
+}
+
+/** The most one write() call hands the kernel (a 2 GiB buffer is beyond what one write takes). */
+const WRITE_CHUNK_BYTES = 64 << 20;
+
 async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, 'r');
   try {
@@ -199,17 +251,17 @@ class FsSnapshotFiles implements SnapshotFiles {
     return run;
   }
 
-  async save(term: number, index: number, data: Uint8Array): Promise<void> {
-    // Encoded now: the caller may reuse `data` once save() returns.
+  async save(term: number, index: number, data: SnapshotFileData, options: SaveOptions = {}): Promise<void> {
+    // The caller's bytes are written as they are (no copy): it must not change them until save() resolves.
     const name = snapFileName(term, index);
-    const bytes = encodeSnapshotFile(term, index, data);
+    const pieces = await snapshotFilePieces(term, index, data, options.pause);
     return this.exclusive(async () => {
       const final = path.join(this.dir, name);
       const tmp = final + TMP_SUFFIX;
       try {
         const handle = await fs.open(tmp, 'w');
         try {
-          await handle.writeFile(bytes);
+          await writePieces(handle, pieces);
           await handle.sync();
         } finally {
           await handle.close();

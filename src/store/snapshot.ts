@@ -1,13 +1,16 @@
 // Serialising the replicated state of the store (tree, index, history) and its stats, for raft
 // snapshots. msgpackr, with the tree flattened in pre-order (each node names its parent's ordinal),
 // so encoding and decoding are iterative and sibling order (unsorted listings) is preserved.
+// SnapshotEncoder writes it in steps of bounded work from a TreeFreeze (the tree as it was at the
+// snapshot's index, whatever is applied meanwhile); `nodes` and `history` are written as array 32
+// and the nodes packed in batches of a fixed size, so the bytes depend only on the state.
 import type { V2Event } from './event.js';
 import { EventHistory } from './history.js';
 import { joinKey } from './keys.js';
 import { packr } from './msgpack.js';
 import { MAX_EXPIRATION_MS, StoreNode } from './node.js';
 import { countedStats, zeroStats, type StatCounters } from './stats.js';
-import { KeyTree } from './tree.js';
+import { KeyTree, type TreeFreeze } from './tree.js';
 
 const FORMAT_VERSION = 1;
 /** A history longer than any configuration keeps: a saved capacity above it is not this code's. */
@@ -59,29 +62,181 @@ export class DecodedSnapshot {
   }
 }
 
+/** A slice's work: at most this many nodes or events, or about this many bytes of them. */
+export interface SliceBudget {
+  items: number;
+  bytes: number;
+}
+
+/** A budget no store reaches: encodes everything in one step. */
+export const UNBOUNDED: SliceBudget = { items: Infinity, bytes: Infinity };
+
 export function encodeSnapshot(input: SnapshotInput): Uint8Array {
-  const nodes: FlatNode[] = [];
-  const pending: { node: StoreNode; parentOrdinal: number }[] = [];
-  const pushChildren = (dir: StoreNode, ordinal: number): void => {
-    // Reversed onto the stack so that siblings pop (and are numbered) in insertion order.
-    const children = [...dir.dirChildren().values()];
-    for (let i = children.length - 1; i >= 0; i--) pending.push({ node: children[i]!, parentOrdinal: ordinal });
-  };
-  pushChildren(input.root, 0);
-  while (pending.length > 0) {
-    const { node, parentOrdinal } = pending.pop()!;
-    nodes.push([parentOrdinal, node.name, node.createdIndex, node.modifiedIndex, node.expirationMs, node.isDir() ? null : node.value]);
-    if (node.isDir()) pushChildren(node, nodes.length); // this node's ordinal: root is 0, nodes[i] is i + 1
+  const encoder = new SnapshotEncoder(input, null);
+  while (!encoder.step(UNBOUNDED));
+  return concatPieces(encoder.pieces());
+}
+
+/**
+ * Encodes a store in steps of bounded work (step()), into pieces whose concatenation is the saved
+ * store (msgpack, as decodeSnapshot reads it). With a TreeFreeze, what it encodes is the tree as
+ * it was frozen, whatever is applied to the live tree between the steps; without one the tree
+ * must not change until it is done. The history and stats of `input` are the caller's copies.
+ * The bytes are the same whatever the budget (nodes are packed in batches of a fixed size).
+ *
+ * Layout: the map of SnapshotWire with `nodes` and `history` as array 32 (their lengths patched
+ * in once known), each batch of items packed as packr packs them.
+ */
+export class SnapshotEncoder {
+  private readonly out: Uint8Array[] = [];
+  /** Directories whose children are being visited, innermost last (an iterative pre-order walk). */
+  private readonly stack: WalkFrame[] = [];
+  private batch: FlatNode[] = [];
+  private nodeCount = 0;
+  private readonly nodesHeader = arrayHeader32();
+  private historyNext = 0;
+  private phase: 'nodes' | 'history' | 'done' = 'nodes';
+
+  constructor(
+    private readonly input: SnapshotInput,
+    private readonly freeze: TreeFreeze | null,
+  ) {
+    if (freeze !== null && freeze.root !== input.root) throw new Error('store snapshot: the freeze is not of this tree');
+    this.out.push(Uint8Array.of(0x86)); // fixmap of the 6 SnapshotWire fields, in their order
+    this.out.push(packr.pack('version'), packr.pack(FORMAT_VERSION));
+    this.out.push(packr.pack('index'), packr.pack(input.index));
+    this.out.push(packr.pack('historyCapacity'), packr.pack(input.historyCapacity));
+    this.out.push(packr.pack('nodes'), this.nodesHeader);
+    this.stack.push(this.frame(input.root, 0));
   }
-  const wire: SnapshotWire = {
-    version: FORMAT_VERSION,
-    index: input.index,
-    historyCapacity: input.historyCapacity,
-    nodes,
-    history: input.history,
-    stats: input.stats,
-  };
-  return packr.pack(wire);
+
+  /** Encodes about one budget's worth; true once everything is encoded. */
+  step(budget: SliceBudget): boolean {
+    let items = 0;
+    let bytes = 0;
+    while (this.phase === 'nodes' && items < budget.items && bytes < budget.bytes) {
+      const top = this.stack[this.stack.length - 1];
+      if (top === undefined) {
+        this.flushNodes();
+        this.nodesHeader.set(u32(this.nodeCount), 1);
+        this.out.push(packr.pack('history'), arrayHeader32(this.input.history.length));
+        this.phase = 'history';
+        break;
+      }
+      const child = this.nextChild(top);
+      if (child === undefined) {
+        this.stack.pop();
+        continue;
+      }
+      const kept = this.freeze?.fields(child);
+      const value = child.isDir() ? null : (kept?.value ?? child.value);
+      this.batch.push([top.ordinal, child.name, child.createdIndex, kept?.modifiedIndex ?? child.modifiedIndex, kept?.expirationMs ?? child.expirationMs, value]);
+      this.nodeCount++;
+      if (child.isDir()) this.stack.push(this.frame(child, this.nodeCount)); // its ordinal: root is 0, the i-th node is i
+      if (this.batch.length === NODES_PER_BATCH) this.flushNodes();
+      items++;
+      bytes += NODE_OVERHEAD_BYTES + child.name.length + (value?.length ?? 0);
+    }
+    const history = this.input.history;
+    while (this.phase === 'history' && items < budget.items && bytes < budget.bytes) {
+      if (this.historyNext === history.length) {
+        this.out.push(packr.pack('stats'), packr.pack(this.input.stats));
+        this.phase = 'done';
+        break;
+      }
+      const end = Math.min(history.length, this.historyNext + EVENTS_PER_BATCH);
+      this.out.push(packItems(history.slice(this.historyNext, end)));
+      items += end - this.historyNext;
+      bytes += (end - this.historyNext) * EVENT_ESTIMATE_BYTES;
+      this.historyNext = end;
+    }
+    return this.phase === 'done';
+  }
+
+  /** Releases the freeze it reads through (idempotent): once done, or when dropped. */
+  release(): void {
+    this.freeze?.release();
+  }
+
+  /** The encoded store as pieces to concatenate (complete once step() returned true). */
+  pieces(): readonly Uint8Array[] {
+    if (this.phase !== 'done') throw new Error('store snapshot: not fully encoded yet');
+    return this.out;
+  }
+
+  private flushNodes(): void {
+    if (this.batch.length === 0) return;
+    this.out.push(packItems(this.batch));
+    this.batch = [];
+  }
+
+  private frame(dir: StoreNode, ordinal: number): WalkFrame {
+    return { dir, ordinal, live: null, next: 0 };
+  }
+
+  /**
+   * The directory's next child as of the freeze: from its kept children once it changed, else
+   * from the live map (unchanged so far, so its order up to `next` is the frozen one).
+   */
+  private nextChild(frame: WalkFrame): StoreNode | undefined {
+    const kept = this.freeze?.fields(frame.dir);
+    if (kept !== undefined) return (kept.children as readonly StoreNode[])[frame.next++];
+    frame.live ??= frame.dir.dirChildren().values();
+    const r = frame.live.next();
+    if (r.done === true) return undefined;
+    frame.next++;
+    return r.value;
+  }
+}
+
+interface WalkFrame {
+  dir: StoreNode;
+  ordinal: number;
+  /** An iterator of the live children, used only while the directory is unchanged since the freeze. */
+  live: Iterator<StoreNode> | null;
+  /** How many children were visited. */
+  next: number;
+}
+
+/** Nodes per packed batch: a fixed size, so that the bytes do not depend on the slice budget. */
+const NODES_PER_BATCH = 1024;
+const EVENTS_PER_BATCH = 256;
+/** What a node costs beyond its name and value, for the byte budget (a rough figure). */
+const NODE_OVERHEAD_BYTES = 32;
+const EVENT_ESTIMATE_BYTES = 200;
+
+function u32(n: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, n);
+  return b;
+}
+
+function arrayHeader32(length = 0): Uint8Array {
+  const b = new Uint8Array(5);
+  b[0] = 0xdd; // array 32
+  b.set(u32(length), 1);
+  return b;
+}
+
+/** The msgpack of the items one after the other: packr's packing of the array without its header. */
+function packItems(items: readonly unknown[]): Uint8Array {
+  const packed = packr.pack(items);
+  const n = items.length;
+  const header = n < 16 ? 1 : n < 0x10000 ? 3 : 5;
+  const expected = n < 16 ? 0x90 | n : n < 0x10000 ? 0xdc : 0xdd;
+  if (packed[0] !== expected) throw new Error(`store snapshot: unexpected msgpack array header 0x${packed[0]?.toString(16)}`);
+  return packed.subarray(header);
+}
+
+/** One buffer with the pieces one after the other. */
+export function concatPieces(pieces: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  return out;
 }
 
 /**

@@ -9,7 +9,7 @@ import { EventHistory } from './history.js';
 import { cleanPath, joinKey } from './keys.js';
 import { MAX_EXPIRATION_MS, PERMANENT, StoreNode } from './node.js';
 import { nodeSnapshot, nodeSnapshotAt, listing, removalNode } from './repr.js';
-import { decodeSnapshot, encodeSnapshot, type DecodedSnapshot } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshot, SnapshotEncoder, type DecodedSnapshot, type SliceBudget, type SnapshotInput } from './snapshot.js';
 import { readStats, withWatchers, zeroStats, type CountedStat, type StatCounters, type StoreStats } from './stats.js';
 import { KeyTree, PathMiss } from './tree.js';
 import { verifyTree } from './verify.js';
@@ -159,15 +159,30 @@ export class Store {
    * they served.
    */
   save(options: { readCounts?: boolean } = {}): Uint8Array {
+    return encodeSnapshot(this.saveInput(options));
+  }
+
+  /**
+   * What save() returns, encoded in slices while the store goes on applying (StoreSave.step): the
+   * tree is frozen now (O(1), copy-on-write: KeyTree.freeze), the history, index and stats are
+   * copied now, so the bytes are exactly the state at index() as of this call. One at a time per
+   * store; release the job (StoreSave.release) if it is dropped before its end.
+   */
+  beginSave(options: { readCounts?: boolean } = {}): StoreSave {
+    const input = this.saveInput(options);
+    return new StoreSave(new SnapshotEncoder(input, this.tree.freeze(input.index)));
+  }
+
+  private saveInput(options: { readCounts?: boolean }): SnapshotInput {
     const stats = { ...this.counters };
     if (options.readCounts === false) for (const name of readStats) stats[name] = 0;
-    return encodeSnapshot({
+    return {
       index: this.currentIndex,
       historyCapacity: this.history.capacity,
       root: this.tree.root,
       history: this.history.events(),
       stats,
-    });
+    };
   }
 
   /**
@@ -319,10 +334,8 @@ export class Store {
   private modify(node: StoreNode, req: V2Request, action: 'update' | 'compareAndSwap'): V2Event {
     const nextIndex = this.currentIndex + 1;
     const prevNode = nodeSnapshot(node, req.time);
-    if (!node.isDir()) {
-      if (!req.refresh) node.value = req.val;
-      node.modifiedIndex = nextIndex;
-    } // a directory keeps its modifiedIndex, though the event reports the new one (etcd quirk)
+    // A directory keeps its modifiedIndex, though the event reports the new one (etcd quirk).
+    if (!node.isDir()) this.tree.setValue(node, req.refresh ? node.value : req.val, nextIndex);
     this.tree.setExpiration(node, req.expiration);
     this.currentIndex = nextIndex;
     const ev: V2Event = { action, node: nodeSnapshotAt(node, req.time, nextIndex), prevNode, index: nextIndex };
@@ -392,6 +405,31 @@ export class Store {
 
   private count(stat: CountedStat): void {
     this.counters[stat]++;
+  }
+}
+
+/** A store's save in progress (Store.beginSave): its bytes as of the call, whatever is applied since. */
+export class StoreSave {
+  private done = false;
+
+  constructor(private readonly encoder: SnapshotEncoder) {}
+
+  /** Encodes about one budget's worth; true once done (the tree's freeze is then released). */
+  step(budget: SliceBudget): boolean {
+    if (this.done) return true;
+    this.done = this.encoder.step(budget);
+    if (this.done) this.encoder.release();
+    return this.done;
+  }
+
+  /** The saved store, as pieces to concatenate; only once step() returned true. */
+  pieces(): readonly Uint8Array[] {
+    return this.encoder.pieces();
+  }
+
+  /** Drops the job: the tree stops keeping copies for it (idempotent). */
+  release(): void {
+    this.encoder.release();
   }
 }
 

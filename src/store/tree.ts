@@ -1,5 +1,11 @@
 // The key tree: lookups along a path, implicit parent directories, attaching and removing nodes
 // while keeping the TTL heap in step. O(depth) per lookup (Map children).
+//
+// Every change to a node goes through this class (ensureDir, attach, removeSubtree, setExpiration,
+// setValue), so a TreeFreeze can keep a copy-on-write view of the tree as it was when it was
+// frozen: before the first change to a node that existed then, the freeze keeps that node's old
+// fields and, for a directory, its children in their order. A snapshot is then serialised from the
+// frozen view in slices while writes go on applying to the live tree.
 import { ErrorCode, EtcdError } from './errors.js';
 import { PERMANENT, StoreNode } from './node.js';
 import { TtlHeap } from './ttl-heap.js';
@@ -20,9 +26,89 @@ export class PathMiss {
   }
 }
 
+/** A node's fields as they were when the tree was frozen (kept before the first change after). */
+export interface FrozenFields {
+  readonly value: string;
+  readonly modifiedIndex: number;
+  readonly expirationMs: number;
+  /** A directory's children in their insertion order; null for a file. */
+  readonly children: readonly StoreNode[] | null;
+}
+
+/**
+ * A copy-on-write view of a KeyTree at the store index it was frozen at (KeyTree.freeze): O(1) to
+ * take; afterwards each node that existed then keeps, on its first change, a copy of its old
+ * fields (fields()), so that reading through the view gives the tree as it was, whatever was
+ * applied since. Memory: at most one FrozenFields per node of the frozen tree (a directory's copy
+ * holds its children's references), kept until the view is released.
+ */
+export class TreeFreeze {
+  private readonly kept = new Map<StoreNode, FrozenFields>();
+  private released = false;
+
+  constructor(
+    readonly root: StoreNode,
+    /** The store index at the freeze: a node created later has a higher createdIndex. */
+    readonly index: number,
+    private readonly onRelease: (freeze: TreeFreeze) => void,
+  ) {}
+
+  /** Called before `node` changes: keeps its fields as the view sees them. */
+  keep(node: StoreNode): void {
+    // A node created after the freeze is in no directory's frozen children: never read through the view.
+    if (node.createdIndex > this.index || this.kept.has(node)) return;
+    this.kept.set(node, {
+      value: node.value,
+      modifiedIndex: node.modifiedIndex,
+      expirationMs: node.expirationMs,
+      children: node.children === null ? null : [...node.children.values()],
+    });
+  }
+
+  /** The node's frozen fields when it changed since the freeze; undefined when the live node still is the frozen one. */
+  fields(node: StoreNode): FrozenFields | undefined {
+    return this.kept.get(node);
+  }
+
+  /** How many nodes changed since the freeze (each kept once). */
+  keptCount(): number {
+    return this.kept.size;
+  }
+
+  /** Ends the view: the tree stops keeping copies (idempotent). */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.kept.clear();
+    this.onRelease(this);
+  }
+}
+
 export class KeyTree {
   readonly root: StoreNode = StoreNode.dir('/', '', null, 0, PERMANENT);
   readonly ttlHeap = new TtlHeap();
+  /** The view a snapshot is being serialised from, if any (at most one at a time). */
+  private frozen: TreeFreeze | null = null;
+
+  /**
+   * A copy-on-write view of the tree as it is now, at store index `index`, until release(). One
+   * at a time: a second freeze before the first is released is a bug.
+   */
+  freeze(index: number): TreeFreeze {
+    if (this.frozen !== null) throw new Error('KeyTree: already frozen (one snapshot at a time)');
+    const view = new TreeFreeze(this.root, index, (v) => {
+      if (this.frozen === v) this.frozen = null;
+    });
+    this.frozen = view;
+    return view;
+  }
+
+  /** etcd's file write in place: a new value (unless a refresh) and modifiedIndex. */
+  setValue(node: StoreNode, value: string, modifiedIndex: number): void {
+    this.frozen?.keep(node);
+    node.value = value;
+    node.modifiedIndex = modifiedIndex;
+  }
 
   /**
    * etcd's internalGet: the node at a canonical path; 100 with the first missing component as
@@ -62,6 +148,7 @@ export class KeyTree {
       if (child === undefined) {
         // A prefix of the request's own path string: V8 shares its characters.
         child = StoreNode.dir(dirPath.slice(0, end), name, node, createdIndex, PERMANENT);
+        this.frozen?.keep(node);
         node.addChild(child);
       } else if (!child.isDir()) {
         return new PathMiss(ErrorCode.NotDir, child.path);
@@ -78,6 +165,7 @@ export class KeyTree {
     if (parent === null) throw new Error(`KeyTree: ${node.path} has no parent`);
     // (That node.path extends parent.path is checked by verify(): comparing paths here would flatten
     // the concatenated paths of a recovered deep tree, quadratic in its depth.)
+    this.frozen?.keep(parent);
     parent.addChild(node);
     if (!node.isPermanent()) this.ttlHeap.push(node);
   }
@@ -88,6 +176,8 @@ export class KeyTree {
    */
   removeSubtree(node: StoreNode, onRemoved: ((path: string) => void) | null): void {
     if (node.parent === null) throw new Error('KeyTree: the root cannot be removed');
+    // (Only the parent changes: the removed nodes keep their fields, and the view reads them still.)
+    this.frozen?.keep(node.parent);
     node.detach();
     if (onRemoved === null && this.ttlHeap.size() === 0) return; // nothing else refers to the subtree
     if (node.children === null || node.children.size === 0) {
@@ -103,6 +193,7 @@ export class KeyTree {
 
   /** etcd's UpdateTTL: a new expiration (PERMANENT clears it), keeping the heap in step. */
   setExpiration(node: StoreNode, expirationMs: number): void {
+    if (expirationMs !== node.expirationMs) this.frozen?.keep(node);
     if (node.isPermanent()) {
       if (expirationMs === PERMANENT) return;
       node.expirationMs = expirationMs;

@@ -18,6 +18,8 @@ export interface MemberSpec {
   dataDir: string;
   logFile: string;
   command: MemberCommand;
+  /** Environment variables beside the test's own (e.g. the ETCD_* lines `etcdctl member add` prints). */
+  env?: Record<string, string>;
 }
 
 export class ClusterMember {
@@ -27,6 +29,7 @@ export class ClusterMember {
   readonly dataDir: string;
   readonly logFile: string;
   private readonly command: MemberCommand;
+  private readonly env: Record<string, string>;
   private spawned: Spawned | null = null;
   private paused = false;
   private starts = 0;
@@ -42,6 +45,7 @@ export class ClusterMember {
     this.dataDir = spec.dataDir;
     this.logFile = spec.logFile;
     this.command = spec.command;
+    this.env = spec.env ?? {};
     this.logStream = fs.createWriteStream(spec.logFile, { flags: 'a' });
     this.logStream.on('error', () => undefined);
   }
@@ -80,7 +84,7 @@ export class ClusterMember {
     if (this.state !== 'exited') throw new Error(`${this.name}: start while ${this.state} (pid ${this.pid})`);
     this.starts++;
     const { command, args, cwd } = this.command;
-    const spawned = spawnLogged(command, args, { cwd, env: { ...process.env } });
+    const spawned = spawnLogged(command, args, { cwd, env: { ...process.env, ...this.env } });
     this.spawned = spawned;
     this.paused = false;
     this.stopRequested = false;

@@ -32,8 +32,8 @@ function tail(from: number, term: number): Entry[] {
 }
 
 /** Applies the log; returns the internal writes (key, value, etcd index) and the indexes after each entry. */
-function replay(log: readonly Entry[], initial: readonly InitialMember[] = INITIAL) {
-  const sm = new MemberStateMachine({ membership: new Membership(initial), onPeerURLsChanged: () => undefined }, 0);
+function replay(log: readonly Entry[], initial: readonly InitialMember[] = INITIAL, forcedNewClusterAt?: number) {
+  const sm = new MemberStateMachine({ membership: new Membership(initial), onPeerURLsChanged: () => undefined, ...(forcedNewClusterAt !== undefined ? { forcedNewClusterAt } : {}) }, 0);
   const internal: Array<[string, string, number]> = [];
   const real = sm.store.applyInternal.bind(sm.store);
   vi.spyOn(sm.store, 'applyInternal').mockImplementation((k, v) => {
@@ -97,15 +97,15 @@ describe('applying the head of the log', () => {
 
   it('after --force-new-cluster: a member the bootstrap entries do not name gets its raftAttributes at the first entry after them; old members are skipped', () => {
     const alone: InitialMember[] = [{ name: 'new', id: 0x77, peerURLs: ['http://10.9.9.9:2380'] }];
-    const r = replay(newLog, alone);
+    const r = replay(newLog, alone, newLog.length);
     expect(r.after.slice(0, 4)).toEqual([{ raft: 1, etcd: 0 }, { raft: 2, etcd: 0 }, { raft: 3, etcd: 0 }, { raft: 4, etcd: 1 }]);
     expect(r.internal[0]).toEqual([`0/members/${formatId(0x77)}/raftAttributes`, '{"peerURLs":["http://10.9.9.9:2380"]}', 1]);
     // The old layout gives the same store.
-    expect(replay(oldLog, alone).internal).toEqual(r.internal);
+    expect(replay(oldLog, alone, oldLog.length).internal).toEqual(r.internal);
     // A member that was one of the initial ones keeps its entry.
-    const kept = replay(newLog, [INITIAL[2] as InitialMember]);
+    const kept = replay(newLog, [INITIAL[2] as InitialMember], newLog.length);
     expect(kept.internal[0]).toEqual([`0/members/${formatId(0x2b)}/raftAttributes`, '{"peerURLs":["http://10.0.0.2:2380","http://10.0.1.2:2380"]}', 1]);
-    expect(replay(oldLog, [INITIAL[2] as InitialMember]).internal.map(([k, v]) => [k, v])).toEqual(kept.internal.map(([k, v]) => [k, v]));
+    expect(replay(oldLog, [INITIAL[2] as InitialMember], oldLog.length).internal.map(([k, v]) => [k, v])).toEqual(kept.internal.map(([k, v]) => [k, v]));
   });
 
   it('a bootstrap entry anywhere but the head of the log changes nothing', () => {

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ProgressState } from '../../src/raft/progress.js';
 import { Role } from '../../src/raft/role.js';
 import type { ProgressStatus, Status } from '../../src/raft/status.js';
-import { raftStatusJSON } from '../../src/server/raft-debug.js';
+import http from 'node:http';
+import { raftLogRoute, raftStatusJSON } from '../../src/server/raft-debug.js';
 
 const peer = (id: number, match: number, next: number, state: ProgressState): ProgressStatus => ({
   id, match, next, state, recentActive: true, paused: false, inflightMsgs: 0, inflightBytes: 0, pendingSnapshot: 0, isLearner: false,
@@ -31,5 +32,29 @@ describe('raftStatusJSON', () => {
         '"lastIndex":10,"lastTerm":3,"snapshotIndex":0,"electionTimeoutRemainingMs":700}',
     );
     expect(JSON.parse(text)).toMatchObject({ raftState: 'StateFollower', progress: {} });
+  });
+});
+
+describe('CORS on the debug routes (the live view on one member reads them all)', () => {
+  it('answers any origin for GET, and a preflight (Last-Event-ID) with 204 and GET/HEAD only', async () => {
+    const log = { firstIndex: () => 1, lastIndex: () => 0, committed: 0, applied: 0, slice: () => [] };
+    const route = raftLogRoute({ raftLog: () => log });
+    const server = http.createServer(route);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/debug/raft/log`;
+    try {
+      const get = await fetch(url, { headers: { Origin: 'http://127.0.0.1:2379' } });
+      expect(get.status).toBe(200);
+      expect(get.headers.get('access-control-allow-origin')).toBe('*');
+      const pre = await fetch(url, { method: 'OPTIONS', headers: { Origin: 'http://127.0.0.1:2379', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'last-event-id' } });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+      expect(pre.headers.get('access-control-allow-methods')).toBe('GET, HEAD');
+      expect(pre.headers.get('access-control-allow-headers')).toContain('last-event-id');
+      expect(pre.headers.get('access-control-allow-credentials')).toBeNull();
+      expect((await fetch(url, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });

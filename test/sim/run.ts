@@ -1,5 +1,7 @@
 // npm run sim -- --seeds N [--start S] [--nodes 3|5|7] [--steps K] [--seed X] [--trace T] [--quiet]
 // npm run sim -- --members [--seeds N] [--start S] [--nodes 1,3,5] [--fault-ms MS] [--faults k,..] [--jobs J] [--seed X] [--trace T]
+// npm run sim -- --seed S --record FILE [--nodes 3] [--fault-ms MS] [--faults k,..]   one whole-member run, recorded
+//   as the live view's events (NDJSON, virtual time) for the page to replay (/ui/?trace=URL or "open trace")
 //
 // Runs N random schedules (seeds S, S+1, ...): of raft cores (the default), or of whole members
 // (--members: the real RaftMember with simulated disks, network and clock; see member/README.md).
@@ -8,6 +10,9 @@
 import { FAULT_KINDS, type FaultKind } from './member/member-schedule.js';
 import { runMembers } from './member/run-members.js';
 import { runSchedule, type ScheduleResult } from './schedule.js';
+import fs from 'node:fs';
+import { runMemberSchedule } from './member/member-schedule.js';
+import { TraceRecorder } from './member/trace-recorder.js';
 
 interface Args {
   members: boolean;
@@ -22,10 +27,11 @@ interface Args {
   trace: number;
   quiet: boolean;
   maxFailures: number;
+  record: string | undefined;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { members: argv.includes('--members'), faultMs: 20_000, faults: [...FAULT_KINDS], jobs: 1, worker: undefined, seeds: 100, start: 1, nodes: [], steps: 300, trace: 40, quiet: false, maxFailures: 5 };
+  const args: Args = { members: argv.includes('--members'), faultMs: 20_000, faults: [...FAULT_KINDS], jobs: 1, worker: undefined, seeds: 100, start: 1, nodes: [], steps: 300, trace: 40, quiet: false, maxFailures: 5, record: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = (): string => {
@@ -60,6 +66,11 @@ function parseArgs(argv: string[]): Args {
         args.quiet = true;
         break;
       case '--members':
+        break;
+      case '--record':
+        args.record = next();
+        // only whole members have the event hubs the live view reads
+        args.members = true;
         break;
       case '--fault-ms':
         args.faultMs = Number(next());
@@ -103,8 +114,39 @@ function report(r: ScheduleResult, nodes: number, steps: number): void {
   console.log(`  replay: npm run sim -- --seed ${r.seed} --nodes ${nodes} --steps ${steps} --trace 200`);
 }
 
+/** One whole-member run, recorded for the live view. */
+async function record(args: Args, file: string): Promise<void> {
+  if (args.seeds !== 1) throw new Error('--record needs one run: give --seed S');
+  const nodes = args.nodes[0] === 1 || args.nodes.length === 0 ? 3 : (args.nodes[0] as number);
+  let recorder: TraceRecorder | undefined;
+  const r = await runMemberSchedule(args.start, {
+    members: nodes,
+    faultMs: args.faultMs,
+    traceSize: args.trace,
+    faults: args.faults,
+    record: (nowMs) => (recorder = new TraceRecorder(nowMs)),
+  });
+  const rec = recorder as TraceRecorder;
+  fs.writeFileSync(file, rec.text());
+  if (r.failure !== undefined) {
+    console.log(`FAIL seed=${r.seed} members=${nodes}: ${r.failure.invariant}\n  ${r.failure.message.split('\n').join('\n  ')}\n  at t=${r.failure.timeMs}ms`);
+  }
+  console.log(
+    `recorded seed ${args.start} (${nodes} members, ${(r.stats.virtualMs / 1000).toFixed(1)} s simulated) as ${rec.lines.length} events${rec.truncated ? ' (cut at the limit)' : ''} in ${file}\n` +
+      `watch it: open /ui/ on any member (npm run cluster prints the URL) and pick the file with "open trace",\n` +
+      `  or serve it with CORS and open /ui/?trace=<its URL>`,
+  );
+  if (!args.quiet) console.log(`seed ${args.start}: ${r.ok ? 'ok' : 'failed'} ${JSON.stringify(r.stats)}`);
+  console.log(`sim: ${r.ok ? 1 : 0} passed, ${r.ok ? 0 : 1} failed`);
+  process.exitCode = r.ok ? 0 : 1;
+}
+
 function main(): void {
   const args = parseArgs(process.argv.slice(2));
+  if (args.record !== undefined) {
+    void record(args, args.record);
+    return;
+  }
   if (args.members) {
     void runMembers(
       { seeds: args.seeds, start: args.start, nodes: args.nodes, faultMs: args.faultMs, faults: args.faults, trace: args.trace, quiet: args.quiet, maxFailures: args.maxFailures, jobs: args.jobs, ...(args.worker !== undefined ? { worker: args.worker } : {}) },

@@ -401,16 +401,17 @@ describe('snapshot files on disk', () => {
     const probe = await fs.open(file, 'r');
     const proto = Object.getPrototypeOf(probe) as FileHandle;
     await probe.close();
-    const realWriteFile = proto.writeFile;
+    const realWrite = proto.write as (this: FileHandle, ...args: unknown[]) => Promise<{ bytesWritten: number; buffer: Uint8Array }>;
     let halfway = 0;
-    vi.spyOn(proto, 'writeFile').mockImplementation(async function (this: FileHandle, data, options) {
-      const bytes = data as Uint8Array;
-      const half = bytes.length >> 1;
-      for (let at = 0; at < half; ) at += (await this.write(bytes, at, half - at)).bytesWritten;
+    // The data's first write stops halfway (a short write, which the save must continue) while a reader looks.
+    vi.spyOn(proto, 'write').mockImplementation(async function (this: FileHandle, ...args: unknown[]) {
+      const [buffer, offset, length, position] = args as [Uint8Array, number, number, number];
+      if (halfway > 0 || length < 1024 * 1024) return realWrite.call(this, ...args);
+      const written = await realWrite.call(this, buffer, offset, length >> 1, position);
       halfway++;
       await look();
-      return realWriteFile.call(this, bytes.subarray(half), options); // on from the current position
-    });
+      return written;
+    } as FileHandle['write']);
 
     let done = false;
     const saving = files.save(5, 500, b).finally(() => (done = true));

@@ -3,6 +3,7 @@
 // timers. Members are started as the binary starts them (src/server/cluster-runtime.ts), crashed
 // (kill -9: everything volatile is gone, the disk keeps what it keeps), stopped cleanly (SIGTERM:
 // RaftMember.stop()), or restarted on an empty disk (a volume that was not mounted).
+import type { TraceRecorder } from './trace-recorder.js';
 import { pino } from 'pino';
 import { parseCommandLine } from '../../../src/cli.js';
 import { requestTimeoutMs, type MemberConfig } from '../../../src/config.js';
@@ -46,6 +47,8 @@ export class MemberSlot {
 
 export interface MemberClusterOptions {
   members: number;
+  /** Records the run as the live view's events (--record); made with the cluster's clock. */
+  record?: (nowMs: () => number) => TraceRecorder;
   seed: number;
   diskMaxLatencyMs?: number;
   traceSize?: number;
@@ -53,6 +56,8 @@ export interface MemberClusterOptions {
   electionMs?: number;
   /** Committed bytes applied per Ready (small values make a restart replay in many rounds). */
   maxCommittedBytesPerReady?: number;
+  /** RaftMemberOptions.snapshotSlice: tiny slices with virtual pauses put events in the middle of a snapshot. */
+  snapshotSlice?: { items: number; bytes: number; pauseMs?: number };
   /** --follower-writes of every member (default redirect). */
   followerWrites?: 'redirect' | 'forward';
   /** --snapshot-count and --experimental-snapshot-catchup-entries (default: the binary's). */
@@ -74,10 +79,13 @@ export class MemberCluster {
   readonly ids: number[];
   private readonly seed: number;
   private readonly maxCommittedBytesPerReady: number | undefined;
+  private readonly snapshotSlice: { items: number; bytes: number; pauseMs?: number } | undefined;
+  readonly recorder: TraceRecorder | null;
 
   constructor(o: MemberClusterOptions) {
     this.seed = o.seed;
     this.maxCommittedBytesPerReady = o.maxCommittedBytesPerReady;
+    this.snapshotSlice = o.snapshotSlice;
     this.rng = new Rng(deriveSeed(o.seed, 10));
     this.trace = new Trace(o.traceSize ?? 64);
     this.heartbeatMs = o.heartbeatMs ?? 100;
@@ -117,6 +125,22 @@ export class MemberCluster {
     this.checker = new MemberChecker(new Set(this.ids));
     const addresses = new Map(this.slots.map((s, i) => [s.id, { peerURL: peerURL(i), clientURL: clientURL(i) }]));
     this.net = new SimNetwork(this.world, new Rng(deriveSeed(o.seed, 12)), addresses);
+    this.recorder = o.record?.(() => this.world.nowMs) ?? null;
+    if (this.recorder !== null) {
+      const rec = this.recorder;
+      rec.members(this.slots.map((s, i) => ({ id: s.id.toString(16), name: s.name, clientURLs: [clientURL(i)] })));
+      // partitions as the page sees them: groups of names (a one-way cut is not drawn)
+      const partition = this.net.partition.bind(this.net);
+      const heal = this.net.heal.bind(this.net);
+      this.net.partition = (groups) => {
+        partition(groups);
+        rec.partition(groups.map((g) => g.map((id) => this.nameOf(id))));
+      };
+      this.net.heal = () => {
+        heal();
+        rec.partition(null);
+      };
+    }
     this.net.onSend = (m) => {
       const slot = this.slotById(m.from);
       if (slot !== undefined) this.check(() => this.checker.onSend(slot.name, m, isVoteGrant(m)));
@@ -190,6 +214,7 @@ export class MemberCluster {
         else endpoint.preStartApi = api;
       },
       ...(this.maxCommittedBytesPerReady !== undefined ? { maxCommittedBytesPerReady: this.maxCommittedBytesPerReady } : {}),
+      ...(this.snapshotSlice !== undefined ? { snapshotSlice: this.snapshotSlice } : {}),
       onFatal: (err) => {
         if (owner.dead) return;
         this.world.fail(new Error(`member ${slot.name} stopped fatally: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
@@ -220,6 +245,10 @@ export class MemberCluster {
         endpoint.listening = true;
         member.start();
         slot.state = 'running';
+        if (this.recorder !== null) {
+          this.recorder.process(slot.id, 'running', slot.incarnation > 1 ? 'restart' : undefined);
+          this.recorder.attach(slot.id, member);
+        }
       },
       (err: unknown) => {
         if (owner.dead) return;
@@ -235,6 +264,10 @@ export class MemberCluster {
   crash(slot: MemberSlot, mode?: 'power-loss' | 'kill'): void {
     if (slot.state === 'down') return;
     this.trace.note(this.world.nowMs, `crash ${slot.name} (${slot.state})`);
+    if (this.recorder !== null && slot.member !== null) {
+      this.recorder.detach(slot.id);
+      this.recorder.process(slot.id, 'stopped', 'crash');
+    }
     if (slot.owner !== null) slot.owner.dead = true;
     slot.disk.crash(mode);
     slot.snapFiles.crash();
@@ -254,6 +287,10 @@ export class MemberCluster {
         if (owner.dead) return;
         owner.dead = true;
         this.trace.note(this.world.nowMs, `${slot.name} stopped`);
+        if (this.recorder !== null) {
+          this.recorder.detach(slot.id);
+          this.recorder.process(slot.id, 'stopped', 'stop');
+        }
         this.down(slot);
         onStopped?.();
       },

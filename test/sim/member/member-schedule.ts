@@ -5,6 +5,7 @@
 // must elect a leader, bring every member up to date and answer a quorum read of every key through
 // every member. Safety is checked as events happen (member-checker.ts, intruder.ts) and the
 // clients' histories are checked for linearizability per key at the end.
+import type { TraceRecorder } from './trace-recorder.js';
 import { MessageType, RaftInvariantError, type Message } from '../../../src/raft/index.js';
 import { decodeEntry } from '../../../src/storage/codec.js';
 import { entryKey } from '../../../src/storage/keys.js';
@@ -28,6 +29,8 @@ export interface MemberScheduleOptions {
   faults?: readonly FaultKind[];
   /** --follower-writes of the members; default: drawn from the seed (half of the seeds forward). */
   followerWrites?: 'redirect' | 'forward';
+  /** Records the run for the live view (trace-recorder.ts). */
+  record?: (nowMs: () => number) => TraceRecorder;
 }
 
 export const FAULT_KINDS = ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'] as const;
@@ -120,6 +123,11 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   // Most runs snapshot and compact often, so that restarts load snapshots and followers install them.
   const snapRng = new Rng(deriveSeed(seed, 7));
   const snapshots = snapRng.chance(0.8) ? { snapshotCount: snapRng.pick([10, 30, 100]), snapshotCatchUpEntries: snapRng.pick([1, 5, 50]), maxSnapshots: snapRng.pick([1, 2, 5]) } : {};
+  // Most encode snapshots in tiny slices with pauses in virtual time, so that writes are applied, a
+  // leader's snapshot is installed and members crash while one is being encoded (its own stream of
+  // the seed: the rest of a schedule is the same as before this was drawn).
+  const sliceRng = new Rng(deriveSeed(seed, 8));
+  const snapshotSlice = sliceRng.chance(0.75) ? { items: sliceRng.pick([1, 4, 16]), bytes: sliceRng.pick([64, 1024]), pauseMs: sliceRng.pick([0, 1, 5]) } : undefined;
   const cluster = new MemberCluster({
     members: o.members,
     seed,
@@ -128,6 +136,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     traceSize: o.traceSize ?? 64,
     followerWrites,
     ...snapshots,
+    ...(snapshotSlice !== undefined ? { snapshotSlice } : {}),
+    ...(o.record !== undefined ? { record: o.record } : {}),
   });
   const profile = drawProfile(rng, o.members);
   const enabled = new Set<FaultKind>(o.faults ?? FAULT_KINDS);

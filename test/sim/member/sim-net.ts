@@ -111,6 +111,7 @@ export class SimNetwork {
           for (const [to, list] of byPeer) this.sendBatch(o.selfId, to, list, o.onUnreachable, owner);
         },
         updatePeer: () => undefined,
+        removePeer: () => undefined,
         close: async () => {
           closed = true;
         },

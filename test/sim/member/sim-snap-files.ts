@@ -11,6 +11,7 @@ import {
   encodeSnapshotFile,
   snapFileName,
   snapshotFilesIn,
+  type SnapshotFileData,
   type SnapshotFileInfo,
   type SnapshotFiles,
   type SnapshotLoad,
@@ -85,7 +86,7 @@ export class SimSnapshotFiles implements SnapshotFiles {
     return this.owner;
   }
 
-  async save(term: number, index: number, data: Uint8Array): Promise<void> {
+  async save(term: number, index: number, data: SnapshotFileData): Promise<void> {
     const owner = this.live('save');
     const name = snapFileName(term, index);
     const bytes = encodeSnapshotFile(term, index, data);
