@@ -6,6 +6,9 @@
 //   npm run bench -- --quick               3 s per workload (a smoke run)
 //   npm run bench -- --only put-c64,get-c64
 //   npm run bench -- --duration 20 --reps 2
+//   npm run bench -- --tls                 each system over http and over https (client certificates
+//                                          required on both sides, the same certificates for both):
+//                                          put-c1, put-c64, get-c64 unless --only says otherwise
 //
 // Needs /usr/bin/etcd (apt-get install etcd-server etcd-client). Servers bind to 127.0.0.1 only.
 // Raw results (one v2bench JSON line per run) go to bench/results/<timestamp>.jsonl and the table
@@ -15,6 +18,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+import { makeClusterCerts } from '../cluster/make-certs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -27,7 +32,8 @@ const opt = (name, dflt) => {
 const quick = argv.includes('--quick');
 const durationS = Number(opt('duration', quick ? 3 : 10));
 const reps = Number(opt('reps', 1));
-const only = opt('only', '') ? String(opt('only', '')).split(',') : null;
+const tlsRun = argv.includes('--tls');
+const only = opt('only', '') ? String(opt('only', '')).split(',') : tlsRun ? ['put-c1', 'put-c64', 'get-c64'] : null;
 
 const WORKLOADS = [
   { id: 'put-c1', args: ['--workload', 'put', '--clients', '1'] },
@@ -56,14 +62,19 @@ if (!fs.existsSync(path.join(root, 'dist', 'cli.js'))) {
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-ts-bench-'));
 const children = [];
+// --tls: one set of certificates for both systems (cluster/make-certs.mjs).
+const certs = tlsRun ? makeClusterCerts(path.join(work, 'certs')) : null;
+const tlsDispatcher = certs === null ? undefined : new Agent({
+  connect: { ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.clientCert), key: fs.readFileSync(certs.clientKey) },
+});
 
 async function waitHealthy(urls, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   for (const url of urls) {
     for (;;) {
       try {
-        const r = await fetch(`${url}/health`);
-        if ((await r.json()).health === 'true') break;
+        const r = await request(`${url}/health`, { dispatcher: url.startsWith('https:') ? tlsDispatcher : undefined, signal: AbortSignal.timeout(2000) });
+        if ((await r.body.json()).health === 'true') break;
       } catch {
         // not up yet
       }
@@ -73,29 +84,34 @@ async function waitHealthy(urls, timeoutMs) {
   }
 }
 
-async function startEtcdTs() {
+async function startEtcdTs(secure) {
+  const scheme = secure ? 'https' : 'http';
+  const tlsFlags = secure ? [
+    '--cert-file', certs.memberCert, '--key-file', certs.memberKey, '--trusted-ca-file', certs.ca, '--client-cert-auth',
+    '--peer-cert-file', certs.memberCert, '--peer-key-file', certs.memberKey, '--peer-trusted-ca-file', certs.ca, '--peer-client-cert-auth',
+  ] : [];
   const ms = [
     { name: 't1', client: 24379, peer: 24380 },
     { name: 't2', client: 24389, peer: 24390 },
     { name: 't3', client: 24399, peer: 24398 },
   ];
-  const ic = ms.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
+  const ic = ms.map((m) => `${m.name}=${scheme}://127.0.0.1:${m.peer}`).join(',');
   const pids = [];
   for (const m of ms) {
-    const dataDir = path.join(work, 'etcd-ts', m.name);
+    const dataDir = path.join(work, `etcd-ts-${scheme}`, m.name);
     fs.mkdirSync(dataDir, { recursive: true });
     const log = fs.openSync(path.join(work, `${m.name}.log`), 'a');
     const child = spawn(process.execPath, [
       path.join(root, 'bin', 'etcd-ts'),
       '--name', m.name, '--data-dir', dataDir,
-      '--listen-client-urls', `http://127.0.0.1:${m.client}`, '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
-      '--listen-peer-urls', `http://127.0.0.1:${m.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
-      '--initial-cluster', ic, '--initial-cluster-token', 'bench', '--log-level', 'warn',
+      '--listen-client-urls', `${scheme}://127.0.0.1:${m.client}`, '--advertise-client-urls', `${scheme}://127.0.0.1:${m.client}`,
+      '--listen-peer-urls', `${scheme}://127.0.0.1:${m.peer}`, '--initial-advertise-peer-urls', `${scheme}://127.0.0.1:${m.peer}`,
+      '--initial-cluster', ic, '--initial-cluster-token', 'bench', '--log-level', 'warn', ...tlsFlags,
     ], { stdio: ['ignore', log, log] });
     children.push(child);
     pids.push(child.pid);
   }
-  const endpoints = ms.map((m) => `http://127.0.0.1:${m.client}`);
+  const endpoints = ms.map((m) => `${scheme}://127.0.0.1:${m.client}`);
   await waitHealthy(endpoints, 30_000);
   return {
     endpoints, pids,
@@ -108,22 +124,26 @@ async function startEtcdTs() {
   };
 }
 
-function etcdScript(cmd) {
+function etcdScript(cmd, secure) {
   return execFileSync('bash', [path.join(root, 'bench', 'etcd-v2-cluster.sh'), cmd], {
-    env: { ...process.env, BASE: path.join(work, 'etcd') },
+    env: { ...process.env, BASE: path.join(work, secure ? 'etcd-https' : 'etcd'), ...(secure ? { TLS_DIR: path.dirname(certs.ca) } : {}) },
     encoding: 'utf8',
   });
 }
 
-async function startEtcd() {
-  etcdScript('start3');
-  const pids = etcdScript('pids').trim().split(',').map(Number);
-  return { endpoints: ['http://127.0.0.1:23379', 'http://127.0.0.1:23389', 'http://127.0.0.1:23399'], pids, stop: async () => etcdScript('stop') };
+async function startEtcd(secure) {
+  etcdScript('start3', secure);
+  const pids = etcdScript('pids', secure).trim().split(',').map(Number);
+  const scheme = secure ? 'https' : 'http';
+  return { endpoints: [23379, 23389, 23399].map((p) => `${scheme}://127.0.0.1:${p}`), pids, stop: async () => etcdScript('stop', secure) };
 }
+
+const tlsArgs = certs === null ? [] : ['--cacert', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey];
 
 function runBench(target, w, label, rep) {
   const args = [path.join(root, 'bench', 'v2bench.mjs'), '--endpoints', target.endpoints.join(','), ...w.args,
-    '--duration', String(durationS), '--warmup', '1', '--server-pids', target.pids.join(','), '--label', label, '--prefix', `b${rep}${w.id.replace(/[^a-z0-9]/g, '')}`];
+    '--duration', String(durationS), '--warmup', '1', '--server-pids', target.pids.join(','), '--label', label, '--prefix', `b${rep}${w.id.replace(/[^a-z0-9]/g, '')}`,
+    ...(target.endpoints[0].startsWith('https:') ? tlsArgs : [])];
   const out = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: (durationS + 120) * 1000 });
   const result = JSON.parse(out.trim().split('\n').pop());
   return { ...result, rep };
@@ -136,8 +156,11 @@ const rows = [];
 
 try {
   // One system at a time on this 2-core machine; each gets the whole box for its runs.
-  for (const system of ['etcd', 'etcd-ts']) {
-    const target = system === 'etcd' ? await startEtcd() : await startEtcdTs();
+  // --tls: each system over http, then over https.
+  const systems = tlsRun ? ['etcd', 'etcd/https', 'etcd-ts', 'etcd-ts/https'] : ['etcd', 'etcd-ts'];
+  for (const system of systems) {
+    const secure = system.endsWith('/https');
+    const target = system.startsWith('etcd-ts') ? await startEtcdTs(secure) : await startEtcd(secure);
     try {
       for (let rep = 1; rep <= reps; rep++) {
         for (const w of WORKLOADS) {
@@ -153,6 +176,7 @@ try {
   }
 } finally {
   for (const c of children) c.kill('SIGKILL');
+  await tlsDispatcher?.destroy();
 }
 
 const pick = (system, id) => rows.filter((x) => x.system === system && x.id === id).map((x) => x.r);
@@ -160,14 +184,24 @@ const median = (xs) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Ma
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 console.log(`\nside by side, ${durationS} s per workload, ${reps} rep(s), 3 members each, one machine (${os.cpus().length} cores)`);
 console.log('workload              |  etcd ops/s | etcd-ts ops/s | ratio | etcd p99 ms | etcd-ts p99 ms | etcd-ts errors');
-for (const w of WORKLOADS) {
-  const e = pick('etcd', w.id);
-  const t = pick('etcd-ts', w.id);
-  const eOps = median(e.map((r) => r.ops_per_s));
-  const tOps = median(t.map((r) => r.ops_per_s));
-  const p99 = (rs) => median(rs.map((r) => r.latency_ms?.p99 ?? r.notify_latency_ms?.p99 ?? NaN));
-  const errs = t.reduce((s, r) => s + (r.errors ?? 0) + (r.missed ?? 0), 0);
-  console.log(`${w.id.padEnd(21)} | ${fmt(eOps).padStart(11)} | ${fmt(tOps).padStart(13)} | ${fmt(tOps / eOps, 2).padStart(5)} | ${fmt(p99(e), 2).padStart(11)} | ${fmt(p99(t), 2).padStart(14)} | ${errs}`);
+const p99 = (rs) => median(rs.map((r) => r.latency_ms?.p99 ?? r.notify_latency_ms?.p99 ?? NaN));
+for (const suffix of tlsRun ? ['', '/https'] : ['']) {
+  for (const w of WORKLOADS) {
+    const e = pick(`etcd${suffix}`, w.id);
+    const t = pick(`etcd-ts${suffix}`, w.id);
+    const eOps = median(e.map((r) => r.ops_per_s));
+    const tOps = median(t.map((r) => r.ops_per_s));
+    const errs = t.reduce((s, r) => s + (r.errors ?? 0) + (r.missed ?? 0), 0);
+    console.log(`${(w.id + suffix).padEnd(21)} | ${fmt(eOps).padStart(11)} | ${fmt(tOps).padStart(13)} | ${fmt(tOps / eOps, 2).padStart(5)} | ${fmt(p99(e), 2).padStart(11)} | ${fmt(p99(t), 2).padStart(14)} | ${errs}`);
+  }
+}
+if (tlsRun) {
+  console.log('\ncost of TLS (https ops/s / http ops/s, same system)');
+  console.log('workload              |  etcd | etcd-ts');
+  for (const w of WORKLOADS) {
+    const cost = (sys) => median(pick(`${sys}/https`, w.id).map((r) => r.ops_per_s)) / median(pick(sys, w.id).map((r) => r.ops_per_s));
+    console.log(`${w.id.padEnd(21)} | ${fmt(cost('etcd'), 2).padStart(5)} | ${fmt(cost('etcd-ts'), 2).padStart(7)}`);
+  }
 }
 console.log(`\nraw results: ${path.relative(root, resultsFile)}`);
 fs.rmSync(work, { recursive: true, force: true });

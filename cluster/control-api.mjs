@@ -1,7 +1,9 @@
 // The launcher's control API (issue 14): what the live view's buttons call. Loopback only, every
 // request but a CORS preflight needs `Authorization: Bearer <token>` (a random token printed at
 // start), a Host naming the loopback address (so a rebound DNS name cannot reach it) and, when the
-// browser sends an Origin, a loopback one (the page is served by a member on 127.0.0.1).
+// browser sends an Origin, a loopback one (the page is served by a member on 127.0.0.1, over http or,
+// for a TLS cluster, https: the API itself stays on loopback http, which browsers let an https page
+// call since http://127.0.0.1 counts as potentially trustworthy).
 //
 //   GET  /api/cluster                      {"members":[{name, pid, clientURL, peerURL, state}]}
 //   POST /api/members/<name>/kill          SIGKILL (kill -9); the member is stopped
@@ -18,14 +20,25 @@
 import http from 'node:http';
 import crypto from 'node:crypto';
 
-const LOOPBACK_ORIGIN = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/;
+const LOOPBACK_ORIGIN = /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/;
 const ACTIONS = new Set(['kill', 'restart', 'pause', 'resume']);
 
 /**
  * members: the launcher's member records ({name, client, peer, child, state}); spawnMember(m)
- * starts one again. Resolves with {url, token, close()}.
+ * starts one again. scheme is the members' URL scheme (https for a TLS cluster) and fetch what
+ * reaches them (for a TLS cluster, one that trusts its CA and presents a client certificate).
+ * Resolves with {url, token, close()}.
  */
-export async function startControlApi({ port = 0, members, spawnMember, log = () => {}, token = crypto.randomBytes(18).toString('hex'), faultsToken = null }) {
+export async function startControlApi({
+  port = 0,
+  members,
+  spawnMember,
+  log = () => {},
+  token = crypto.randomBytes(18).toString('hex'),
+  faultsToken = null,
+  scheme = 'http',
+  fetch = globalThis.fetch,
+}) {
   const busy = new Set();
   /** The partition in force: groups of member names, or null. */
   let partition = null;
@@ -126,7 +139,7 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
     for (const m of members) {
       if (m.state !== 'running') continue;
       try {
-        const res = await fetch(`http://127.0.0.1:${m.client}/v2/members`, { signal: AbortSignal.timeout(2000) });
+        const res = await fetch(`${scheme}://127.0.0.1:${m.client}/v2/members`, { signal: AbortSignal.timeout(2000) });
         const body = await res.json();
         return new Map(body.members.map((x) => [x.name, x.id]));
       } catch {
@@ -152,7 +165,7 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
           const group = partition?.find((g) => g.includes(m.name)) ?? [];
           const blackhole = partition === null ? [] : members.filter((x) => !group.includes(x.name)).map((x) => ids.get(x.name)).filter((id) => id !== undefined);
           try {
-            const res = await fetch(`http://127.0.0.1:${m.client}/debug/raft/faults`, {
+            const res = await fetch(`${scheme}://127.0.0.1:${m.client}/debug/raft/faults`, {
               method: 'PUT',
               headers: { Authorization: `Bearer ${faultsToken}`, 'Content-Type': 'application/json' },
               body: JSON.stringify({ blackhole }),
@@ -178,7 +191,7 @@ export async function startControlApi({ port = 0, members, spawnMember, log = ()
   }
 
   function describe(m) {
-    return { name: m.name, pid: m.child?.pid ?? null, clientURL: `http://127.0.0.1:${m.client}`, peerURL: `http://127.0.0.1:${m.peer}`, state: m.state };
+    return { name: m.name, pid: m.child?.pid ?? null, clientURL: `${scheme}://127.0.0.1:${m.client}`, peerURL: `${scheme}://127.0.0.1:${m.peer}`, state: m.state };
   }
 
   function exited(m, ms) {

@@ -10,6 +10,9 @@
 //   npm run cluster -- --client-ports 2379,22379,32379 --peer-ports 12380,22380,32380   other ports
 //   npm run cluster -- --control-port N   the control API's port (default: any free port)
 //   npm run cluster -- --no-control       no control API
+//   npm run cluster -- --tls              https for clients and peers, client certificates required on
+//                                         both sides; certificates made with openssl in DATA/certs
+//                                         (default data dir ./data-tls), the curl/etcdctl lines printed
 //
 // Each member's log lines are prefixed with its name. Ctrl-C (SIGINT) or SIGTERM stops all three
 // cleanly; if one member exits on its own the others keep running (a real cluster tolerates it).
@@ -24,11 +27,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch, request } from 'undici';
 import { startControlApi } from './control-api.mjs';
+import { makeClusterCerts } from './make-certs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const usage =
-  'usage: npm run cluster -- [--fresh] [--data-dir DIR] [--log-level debug|info|warn|error] [--follower-writes redirect|forward]\n' +
+  'usage: npm run cluster -- [--fresh] [--tls] [--data-dir DIR] [--log-level debug|info|warn|error] [--follower-writes redirect|forward]\n' +
   '                          [--client-ports P1,P2,P3] [--peer-ports P1,P2,P3] [--control-port N] [--no-control]';
 
 function parsePorts(flag, v) {
@@ -40,7 +45,8 @@ function parsePorts(flag, v) {
 function parseArgs(argv) {
   const opts = {
     fresh: false,
-    dataDir: path.join(root, 'data'),
+    tls: false,
+    dataDir: undefined,
     logLevel: 'warn',
     followerWrites: 'redirect',
     clientPorts: [2379, 22379, 32379],
@@ -58,6 +64,7 @@ function parseArgs(argv) {
       return v;
     };
     if (flag === '--fresh') opts.fresh = true;
+    else if (flag === '--tls') opts.tls = true;
     else if (flag === '--data-dir') opts.dataDir = path.resolve(value());
     else if (flag === '--log-level') opts.logLevel = value();
     else if (flag === '--follower-writes') opts.followerWrites = value();
@@ -73,6 +80,8 @@ function parseArgs(argv) {
       process.exit(0);
     } else fail(`unknown flag: ${arg}`);
   }
+  // A TLS cluster has other peer URLs, hence other member ids: it keeps its own data.
+  opts.dataDir ??= path.join(root, opts.tls ? 'data-tls' : 'data');
   return opts;
 }
 
@@ -82,6 +91,7 @@ function fail(message) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+const scheme = opts.tls ? 'https' : 'http';
 const members = ['infra1', 'infra2', 'infra3'].map((name, i) => ({
   name,
   client: opts.clientPorts[i],
@@ -93,9 +103,23 @@ const members = ['infra1', 'infra2', 'infra3'].map((name, i) => ({
   state: 'stopped',
   prefix: '',
 }));
-const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
+const initialCluster = members.map((m) => `${m.name}=${scheme}://127.0.0.1:${m.peer}`).join(',');
 const colors = ['\x1b[36m', '\x1b[33m', '\x1b[35m'];
 const reset = '\x1b[0m';
+
+let certs = null;
+if (opts.tls) {
+  try {
+    certs = makeClusterCerts(path.join(opts.dataDir, 'certs'));
+  } catch (err) {
+    console.error(`local-cluster: ${err.message}`);
+    process.exit(1);
+  }
+}
+const tlsFlags = certs === null ? [] : [
+  '--cert-file', certs.memberCert, '--key-file', certs.memberKey, '--trusted-ca-file', certs.ca, '--client-cert-auth',
+  '--peer-cert-file', certs.memberCert, '--peer-key-file', certs.memberKey, '--peer-trusted-ca-file', certs.ca, '--peer-client-cert-auth',
+];
 
 const bin = path.join(root, 'bin', 'etcd-ts');
 // bin/etcd-ts runs dist/main.js and would say the same thrice, once per member.
@@ -122,15 +146,16 @@ function spawnMember(m) {
     bin,
     '--name', m.name,
     '--data-dir', m.dataDir,
-    '--listen-client-urls', `http://127.0.0.1:${m.client}`,
-    '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
-    '--listen-peer-urls', `http://127.0.0.1:${m.peer}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
+    '--listen-client-urls', `${scheme}://127.0.0.1:${m.client}`,
+    '--advertise-client-urls', `${scheme}://127.0.0.1:${m.client}`,
+    '--listen-peer-urls', `${scheme}://127.0.0.1:${m.peer}`,
+    '--initial-advertise-peer-urls', `${scheme}://127.0.0.1:${m.peer}`,
     '--initial-cluster', initialCluster,
     '--initial-cluster-token', 'etcd-ts-local-cluster',
     '--initial-cluster-state', 'new',
     '--log-level', opts.logLevel,
     '--follower-writes', opts.followerWrites,
+    ...tlsFlags,
     ...(faultsToken !== null ? ['--debug-faults-token-file', faultsTokenFile] : []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -148,8 +173,15 @@ function spawnMember(m) {
     // Without the control API nothing can start a member again: stop once all three are gone.
     if (members.every((x) => x.child === null) && (stopping || !opts.control)) process.exit(stopping ? 0 : 1);
   });
-  process.stdout.write(`${m.prefix}${resuming ? 'resuming' : 'starting'}: client http://127.0.0.1:${m.client}, peer http://127.0.0.1:${m.peer}, data ${m.dataDir}\n`);
+  process.stdout.write(`${m.prefix}${resuming ? 'resuming' : 'starting'}: client ${scheme}://127.0.0.1:${m.client}, peer ${scheme}://127.0.0.1:${m.peer}, data ${m.dataDir}\n`);
 }
+
+// The health checks and the control API's calls to the members (GET /v2/members, PUT
+// /debug/raft/faults) present the client certificate when the members require one.
+const dispatcher = certs === null ? undefined : new Agent({
+  connect: { ca: fs.readFileSync(certs.ca), cert: fs.readFileSync(certs.clientCert), key: fs.readFileSync(certs.clientKey) },
+});
+const memberFetch = dispatcher === undefined ? fetch : (url, init) => undiciFetch(url, { ...init, dispatcher });
 
 for (const [i, m] of members.entries()) {
   m.prefix = process.stdout.isTTY ? `${colors[i]}${m.name.padEnd(6)}|${reset} ` : `${m.name.padEnd(6)}| `;
@@ -157,26 +189,51 @@ for (const [i, m] of members.entries()) {
   spawnMember(m);
 }
 
+// With --tls the members serve the live view over https while the control API stays on loopback
+// http: browsers treat http://127.0.0.1 as potentially trustworthy, so the https page may call it
+// (no mixed-content block), and the API accepts https loopback origins. The browser must trust the
+// cluster's CA and present the client certificate (client.crt/client.key, e.g. imported as a
+// PKCS#12 file) to open the page, as any client of these members must.
 let control = null;
 if (opts.control) {
-  control = await startControlApi({ port: opts.controlPort, members, spawnMember, faultsToken, log: (line) => process.stdout.write(`control| ${line}\n`) });
+  control = await startControlApi({
+    port: opts.controlPort,
+    members,
+    spawnMember,
+    faultsToken,
+    scheme,
+    fetch: memberFetch,
+    log: (line) => process.stdout.write(`control| ${line}\n`),
+  });
+}
+
+function tryLines() {
+  const endpoints = members.map((m) => `${scheme}://127.0.0.1:${m.client}`).join(',');
+  const first = `${scheme}://127.0.0.1:${members[0].client}`;
+  const live = control === null ? `live view (read-only): ${first}/ui/` : `live view: ${first}/ui/?control=${control.url}&token=${control.token}`;
+  if (certs === null) {
+    return `  curl -L ${first}/v2/keys/hello -XPUT -d value=world\n  ETCDCTL_API=2 etcdctl --endpoints ${endpoints} get /hello\n${live}`;
+  }
+  const q = (p) => (/^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
+  return [
+    `  curl -L --cacert ${q(certs.ca)} --cert ${q(certs.clientCert)} --key ${q(certs.clientKey)} ${first}/v2/keys/hello -XPUT -d value=world`,
+    `  ETCDCTL_API=2 etcdctl --endpoints ${endpoints} --ca-file ${q(certs.ca)} --cert-file ${q(certs.clientCert)} --key-file ${q(certs.clientKey)} get /hello`,
+    `  (without a certificate signed by ${q(certs.ca)} a client is refused during the TLS handshake)`,
+    live,
+    `  (the browser must trust ${q(certs.ca)} and present the client certificate, e.g.`,
+    `   openssl pkcs12 -export -in ${q(certs.clientCert)} -inkey ${q(certs.clientKey)} -out client.p12, then import client.p12)`,
+  ].join('\n');
 }
 
 async function waitHealthy() {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && !stopping) {
     try {
-      const answers = await Promise.all(members.map((m) => fetch(`http://127.0.0.1:${m.client}/health`).then((r) => r.json())));
+      const answers = await Promise.all(
+        members.map((m) => request(`${scheme}://127.0.0.1:${m.client}/health`, { dispatcher, signal: AbortSignal.timeout(2000) }).then((r) => r.body.json())),
+      );
       if (answers.every((a) => a.health === 'true')) {
-        const endpoints = members.map((m) => `http://127.0.0.1:${m.client}`).join(',');
-        const first = `http://127.0.0.1:${members[0].client}`;
-        console.log(
-          `cluster healthy. Try:\n  curl -L ${first}/v2/keys/hello -XPUT -d value=world\n  ETCDCTL_API=2 etcdctl --endpoints ${endpoints} get /hello\n` +
-            (control === null
-              ? `live view (read-only): ${first}/ui/\n`
-              : `live view: ${first}/ui/?control=${control.url}&token=${control.token}\n`) +
-            'Ctrl-C stops all three members.',
-        );
+        console.log(`cluster healthy. Try:\n${tryLines()}\nCtrl-C stops all three members.`);
         return;
       }
     } catch {

@@ -16,6 +16,8 @@ export interface BackupOptions {
   timeoutMs: number;
   /** --with-v3 was given (there is no v3 data: the backup always holds everything). */
   withV3: boolean;
+  /** For an https:// --endpoint: the member's peer TLS files (--peer-cert-file, --peer-key-file, --peer-trusted-ca-file). */
+  peerTLS?: { certFile: string; keyFile: string; trustedCAFile: string };
 }
 
 export type BackupCliOutcome =
@@ -23,10 +25,10 @@ export type BackupCliOutcome =
   | { kind: 'help'; text: string }
   | { kind: 'error'; message: string };
 
-type Flag = 'data-dir' | 'backup-dir' | 'endpoint' | 'skip-quorum' | 'timeout' | 'with-v3' | 'help';
+type Flag = 'data-dir' | 'backup-dir' | 'endpoint' | 'skip-quorum' | 'timeout' | 'with-v3' | 'peer-cert-file' | 'peer-key-file' | 'peer-trusted-ca-file' | 'help';
 
 const BOOLEAN: ReadonlySet<Flag> = new Set(['skip-quorum', 'with-v3', 'help']);
-const FLAGS: ReadonlySet<string> = new Set<Flag>(['data-dir', 'backup-dir', 'endpoint', 'skip-quorum', 'timeout', 'with-v3', 'help']);
+const FLAGS: ReadonlySet<string> = new Set<Flag>(['data-dir', 'backup-dir', 'endpoint', 'skip-quorum', 'timeout', 'with-v3', 'peer-cert-file', 'peer-key-file', 'peer-trusted-ca-file', 'help']);
 
 /** etcdctl backup's flags that have no meaning for an etcd-ts data dir, and why. */
 const REFUSED: Readonly<Record<string, string>> = {
@@ -88,6 +90,14 @@ export function parseBackupCommandLine(argv: readonly string[]): BackupCliOutcom
       options.timeoutMs = ms;
     }
     if (options.skipQuorum && options.endpoint === undefined) fail('--skip-quorum applies to a copy through --endpoint only');
+    const certFile = values.get('peer-cert-file') ?? '';
+    const keyFile = values.get('peer-key-file') ?? '';
+    const trustedCAFile = values.get('peer-trusted-ca-file') ?? '';
+    if ((certFile === '') !== (keyFile === '')) fail('--peer-cert-file and --peer-key-file go together');
+    if (certFile !== '' || trustedCAFile !== '') {
+      if (options.endpoint === undefined || !options.endpoint.startsWith('https://')) fail('--peer-cert-file, --peer-key-file and --peer-trusted-ca-file apply to an https:// --endpoint only');
+      options.peerTLS = { certFile, keyFile, trustedCAFile };
+    }
     return { kind: 'backup', options };
   } catch (err: unknown) {
     if (err instanceof BackupCliError) return { kind: 'error', message: `etcd-ts backup: ${err.message} ${HINT}` };
@@ -130,6 +140,9 @@ export function backupHelpText(): string {
     '    quorum (the cluster lost its majority). Writes acknowledged by the other members may be missing.',
     '  --timeout DURATION',
     "    How long the member may stay silent (connect, quorum confirmation, each chunk); default 30s.",
+    '  --peer-cert-file FILE, --peer-key-file FILE, --peer-trusted-ca-file FILE',
+    '    With an https:// --endpoint: the member\'s own peer TLS flags (the certificate to present when the',
+    '    member requires one, and the CA its certificate is checked against).',
     '  --with-v3',
     '    Accepted for etcdctl compatibility; etcd-ts has no v3 data (the backup always holds everything).',
     '  -h, --help',

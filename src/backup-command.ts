@@ -5,6 +5,7 @@
 // src/server/backup-endpoint.ts). Every refusal is one line on stderr, exit code 1.
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 import type { BackupOptions } from './backup-cli.js';
 import { BACKUP_PATH, BACKUP_TOKEN_FILE, BackupStreamError, decodeBackupStream, HEADER_BACKUP_DATA_DIR, HEADER_BACKUP_INDEX, HEADER_BACKUP_MEMBER, HEADER_BACKUP_TOKEN } from './server/backup-stream.js';
@@ -138,8 +139,21 @@ async function requestCopy(endpoint: string, o: BackupOptions): Promise<http.Inc
   })).trim();
   const url = new URL(BACKUP_PATH, endpoint.endsWith('/') ? endpoint : endpoint + '/');
   if (o.skipQuorum) url.searchParams.set('quorum', 'false');
+  const tls: https.RequestOptions = {};
+  if (o.peerTLS !== undefined) {
+    const read = (flag: string, file: string): Promise<string> =>
+      fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new BackupError(`--${flag} "${file}": cannot read the file (${err.code ?? err.message})`);
+      });
+    if (o.peerTLS.trustedCAFile !== '') tls.ca = await read('peer-trusted-ca-file', o.peerTLS.trustedCAFile);
+    if (o.peerTLS.certFile !== '') {
+      tls.cert = await read('peer-cert-file', o.peerTLS.certFile);
+      tls.key = await read('peer-key-file', o.peerTLS.keyFile);
+    }
+  }
+  const get = url.protocol === 'https:' ? https.get : http.get;
   return await new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: o.timeoutMs, headers: { [HEADER_BACKUP_TOKEN]: token } }, (res) => {
+    const req = get(url, { timeout: o.timeoutMs, headers: { [HEADER_BACKUP_TOKEN]: token }, ...tls }, (res) => {
       if (res.statusCode === 200) {
         resolve(res);
         return;

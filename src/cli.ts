@@ -2,7 +2,8 @@
 // package allows), ETCD_* environment variables for flags not given (flags win), etcd's defaults,
 // and etcd's validation. Any problem is one line on stderr naming the flag, and exit code 2.
 import { goParseBool } from './http/go-text.js';
-import type { InitialClusterState, InitialMember, LogLevel, MemberConfig } from './config.js';
+import type { InitialClusterState, InitialMember, LogLevel, MemberConfig, TLSFiles } from './config.js';
+import { CIPHER_SUITES } from './server/tls.js';
 import { computeClusterId, computeMemberId } from './server/ids.js';
 import { parseMemberURLs, type MemberURL } from './server/urls.js';
 import { ETCD_SERVER_VERSION, etcdTsVersion } from './server/version.js';
@@ -37,6 +38,17 @@ type FlagName =
   | 'follower-writes'
   | 'force-new-cluster'
   | 'initial-election-tick-advance'
+  | 'cert-file'
+  | 'key-file'
+  | 'trusted-ca-file'
+  | 'client-cert-auth'
+  | 'auto-tls'
+  | 'peer-cert-file'
+  | 'peer-key-file'
+  | 'peer-trusted-ca-file'
+  | 'peer-client-cert-auth'
+  | 'peer-auto-tls'
+  | 'cipher-suites'
   | 'debug-faults-token-file'
   | 'help'
   | 'version';
@@ -107,6 +119,21 @@ const flags: Record<FlagName, FlagSpec> = {
     default: 'false',
     help: 'Force to create a new one-member cluster from the data dir\'s log and data (disaster recovery; see `etcd-ts backup --help`). --initial-cluster must list only this member.',
   },
+  'cert-file': { boolean: false, default: '', help: 'Path to the client server TLS cert file.' },
+  'key-file': { boolean: false, default: '', help: 'Path to the client server TLS key file.' },
+  'trusted-ca-file': { boolean: false, default: '', help: 'Path to the client server TLS trusted CA cert file.' },
+  'client-cert-auth': { boolean: true, default: 'false', help: 'Enable client cert authentication.' },
+  'auto-tls': { boolean: true, default: 'false', help: 'Client TLS using generated certificates (kept in <data-dir>/fixtures/client).' },
+  'peer-cert-file': { boolean: false, default: '', help: 'Path to the peer server TLS cert file.' },
+  'peer-key-file': { boolean: false, default: '', help: 'Path to the peer server TLS key file.' },
+  'peer-trusted-ca-file': { boolean: false, default: '', help: 'Path to the peer server TLS trusted CA file.' },
+  'peer-client-cert-auth': { boolean: true, default: 'false', help: 'Enable peer client cert authentication.' },
+  'peer-auto-tls': { boolean: true, default: 'false', help: 'Peer TLS using generated certificates (kept in <data-dir>/fixtures/peer).' },
+  'cipher-suites': {
+    boolean: false,
+    default: '',
+    help: 'Comma-separated list of supported TLS 1.2 cipher suites between client/server and peers, by their Go names (empty will be auto-populated).',
+  },
   help: { boolean: true, default: 'false', help: 'Show this help and exit.' },
   version: { boolean: true, default: 'false', help: 'Print the version and exit.' },
 };
@@ -138,7 +165,7 @@ export function parseCommandLine(argv: readonly string[], env: Readonly<Record<s
     if (values.get('help') === 'true') return { kind: 'help', text: helpText() };
     if (values.get('version') === 'true') return { kind: 'version', text: versionText() };
     const warnings = applyEnvironment(values, fromCommandLine, env);
-    return { kind: 'run', config: buildConfig(values, fromCommandLine, env), warnings };
+    return { kind: 'run', config: buildConfig(values, fromCommandLine, env, warnings), warnings };
   } catch (err: unknown) {
     if (err instanceof CliError) return { kind: 'error', message: `etcd-ts: ${err.message} ${USAGE_HINT}` };
     throw err;
@@ -215,6 +242,7 @@ function buildConfig(
   values: ReadonlyMap<FlagName, string>,
   fromCommandLine: ReadonlySet<FlagName>,
   env: Readonly<Record<string, string | undefined>>,
+  warnings: string[] = [],
 ): MemberConfig {
   const isSet = (name: FlagName): boolean => values.has(name);
   const raw = (name: FlagName): string => values.get(name) ?? flags[name].default;
@@ -305,6 +333,48 @@ function buildConfig(
         `leave it out or set it to ${name}=${advertisedPeers.join(',')}, and keep it so on later restarts`,
     );
   }
+  const tlsSide = (side: 'client' | 'peer'): TLSFiles | undefined => {
+    const p = side === 'peer' ? 'peer-' : '';
+    const f = (n: string): FlagName => `${p}${n}` as FlagName;
+    const files: TLSFiles = {
+      certFile: raw(f('cert-file')),
+      keyFile: raw(f('key-file')),
+      trustedCAFile: raw(f('trusted-ca-file')),
+      clientCertAuth: raw(f('client-cert-auth')) === 'true',
+      autoTLS: raw(f('auto-tls')) === 'true',
+    };
+    if ((files.certFile === '') !== (files.keyFile === '')) {
+      const [given, missing] = files.certFile === '' ? [f('key-file'), f('cert-file')] : [f('cert-file'), f('key-file')];
+      fail(`${where(given)} is set but --${missing} is not: a TLS key and certificate go together`);
+    }
+    if (files.autoTLS && files.certFile !== '') {
+      warnings.push(`ignoring ${side} auto TLS since certs given (--${f('auto-tls')} with --${f('cert-file')})`);
+      files.autoTLS = false;
+    }
+    const listen = side === 'client' ? listenClientURLs : listenPeerURLs;
+    const hasCert = files.certFile !== '' || files.autoTLS;
+    for (const u of listen) {
+      if (u.scheme === 'https' && !hasCert) {
+        fail(`TLS key/cert (--${f('cert-file')}, --${f('key-file')}) must be provided for ${side} url ${u.text} with HTTPS scheme`);
+      }
+    }
+    if (files.clientCertAuth) {
+      if (files.trustedCAFile === '') fail(`${where(f('client-cert-auth'))} needs --${f('trusted-ca-file')}: the CA whose signature a ${side}'s certificate must carry`);
+      for (const u of listen) {
+        if (u.scheme === 'http') warnings.push(`The scheme of ${side} url ${u.text} is HTTP while client cert auth (--${f('client-cert-auth')}) is enabled. Ignored client cert auth for this url.`);
+      }
+    }
+    const any = hasCert || files.trustedCAFile !== '' || files.clientCertAuth;
+    return any ? files : undefined;
+  };
+  const clientTLS = tlsSide('client');
+  const peerTLS = tlsSide('peer');
+  const cipherText = raw('cipher-suites');
+  const cipherSuites = cipherText === '' ? undefined : cipherText.split(',').map((c) => c.trim());
+  for (const c of cipherSuites ?? []) {
+    if (CIPHER_SUITES[c] === undefined) fail(`unexpected TLS cipher suite "${c}" (${where('cipher-suites')})`);
+  }
+
   const logLevel = raw('log-level');
   if (!isLogLevel(logLevel)) fail(`invalid value "${logLevel}" for ${where('log-level')}: valid levels are debug, info, warn, error`);
 
@@ -328,6 +398,9 @@ function buildConfig(
     logLevel,
     ...(forceNewCluster ? { forceNewCluster: true } : {}),
     ...(raw('initial-election-tick-advance') === 'false' ? { initialElectionTickAdvance: false } : {}),
+    ...(clientTLS !== undefined ? { clientTLS } : {}),
+    ...(peerTLS !== undefined ? { peerTLS } : {}),
+    ...(cipherSuites !== undefined ? { cipherSuites } : {}),
     ...(raw('debug-faults-token-file') !== '' ? { debugFaultsTokenFile: raw('debug-faults-token-file') } : {}),
     memberId: self.id,
     clusterId: computeClusterId(initialCluster, token),

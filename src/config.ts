@@ -13,6 +13,22 @@ export interface InitialMember {
   peerURLs: string[];
 }
 
+/**
+ * One side's TLS settings (client or peer), as etcd's transport.TLSInfo: file paths as given on the
+ * command line; src/server/tls.ts reads and checks the files when the member starts.
+ */
+export interface TLSFiles {
+  /** --cert-file / --peer-cert-file ('' when not given). */
+  certFile: string;
+  keyFile: string;
+  /** --trusted-ca-file / --peer-trusted-ca-file ('' when not given). */
+  trustedCAFile: string;
+  /** --client-cert-auth / --peer-client-cert-auth: a certificate signed by the trusted CA is required. */
+  clientCertAuth: boolean;
+  /** --auto-tls / --peer-auto-tls: a self-signed certificate kept in <data-dir>/fixtures/{client,peer}. */
+  autoTLS: boolean;
+}
+
 export interface MemberConfig {
   name: string;
   dataDir: string;
@@ -51,6 +67,12 @@ export interface MemberConfig {
   debugFaultsTokenFile?: string;
   /** etcd's --initial-election-tick-advance (default true): see RaftMember.adjustTicks. */
   initialElectionTickAdvance?: boolean;
+  /** The client side's TLS (absent: no TLS flag given, every client URL is http). */
+  clientTLS?: TLSFiles;
+  /** The peer side's TLS: the peer listeners' certificate, and what the peer client presents and trusts. */
+  peerTLS?: TLSFiles;
+  /** --cipher-suites: Go's names of the TLS 1.2 suites allowed on both sides (absent: Node's defaults). */
+  cipherSuites?: string[];
   /** This member's id (one of initialCluster's). */
   memberId: number;
   /** etcd's cluster id (from the initial members' ids and the token), truncated to 53 bits. */

@@ -5,6 +5,7 @@
 // the hot path pays one flag read. A verdict is a promise only while scrypt runs for credentials
 // this member has not seen yet.
 import type { IncomingMessage } from 'node:http';
+import { TLSSocket, type DetailedPeerCertificate } from 'node:tls';
 import type { ClientBackend } from '../server/backend.js';
 import { AuthStore, GUEST_ROLE_NAME, ROOT_NAME, roleHasAccess, type AuthUser, type AuthView } from '../store/auth.js';
 import { ErrorCode, EtcdError } from '../store/errors.js';
@@ -49,6 +50,32 @@ function authenticatedUser(credentials: CredentialCache, view: AuthView, header:
   return verdict.then((ok) => (ok ? user : null));
 }
 
+/** Certificates of a chain looked at, at most (a chain loops back on its self-signed root). */
+const MAX_CHAIN_LENGTH = 10;
+
+/**
+ * etcd's userFromClientCertificate (3.4): over the verified chain, leaf first, the first common
+ * name that names an existing user is the request's user; null when none does, or when the
+ * connection is not TLS with a certificate verified against --trusted-ca-file.
+ */
+function userFromClientCertificate(view: AuthView, req: IncomingMessage): AuthUser | null {
+  const socket = req.socket;
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return null;
+  let cert: DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  for (let i = 0; i < MAX_CHAIN_LENGTH && cert !== undefined && Object.keys(cert).length > 0; i++) {
+    const cn: unknown = (cert.subject as unknown as Record<string, unknown> | undefined)?.['CN'];
+    // Go keeps the last CN attribute of the subject; Node gives an array when there are several.
+    const name = Array.isArray(cn) ? cn[cn.length - 1] : cn;
+    if (typeof name === 'string') {
+      const user = view.user(name);
+      if (user !== undefined) return user;
+    }
+    if (cert.issuerCertificate === cert) break;
+    cert = cert.issuerCertificate;
+  }
+  return null;
+}
+
 function decide<T>(value: T | Promise<T>, rule: (v: T) => boolean): Verdict {
   return value instanceof Promise ? value.then(rule) : rule(value);
 }
@@ -67,27 +94,35 @@ export function keyAccess(ctx: HandlerContext, req: IncomingMessage, key: string
   if (!view.enabled()) return true;
   const write = req.method !== 'GET' && req.method !== 'HEAD';
   const header = authorizationHeader(req);
-  if (header === '') {
-    const guest = view.role(GUEST_ROLE_NAME);
-    return guest !== undefined && roleHasAccess(guest, key, write, false);
-  }
-  return decide(authenticatedUser(ctx.credentials, view, header), (user) => {
+  const userMay = (user: AuthUser | null): boolean => {
     if (user === null) return false;
     for (const name of user.roles ?? []) {
       const role = view.role(name);
       if (role !== undefined && roleHasAccess(role, key, write, recursive)) return true;
     }
     return false;
-  });
+  };
+  if (header === '') {
+    // --client-cert-auth: the certificate's common name may name the user; else the guest role.
+    const certUser = ctx.clientCertAuth ? userFromClientCertificate(view, req) : null;
+    if (certUser !== null) return userMay(certUser);
+    const guest = view.role(GUEST_ROLE_NAME);
+    return guest !== undefined && roleHasAccess(guest, key, write, false);
+  }
+  return decide(authenticatedUser(ctx.credentials, view, header), userMay);
 }
 
-/** etcd's hasRootAccess: auth disabled, or basic-auth credentials of a user holding the root role. */
+/**
+ * etcd's hasRootAccess: auth disabled, or a user holding the root role: from basic-auth
+ * credentials, or (--client-cert-auth, no Authorization header) from the client certificate.
+ */
 export function rootAccess(ctx: HandlerContext, req: IncomingMessage): Verdict {
   const view = authView(ctx.backend);
   if (!view.enabled()) return true;
   const header = authorizationHeader(req);
-  if (header === '') return false;
-  return decide(authenticatedUser(ctx.credentials, view, header), (user) => user !== null && (user.roles ?? []).includes(ROOT_NAME));
+  const isRoot = (user: AuthUser | null): boolean => user !== null && (user.roles ?? []).includes(ROOT_NAME);
+  if (header === '') return ctx.clientCertAuth ? isRoot(userFromClientCertificate(view, req)) : false;
+  return decide(authenticatedUser(ctx.credentials, view, header), isRoot);
 }
 
 /** etcd's hasWriteRootAccess: reads (GET, HEAD) are open to anyone. */

@@ -23,6 +23,11 @@ export interface ClientApiOptions {
    * OPTIONS and path cleaning, only for paths the v2 API does not serve itself.
    */
   extraRoutes?: ReadonlyMap<string, ExtraRoute>;
+  /**
+   * --client-cert-auth: with v2 auth enabled, a request without an Authorization header is made as
+   * the user named by its verified client certificate's common name (etcd's userFromClientCertificate).
+   */
+  clientCertAuth?: boolean;
 }
 
 /** An added endpoint; a rejected promise or a throw becomes a 500 like any other failure. */
@@ -34,6 +39,7 @@ export interface HandlerContext {
   readonly maxRequestBytes: number;
   readonly leader: LeaderOptions;
   readonly extraRoutes: ReadonlyMap<string, ExtraRoute>;
+  readonly clientCertAuth: boolean;
   /** Verdicts of basic-auth password checks, so a client pays for scrypt once. */
   readonly credentials: CredentialCache;
 }
@@ -54,6 +60,7 @@ export function handlerContext(options: ClientApiOptions): HandlerContext {
     maxRequestBytes,
     leader: { requestTimeoutMs, leaderWaitMs },
     extraRoutes: options.extraRoutes ?? new Map(),
+    clientCertAuth: options.clientCertAuth ?? false,
     credentials: new CredentialCache(),
   };
 }

@@ -8,7 +8,8 @@ import type { ExtraRoute } from '../http/context.js';
 import { createClientHandler } from '../http/client-api.js';
 import { closeAll, listenAll, type Listener } from './listen.js';
 import { MEMBERS_PATH } from './bootstrap.js';
-import { servePeerApi } from './peer-api.js';
+import { createHttpPeerClient, servePeerApi } from './peer-api.js';
+import { loadMemberTLS } from './tls.js';
 import { RaftMember } from './raft-member.js';
 import { backupEndpoint } from './backup-endpoint.js';
 import { RAFT_EVENTS_PATH, RAFT_LOG_PATH, RAFT_STATUS_PATH, raftEventsRoute, raftLogRoute, raftStatusRoute } from './raft-debug.js';
@@ -56,6 +57,12 @@ function metricsRoute(member: RaftMember): ExtraRoute {
 
 export async function startClusterMember(config: MemberConfig, options: ClusterRuntimeOptions): Promise<RunningClusterMember> {
   const { logger } = options;
+  // Certificates are read and checked before anything else: a bad one refuses the start, naming it.
+  const tls = await loadMemberTLS(config);
+  const onTLSError = (side: string) => (err: Error, remoteAddress: string | undefined): void => {
+    logger.debug({ side, remoteAddress, err: err.message }, 'rejected connection (TLS handshake failed)');
+  };
+  const peerClient = tls.peerClient !== undefined ? createHttpPeerClient(tls.peerClient) : undefined;
   // The peer port listens first: while this member checks with its peers whether it was already
   // bootstrapped (an empty data dir), the peers that check too must get its answer.
   let serving: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
@@ -66,7 +73,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     res.statusCode = 503;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end('etcdserver: not ready\n');
-  });
+  }, { ...(tls.peerServer !== undefined ? { tls: tls.peerServer } : {}), onTLSError: onTLSError('peer') });
   let member: RaftMember;
   let log: RaftLogStore | undefined;
   try {
@@ -77,6 +84,8 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       config,
       logger,
       onFatal: options.onFatal,
+      ...(peerClient !== undefined ? { peerClient } : {}),
+      ...(tls.peerClient !== undefined ? { peerTLS: tls.peerClient } : {}),
       ...(options.onRemoved !== undefined ? { onRemoved: options.onRemoved } : {}),
       onBootstrapCheck: (api) => {
         preStart = api === null ? null : servePeerApi(api, new Set([MEMBERS_PATH]), 64 * 1024);
@@ -102,6 +111,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       requestTimeoutMs: requestTimeoutMs(config),
       leaderWaitMs: 2 * config.electionTimeoutMs,
       extraRoutes: new Map([['/metrics', metricsRoute(member)]]),
+      clientCertAuth: tls.clientCertAuth,
     });
     // As etcd, client requests wait (bounded) until this member has published itself.
     const readyWaitMs = requestTimeoutMs(config);
@@ -128,7 +138,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
       }
       if (member.isReady()) handler(req, res);
       else void member.whenReady(readyWaitMs).then(() => handler(req, res));
-    });
+    }, { ...(tls.client !== undefined ? { tls: tls.client } : {}), onTLSError: onTLSError('client') });
   } catch (err: unknown) {
     await closeAll(peerListeners);
     await member.stop();
@@ -138,8 +148,8 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
   logger.info(
     {
       version: etcdTsVersion(),
-      clientURLs: clientListeners.map((l) => `http://${l.address.address}:${l.address.port}`),
-      peerURLs: peerListeners.map((l) => `http://${l.address.address}:${l.address.port}`),
+      clientURLs: clientListeners.map((l) => `${l.url.scheme}://${l.address.address}:${l.address.port}`),
+      peerURLs: peerListeners.map((l) => `${l.url.scheme}://${l.address.address}:${l.address.port}`),
       advertiseClientURLs: config.advertiseClientURLs,
       dataDir: config.dataDir,
     },

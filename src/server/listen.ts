@@ -1,12 +1,14 @@
 // HTTP listeners for a member's URLs (--listen-client-urls and --listen-peer-urls). `localhost`
 // binds 127.0.0.1 as Go's net.Listen does (Node would pick ::1 first on some hosts).
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { MemberURL } from './urls.js';
+import type { ServerTLSOptions } from './tls.js';
 
 export interface Listener {
-  readonly server: http.Server;
+  readonly server: http.Server | https.Server;
   readonly url: MemberURL;
   /** The bound address (the real port when the URL asked for port 0). */
   readonly address: AddressInfo;
@@ -20,7 +22,14 @@ export interface ListenOptions {
   headersTimeoutMs?: number;
   /** How long a connection may take to send a whole request, body included. */
   requestTimeoutMs?: number;
+  /** Certificate and client-certificate policy for the https:// URLs (required when there is one). */
+  tls?: ServerTLSOptions;
+  /** Told about a TLS handshake that failed (no or a bad client certificate, plain HTTP, ...). */
+  onTLSError?: (err: Error, remoteAddress: string | undefined) => void;
 }
+
+/** A TLS handshake that has not completed in this time is cut (a stalled client holds no socket for long). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export function bindHost(url: MemberURL): string {
   return url.host === 'localhost' ? '127.0.0.1' : url.host;
@@ -35,7 +44,20 @@ export async function listenAll(
   const listeners: Listener[] = [];
   try {
     for (const url of urls) {
-      const server = http.createServer(handler);
+      let server: http.Server | https.Server;
+      if (url.scheme === 'https') {
+        if (options.tls === undefined) throw new Error(`listen: ${url.text} is https but no TLS certificate was configured`);
+        server = https.createServer({ ...options.tls, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, handler);
+        // A refused handshake (no client certificate, one of another CA, plain HTTP sent to this
+        // port) closes that connection only; Node destroys the socket, the listener goes on.
+        const onTLSError = options.onTLSError;
+        server.on('tlsClientError', (err: Error, socket) => {
+          onTLSError?.(err, socket.remoteAddress);
+          socket.destroy();
+        });
+      } else {
+        server = http.createServer(handler);
+      }
       server.headersTimeout = options.headersTimeoutMs ?? 60_000;
       // Bounds receiving a whole request (slow bodies); it never cuts a response, so watches that
       // last for hours are unaffected (checked: a 4 s response outlives a 1 s requestTimeout).

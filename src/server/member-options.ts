@@ -9,6 +9,7 @@ import type { KvOpener, RaftLogStore, SnapshotFileStore } from '../storage/index
 import type { TransportLimits } from '../transport/index.js';
 import type { PeerApiHandler, PeerClient } from './peer-api.js';
 import type { MemberTimers } from './timers.js';
+import type { ClientTLSOptions } from './tls.js';
 
 export interface RaftMemberOptions {
   config: MemberConfig;
@@ -37,6 +38,8 @@ export interface RaftMemberOptions {
   openSnapshotFiles?: (dir: string, maxSnapshots: number) => Promise<SnapshotFileStore>;
   /** The raft transport to the peers (default HTTP, src/transport); the simulator's network. */
   createNetwork?: (options: PeerNetworkOptions) => PeerNetwork;
+  /** How the default raft transport reaches https:// peer URLs (the peer CA, this member's certificate). */
+  peerTLS?: ClientTLSOptions;
   /** Requests to the other members' peer API (default HTTP). */
   peerClient?: PeerClient;
   /** Whether /metrics carries the process metrics (default true; one process may run many members in tests). */

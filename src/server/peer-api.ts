@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import { readBoundedBody } from '../transport/body.js';
+import type { ClientTLSOptions } from './tls.js';
 
 export interface PeerApiRequest {
   method: string;
@@ -42,32 +43,42 @@ export interface PeerClient {
 }
 
 /**
- * The peer API over HTTP: undici's request() on one keep-alive Agent for the process (several
- * times cheaper than fetch, and forwarded writes and read-your-writes waits come in bursts).
+ * The peer API over HTTP(S): undici's request() on one keep-alive Agent (several times cheaper than
+ * fetch, and forwarded writes and read-your-writes waits come in bursts). With `tls`, https:// peer
+ * URLs are reached with the peer CA and this member's peer certificate (--peer-*-file).
  */
-const peerAgent = new Agent({ connections: 128, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+export function createHttpPeerClient(tls?: ClientTLSOptions): PeerClient {
+  const agent = new Agent({
+    connections: 128,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    ...(tls !== undefined ? { connect: { ...tls } } : {}),
+  });
+  return {
+    async request(baseURL, req, timeoutMs) {
+      const headers: Record<string, string> = { ...(req.headers ?? {}) };
+      if (req.json !== undefined) headers['content-type'] = 'application/json';
+      const res = await request(`${baseURL.replace(/\/$/, '')}${req.path}`, {
+        method: req.method as Dispatcher.HttpMethod,
+        headers,
+        body: req.json === undefined ? null : JSON.stringify(req.json),
+        signal: AbortSignal.timeout(timeoutMs),
+        dispatcher: agent,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const body = new Uint8Array(await res.body.arrayBuffer());
+      const out: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      return { status: res.statusCode, headers: out, body };
+    },
+  };
+}
 
-export const httpPeerClient: PeerClient = {
-  async request(baseURL, req, timeoutMs) {
-    const headers: Record<string, string> = { ...(req.headers ?? {}) };
-    if (req.json !== undefined) headers['content-type'] = 'application/json';
-    const res = await request(`${baseURL.replace(/\/$/, '')}${req.path}`, {
-      method: req.method as Dispatcher.HttpMethod,
-      headers,
-      body: req.json === undefined ? null : JSON.stringify(req.json),
-      signal: AbortSignal.timeout(timeoutMs),
-      dispatcher: peerAgent,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const body = new Uint8Array(await res.body.arrayBuffer());
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) {
-      if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-    }
-    return { status: res.statusCode, headers: out, body };
-  },
-};
+/** The peer client of a member without peer TLS (one for the process). */
+export const httpPeerClient: PeerClient = createHttpPeerClient();
 
 /** Parses a reply's body as JSON; undefined when it is not JSON. */
 export function replyJson(reply: PeerApiReply): unknown {

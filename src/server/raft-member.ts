@@ -291,6 +291,7 @@ export class RaftMember implements ClientBackend {
         peers,
         limits,
         serverVersion: etcdTsVersion(),
+        ...(options.peerTLS !== undefined ? { tls: options.peerTLS } : {}),
         logger: this.logger.child({ component: 'transport' }),
         stats: this.transportStats,
         onUnreachable,

@@ -32,12 +32,24 @@ const DROP_LOG_INTERVAL_MS = 1000;
 
 export type SnapshotStatus = 'finish' | 'failure';
 
+/** What a TLS connection to a peer is made with (undici's connect options; tls.ConnectionOptions' subset). */
+export interface PeerTLSConnectOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
+  ciphers?: string;
+  minVersion?: 'TLSv1.2' | 'TLSv1.3';
+}
+
 export interface PeerSenderOptions {
   selfId: NodeId;
   peerId: NodeId;
   clusterId: number;
   urls: readonly string[];
   serverVersion: string;
+  /** For https:// URLs. */
+  tls?: PeerTLSConnectOptions;
   limits: TransportLimits;
   logger: TransportLogger;
   stats: TransportStats;
@@ -307,6 +319,7 @@ export class PeerSender {
         keepAliveTimeout: limits.keepAliveTimeoutMs,
         keepAliveMaxTimeout: limits.keepAliveTimeoutMs,
         connectTimeout: limits.connectTimeoutMs,
+        ...(this.o.tls !== undefined ? { connect: { ...this.o.tls, timeout: limits.connectTimeoutMs } } : {}),
       };
       pools = {
         // One connection keeps the batches in order; pipelining lets the next batch leave before

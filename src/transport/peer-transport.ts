@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { isLocalMessage, MessageType, type Message, type NodeId } from '../raft/messages.js';
 import { resolveLimits, type TransportLimits } from './limits.js';
 import { silentLogger, type TransportLogger } from './logger.js';
-import { PeerSender, type SnapshotStatus } from './peer-sender.js';
+import { PeerSender, type PeerTLSConnectOptions, type SnapshotStatus } from './peer-sender.js';
 import { DEFAULT_SERVER_VERSION, formatId, isForwardedRequest } from './protocol.js';
 import { TransportStats } from './stats.js';
 
@@ -20,6 +20,11 @@ export interface PeerTransportOptions {
   clusterId: number;
   /** Every other member: id -> its advertised peer URLs (the first reachable one is used). */
   peers: ReadonlyMap<NodeId, readonly string[]>;
+  /**
+   * How https:// peer URLs are reached (undici's connect options: the peer CA, this member's
+   * certificate and key). Without it an https peer is verified against Node's default CAs.
+   */
+  tls?: PeerTLSConnectOptions;
   /** Announced in X-Server-Version. */
   serverVersion?: string;
   limits?: Partial<TransportLimits>;
@@ -93,6 +98,7 @@ export class PeerTransport {
         clusterId: this.o.clusterId,
         urls,
         serverVersion: this.o.serverVersion ?? DEFAULT_SERVER_VERSION,
+        ...(this.o.tls !== undefined ? { tls: this.o.tls } : {}),
         limits: this.limits,
         logger: this.logger,
         stats: this.stats,

@@ -153,3 +153,57 @@ describe('ids', () => {
     expect(Number.isSafeInteger(a)).toBe(true);
   });
 });
+
+describe('TLS flags', () => {
+  const https = (c: number, p: number): string[] => [
+    '--listen-client-urls', `https://127.0.0.1:${c},http://127.0.0.1:${c + 1}`,
+    '--advertise-client-urls', `https://127.0.0.1:${c}`,
+    '--listen-peer-urls', `https://127.0.0.1:${p}`,
+    '--initial-advertise-peer-urls', `https://127.0.0.1:${p}`,
+    '--initial-cluster', `default=https://127.0.0.1:${p}`,
+  ];
+
+  it('no TLS flag leaves both sides without TLS', () => {
+    const c = config([]);
+    expect(c.clientTLS).toBeUndefined();
+    expect(c.peerTLS).toBeUndefined();
+    expect(c.cipherSuites).toBeUndefined();
+  });
+
+  it('are read from flags and ETCD_* variables, each side on its own', () => {
+    const c = config([...https(2379, 2380), '--cert-file', 'c.crt', '--key-file', 'c.key', '--client-cert-auth', '--trusted-ca-file', 'ca.crt'], {
+      ETCD_PEER_CERT_FILE: 'p.crt',
+      ETCD_PEER_KEY_FILE: 'p.key',
+      ETCD_PEER_TRUSTED_CA_FILE: 'pca.crt',
+      ETCD_PEER_CLIENT_CERT_AUTH: 'true',
+      ETCD_CIPHER_SUITES: 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256',
+    });
+    expect(c.clientTLS).toEqual({ certFile: 'c.crt', keyFile: 'c.key', trustedCAFile: 'ca.crt', clientCertAuth: true, autoTLS: false });
+    expect(c.peerTLS).toEqual({ certFile: 'p.crt', keyFile: 'p.key', trustedCAFile: 'pca.crt', clientCertAuth: true, autoTLS: false });
+    expect(c.cipherSuites).toEqual(['TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256']);
+    expect(c.listenClientURLs.map((u) => u.scheme)).toEqual(['http', 'https']);
+  });
+
+  it('--auto-tls stands in for a certificate; with certificates given it is ignored with etcd\'s warning', () => {
+    expect(config([...https(2379, 2380), '--auto-tls', '--peer-auto-tls']).clientTLS).toMatchObject({ autoTLS: true, certFile: '' });
+    const outcome = parseCommandLine([...https(2379, 2380), '--peer-auto-tls', '--auto-tls', '--cert-file', 'c.crt', '--key-file', 'c.key'], {});
+    expect(outcome.kind === 'run' && outcome.config.clientTLS).toMatchObject({ autoTLS: false, certFile: 'c.crt' });
+    expect(outcome.kind === 'run' && outcome.warnings).toContain('ignoring client auto TLS since certs given (--auto-tls with --cert-file)');
+  });
+
+  it('client cert auth on an http URL is ignored for that URL with etcd\'s warning', () => {
+    const outcome = parseCommandLine(['--listen-client-urls', 'http://127.0.0.1:2379', '--advertise-client-urls', 'http://127.0.0.1:2379', '--client-cert-auth', '--trusted-ca-file', 'ca.crt'], {});
+    expect(outcome.kind).toBe('run');
+    expect(outcome.kind === 'run' && outcome.warnings).toContain(
+      'The scheme of client url http://127.0.0.1:2379 is HTTP while client cert auth (--client-cert-auth) is enabled. Ignored client cert auth for this url.',
+    );
+  });
+
+  it('refuses an https URL without a certificate, a lone cert or key, cert auth without a CA, an unknown suite', () => {
+    expect(errorOf(https(2379, 2380))).toContain('TLS key/cert (--cert-file, --key-file) must be provided for client url https://127.0.0.1:2379 with HTTPS scheme');
+    expect(errorOf([...https(2379, 2380), '--auto-tls'])).toContain('TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url https://127.0.0.1:2380 with HTTPS scheme');
+    expect(errorOf([...https(2379, 2380), '--auto-tls', '--peer-auto-tls', '--peer-key-file', 'k'])).toContain('flag --peer-key-file is set but --peer-cert-file is not');
+    expect(errorOf([...https(2379, 2380), '--auto-tls', '--peer-auto-tls', '--peer-client-cert-auth'])).toContain('--peer-client-cert-auth needs --peer-trusted-ca-file');
+    expect(errorOf([...https(2379, 2380), '--auto-tls', '--peer-auto-tls'], { ETCD_CIPHER_SUITES: 'RC4' })).toContain('unexpected TLS cipher suite "RC4" (ETCD_CIPHER_SUITES (flag --cipher-suites))');
+  });
+});

@@ -49,6 +49,16 @@ async function procState(pid: number): Promise<string> {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
+/** The state letter once it is (or is not) `letter`: a signal takes effect a moment after kill() returns. */
+async function procStateSettled(pid: number, letter: string, want: boolean): Promise<string> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const state = await procState(pid);
+    if ((state === letter) === want || Date.now() > deadline) return state;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('control API', () => {
   it('listens on loopback only, with a random token', () => {
     expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -71,7 +81,7 @@ describe('control API', () => {
     expect(status).toBe(421);
   });
 
-  it('answers a loopback page preflight and echoes its origin', async () => {
+  it('answers a loopback page preflight (http or https) and echoes its origin', async () => {
     const pre = await fetch(`${api.url}/api/members/infra1/kill`, {
       method: 'OPTIONS',
       headers: { Origin: 'http://127.0.0.1:2379', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' },
@@ -79,6 +89,13 @@ describe('control API', () => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:2379');
     expect(pre.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
+    // the page of a TLS cluster (npm run cluster -- --tls) is served over https
+    const tlsPage = await fetch(`${api.url}/api/members/infra1/kill`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://127.0.0.1:2379', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' },
+    });
+    expect(tlsPage.status).toBe(204);
+    expect(tlsPage.headers.get('access-control-allow-origin')).toBe('https://127.0.0.1:2379');
     // a preflight did nothing
     expect(members[0]?.state).toBe('running');
   });
@@ -88,10 +105,10 @@ describe('control API', () => {
     expect(list.members.map((m) => [m.name, m.state])).toEqual([['infra1', 'running'], ['infra2', 'running']]);
     const pid = list.members[0]?.pid as number;
     expect(await (await post('/api/members/infra1/pause')).json()).toMatchObject({ name: 'infra1', state: 'paused', pid });
-    expect(await procState(pid)).toBe('T');
+    expect(await procStateSettled(pid, 'T', true)).toBe('T');
     expect((await post('/api/members/infra1/pause')).status).toBe(409);
     expect(await (await post('/api/members/infra1/resume')).json()).toMatchObject({ state: 'running' });
-    expect(await procState(pid)).not.toBe('T');
+    expect(await procStateSettled(pid, 'T', false)).not.toBe('T');
     expect(await (await post('/api/members/infra1/kill')).json()).toMatchObject({ state: 'stopped', pid: null });
     expect((await post('/api/members/infra1/kill')).status).toBe(409);
     const restarted = (await (await post('/api/members/infra1/restart')).json()) as { state: string; pid: number };

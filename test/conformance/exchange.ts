@@ -3,6 +3,8 @@
 // body chunks with their arrival times. Plain requests and watches are the same thing; a watch is
 // just an exchange the script completes later.
 import http from 'node:http';
+import https from 'node:https';
+import { clientTLSOptions } from '../helpers/https-client.js';
 
 export interface ExchangeRequest {
   method: string;
@@ -47,7 +49,9 @@ export class Exchange {
     }
     if (body !== undefined) headers['Content-Length'] = String(body.length);
     else if (spec.method === 'PUT' || spec.method === 'POST') headers['Content-Length'] = '0';
-    this.req = http.request({
+    const secure = url.protocol === 'https:';
+    this.req = (secure ? https : http).request({
+      ...(secure ? clientTLSOptions() : {}),
       host: url.hostname,
       port: Number(url.port),
       method: spec.method,

@@ -45,13 +45,24 @@ export function formBody(form: Record<string, string>): string {
   return new URLSearchParams(form).toString();
 }
 
+/** PEM contents (not paths) for https:// members: the CA to trust and the client certificate to present. */
+export interface ClientTLS {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
 export class HttpClient {
-  private readonly agent = new Agent({
-    keepAliveTimeout: 2000,
-    keepAliveMaxTimeout: 4000,
-    connections: 64,
-    connect: { timeout: 2000 },
-  });
+  private readonly agent: Agent;
+
+  constructor(tls?: ClientTLS) {
+    this.agent = new Agent({
+      keepAliveTimeout: 2000,
+      keepAliveMaxTimeout: 4000,
+      connections: 64,
+      connect: { timeout: 2000, ...(tls ?? {}) },
+    });
+  }
 
   async send(req: HttpRequest): Promise<HttpResponse> {
     const headers: Record<string, string> = {};

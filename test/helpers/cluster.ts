@@ -8,6 +8,8 @@ import path from 'node:path';
 import { clusterLogLevel, clusterTargetFromEnv, memberCommand, type ClusterTargetKind } from './cluster-binary.js';
 import { ClusterMember } from './cluster-member.js';
 import { KvClient } from './kv-client.js';
+import type { ClientTLS } from './cluster-http.js';
+import { memberTLSFlags, type TestCerts } from './tls-certs.js';
 import { tokenWithOrderedIds } from './member-ids.js';
 import { freePorts } from './ports.js';
 import { WaitAbortedError, waitFor } from './wait-for.js';
@@ -38,6 +40,12 @@ export interface ClusterOptions {
   idsInNameOrder?: boolean;
   /** More flags for every member (e.g. ['--max-request-bytes', '12582912']). */
   extraFlags?: string[];
+  /**
+   * Every client and peer URL https://, each member with `certs.member` on both sides and
+   * client-certificate authentication on both (tls-certs.ts); the harness's client presents
+   * the certificate of `clientName` (default 'root').
+   */
+  tls?: { certs: TestCerts; clientName?: string };
 }
 
 /** A member's view of who leads, from its /v2/members/leader. */
@@ -46,7 +54,7 @@ export type { LeaderView } from './leader-views.js';
 let clusterSeq = 0;
 
 export class Cluster {
-  readonly client = new KvClient();
+  readonly client: KvClient;
   private failed = false;
   private stopping: Promise<void> | null = null;
 
@@ -56,7 +64,10 @@ export class Cluster {
     readonly baseDir: string,
     private readonly ownedDataDirs: boolean,
     readonly label: string,
-  ) {}
+    clientTLS?: ClientTLS,
+  ) {
+    this.client = new KvClient(clientTLS !== undefined ? { tls: clientTLS } : {});
+  }
 
   get size(): number {
     return this.members.length;
@@ -243,8 +254,9 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   // that get normalised by sorting then line up across clusters.
   const ports = (await freePorts(size * 2)).sort((a, b) => a - b);
   const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), `${label.replace(/[^a-z0-9-]/gi, '')}-`));
-  const clientURLs = names.map((_, i) => `http://127.0.0.1:${ports[i]}`);
-  const peerURLs = names.map((_, i) => `http://127.0.0.1:${ports[size + i]}`);
+  const scheme = opts.tls !== undefined ? 'https' : 'http';
+  const clientURLs = names.map((_, i) => `${scheme}://127.0.0.1:${ports[i]}`);
+  const peerURLs = names.map((_, i) => `${scheme}://127.0.0.1:${ports[size + i]}`);
   const initialCluster = names.map((n, i) => `${n}=${peerURLs[i]}`).join(',');
   const baseToken = `${label}-${process.pid}-${Date.now()}-${clusterSeq++}`;
   const token = opts.idsInNameOrder ? tokenWithOrderedIds(peerURLs, baseToken) : baseToken;
@@ -268,11 +280,20 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
       '--heartbeat-interval', String(opts.heartbeatMs ?? 100),
       '--election-timeout', String(opts.preferredLeader === undefined || opts.preferredLeader === name ? electionMs : 5 * electionMs),
       ...(opts.preferredLeader !== undefined ? ['--initial-election-tick-advance=false'] : []),
+      ...(opts.tls !== undefined ? memberTLSFlags(opts.tls.certs) : []),
       ...(opts.extraFlags ?? []),
     ];
     return new ClusterMember({ name, clientURL, peerURL, dataDir, logFile: path.join(baseDir, `${name}.log`), command: memberCommand(target, flags, logLevel) });
   });
-  return new Cluster(target, members, baseDir, !opts.dataDirs, label);
+  return new Cluster(target, members, baseDir, !opts.dataDirs, label, opts.tls !== undefined ? await clientTLSFor(opts.tls.certs, opts.tls.clientName ?? 'root') : undefined);
+}
+
+/** The PEM contents a test client needs to reach the TLS members as `clientName`. */
+export async function clientTLSFor(certs: TestCerts, clientName: string): Promise<ClientTLS> {
+  const pair = certs.clients[clientName];
+  if (pair === undefined) throw new Error(`no client certificate for ${clientName} (have ${Object.keys(certs.clients).join(', ')})`);
+  const [ca, cert, key] = await Promise.all([fs.readFile(certs.ca, 'utf8'), fs.readFile(pair.cert, 'utf8'), fs.readFile(pair.key, 'utf8')]);
+  return { ca, cert, key };
 }
 
 /** Starts `size` members and waits until all are healthy, agree on a leader and list each other. */

@@ -10,6 +10,8 @@ export interface EtcdTsOptions {
   members?: number;
   talkTo?: number;
   extraArgs?: string[];
+  /** https:// URLs; the TLS flags go in extraArgs. */
+  https?: boolean;
 }
 
 export function startEtcdTs(opts: EtcdTsOptions = {}): Promise<Target> {
@@ -20,6 +22,7 @@ export function startEtcdTs(opts: EtcdTsOptions = {}): Promise<Target> {
     cwd: repoRoot,
     members: opts.members,
     talkTo: opts.talkTo,
+    ...(opts.https === true ? { https: true } : {}),
     extraArgs: ['--log-level', 'error', ...(opts.extraArgs ?? [])],
   });
 }

@@ -6,6 +6,8 @@ export interface EtcdOptions {
   members?: number;
   talkTo?: number;
   extraArgs?: string[];
+  /** https:// URLs; the TLS flags go in extraArgs. */
+  https?: boolean;
 }
 
 /** Path of the etcd binary: $ETCD_BIN or /usr/bin/etcd. */
@@ -17,6 +19,7 @@ export function startEtcd(opts: EtcdOptions = {}): Promise<Target> {
     command: etcdBinary,
     members: opts.members,
     talkTo: opts.talkTo,
+    ...(opts.https === true ? { https: true } : {}),
     extraArgs: ['--enable-v2=true', '--logger', 'zap', '--log-level', 'error', ...(opts.extraArgs ?? [])],
   });
 }

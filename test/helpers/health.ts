@@ -1,10 +1,14 @@
 // Bounded wait for a member's /health to report {"health":"true"}.
 import http from 'node:http';
+import https from 'node:https';
 import { delay, type Spawned } from './child-process.js';
+import { clientTLSOptions } from './https-client.js';
 
 function probeHealth(clientURL: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(`${clientURL}/health`, { timeout: 1000 }, (res) => {
+    const secure = clientURL.startsWith('https:');
+    const get = secure ? https.get : http.get;
+    const req = get(`${clientURL}/health`, { timeout: 1000, ...(secure ? clientTLSOptions() : {}) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));

@@ -5,7 +5,7 @@
 //                  not be followed
 //   indeterminate  maybe applied: timeout, connection lost mid-request, a 5xx (e.g. errorCode 300
 //                  "request timed out": the proposal may still commit)
-import { HttpClient, HttpFailure, type HttpRequest, type HttpResponse } from './cluster-http.js';
+import { HttpClient, HttpFailure, type ClientTLS, type HttpRequest, type HttpResponse } from './cluster-http.js';
 
 export type WriteOutcome =
   | { kind: 'acknowledged'; status: number; action: string; modifiedIndex: number; hops: string[]; body: string }
@@ -40,6 +40,8 @@ export interface KvClientOptions {
   timeoutMs?: number;
   /** Redirects followed per operation; default 5. */
   maxHops?: number;
+  /** For https:// members. */
+  tls?: ClientTLS;
 }
 
 type Method = HttpRequest['method'];
@@ -65,11 +67,12 @@ function parseJson(body: string): ReadResult['json'] {
 }
 
 export class KvClient {
-  readonly http = new HttpClient();
+  readonly http: HttpClient;
   private readonly timeoutMs: number;
   private readonly maxHops: number;
 
   constructor(opts: KvClientOptions = {}) {
+    this.http = new HttpClient(opts.tls);
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxHops = opts.maxHops ?? 5;
   }

@@ -27,6 +27,8 @@ export interface LaunchOptions {
   names?: string[];
   env?: NodeJS.ProcessEnv;
   healthTimeoutMs?: number;
+  /** https:// client and peer URLs (the TLS flags go in extraArgs; see https-client.ts for the client side). */
+  https?: boolean;
 }
 
 let clusterSeq = 0;
@@ -35,8 +37,9 @@ export async function launchMembers(opts: LaunchOptions): Promise<Target> {
   const count = opts.members ?? 1;
   const ports = await freePorts(count * 2);
   const names = opts.names ?? Array.from({ length: count }, (_, i) => `n${i + 1}`);
-  const clientURLs = names.map((_, i) => `http://127.0.0.1:${ports[2 * i]}`);
-  const peerURLs = names.map((_, i) => `http://127.0.0.1:${ports[2 * i + 1]}`);
+  const scheme = opts.https === true ? 'https' : 'http';
+  const clientURLs = names.map((_, i) => `${scheme}://127.0.0.1:${ports[2 * i]}`);
+  const peerURLs = names.map((_, i) => `${scheme}://127.0.0.1:${ports[2 * i + 1]}`);
   const initialCluster = names.map((n, i) => `${n}=${peerURLs[i]}`).join(',');
   const token = `${opts.label.replace(/[^a-z0-9]/gi, '')}-${process.pid}-${Date.now()}-${clusterSeq++}`;
   const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), `${opts.label.replace(/[^a-z0-9-]/gi, '')}-test-`));
