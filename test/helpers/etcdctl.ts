@@ -32,6 +32,8 @@ export function etcdctl(args: readonly string[], opts: EtcdctlOptions): Promise<
         resolve({ code, stdout: stdout.toString(), stderr: stderr.toString() });
       },
     );
+    // etcdctl may exit before it reads its stdin (EPIPE): that is its answer, not a test error.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
   });
 }

@@ -115,8 +115,8 @@ describe('/debug/raft/log and /debug/raft/events on running members', () => {
             '--initial-advertise-peer-urls', peer(i),
             '--initial-cluster', initialCluster,
             '--initial-cluster-token', 'raft-events',
-            '--heartbeat-interval', '50',
-            '--election-timeout', '500',
+            '--heartbeat-interval', '100',
+            '--election-timeout', '2000', // (the handoff at stop must finish within one election timeout, also on a loaded CI machine)
           ],
           {},
         );
