@@ -44,7 +44,7 @@ import type { RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
-import { createPeerHandler, PeerTransport, TransportStats, type PeerInputOptions, type PeerRequestHandler } from '../transport/index.js';
+import { createPeerHandler, PeerTransport, REFUSAL_REMOVED_MEMBER, TransportStats, type PeerInputOptions, type PeerRequestHandler } from '../transport/index.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../transport/limits.js';
 import {
   LEADER_CHANGED,
@@ -296,6 +296,12 @@ export class RaftMember implements ClientBackend {
         stats: this.transportStats,
         onUnreachable,
         onSnapshotStatus,
+        onRemovedByPeer: (id) => {
+          if (this.removed || this.stopped) return;
+          this.removed = true;
+          this.logger.warn({ peer: formatId(id) }, 'a peer says this member was removed from the cluster');
+          this.leaveAfterRemoval();
+        },
         onRoundTrip: (id, ms) => {
           if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
           this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
@@ -856,6 +862,8 @@ export class RaftMember implements ClientBackend {
     // A blackholed peer's messages are lost, as on a network that drops them (peer-faults.ts).
     if (this.faults?.active === true && this.faults.dropsIncoming(from, msgs.length)) return null;
     if (this.events.enabled) this.events.messages('recv', msgs); // raft-events
+    // etcd's rafthttp: a removed member is answered 410 Gone, which stops it.
+    if (this.membership.isRemoved(from)) return REFUSAL_REMOVED_MEMBER;
     let refusal: string | null;
     try {
       refusal = refusePeerBatch(msgs, from, this.guardView, (m) => this.node.step(m));

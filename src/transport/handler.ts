@@ -117,6 +117,12 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
 /** What the receiver made of a batch: void or null when it took it, else why it refused it (answered 400). */
 export type PeerBatchVerdict = string | null | void;
 
+/**
+ * The verdict on a batch from a member that was removed from the cluster: answered 410 Gone, as
+ * etcd's rafthttp answers it, and the sender stops ("the member has been permanently removed").
+ */
+export const REFUSAL_REMOVED_MEMBER = 'the sender was removed from the cluster';
+
 export interface PeerInputOptions {
   selfId: NodeId;
   maxBatchMessages: number;
@@ -128,7 +134,7 @@ export interface PeerInputOptions {
 }
 
 export interface PeerInputOutcome {
-  /** 204 accepted, 400 malformed or refused, 500 the receiver failed. */
+  /** 204 accepted, 400 malformed or refused, 410 from a removed member, 500 the receiver failed. */
   status: number;
   text?: string;
   /** The decoded messages (when the body decoded). */
@@ -157,6 +163,10 @@ export function acceptPeerBody(body: Uint8Array, from: NodeId, kind: 'messages' 
   } catch (err) {
     logger.error({ from: formatId(from), error: (err as Error).message }, 'failed to process raft messages');
     return { status: 500, text: 'failed to process raft messages', messages };
+  }
+  if (refusal === REFUSAL_REMOVED_MEMBER) {
+    logger.warn({ from: formatId(from) }, 'refused raft messages from a removed member');
+    return { status: 410, text: 'removed member', messages };
   }
   if (typeof refusal === 'string') {
     logger.warn({ from: formatId(from), messages: messages.length, reason: refusal }, 'refused raft messages');

@@ -56,6 +56,8 @@ export interface PeerSenderOptions {
   onUnreachable: (peerId: NodeId) => void;
   /** How a MsgSnap ended, and how long its request took (0 when it never left). */
   onSnapshotStatus: (peerId: NodeId, status: SnapshotStatus, durationMs: number) => void;
+  /** The peer answered 410 Gone: it says this member was removed from the cluster. */
+  onRemovedByPeer?: (peerId: NodeId) => void;
   onRoundTrip: ((peerId: NodeId, durationMs: number, bytes: number) => void) | undefined;
 }
 
@@ -302,6 +304,7 @@ export class PeerSender {
       if (res.statusCode === 412 || (remoteCluster !== undefined && parseId(remoteCluster) !== this.o.clusterId)) {
         throw new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${String(remoteCluster)}): ${text}`);
       }
+      if (res.statusCode === 410) this.o.onRemovedByPeer?.(this.o.peerId);
       if (res.statusCode < 200 || res.statusCode >= 300) throw new PeerRequestError('http-status', `peer answered ${res.statusCode}: ${text}`);
     } finally {
       clearTimeout(timer);

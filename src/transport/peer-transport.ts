@@ -35,6 +35,8 @@ export interface PeerTransportOptions {
   onUnreachable?: (peerId: NodeId) => void;
   /** The outcome of a MsgSnap (raft's ReportSnapshot). */
   onSnapshotStatus?: (peerId: NodeId, status: SnapshotStatus, durationMs: number) => void;
+  /** A peer answered 410 Gone: this member was removed from the cluster (etcd's errMemberRemoved). */
+  onRemovedByPeer?: (peerId: NodeId) => void;
   /** Each successful request's round trip (for etcd_network_peer_round_trip_time_seconds). */
   onRoundTrip?: (peerId: NodeId, durationMs: number, bytes: number) => void;
 }
@@ -104,6 +106,7 @@ export class PeerTransport {
         stats: this.stats,
         onUnreachable: (peerId) => this.o.onUnreachable?.(peerId),
         onSnapshotStatus: (peerId, status, durationMs) => this.o.onSnapshotStatus?.(peerId, status, durationMs),
+        onRemovedByPeer: (peerId) => this.o.onRemovedByPeer?.(peerId),
         onRoundTrip: this.o.onRoundTrip,
       });
     this.senders.set(id, lane());

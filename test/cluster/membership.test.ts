@@ -244,6 +244,12 @@ describe('growing and shrinking', () => {
     expect(three.length).toBe(3);
     expect(three.map((m) => m.name)).not.toContain(down[0]?.name);
     expect(await put('after-shrink')).toBe(201);
+    // A removed member that was down and comes back is told so by its old peers (410 Gone) and exits.
+    const back = down[0] as ClusterMember;
+    back.start();
+    const exit = await Promise.race([back.exited, sleep(30_000).then(() => 'still running')]);
+    expect(exit).toBe('0');
+    expect(back.logTail(4000)).toContain('the member has been permanently removed from the cluster');
     // Every key is on every remaining member.
     for (const m of all.filter((x) => x.state === 'running')) {
       const res = await c.client.http.send({ method: 'GET', url: `${m.clientURL}/v2/keys/grow/after-shrink?quorum=true`, timeoutMs: 5000 });
