@@ -10,6 +10,7 @@ import {
   displayRole,
   emptyState,
   heartbeatPulse,
+  heartbeatPulseMs,
   heartbeatRate,
   HEARTBEAT_PULSE_MS,
   isCut,
@@ -215,10 +216,13 @@ describe('heartbeat links', () => {
     // nothing the other way, and nothing on a link without heartbeats
     expect(heartbeatRate(s, 'b2', 'a1', 2900)).toBe(0);
     expect(heartbeatRate(s, 'b2', 'c3', 2900)).toBe(0);
-    // the pulse: full at a beat, fading over HEARTBEAT_PULSE_MS
+    // the pulse: full at a beat, fading, dark before the next beat (10/s: 60 ms of the 100)
+    expect(heartbeatPulseMs(10)).toBe(60);
+    expect(heartbeatPulseMs(1)).toBe(HEARTBEAT_PULSE_MS);
     expect(heartbeatPulse(s, 'a1', 'b2', 2900)).toBe(1);
-    expect(heartbeatPulse(s, 'a1', 'b2', 2900 + HEARTBEAT_PULSE_MS / 2)).toBeCloseTo(0.5);
-    expect(heartbeatPulse(s, 'a1', 'b2', 2900 + HEARTBEAT_PULSE_MS)).toBe(0);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2930)).toBeCloseTo(0.5);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2960)).toBe(0);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2990)).toBe(0);
     // beats stop (the leader died): the rate falls to 0 after two seconds
     expect(heartbeatRate(s, 'a1', 'b2', 4000)).toBeGreaterThan(0);
     expect(heartbeatRate(s, 'a1', 'b2', 4900)).toBe(0);
