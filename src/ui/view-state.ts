@@ -65,6 +65,17 @@ export interface Message {
   at: number;
 }
 
+export interface HeartbeatLink {
+  beats: number;
+  lastAt: number;
+  count: number;
+  windowStart: number;
+  rate: number;
+}
+
+/** How long (view time) a heartbeat link glows after a beat, at most (see heartbeatPulseMs). */
+export const HEARTBEAT_PULSE_MS = 300;
+
 export type TimelineKind = 'leader' | 'term' | 'fault' | 'write' | 'info';
 
 export interface TimelineEntry {
@@ -83,6 +94,11 @@ export interface ViewState {
   messages: readonly Message[];
   /** Messages per second per link ("from>to"), over the last second of view time. */
   linkRates: Readonly<Record<string, { count: number; windowStart: number; rate: number }>>;
+  /**
+   * Heartbeats per link ("from>to"): how many were seen (as sampled by the member's event stream),
+   * the last one's view time, and the rate over the last full second. One entry per member pair.
+   */
+  heartbeats: Readonly<Record<string, HeartbeatLink>>;
   timeline: readonly TimelineEntry[];
   highestTerm: number;
   /** The launcher's partition in force: groups of member names; null when all can talk. */
@@ -136,7 +152,7 @@ export type ViewEvent =
   | { kind: 'partition'; at: number; groups: readonly (readonly string[])[] | null };
 
 export function emptyState(): ViewState {
-  return { now: 0, members: {}, order: [], messages: [], linkRates: {}, timeline: [], highestTerm: 0, partition: null };
+  return { now: 0, members: {}, order: [], messages: [], linkRates: {}, heartbeats: {}, timeline: [], highestTerm: 0, partition: null };
 }
 
 function newMember(id: string, name: string, clientURL: string): MemberView {
@@ -370,7 +386,13 @@ function reduceRaft(s0: ViewState, id: string, ev: RaftStreamEvent, at: number):
         r === undefined || at - r.windowStart >= 1000
           ? { count: 1, windowStart: at, rate: r === undefined ? 0 : at - r.windowStart < 2000 ? r.count : 0 }
           : { count: r.count + 1, windowStart: r.windowStart, rate: r.rate };
-      return { ...s, messages: live, linkRates: { ...s.linkRates, [key]: rate } };
+      if (msg.type !== 'MsgHeartbeat') return { ...s, messages: live, linkRates: { ...s.linkRates, [key]: rate } };
+      const h = s.heartbeats[key];
+      const beat: HeartbeatLink =
+        h === undefined || at - h.windowStart >= 1000
+          ? { beats: (h?.beats ?? 0) + 1, lastAt: at, count: 1, windowStart: at, rate: h === undefined ? 0 : at - h.windowStart < 2000 ? h.count : 0 }
+          : { beats: h.beats + 1, lastAt: at, count: h.count + 1, windowStart: h.windowStart, rate: h.rate };
+      return { ...s, messages: live, linkRates: { ...s.linkRates, [key]: rate }, heartbeats: { ...s.heartbeats, [key]: beat } };
     }
     case 'reset':
       return s;
@@ -406,6 +428,35 @@ function reduceStatus(s0: ViewState, id: string, st: RaftStatusJSON, at: number)
   });
   s = noteTerm(s, st.term, m0.name, at);
   return s;
+}
+
+/**
+ * A link's heartbeat rate at view time `now` (per second, as sampled by the member's stream): the
+ * last full second's count (in the very first second, the beats so far), 0 once beats stop for two
+ * seconds.
+ */
+export function heartbeatRate(s: ViewState, from: string, to: string, now: number): number {
+  const h = s.heartbeats[`${from}>${to}`];
+  if (h === undefined || now - h.lastAt >= 2000) return 0;
+  if (now - h.windowStart >= 1000) return h.count;
+  return h.rate > 0 ? h.rate : h.count;
+}
+
+/**
+ * How long a heartbeat link glows after a beat: HEARTBEAT_PULSE_MS, or less at a high rate (at most
+ * 60% of the time between beats), so that it visibly goes dark between beats.
+ */
+export function heartbeatPulseMs(rate: number): number {
+  return rate > 0 ? Math.min(HEARTBEAT_PULSE_MS, 600 / rate) : HEARTBEAT_PULSE_MS;
+}
+
+/** How strongly a heartbeat link glows at `now`: 1 at a beat, fading to 0 over heartbeatPulseMs. */
+export function heartbeatPulse(s: ViewState, from: string, to: string, now: number): number {
+  const h = s.heartbeats[`${from}>${to}`];
+  if (h === undefined) return 0;
+  const age = now - h.lastAt;
+  const span = heartbeatPulseMs(heartbeatRate(s, from, to, now));
+  return age < 0 || age >= span ? 0 : 1 - age / span;
 }
 
 /** Whether a partition separates two members (by name). */

@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import http from 'node:http';
 import { freePorts } from '../helpers/ports.js';
 import { Replay, parseTrace } from '../../src/ui/replay.js';
-import { memberAttributes, type MemberView } from '../../src/ui/view-state.js';
+import { currentLeader, logWindow, memberAttributes, type MemberView } from '../../src/ui/view-state.js';
 import { runMemberSchedule } from '../sim/member/member-schedule.js';
 import { TraceRecorder } from '../sim/member/trace-recorder.js';
 
@@ -128,9 +128,37 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
     await page.screenshot({ path: path.join(shotsDir, '01-one-leader.png') });
   }, 60_000);
 
+  it('the leader\'s heartbeat links pulse, with a rate', async () => {
+    const leader = (await cards(page)).find((m) => m.role === 'leader') as MemberAttrs;
+    const links = async (): Promise<{ link: string; rate: number; beats: number; pulse: string }[]> =>
+      page.$$eval('#ring line.hb-link[data-link]', (els) =>
+        els.map((e) => ({ link: e.getAttribute('data-link') ?? '', rate: Number(e.getAttribute('data-heartbeat-rate')), beats: Number(e.getAttribute('data-beats')), pulse: e.getAttribute('data-pulse') ?? '' })),
+      );
+    const first = (await links()).filter((l) => l.link.startsWith(`${leader.member}>`));
+    // one link from the leader to each follower, each with heartbeats going
+    expect(first.map((l) => l.link).sort()).toEqual(['infra1', 'infra2', 'infra3'].filter((n) => n !== leader.member).map((n) => `${leader.member}>${n}`));
+    expect(first.every((l) => l.rate > 0)).toBe(true);
+    // it pulses: the beats go on, and the glow is seen on and off
+    const pulses = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      for (const l of await links()) if (l.link.startsWith(`${leader.member}>`)) pulses.add(l.pulse);
+      await page.waitForTimeout(25);
+    }
+    expect([...pulses].sort()).toEqual(['0', '1']);
+    const later = (await links()).filter((l) => l.link.startsWith(`${leader.member}>`));
+    for (const l of later) expect(l.beats).toBeGreaterThan((first.find((f) => f.link === l.link) as { beats: number }).beats);
+    // no heartbeat link between two followers
+    expect((await links()).filter((l) => l.rate > 0).every((l) => l.link.startsWith(`${leader.member}>`))).toBe(true);
+  }, 30_000);
+
   let killed: MemberAttrs;
+  /** What the page showed just before the kill, and at what view time. */
+  let beforeKill: { at: number; shown: MemberAttrs[] };
   it('kill -9 of the leader from the page: it shows stopped, and a new leader in a higher term', async () => {
     killed = (await cards(page)).find((m) => m.role === 'leader') as MemberAttrs;
+    beforeKill = { at: Number(await page.getAttribute('body', 'data-view-at')), shown: await cards(page) };
+    expect(beforeKill.at).toBeGreaterThan(0);
+    await page.waitForTimeout(1000); // a quiet second before the kill, to scrub back into
     await page.click(`.member-card[data-member="${killed.member}"] button[data-action=kill]`);
     const shown = await until(
       page,
@@ -140,6 +168,44 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
     expect(shown.filter((m) => m.role === 'leader').length).toBe(1);
     await page.waitForTimeout(300); // a few message dots on the ring
     await page.screenshot({ path: path.join(shotsDir, '02-leader-killed.png') });
+  }, 60_000);
+
+  it('scrubbed back on the timeline: the page shows the cluster as it was before the kill; live returns', async () => {
+    const now = await cards(page);
+    expect(now.find((m) => m.member === killed.member)?.role).toBe('stopped');
+    // drag on the timeline strip from its right end (the present) back to half a second before the kill
+    const box = (await page.locator('#timeline').boundingBox()) as { x: number; y: number; width: number; height: number };
+    const from = Number(await page.getAttribute('#timeline', 'data-from'));
+    const to = Number(await page.getAttribute('#timeline', 'data-to'));
+    const target = beforeKill.at - 300;
+    const x = box.x + (box.width * (target - from)) / (to - from);
+    await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move((box.x + box.width + x) / 2, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(x, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    expect(await page.getAttribute('body', 'data-mode')).toBe('history');
+    const viewAt = Number(await page.getAttribute('body', 'data-view-at'));
+    expect(Math.abs(viewAt - target)).toBeLessThan(1000);
+    // the old leader leads again, in the old term, on the cards, the ring and the log matrix
+    await until(page, `the cluster before the kill: ${JSON.stringify(beforeKill.shown)}`, (ms) => JSON.stringify(ms) === JSON.stringify(beforeKill.shown), 5000);
+    expect(await page.getAttribute(`#ring .ring-node[data-node="${killed.member}"]`, 'data-role')).toBe('leader');
+    expect(await page.$$eval('.log-row[data-row] small', (els) => els.map((e) => e.textContent))).toEqual(beforeKill.shown.map((m) => m.role));
+    // no controls on the past
+    expect(await page.$$('.member-card button[data-action]')).toHaveLength(0);
+    await page.screenshot({ path: path.join(shotsDir, '07-scrubbed-back.png') });
+    // the slider reaches the exact time
+    await page.$eval('#seek', (el, v) => {
+      const input = el as unknown as { value: string; dispatchEvent(e: unknown): boolean };
+      input.value = String(v);
+      input.dispatchEvent(new Event('input'));
+    }, beforeKill.at);
+    expect(Number(await page.getAttribute('body', 'data-view-at'))).toBe(beforeKill.at);
+    expect(await cards(page)).toEqual(beforeKill.shown);
+    // live: back to the present
+    await page.click('#live');
+    expect(await page.getAttribute('body', 'data-mode')).toBe('live');
+    await until(page, 'the present again', (ms) => ms.find((m) => m.member === killed.member)?.role === 'stopped' && ms.some((m) => m.role === 'leader' && m.term > killed.term));
   }, 60_000);
 
   it('restart from the page, then a write from the page turns committed and applied on every row', async () => {
@@ -232,7 +298,9 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
       await page.waitForSelector('#source:has-text("replay of")', { timeout: 15_000 });
       await page.click('#pause');
       const replay = new Replay(parseTrace(text));
-      for (const frac of [0.3, 0.75, 1]) {
+      const timers: number[] = [];
+      let markers = 0;
+      for (const frac of [0.3, 0.5, 0.75, 1]) {
         const t = Math.round(replay.startMs + (replay.endMs - replay.startMs) * frac);
         await page.$eval('#seek', (el, v) => {
           const input = el as unknown as { value: string; dispatchEvent(e: unknown): boolean };
@@ -245,7 +313,18 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
           return { member: a['data-member'], role: a['data-role'], term: Number(a['data-term']), commit: Number(a['data-commit']), applied: Number(a['data-applied']) };
         });
         await until(page, `the trace's state at t=${t}: ${JSON.stringify(want)}`, (ms) => JSON.stringify(ms) === JSON.stringify(want), 5000);
+        // from the recorded status snapshots: the leader's next marker on each follower row whose
+        // next index is in the matrix's window (the page's 30 columns, the newest index 4 from the right)
+        const leader = currentLeader(expected);
+        const { from } = logWindow(expected, 30 - 4);
+        const nexts = leader === undefined ? 0 : Object.entries(leader.progress).filter(([id, p]) => id !== leader.id && p.next >= from && p.next < from + 30).length;
+        expect(await page.$$eval('.log-row[data-row] .next', (els) => els.length)).toBe(nexts);
+        markers += nexts;
+        timers.push(...(await page.$$eval('#ring .ring-node[data-timer]', (els) => els.map((e) => Number(e.getAttribute('data-timer'))))));
       }
+      // the markers were seen, and the election-timer arcs of the followers
+      expect(markers).toBeGreaterThan(0);
+      expect(timers.some((x) => x > 0)).toBe(true);
       await page.screenshot({ path: path.join(shotsDir, '06-replay.png') });
     } finally {
       await new Promise((r) => server.close(r));

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_EVERY, Replay, parseTrace } from '../../src/ui/replay.js';
 import { currentLeader, displayRole, emptyState, reduce, type MemberView, type ViewEvent } from '../../src/ui/view-state.js';
 import { runMemberSchedule } from '../sim/member/member-schedule.js';
-import { TraceRecorder, parseFrame } from '../sim/member/trace-recorder.js';
+import { STATUS_EVERY_MS, TraceRecorder, parseFrame } from '../sim/member/trace-recorder.js';
 
 describe('parseTrace', () => {
   it('reads NDJSON events, skipping blank lines', () => {
@@ -44,10 +44,26 @@ describe('a recorded simulator run', () => {
 
   it('holds the members, their processes, streams and raft events, in time order', () => {
     const kinds = new Set(events.map((e) => e.kind));
-    expect([...kinds].sort()).toEqual(expect.arrayContaining(['connection', 'members', 'process', 'raft']));
+    expect([...kinds].sort()).toEqual(expect.arrayContaining(['connection', 'members', 'process', 'raft', 'status']));
     const raftKinds = new Set(events.flatMap((e) => (e.kind === 'raft' ? [e.event.event] : [])));
     expect([...raftKinds]).toEqual(expect.arrayContaining(['role', 'vote', 'append', 'commit', 'apply', 'send']));
     expect(events.length).toBeGreaterThan(CHECKPOINT_EVERY);
+  });
+
+  it('carries periodic status snapshots (bounded): timers for followers, match/next for the leader', () => {
+    const statuses = events.filter((e): e is Extract<ViewEvent, { kind: 'status' }> => e.kind === 'status');
+    const span = (events[events.length - 1]?.at ?? 0) - (events[0]?.at ?? 0);
+    expect(statuses.length).toBeGreaterThan(0);
+    // at most one per member per STATUS_EVERY_MS
+    expect(statuses.length).toBeLessThanOrEqual(3 * (Math.floor(span / STATUS_EVERY_MS) + 1));
+    expect(statuses.some((e) => e.status.raftState === 'StateFollower' && e.status.electionTimeoutRemainingMs !== null)).toBe(true);
+    const r = new Replay(events);
+    const { state } = r.stateAt(r.endMs);
+    const leader = currentLeader(state) as MemberView;
+    const followers = state.order.filter((id) => id !== leader.id);
+    // the leader's progress: a match and next for each follower, as the log matrix marks them
+    for (const id of followers) expect(leader.progress[id]?.next).toBeGreaterThan(0);
+    expect(followers.some((id) => (state.members[id] as MemberView).electionRemainingMs !== null)).toBe(true);
   });
 
   it('replayed to the end: one current leader, and the commits the members reached', () => {

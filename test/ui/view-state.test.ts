@@ -9,6 +9,10 @@ import {
   currentLeader,
   displayRole,
   emptyState,
+  heartbeatPulse,
+  heartbeatPulseMs,
+  heartbeatRate,
+  HEARTBEAT_PULSE_MS,
   isCut,
   logWindow,
   partitionGroup,
@@ -196,5 +200,39 @@ describe('reduce', () => {
     expect(isCut(s, 'infra1', 'infra2')).toBe(false);
     expect(partitionGroup(s, 'infra1')).toBe('');
     expect(s.timeline.at(-1)?.text).toBe('healed');
+  });
+});
+
+describe('heartbeat links', () => {
+  const hb = (at: number, to = 'b2'): ViewEvent => raft('a1', at, 'send', { type: 'MsgHeartbeat', peer: to, term: 2, entries: 0, reject: false });
+
+  it('count the leader\'s heartbeats per link, with a rate per second and a pulse that fades', () => {
+    const beats: ViewEvent[] = [];
+    for (let t = 1000; t < 3000; t += 100) beats.push(hb(t), hb(t, 'c3'));
+    const s = run([...election, ...beats]);
+    expect(s.heartbeats['a1>b2']?.beats).toBe(20);
+    expect(heartbeatRate(s, 'a1', 'b2', 2900)).toBe(10);
+    expect(heartbeatRate(s, 'a1', 'c3', 2950)).toBe(10);
+    // nothing the other way, and nothing on a link without heartbeats
+    expect(heartbeatRate(s, 'b2', 'a1', 2900)).toBe(0);
+    expect(heartbeatRate(s, 'b2', 'c3', 2900)).toBe(0);
+    // the pulse: full at a beat, fading, dark before the next beat (10/s: 60 ms of the 100)
+    expect(heartbeatPulseMs(10)).toBe(60);
+    expect(heartbeatPulseMs(1)).toBe(HEARTBEAT_PULSE_MS);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2900)).toBe(1);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2930)).toBeCloseTo(0.5);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2960)).toBe(0);
+    expect(heartbeatPulse(s, 'a1', 'b2', 2990)).toBe(0);
+    // beats stop (the leader died): the rate falls to 0 after two seconds
+    expect(heartbeatRate(s, 'a1', 'b2', 4000)).toBeGreaterThan(0);
+    expect(heartbeatRate(s, 'a1', 'b2', 4900)).toBe(0);
+  });
+
+  it('other messages do not count as heartbeats; the entries stay one per link', () => {
+    const app = raft('a1', 1000, 'send', { type: 'MsgApp', peer: 'b2', term: 2, entries: 1, reject: false });
+    const s = run([...election, app, hb(1001), hb(1100), hb(1200)]);
+    expect(Object.keys(s.heartbeats)).toEqual(['a1>b2']);
+    expect(s.heartbeats['a1>b2']?.beats).toBe(3);
+    expect(heartbeatRate(s, 'a1', 'b2', 1200)).toBe(3); // the first second: the beats so far
   });
 });

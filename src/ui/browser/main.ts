@@ -11,11 +11,16 @@
 // applied when the playback clock reaches their arrival time: at 1× that is at once, at 1/10× a
 // 400 ms message flight takes 4 s to watch, and pause stops the clock.
 //
+// Scrubbing back (live): every applied event is kept in a bounded history (../history.ts: the last
+// 5 minutes, at most 40 000 events, checkpoints every 250); dragging on the timeline strip or the
+// slider shows the cluster as it was then, frozen, while the present keeps arriving; "live" returns.
+//
 // Replay (?trace=URL or "open trace"): the live sources stop, and the same clock plays a recorded
 // run (../replay.ts) in its virtual time, with a seek slider.
 import { emptyState, reduce, LOG_WINDOW_ENTRIES, currentLeader, type ViewEvent, type ViewState, type MemberListing, type ProcessState, type RaftLogJSON, type RaftStatusJSON } from '../view-state.js';
-import { LogMatrix, MemberCards, RingView, renderTimeline, LOG_COLUMNS, type ControlAction } from './render.js';
+import { LogMatrix, MemberCards, RingView, renderTimeline, LOG_COLUMNS, TIMELINE_SPAN_MS, type ControlAction } from './render.js';
 import { Replay, parseTrace } from '../replay.js';
+import { LiveHistory } from '../history.js';
 
 const MEMBERS_POLL_MS = 5000;
 const STATUS_POLL_MS = 1000;
@@ -30,6 +35,25 @@ const $ = <T extends Element = HTMLElement>(sel: string): T => document.querySel
 // ---- playback: a clock that runs at `speed` times real time and applies queued events
 
 let state: ViewState = emptyState();
+/** Live: every applied event is kept for scrubbing back (../history.ts; bounded by time and count). */
+const past = new LiveHistory(state);
+/** Live: the time the user scrubbed back to, or null for the present. */
+let scrubAt: number | null = null;
+let scrubbed: ViewState | null = null;
+
+/** Live: applies an event to the present and keeps it in the history. */
+function apply(ev: ViewEvent): void {
+  state = past.apply(ev);
+}
+
+/** Shows the cluster as it was at time t (live mode); null returns to the present. */
+function scrubTo(t: number | null): void {
+  if (replay !== null) return;
+  scrubAt = t === null || t >= past.endMs ? null : Math.max(past.startMs, t);
+  scrubbed = scrubAt === null ? null : past.stateAt(scrubAt);
+  document.body.dataset['mode'] = scrubAt === null ? 'live' : 'history';
+  dirty = true;
+}
 const queue: ViewEvent[] = [];
 let speed = 1;
 let paused = false;
@@ -40,7 +64,7 @@ let dirty = true;
 function push(ev: ViewEvent): void {
   queue.push(ev);
   if (queue.length > MAX_QUEUED) {
-    for (const e of queue.splice(0, queue.length - MAX_QUEUED)) state = reduce(state, e);
+    for (const e of queue.splice(0, queue.length - MAX_QUEUED)) apply(e);
     dirty = true;
   }
 }
@@ -66,7 +90,7 @@ function advance(): void {
   let n = 0;
   while (n < queue.length && (queue[n] as ViewEvent).at <= playAt) n++;
   if (n > 0) {
-    for (const e of queue.splice(0, n)) state = reduce(state, e);
+    for (const e of queue.splice(0, n)) apply(e);
     dirty = true;
   }
 }
@@ -107,7 +131,7 @@ async function pollMembers(): Promise<void> {
       const body = await getJSON<{ members: MemberListing[] }>(`${base}/v2/members`);
       setText($('#source'), `${body.members.length} members, via ${base}`);
       // applied at once (not queued): streams open for new members, whatever the playback clock
-      state = reduce(state, { kind: 'members', at: Date.now(), members: body.members });
+      apply({ kind: 'members', at: Date.now(), members: body.members });
       for (const m of body.members) if (m.clientURLs[0] !== undefined) openStream(m.id, m.clientURLs[0]);
       return;
     } catch {
@@ -294,6 +318,7 @@ $('#live').addEventListener('click', () => {
     window.location.href = window.location.pathname;
     return;
   }
+  scrubTo(null);
   playAt = Date.now();
   paused = false;
   setText($('#pause'), 'pause');
@@ -325,15 +350,20 @@ $('#burst').addEventListener('click', () => {
 
 function frame(): void {
   advance();
-  const now = playAt;
+  // scrubbed back (live): the past is drawn, frozen at that time, while the present keeps arriving
+  const shown = scrubbed ?? state;
+  const now = scrubAt ?? playAt;
   // messages and timer arcs move with the clock: redraw while anything is in flight
-  if (dirty || state.messages.length > 0 || !paused) {
-    ring.render(state, now);
-    cards.render(state, controlReachable, partitionsSupported);
-    $('#heal').hidden = state.partition === null || !controlReachable;
-    matrix.render(state);
-    renderTimeline($<SVGSVGElement>('#timeline'), $('#timeline-list'), state, now);
-    $('#put').hidden = state.order.length === 0;
+  if (dirty || shown.messages.length > 0 || !paused) {
+    ring.render(shown, now);
+    cards.render(shown, controlReachable && scrubAt === null, partitionsSupported);
+    $('#heal').hidden = shown.partition === null || !controlReachable || scrubAt !== null;
+    matrix.render(shown);
+    // the strip always spans up to the present; a cursor marks the time shown
+    const stripEnd = replay !== null ? playAt : state.now;
+    renderTimeline($<SVGSVGElement>('#timeline'), $('#timeline-list'), replay !== null ? shown : state, stripEnd, scrubAt);
+    document.body.dataset['viewAt'] = String(Math.round(now));
+    $('#put').hidden = shown.order.length === 0 || scrubAt !== null;
     setText(
       $('#control-note'),
       replay !== null
@@ -349,7 +379,17 @@ function frame(): void {
       if (document.activeElement !== slider) slider.value = String(Math.round(playAt));
       setText($('#lag'), `t = ${(playAt / 1000).toFixed(3)} s · event ${cursor}/${replay.events.length}`);
       $('#put').hidden = true;
+    } else if (scrubAt !== null) {
+      const slider = $<HTMLInputElement>('#seek');
+      slider.min = String(Math.floor(past.startMs));
+      slider.max = String(Math.ceil(past.endMs));
+      if (document.activeElement !== slider) slider.value = String(Math.round(scrubAt));
+      setText($('#lag'), `showing ${new Date(scrubAt).toLocaleTimeString()}, ${((state.now - scrubAt) / 1000).toFixed(1)} s ago (live to return)`);
     } else {
+      const slider = $<HTMLInputElement>('#seek');
+      slider.min = String(Math.floor(past.startMs));
+      slider.max = String(Math.ceil(past.endMs));
+      if (document.activeElement !== slider) slider.value = slider.max;
       const lag = Date.now() - playAt;
       setText($('#lag'), paused ? `paused, ${queue.length} events waiting` : lag > 250 ? `${(lag / 1000).toFixed(1)} s behind live` : '');
     }
@@ -395,6 +435,9 @@ function startReplay(text: string, label: string): void {
   stopLive();
   replay = r;
   document.body.classList.add('replay');
+  document.body.dataset['mode'] = 'replay';
+  scrubAt = null;
+  scrubbed = null;
   const slider = $<HTMLInputElement>('#seek');
   slider.min = String(r.startMs);
   slider.max = String(r.endMs);
@@ -427,9 +470,43 @@ $<HTMLInputElement>('#trace-file').addEventListener('change', (e) => {
     (err: unknown) => setText($('#source'), `cannot read ${file.name}: ${(err as Error).message}`),
   );
 });
-$<HTMLInputElement>('#seek').addEventListener('input', (e) => seek(Number((e.target as HTMLInputElement).value)));
+$<HTMLInputElement>('#seek').addEventListener('input', (e) => {
+  const t = Number((e.target as HTMLInputElement).value);
+  if (replay !== null) seek(t);
+  else scrubTo(t);
+});
+
+// Dragging on the timeline strip: scrubs back (live) or seeks (replay) to the time under the pointer.
+{
+  const strip = $<SVGSVGElement>('#timeline');
+  let dragging = false;
+  const at = (ev: PointerEvent): number => {
+    const box = strip.getBoundingClientRect();
+    const f = Math.max(0, Math.min(1, (ev.clientX - box.left) / Math.max(1, box.width)));
+    const end = replay !== null ? playAt : state.now;
+    return end - (1 - f) * TIMELINE_SPAN_MS;
+  };
+  const go = (ev: PointerEvent): void => {
+    const t = at(ev);
+    if (replay !== null) seek(Math.max(replay.startMs, Math.min(replay.endMs, t)));
+    else scrubTo(t);
+  };
+  strip.addEventListener('pointerdown', (ev) => {
+    dragging = true;
+    strip.setPointerCapture(ev.pointerId);
+    go(ev);
+  });
+  strip.addEventListener('pointermove', (ev) => {
+    if (dragging) go(ev);
+  });
+  strip.addEventListener('pointerup', () => (dragging = false));
+  strip.addEventListener('pointercancel', () => (dragging = false));
+}
 
 const traceURL = params.get('trace');
 if (traceURL !== null) void loadTrace(traceURL);
-else startLive();
+else {
+  document.body.dataset['mode'] = 'live';
+  startLive();
+}
 requestAnimationFrame(frame);

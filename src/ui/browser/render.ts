@@ -2,8 +2,11 @@
 // the data- attributes tests read), the log matrix and the timeline. Every element is keyed and
 // updated in place; the number of elements is bounded by the members, the log window, the
 // messages in flight and the timeline, never by how long the page has been open.
+import { HISTORY_SPAN_MS } from '../history.js';
 import {
   MESSAGE_FLIGHT_MS,
+  heartbeatPulse,
+  heartbeatRate,
   currentLeader,
   displayRole,
   isCut,
@@ -16,7 +19,8 @@ import {
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 export const LOG_COLUMNS = 30;
-const TIMELINE_SPAN_MS = 5 * 60_000;
+/** The timeline strip spans the history the page keeps for scrubbing back. */
+export const TIMELINE_SPAN_MS = HISTORY_SPAN_MS;
 
 const TERM_COLOURS = ['#cfe0ff', '#ffd9b3', '#c9f2d4', '#f6c9e6', '#fff0a8', '#d6ccff', '#b9ecf0', '#f3d1c4'];
 export function termColour(term: number): string {
@@ -114,6 +118,9 @@ export class RingView {
         svg('line', { stroke: '#d5d9e0', 'stroke-width': 2 }, g);
         svg('text', { 'font-size': 10, fill: '#8b92a0', 'text-anchor': 'middle' }, g);
         svg('text', { 'font-size': 18, fill: '#dc2626', 'text-anchor': 'middle', 'font-weight': 700 }, g);
+        // the heartbeat link: leader to follower, glows at each beat, labelled with its rate
+        svg('line', { class: 'hb-link', stroke: '#e0565b', 'stroke-linecap': 'round', opacity: 0 }, g);
+        svg('text', { class: 'hb-rate', 'font-size': 10, fill: '#c0392b', 'text-anchor': 'middle' }, g);
       }
       const rate = (s.linkRates[`${a}>${b}`]?.rate ?? 0) + (s.linkRates[`${b}>${a}`]?.rate ?? 0);
       const down = [a, b].some((id) => ['stopped', 'paused'].includes(displayRole(s.members[id] as MemberView)));
@@ -123,6 +130,29 @@ export class RingView {
       setText(g.childNodes[1] as Element, rate > 0 ? `${rate}/s` : '');
       setAttrs(g.childNodes[2] as Element, { x: (pa.x + pb.x) / 2, y: (pa.y + pb.y) / 2 + 6 });
       setText(g.childNodes[2] as Element, cut ? '✕' : '');
+      // heartbeats go one way (leader to follower): draw the direction that has them
+      const ab = heartbeatRate(s, a, b, now);
+      const ba = heartbeatRate(s, b, a, now);
+      const [from, to, hbRate] = ab >= ba ? [a, b, ab] : [b, a, ba];
+      const pulse = hbRate > 0 ? heartbeatPulse(s, from, to, now) : 0;
+      const beats = s.heartbeats[`${from}>${to}`]?.beats ?? 0;
+      const hb = g.childNodes[3] as Element;
+      const pf = pos.get(from) as { x: number; y: number };
+      const pt = pos.get(to) as { x: number; y: number };
+      setAttrs(hb, {
+        x1: pf.x,
+        y1: pf.y,
+        x2: pt.x,
+        y2: pt.y,
+        'stroke-width': (2 + 4 * pulse).toFixed(1),
+        opacity: hbRate > 0 ? (0.25 + 0.65 * pulse).toFixed(2) : 0,
+        'data-link': `${(s.members[from] as MemberView).name}>${(s.members[to] as MemberView).name}`,
+        'data-heartbeat-rate': hbRate,
+        'data-beats': beats,
+        'data-pulse': pulse > 0 ? '1' : '0',
+      });
+      setAttrs(g.childNodes[4] as Element, { x: (pa.x + pb.x) / 2, y: (pa.y + pb.y) / 2 + 22 });
+      setText(g.childNodes[4] as Element, hbRate > 0 ? `♥ ${hbRate}/s` : '');
     });
     // members
     for (const [id, node] of this.nodes) if (s.members[id] === undefined) (node.g.remove(), this.nodes.delete(id));
@@ -162,6 +192,7 @@ export class RingView {
       if (m.electionRemainingMs !== null && m.electionFullMs > 0 && (role === 'follower' || role === 'candidate' || role === 'precandidate')) {
         frac = Math.max(0, Math.min(1, (m.electionRemainingMs - (now - m.electionSeenAt)) / m.electionFullMs));
       }
+      node.g.setAttribute('data-timer', frac.toFixed(2));
       setAttrs(node.arc, {
         'stroke-dasharray': `${(frac * circ).toFixed(1)} ${circ.toFixed(1)}`,
         transform: 'rotate(-90)',
@@ -303,7 +334,7 @@ export class LogMatrix {
 
 const TIMELINE_COLOURS: Record<string, string> = { leader: '#1d4ed8', term: '#6b7180', fault: '#b91c1c', write: '#047857', info: '#6b7180' };
 
-export function renderTimeline(strip: SVGSVGElement, list: HTMLElement, s: ViewState, now: number): void {
+export function renderTimeline(strip: SVGSVGElement, list: HTMLElement, s: ViewState, now: number, cursorAt: number | null = null): void {
   const marks: string[] = [];
   for (const t of s.timeline) {
     const age = now - t.at;
@@ -312,7 +343,14 @@ export function renderTimeline(strip: SVGSVGElement, list: HTMLElement, s: ViewS
     const y = t.kind === 'leader' ? 8 : t.kind === 'term' ? 22 : t.kind === 'fault' ? 36 : 50;
     marks.push(`<rect x="${(x - 1.5).toFixed(1)}" y="${y - 6}" width="3" height="12" fill="${TIMELINE_COLOURS[t.kind]}"><title>${escapeHtml(t.text)}</title></rect>`);
   }
+  if (cursorAt !== null && now - cursorAt <= TIMELINE_SPAN_MS) {
+    const x = 900 - ((now - cursorAt) / TIMELINE_SPAN_MS) * 900;
+    marks.push(`<rect class="scrub-shade" x="${x.toFixed(1)}" y="0" width="${(900 - x).toFixed(1)}" height="60" fill="rgba(29,78,216,.08)"></rect>`);
+    marks.push(`<rect class="scrub-cursor" x="${(x - 1).toFixed(1)}" y="0" width="2" height="60" fill="#1d4ed8"></rect>`);
+  }
   strip.innerHTML = marks.join('');
+  strip.setAttribute('data-from', String(Math.round(now - TIMELINE_SPAN_MS)));
+  strip.setAttribute('data-to', String(Math.round(now)));
   // wall-clock times live, virtual seconds in a replay (a simulator run starts at 0)
   const when = (at: number): string => (at > 1e12 ? new Date(at).toLocaleTimeString() : `t=${(at / 1000).toFixed(3)} s`);
   const items = s.timeline.slice(-12).reverse().map((t) => `<li class="${t.kind}">${when(t.at)} ${escapeHtml(t.text)}</li>`);

@@ -3,7 +3,7 @@
 // timers. Members are started as the binary starts them (src/server/cluster-runtime.ts), crashed
 // (kill -9: everything volatile is gone, the disk keeps what it keeps), stopped cleanly (SIGTERM:
 // RaftMember.stop()), or restarted on an empty disk (a volume that was not mounted).
-import type { TraceRecorder } from './trace-recorder.js';
+import { STATUS_EVERY_MS, type TraceRecorder } from './trace-recorder.js';
 import { pino } from 'pino';
 import { parseCommandLine } from '../../../src/cli.js';
 import { requestTimeoutMs, type MemberConfig } from '../../../src/config.js';
@@ -140,6 +140,12 @@ export class MemberCluster {
         heal();
         rec.partition(null);
       };
+      // periodic status snapshots of the running members (read-only: the run is the same with or without)
+      const snapshot = (): void => {
+        for (const slot of this.slots) if (slot.state === 'running' && slot.member !== null) rec.status(slot.id, slot.member);
+        if (!rec.truncated) this.world.after(STATUS_EVERY_MS, snapshot);
+      };
+      this.world.after(STATUS_EVERY_MS, snapshot);
     }
     this.net.onSend = (m) => {
       const slot = this.slotById(m.from);

@@ -2,14 +2,20 @@
 // view's events (src/ui/view-state.ts ViewEvent), one JSON object per line, in virtual time. Each
 // member's real /debug/raft/events hub is subscribed (its timers are the simulation's, so the
 // coalescing and sampling are the ones a live cluster has); process starts, crashes, stops and
-// partitions come from the simulated cluster. The live view replays such a file (/ui/?trace=URL,
+// partitions come from the simulated cluster. Every STATUS_EVERY_MS of virtual time each running
+// member's /debug/raft/status (the same JSON, from the same code) is recorded too, as the page polls
+// it live: the election-timer arcs and the leader's match/next markers come from it. The live view
+// replays such a file (/ui/?trace=URL,
 // or "open trace" on the page). Bounded: at most maxEvents lines; past that, recording stops and the
 // last line says so.
 import type { RaftMember } from '../../../src/server/raft-member.js';
+import { raftStatusJSON } from '../../../src/server/raft-debug.js';
 import type { EventSink } from '../../../src/server/raft-events.js';
-import type { MemberListing, ProcessState, ViewEvent } from '../../../src/ui/view-state.js';
+import type { MemberListing, ProcessState, RaftStatusJSON, ViewEvent } from '../../../src/ui/view-state.js';
 
 export const DEFAULT_MAX_TRACE_EVENTS = 200_000;
+/** Status snapshots: one per running member per this much virtual time (the page polls every 1 s). */
+export const STATUS_EVERY_MS = 500;
 
 export class TraceRecorder {
   readonly lines: string[] = [];
@@ -59,6 +65,12 @@ export class TraceRecorder {
     const s = member.raftStatus();
     member.events.subscribe(sink, { role: s.role, term: s.term, lead: s.lead, vote: s.vote, commit: s.commit, applied: s.applied });
     this.add({ kind: 'connection', at: this.nowMs(), member: member_, connected: true });
+  }
+
+  /** A status snapshot of a running member, as GET /debug/raft/status answers it. */
+  status(id: number, member: RaftMember): void {
+    const status = JSON.parse(raftStatusJSON(member.raftStatus(), member.raftStatusExtras())) as RaftStatusJSON;
+    this.add({ kind: 'status', at: this.nowMs(), member: hex(id), status });
   }
 
   /** The member's stream ended (its process is gone). */
