@@ -1,0 +1,86 @@
+// npm run jepsen -- [--target local|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]
+//                   [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]
+// Last line: `jepsen: linearizable, N ops, K faults, ...` (exit 0) or `jepsen: NOT linearizable, ...`
+// / `jepsen: unknown, ...` (exit 1); exit 2 on bad flags.
+import path from 'node:path';
+import { repoRoot } from './local-cluster.js';
+import { runJepsen, type FaultKind, type JepsenOptions } from './run.js';
+
+const usage =
+  'usage: npm run jepsen -- [--target local|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]\n' +
+  '                         [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]';
+
+function fail(message: string): never {
+  process.stderr.write(`jepsen: ${message}\n${usage}\n`);
+  process.exit(2);
+}
+
+function parse(argv: string[]): JepsenOptions {
+  const seed = Date.now() % 1_000_000;
+  const opts: JepsenOptions = { target: 'local', nemesis: [], timeS: 60, clients: 10, keys: 5, seed, outDir: '' };
+  let nemesisGiven = false;
+  let out: string | undefined;
+  const int = (flag: string, v: string, min: number, max: number): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) fail(`${flag} wants an integer in [${min}, ${max}]: ${v}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => (eq > 0 ? arg.slice(eq + 1) : (argv[++i] ?? fail(`${flag} needs a value`)));
+    switch (flag) {
+      case '--target': {
+        const v = value();
+        opts.target = v === 'local' ? 'local' : v.split(',').map((u) => {
+          if (!/^https?:\/\/[^/]+\/?$/.test(u)) fail(`--target wants local or client URLs like http://127.0.0.1:2379: ${u}`);
+          return u.replace(/\/$/, '');
+        });
+        break;
+      }
+      case '--nemesis': {
+        const v = value();
+        nemesisGiven = true;
+        const kinds = v === 'all' ? ['kill', 'pause', 'partition'] : v === 'none' ? [] : v.split(',');
+        for (const k of kinds) if (k !== 'kill' && k !== 'pause' && k !== 'partition') fail(`unknown nemesis: ${k}`);
+        opts.nemesis = kinds as FaultKind[];
+        break;
+      }
+      case '--time': opts.timeS = int(flag, value(), 1, 3600); break;
+      case '--clients': opts.clients = int(flag, value(), 1, 100); break;
+      case '--keys': opts.keys = int(flag, value(), 1, 100); break;
+      case '--seed': opts.seed = int(flag, value(), 0, 2 ** 31 - 1); break;
+      case '--out': out = value(); break;
+      case '--op-timeout': opts.opTimeoutMs = int(flag, value(), 100, 60_000); break;
+      case '--check-budget': opts.checkTimeBudgetMs = int(flag, value(), 1, 3600) * 1000; break;
+      case '--help': case '-h': process.stdout.write(usage + '\n'); process.exit(0);
+      // falls through (exit does not return)
+      default: fail(`unknown flag: ${arg}`);
+    }
+  }
+  if (!nemesisGiven && opts.target === 'local') opts.nemesis = ['kill', 'pause', 'partition'];
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  opts.outDir = path.resolve(out ?? path.join(repoRoot, 'jepsen-results', `${stamp}-seed${opts.seed}`));
+  return opts;
+}
+
+const options = parse(process.argv.slice(2));
+try {
+  const result = await runJepsen(options);
+  const byNemesis = result.faults.map((f) => `${f.kind} ${f.target}${f.leaderTargeted ? ' (leader)' : ''} at ${(f.startMs / 1000).toFixed(1)} s: recovery ${f.recoveryMs ?? '>30000'} ms`);
+  process.stdout.write(
+    [
+      `counts: ${Object.entries(result.counts).map(([k, c]) => `${k} ${c['ok']}/${c['fail']}/${c['info']}`).join(', ')} (ok/fail/info)`,
+      ...byNemesis,
+      `after the last heal: quorum write+read in ${result.finalRecoveryMs ?? '>30000'} ms; members ${result.converged.ok ? `converged in ${result.converged.afterMs} ms` : `did NOT converge: ${result.converged.detail}`}`,
+      `checker: ${result.checker.keys.map((k) => `${k.key.split('/').pop()} ${k.verdict} (${k.ops} ops, ${k.steps} steps, ${k.elapsedMs} ms)`).join(', ')}`,
+      `report: ${result.files.timeline}`,
+      result.summary,
+    ].join('\n') + '\n',
+  );
+  process.exit(result.verdict === 'linearizable' && result.clusterChecksPassed ? 0 : 1);
+} catch (err) {
+  process.stderr.write(`jepsen: error: ${(err as Error).message}\n`);
+  process.exit(1);
+}
