@@ -15,6 +15,10 @@ describeDocker('docker: the docker-compose.yml cluster', () => {
 
   it('three members run as a non-root user, healthy by Docker HEALTHCHECK, client ports bound to 127.0.0.1 only', async () => {
     const c = cluster();
+    // A plain `up` starts the three members only (infra4, the replacement, is under the profile "replace").
+    const containers = (await projectResources(c.docker, c.project)).filter((r) => r.startsWith('container'));
+    expect(containers.length, containers.join(', ')).toBe(3);
+    expect(c.members.map((m) => m.name)).toEqual(['infra1', 'infra2', 'infra3']);
     for (const m of c.members) {
       const info = await c.inspect(m.name);
       expect(info.State.Health?.Status, `${m.name} docker health`).toBe('healthy');
@@ -77,7 +81,10 @@ describeDocker('docker: the docker-compose.yml cluster', () => {
   it('compose down -v removes every container, network and volume of the project', async () => {
     const c = cluster();
     const before = await projectResources(c.docker, c.project);
-    expect(before.filter((r) => r.startsWith('volume')).length).toBe(3);
+    // The members' three volumes; compose v1 also creates every other declared volume (infra4-data,
+    // unused until infra4 is started).
+    const volumes = before.filter((r) => r.startsWith('volume')).map((r) => r.replace(`volume ${c.project}_`, '')).sort();
+    expect(volumes.filter((v) => v !== 'infra4-data')).toEqual(['infra1-data', 'infra2-data', 'infra3-data']);
     expect(before.filter((r) => r.startsWith('network')).length).toBe(2);
     await c.composeDown();
     expect(await projectResources(c.docker, c.project)).toEqual([]);

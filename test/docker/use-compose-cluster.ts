@@ -3,7 +3,7 @@
 // afterAll. Without a Docker engine the suites are skipped with a message saying so; under CI=true a
 // missing engine is a failure instead.
 import { afterAll, beforeAll, beforeEach, describe, it } from 'vitest';
-import { startComposeCluster, type ComposeCluster } from '../helpers/compose-cluster.js';
+import { startComposeCluster, type ComposeCluster, type ComposeClusterOptions } from '../helpers/compose-cluster.js';
 import { dockerAvailability } from '../helpers/docker-engine.js';
 import type { MemberCheck } from '../helpers/ledger-check.js';
 import type { QuorumReader } from '../helpers/quorum-reader.js';
@@ -32,10 +32,10 @@ export function describeDocker(name: string, fn: () => void): void {
 }
 
 /** Starts a compose cluster for the file; prints the containers' output when a test fails. */
-export function useComposeCluster(label: string): () => ComposeCluster {
+export function useComposeCluster(label: string, opts: Omit<ComposeClusterOptions, 'label'> = {}): () => ComposeCluster {
   let cluster: ComposeCluster | undefined;
   beforeAll(async () => {
-    cluster = await startComposeCluster({ label });
+    cluster = await startComposeCluster({ ...opts, label });
     const i = cluster.image;
     console.info(
       `[docker ${label}] ${cluster.project}: compose ${cluster.compose} (${docker.versions}); image ${i.tag} on ${i.baseImage}, ${(i.sizeBytes / 1e6).toFixed(0)} MB, ${i.built ? `built in ${(i.buildMs / 1000).toFixed(1)} s` : 'reused'}; members ${cluster.members.map((m) => `${m.name}=${m.clientURL}`).join(' ')}`,

@@ -5,6 +5,10 @@
 // disconnects a container from the compose `peer` network (its client port stays reachable from the
 // host, so what the cut-off member answers can be observed) and reconnects it with its aliases.
 //
+// Services under a compose profile (infra4, profile "replace": the replacement of a dead member) are
+// not started by `up`; startProfileService() starts one later with `compose --profile <p> up -d <s>`,
+// as a user does, on the free port chosen for it at the start, and adds it to `members`.
+//
 // Members are `{ name, clientURL }` like the process harness's, so write-load.ts and ledger-check.ts
 // work unchanged. A container that the restart policy (unless-stopped) brought back, or one that
 // exited without the test killing it, or a fatal log line, is reported by crashes().
@@ -19,7 +23,11 @@ import { WaitAbortedError, waitFor, withTimeout } from './wait-for.js';
 import { askLeaderViews, majorityLeader, type LeaderView } from './leader-views.js';
 
 export const serviceNames = ['infra1', 'infra2', 'infra3'] as const;
-export type ServiceName = (typeof serviceNames)[number];
+/** docker-compose.yml's services under a profile, with it: not started by a plain `up`. */
+export const profileServices = { infra4: 'replace' } as const;
+export type ProfileServiceName = keyof typeof profileServices;
+export type ServiceName = (typeof serviceNames)[number] | ProfileServiceName;
+const allServiceNames: readonly ServiceName[] = [...serviceNames, ...(Object.keys(profileServices) as ProfileServiceName[])];
 
 export interface DockerMember {
   /** The compose service and the member's --name. */
@@ -60,11 +68,16 @@ export class ComposeCluster {
 
   constructor(
     readonly project: string,
-    readonly members: readonly DockerMember[],
+    /** The three of a plain `up`, then the profile services started by startProfileService(). */
+    readonly members: DockerMember[],
     readonly image: BuiltImage,
     readonly compose: ComposeFlavour,
     readonly docker: Dockerode,
     private readonly env: StartedDockerComposeEnvironment,
+    /** Every service's published client port (the profile services' too). */
+    readonly ports: Readonly<Record<ServiceName, number>>,
+    /** The variables compose ran with (image, ports, log level). */
+    private readonly composeEnv: Readonly<Record<string, string>>,
   ) {}
 
   get label(): string {
@@ -135,9 +148,9 @@ export class ComposeCluster {
     );
   }
 
-  /** Waits until every live member lists all three with their names and client URLs. */
-  async waitMembersPublished(timeoutMs = 30_000): Promise<void> {
-    const expected = JSON.stringify(this.members.map((m) => [m.name, [m.clientURL]]).sort());
+  /** Waits until every live member lists exactly `expectedMembers` (default: all) with their names and client URLs. */
+  async waitMembersPublished(timeoutMs = 30_000, expectedMembers: readonly DockerMember[] = this.members): Promise<void> {
+    const expected = JSON.stringify(expectedMembers.map((m) => [m.name, [m.clientURL]]).sort());
     let last = '';
     await waitFor(
       async () => {
@@ -208,6 +221,23 @@ export class ComposeCluster {
   async start(name: ServiceName): Promise<void> {
     await withTimeout(this.container(name).start(), 30_000, `docker start ${name}`);
     this.down.delete(name);
+  }
+
+  /**
+   * `compose --profile <its profile> up -d <name>` (the README's command) with the variables the
+   * cluster was started with; the service becomes a member of `members`. Does not wait for health.
+   */
+  async startProfileService(name: ProfileServiceName): Promise<DockerMember> {
+    const [command, ...pre] = this.compose === 'v1' ? ['docker-compose'] : ['docker', 'compose'];
+    const args = [...pre, '-p', this.project, '-f', 'docker-compose.yml', '--profile', profileServices[name], 'up', '-d', '--no-build', name];
+    const res = await run(command as string, args, { timeoutMs: 120_000, env: { ...process.env, ...this.composeEnv, COMPOSE_PROJECT_NAME: this.project } });
+    if (res.code !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${res.code}): ${res.stderr.slice(-2000)}`);
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${this.project}`, `com.docker.compose.service=${name}`] } });
+    const [c] = containers;
+    if (containers.length !== 1 || !c) throw new Error(`${this.label}: expected one container for ${name} after compose up, found ${containers.length}`);
+    const member: DockerMember = { name, clientURL: `http://127.0.0.1:${this.ports[name]}`, containerId: c.Id };
+    this.members.push(member);
+    return member;
   }
 
   /**
@@ -375,6 +405,11 @@ export async function projectResources(docker: Dockerode, project: string): Prom
 export interface ComposeClusterOptions {
   /** Part of the project name and of messages. */
   label: string;
+  /**
+   * Profiles to give compose (`--profile`), so that `down` also removes their services; `up` then
+   * names the three services of a plain `up`, so only those start. Default: none (a plain `up`).
+   */
+  profiles?: readonly string[];
   /** Bound on start (image build not included); default 90 s. */
   startTimeoutMs?: number;
 }
@@ -392,24 +427,26 @@ export async function startComposeCluster(opts: ComposeClusterOptions): Promise<
   const docker = runtime.container.dockerode;
   let project = '';
   let ports: number[] = [];
+  let env: Record<string, string> = {};
   let started: StartedDockerComposeEnvironment | undefined;
   // Free ports are free when asked for; another test may take one before Docker binds it: retry.
   for (let attempt = 1; !started; attempt++) {
     project = `etcdts-${opts.label.toLowerCase().replace(/[^a-z0-9]/g, '')}-${process.pid}-${Date.now().toString(36)}${projectSeq++}`;
-    ports = await freePorts(3);
-    const env: Record<string, string> = {
+    ports = await freePorts(allServiceNames.length);
+    env = {
       ETCD_TS_IMAGE: image.tag,
       BASE_IMAGE: image.baseImage,
       ETCD_TS_LOG_LEVEL: process.env['ETCD_TS_CLUSTER_LOG_LEVEL'] ?? 'info',
     };
-    serviceNames.forEach((s, i) => (env[`ETCD_TS_${s.toUpperCase()}_PORT`] = String(ports[i])));
-    const environment = new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
+    allServiceNames.forEach((s, i) => (env[`ETCD_TS_${s.toUpperCase()}_PORT`] = String(ports[i])));
+    let environment = new DockerComposeEnvironment(repoRoot, 'docker-compose.yml')
       .withProjectName(project)
       .withEnvironment(env)
       .withDefaultWaitStrategy(new NoWait())
       .withClientOptions(availability.compose === 'v1' ? { executable: { standalone: true } } : {});
+    if (opts.profiles?.length) environment = environment.withProfiles(...opts.profiles);
     try {
-      started = await withTimeout(environment.up(), 120_000, `compose up of ${project}`);
+      started = await withTimeout(environment.up(opts.profiles?.length ? [...serviceNames] : undefined), 120_000, `compose up of ${project}`);
     } catch (err) {
       await removeProjectLeftovers(docker, project).catch(() => undefined);
       const message = (err as Error).message;
@@ -423,7 +460,8 @@ export async function startComposeCluster(opts: ComposeClusterOptions): Promise<
     if (!c) throw new Error(`${project}: no container for service ${name}`);
     return { name, clientURL: `http://127.0.0.1:${ports[i]}`, containerId: c.Id };
   });
-  const cluster = new ComposeCluster(project, members, image, availability.compose, docker, started);
+  const portOf = Object.fromEntries(allServiceNames.map((s, i) => [s, ports[i] as number])) as Record<ServiceName, number>;
+  const cluster = new ComposeCluster(project, members, image, availability.compose, docker, started, portOf, env);
   try {
     const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
     const left = (): number => Math.max(1000, deadline - Date.now());
