@@ -61,6 +61,13 @@ export class Publisher {
   private stopped = false;
   /** Whether this run's publish was applied. */
   private ownApplied = false;
+  /**
+   * Leader side: the publish of each member's run being proposed, and the run each member's
+   * applied publish came from. A follower whose request timed out asks again; its run's
+   * attributes are then proposed once, not once per request (each would move the etcd index).
+   */
+  private readonly proposing = new Map<string, Promise<void>>();
+  private readonly appliedRun = new Map<number, number | undefined>();
 
   constructor(options: PublisherOptions) {
     this.o = options;
@@ -96,6 +103,7 @@ export class Publisher {
 
   /** Called for every applied attributes entry. */
   onApplied(memberId: number, runId: number | undefined): void {
+    if (this.appliedRun.size < 10_000 || this.appliedRun.has(memberId)) this.appliedRun.set(memberId, runId);
     if (memberId !== this.o.memberId || runId !== this.o.runId || this.ownApplied) return;
     this.ownApplied = true;
     this.timer?.cancel();
@@ -162,8 +170,18 @@ export class Publisher {
     if (typeof confirmed === 'string' || !sameAttributes(confirmed, claimed)) {
       return refuse(this.o.logger, 400, `${claimed.id} at ${peerURL} does not publish these attributes`);
     }
+    if (this.appliedRun.get(id) === claimed.runId) return { status: 204 };
+    const key = `${id}/${claimed.runId}`;
+    let proposal = this.proposing.get(key);
+    if (proposal === undefined) {
+      proposal = this.o
+        .proposeAttributes({ kind: 'attrs', memberId: id, name: claimed.name, clientURLs: claimed.clientURLs, runId: claimed.runId })
+        .then(() => undefined)
+        .finally(() => this.proposing.delete(key));
+      this.proposing.set(key, proposal);
+    }
     try {
-      await this.o.proposeAttributes({ kind: 'attrs', memberId: id, name: claimed.name, clientURLs: claimed.clientURLs, runId: claimed.runId });
+      await proposal;
       return { status: 204 };
     } catch {
       return { status: 503, json: { message: 'not committed' } };

@@ -462,6 +462,27 @@ describe('Publisher.handle: the leader side of POST /members/publish', () => {
     expect(f.proposals).toEqual([]);
   });
 
+  it("proposes a run's attributes once: a request again while the proposal is in flight waits for it, one after it applied is answered at once", async () => {
+    const f = fixture();
+    let commit: (r: ApplyResult) => void = () => undefined;
+    f.propose = () => new Promise<ApplyResult>((resolve) => (commit = resolve));
+    const first = f.publisher.handle(publishReq(B_ATTRS));
+    const again = f.publisher.handle(publishReq(B_ATTRS)); // the member's first request timed out
+    await new Promise((r) => setTimeout(r, 10));
+    expect(f.proposals.length).toBe(1);
+    commit({ ok: true, event: null });
+    expect(await first).toEqual({ status: 204 });
+    expect(await again).toEqual({ status: 204 });
+    f.publisher.onApplied(B, B_ATTRS.runId);
+    f.propose = () => Promise.resolve({ ok: true, event: null });
+    expect(await f.publisher.handle(publishReq(B_ATTRS))).toEqual({ status: 204 });
+    expect(f.proposals.length).toBe(1);
+    // a new run publishes again
+    f.answer = () => ({ status: 200, json: { ...B_ATTRS, runId: B_ATTRS.runId + 1 } });
+    expect(await f.publisher.handle(publishReq({ ...B_ATTRS, runId: B_ATTRS.runId + 1 }))).toEqual({ status: 204 });
+    expect(f.proposals.length).toBe(2);
+  });
+
   it('proposes exactly the confirmed attributes, with the run id, then answers 204', async () => {
     const f = fixture();
     expect(await f.publisher.handle(publishReq(B_ATTRS))).toEqual({ status: 204 });
