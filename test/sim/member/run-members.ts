@@ -43,6 +43,7 @@ function failureReport(r: MemberScheduleResult, nodes: number, a: MemberRunArgs)
     `  at t=${f.timeMs}ms; last events:`,
     ...f.trace.map((line) => `    ${line}`),
     `  replay: npm run sim -- --members --seed ${r.seed} --nodes ${nodes} --fault-ms ${a.faultMs}${faultFlag} --trace 200`,
+    `  watch it: npm run sim -- --seed ${r.seed} --nodes ${nodes} --fault-ms ${a.faultMs}${faultFlag} --record seed-${r.seed}.ndjson, then "open trace" on any member's /ui/`,
     '',
   ].join('\n');
 }
