@@ -13,7 +13,7 @@ describe('jepsen against a local etcd-ts cluster', () => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jepsen-local-'));
     const lines: string[] = [];
     try {
-      const result = await runJepsen({ target: 'local', nemesis: ['kill', 'partition'], timeS: 15, clients: 6, keys: 3, seed: 13, outDir, checkTimeBudgetMs: 60_000, log: (l) => lines.push(l) });
+      const result = await runJepsen({ target: 'local', nemesis: ['kill', 'partition'], timeS: 10, clients: 4, keys: 4, seed: 13, outDir, checkTimeBudgetMs: 60_000, log: (l) => lines.push(l) });
       expect(result.verdict, `${result.summary}\n${lines.join('\n')}`).toBe('linearizable');
       expect(result.clusterChecksPassed, JSON.stringify(result.converged)).toBe(true);
       expect(result.faults.length).toBeGreaterThan(0);
