@@ -8,12 +8,19 @@ import type { Status } from '../raft/status.js';
  * (the least to catch up, so the transfer finishes fastest); undefined when there is none.
  */
 export function chooseTransferee(status: Status, selfId: number): number | undefined {
-  let best: { id: number; match: number } | undefined;
-  for (const p of status.progress) {
-    if (p.id === selfId || p.isLearner || !p.recentActive) continue;
-    if (best === undefined || p.match > best.match || (p.match === best.match && p.id < best.id)) best = { id: p.id, match: p.match };
-  }
-  return best?.id;
+  // Recently active followers first. Right after a CheckQuorum round every flag is cleared until
+  // the next answers arrive (the member simulator stopped a leader in that window, seed 2319):
+  // then the most caught-up follower, active or not (raft gives the transfer up after an
+  // election timeout if it does not answer).
+  const pick = (activeOnly: boolean): number | undefined => {
+    let best: { id: number; match: number } | undefined;
+    for (const p of status.progress) {
+      if (p.id === selfId || p.isLearner || (activeOnly && !p.recentActive)) continue;
+      if (best === undefined || p.match > best.match || (p.match === best.match && p.id < best.id)) best = { id: p.id, match: p.match };
+    }
+    return best?.id;
+  };
+  return pick(true) ?? pick(false);
 }
 
 export function randomNonce(random: () => number): Uint8Array {

@@ -62,12 +62,12 @@ export class Publisher {
   /** Whether this run's publish was applied. */
   private ownApplied = false;
   /**
-   * Leader side: the publish of each member's run being proposed, and the run each member's
-   * applied publish came from. A follower whose request timed out asks again; its run's
-   * attributes are then proposed once, not once per request (each would move the etcd index).
+   * Leader side: the publish of each member's run being proposed. A follower whose request timed
+   * out asks again while it is in flight; its run's attributes are then proposed once, not once
+   * per request (each would move the etcd index). A request after it applied proposes again: the
+   * member may have skipped the entry (a snapshot covered it) and waits to apply its own.
    */
   private readonly proposing = new Map<string, Promise<void>>();
-  private readonly appliedRun = new Map<number, number | undefined>();
 
   constructor(options: PublisherOptions) {
     this.o = options;
@@ -103,7 +103,6 @@ export class Publisher {
 
   /** Called for every applied attributes entry. */
   onApplied(memberId: number, runId: number | undefined): void {
-    if (this.appliedRun.size < 10_000 || this.appliedRun.has(memberId)) this.appliedRun.set(memberId, runId);
     if (memberId !== this.o.memberId || runId !== this.o.runId || this.ownApplied) return;
     this.ownApplied = true;
     this.timer?.cancel();
@@ -170,7 +169,6 @@ export class Publisher {
     if (typeof confirmed === 'string' || !sameAttributes(confirmed, claimed)) {
       return refuse(this.o.logger, 400, `${claimed.id} at ${peerURL} does not publish these attributes`);
     }
-    if (this.appliedRun.get(id) === claimed.runId) return { status: 204 };
     const key = `${id}/${claimed.runId}`;
     let proposal = this.proposing.get(key);
     if (proposal === undefined) {
