@@ -94,13 +94,21 @@ async function serveMemberAdd(ctx: HandlerContext, req: IncomingMessage, res: Re
   }
   // etcd checks the cluster's health first, then the peer URLs (the leader does both).
   const outcome = await runMemberChange(ctx, () => addMember(peerURLs));
+  await answerMemberChange(ctx, req, res, outcome, (added) => sendEncoded(res, 201, memberJSON(added)));
+}
+
+/**
+ * Answers a membership change that ran through the leader: the redirect to it, etcd's error, or,
+ * once the member that redirected the request applied the change (read-your-writes), `done`.
+ */
+async function answerMemberChange<T>(ctx: HandlerContext, req: IncomingMessage, res: Res, outcome: MemberChangeOutcome<T>, done: (value: T) => void): Promise<void> {
   if (res.destroyed) return;
   if (outcome.kind === 'redirect') return sendLeaderRedirect(req, res, outcome.leaderURL, ctx.backend.self.id);
   if (outcome.kind === 'failed') return sendMemberChangeFailure(res, outcome.error);
   const late = await awaitRedirectingMember(ctx.backend, redirectedByOf(req.url));
   if (res.destroyed) return;
   if (late !== null) return sendMessageError(res, 500, late);
-  sendEncoded(res, 201, memberJSON(outcome.value));
+  done(outcome.value);
 }
 
 type MemberChangeOutcome<T> = { kind: 'done'; value: T } | { kind: 'redirect'; leaderURL: string } | { kind: 'failed'; error: MemberChangeError | string };
@@ -159,14 +167,10 @@ async function serveMemberChange(ctx: HandlerContext, req: IncomingMessage, res:
   const removeMember = ctx.backend.removeMember?.bind(ctx.backend);
   if (method === 'DELETE' && removeMember !== undefined) {
     const outcome = await runMemberChange(ctx, () => removeMember(id));
-    if (res.destroyed) return;
-    if (outcome.kind === 'redirect') return sendLeaderRedirect(req, res, outcome.leaderURL, ctx.backend.self.id);
-    if (outcome.kind === 'failed') return sendMemberChangeFailure(res, outcome.error);
-    const late = await awaitRedirectingMember(ctx.backend, redirectedByOf(req.url));
-    if (res.destroyed) return;
-    if (late !== null) return sendMessageError(res, 500, late);
-    res.writeHead(204);
-    res.end();
+    await answerMemberChange(ctx, req, res, outcome, () => {
+      res.writeHead(204);
+      res.end();
+    });
     return;
   }
   if (peerURLs !== null && peerURLInUse(ctx, peerURLs, id)) {
