@@ -1,5 +1,6 @@
 // npm run jepsen -- [--target local|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]
 //                   [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]
+//                   [--ops-per-key 250]
 // Last line: `jepsen: linearizable, N ops, K faults, ...` (exit 0) or `jepsen: NOT linearizable, ...`
 // / `jepsen: unknown, ...` (exit 1); exit 2 on bad flags.
 import path from 'node:path';
@@ -8,7 +9,8 @@ import { runJepsen, type FaultKind, type JepsenOptions } from './run.js';
 
 const usage =
   'usage: npm run jepsen -- [--target local|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]\n' +
-  '                         [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]';
+  '                         [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]\n' +
+  '                         [--ops-per-key 250]';
 
 function fail(message: string): never {
   process.stderr.write(`jepsen: ${message}\n${usage}\n`);
@@ -50,6 +52,7 @@ function parse(argv: string[]): JepsenOptions {
       case '--time': opts.timeS = int(flag, value(), 1, 3600); break;
       case '--clients': opts.clients = int(flag, value(), 1, 100); break;
       case '--keys': opts.keys = int(flag, value(), 1, 100); break;
+      case '--ops-per-key': opts.opsPerKey = int(flag, value(), 10, 1_000_000); break;
       case '--seed': opts.seed = int(flag, value(), 0, 2 ** 31 - 1); break;
       case '--out': out = value(); break;
       case '--op-timeout': opts.opTimeoutMs = int(flag, value(), 100, 60_000); break;
@@ -65,6 +68,20 @@ function parse(argv: string[]): JepsenOptions {
   return opts;
 }
 
+/** The checker's per-key results in one line: all keys when few, else totals and the costliest key. */
+function checkerLine(result: Awaited<ReturnType<typeof runJepsen>>): string {
+  const keys = result.checker.keys;
+  const name = (k: (typeof keys)[number]): string => k.key.split('/').pop() ?? k.key;
+  if (keys.length <= 6) return `checker: ${keys.map((k) => `${name(k)} ${k.verdict} (${k.ops} ops, ${k.steps} steps, ${k.elapsedMs} ms)`).join(', ')}`;
+  const byVerdict = new Map<string, number>();
+  for (const k of keys) byVerdict.set(k.verdict, (byVerdict.get(k.verdict) ?? 0) + 1);
+  const worst = keys.reduce((a, b) => (b.steps > a.steps ? b : a));
+  return (
+    `checker: ${keys.length} keys (${[...byVerdict].map(([v, n]) => `${n} ${v}`).join(', ')}), ${result.checker.elapsedMs} ms; ` +
+    `costliest ${name(worst)}: ${worst.ops} ops, ${worst.steps} steps, ${worst.elapsedMs} ms`
+  );
+}
+
 const options = parse(process.argv.slice(2));
 try {
   const result = await runJepsen(options);
@@ -74,7 +91,7 @@ try {
       `counts: ${Object.entries(result.counts).map(([k, c]) => `${k} ${c['ok']}/${c['fail']}/${c['info']}`).join(', ')} (ok/fail/info)`,
       ...byNemesis,
       `after the last heal: quorum write+read in ${result.finalRecoveryMs ?? '>30000'} ms; members ${result.converged.ok ? `converged in ${result.converged.afterMs} ms` : `did NOT converge: ${result.converged.detail}`}`,
-      `checker: ${result.checker.keys.map((k) => `${k.key.split('/').pop()} ${k.verdict} (${k.ops} ops, ${k.steps} steps, ${k.elapsedMs} ms)`).join(', ')}`,
+      checkerLine(result),
       `report: ${result.files.timeline}`,
       result.summary,
     ].join('\n') + '\n',

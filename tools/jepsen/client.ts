@@ -1,6 +1,7 @@
 // One etcd v2 client operation over HTTP, as the jepsen runner issues it: to one member, following
 // 307 redirects (at most 3 hops) within one deadline, classified as ok, definite failure (an etcd
-// error JSON with a 4xx status) or indeterminate (timeout, connection error, 5xx, too many hops).
+// error JSON with a 4xx status, or a connection refused before anything was sent) or indeterminate
+// (timeout, a connection broken after the request went out, 5xx, too many hops).
 import { Agent, request } from 'undici';
 import type { Op, OpKind } from './history.js';
 
@@ -17,6 +18,8 @@ export type OpResult = Pick<Op, 'outcome' | 'readValue' | 'index' | 'errorCode' 
 
 const MAX_HOPS = 3;
 const MAX_BODY_BYTES = 64 * 1024;
+/** Connection errors raised before any request byte is written (undici connects, then writes). */
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export function makeAgent(): Agent {
   return new Agent({ keepAliveTimeout: 4000, connections: 64, connect: { timeout: 1000 } });
@@ -78,7 +81,12 @@ export async function runOp(agent: Agent, baseURL: string, op: OpRequest, timeou
       }
     } catch (err) {
       const e = err as Error & { code?: string };
-      return { outcome: 'info', member, error: signal.aborted ? `timeout after ${timeoutMs} ms` : `${e.code ?? e.name}: ${e.message}` };
+      if (signal.aborted) return { outcome: 'info', member, error: `timeout after ${timeoutMs} ms` };
+      // No connection was made, so not a byte of this hop was sent; earlier hops were 307s, which
+      // apply nothing. The operation certainly did not take effect: a definite failure (without an
+      // etcd code, which the checker drops), not an indeterminate one.
+      if (NOT_SENT.has(e.code ?? '')) return { outcome: 'fail', member, error: `${e.code}: ${e.message}` };
+      return { outcome: 'info', member, error: `${e.code ?? e.name}: ${e.message}` };
     }
     if (status === 307 || status === 308) {
       if (location === undefined) return { outcome: 'info', member, error: `${status} without Location` };
