@@ -38,6 +38,7 @@ type FlagName =
   | 'follower-writes'
   | 'force-new-cluster'
   | 'initial-election-tick-advance'
+  | 'strict-reconfig-check'
   | 'cert-file'
   | 'key-file'
   | 'trusted-ca-file'
@@ -109,6 +110,7 @@ const flags: Record<FlagName, FlagSpec> = {
     help: "etcd-ts only. What a follower does with a client's write: 'redirect' answers 307 to the leader; 'forward' proposes it through the leader and answers after applying it, as etcd does.",
   },
   'initial-election-tick-advance': { boolean: true, default: 'true', help: 'Whether to fast-forward initial election ticks on boot for faster election.' },
+  'strict-reconfig-check': { boolean: true, default: 'true', help: 'Reject reconfiguration requests that would cause quorum loss.' },
   'debug-faults-token-file': {
     boolean: false,
     default: '',
@@ -398,6 +400,7 @@ function buildConfig(
     logLevel,
     ...(forceNewCluster ? { forceNewCluster: true } : {}),
     ...(raw('initial-election-tick-advance') === 'false' ? { initialElectionTickAdvance: false } : {}),
+    ...(raw('strict-reconfig-check') === 'false' ? { strictReconfigCheck: false } : {}),
     ...(clientTLS !== undefined ? { clientTLS } : {}),
     ...(peerTLS !== undefined ? { peerTLS } : {}),
     ...(cipherSuites !== undefined ? { cipherSuites } : {}),

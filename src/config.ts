@@ -67,6 +67,11 @@ export interface MemberConfig {
   debugFaultsTokenFile?: string;
   /** etcd's --initial-election-tick-advance (default true): see RaftMember.adjustTicks. */
   initialElectionTickAdvance?: boolean;
+  /**
+   * etcd's --strict-reconfig-check (default true): refuse a member add or remove that would leave
+   * too few started or connected members for a quorum (RaftMember.checkReconfiguration).
+   */
+  strictReconfigCheck?: boolean;
   /** The client side's TLS (absent: no TLS flag given, every client URL is http). */
   clientTLS?: TLSFiles;
   /** The peer side's TLS: the peer listeners' certificate, and what the peer client presents and trusts. */

@@ -692,6 +692,7 @@ export class RaftMember implements ClientBackend {
   private checkReconfiguration(change: 'add' | 'remove', target: number | undefined): void {
     if (!this.node.isLeader()) throw this.notLeader();
     if (this.memberChangeInFlight) throw new MemberChangeError(500, 'Internal Server Error');
+    if (this.config.strictReconfigCheck === false) return; // etcd: the checks run only with StrictReconfigCheck
     const voters = this.node.confState().voters;
     const started = (ids: readonly number[]): number => ids.filter((id) => this.membership.has(id) && this.isStarted(id)).length;
     const now = this.timers.nowMs();
