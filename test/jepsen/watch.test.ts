@@ -96,6 +96,21 @@ describe('jepsen watch check', () => {
     expect(check(s).members['m3']!.coveredTo).toBe(13);
   });
 
+  it('with requireComplete, catches a member whose watch stopped before the union\'s last event', () => {
+    const s = clean();
+    s[2]!.events.splice(3); // m3 ends at 13
+    s[2]!.lastError = 'ECONNREFUSED';
+    const r = checkWatch(s, HISTORY, { probeKey: PROBE, requireComplete: true });
+    expect(r.problems).toEqual([expect.objectContaining({ kind: 'incomplete', member: 'm3', index: 14 })]);
+    expect(r.problems[0]!.message).toContain('ECONNREFUSED');
+    // ...unless the rest is a cleared gap, or the watch stopped at its own bound
+    s[2]!.cleared = [{ fromIndex: 14, resumeIndex: 16 }];
+    expect(checkWatch(s, HISTORY, { probeKey: PROBE, requireComplete: true }).ok).toBe(true);
+    s[2]!.cleared = [];
+    s[2]!.truncated = true;
+    expect(checkWatch(s, HISTORY, { probeKey: PROBE, requireComplete: true }).ok).toBe(true);
+  });
+
   it('catches a divergent value at one index', () => {
     const s = clean();
     s[1]!.events[2]!.value = 'z';

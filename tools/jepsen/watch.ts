@@ -11,7 +11,8 @@
 // After the run, checkWatch: every member's stream has strictly increasing modifiedIndexes (no
 // duplicates, no reordering); the union of all members' events is the run's event sequence, and each
 // member's stream holds every event of the union within the range it covered (from its first
-// waitIndex to its last event, less its cleared gaps); an index carries the same event (key, action,
+// waitIndex to its last event, less its cleared gaps), and once the cluster converged each member's
+// stream reaches the union's last event (within a bound); an index carries the same event (key, action,
 // value) on every member; every acknowledged write, compare-and-swap, create and delete of the history
 // is in the union at its modifiedIndex with its key and value; and no event sets a value that no
 // operation could have written. The probe key the runner writes after each heal is watched and
@@ -53,7 +54,7 @@ export interface MemberStream {
   lastError?: string | undefined;
 }
 
-export type WatchProblemKind = 'duplicate' | 'out-of-order' | 'gap' | 'divergent' | 'missing-ack' | 'ack-mismatch' | 'phantom';
+export type WatchProblemKind = 'duplicate' | 'out-of-order' | 'gap' | 'incomplete' | 'divergent' | 'missing-ack' | 'ack-mismatch' | 'phantom';
 
 export interface WatchProblem {
   kind: WatchProblemKind;
@@ -81,6 +82,12 @@ export interface WatchCheck {
 export interface CheckWatchOptions {
   /** A key whose writes are not in the history (the runner's probe): not checked against it. */
   probeKey?: string | undefined;
+  /**
+   * The watches ran until every member had applied everything (after convergence): a member whose
+   * stream ends before the union's last event (outside its cleared gaps, and not truncated) is a
+   * problem too. Off by default (a stream may legitimately stop early).
+   */
+  requireComplete?: boolean | undefined;
   /** Bound on the problems listed; default 50. */
   maxProblems?: number | undefined;
 }
@@ -150,6 +157,17 @@ export function checkWatch(streams: readonly MemberStream[], history: readonly O
       }
     });
   }
+  if (options.requireComplete === true && sorted.length > 0) {
+    const lastIndex = sorted[sorted.length - 1]!;
+    streams.forEach((s) => {
+      if (s.truncated === true) return;
+      const m = members[s.member]!;
+      const missed = sorted.filter((i) => i > m.coveredTo && !s.cleared.some((c) => i >= c.fromIndex && i < c.resumeIndex));
+      if (missed.length === 0) return;
+      const first = union.get(missed[0]!)!.ev;
+      problem({ kind: 'incomplete', member: s.member, key: first.key, index: first.index, message: `${s.member}: its watch ended at index ${m.coveredTo}, missing ${missed.length} events up to ${lastIndex} (first ${show(first)})${s.lastError !== undefined ? `; last error: ${s.lastError}` : ''}` });
+    });
+  }
   const keys: Record<string, number> = {};
   for (const index of sorted) {
     const k = union.get(index)!.ev.key;
@@ -216,8 +234,13 @@ export interface Watchers {
 const MAX_BODY = 1024 * 1024;
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+    const done = (): void => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
   });
 
 /** X-Etcd-Index of the first member that answers a GET of the root (bounded). */
@@ -228,7 +251,7 @@ export async function readEtcdIndex(agent: Agent, members: readonly MemberInfo[]
         const res = await request(`${m.clientURL}/v2/keys/`, { dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) });
         await res.body.dump();
         const h = Number(res.headers['x-etcd-index']);
-        if (res.statusCode === 200 && Number.isSafeInteger(h)) return h;
+        if (res.statusCode < 500 && Number.isSafeInteger(h)) return h;
       } catch {
         // the next member
       }
@@ -271,7 +294,12 @@ export async function startWatchers(members: readonly MemberInfo[], prefix: stri
         options.log?.(`jepsen: watch ${m.name}: stopped at waitIndex ${waitIndex} (${s.events.length} events, ${retries} retries: bound reached)`);
         return;
       }
-      const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(pollTimeoutMs)]);
+      // One controller per poll, aborted by its timeout or by stop() (listeners removed after it).
+      const poll = new AbortController();
+      const signal = poll.signal;
+      const abortPoll = (): void => poll.abort();
+      const timer = setTimeout(abortPoll, pollTimeoutMs);
+      stopping.signal.addEventListener('abort', abortPoll, { once: true });
       let status = 0;
       let headerIndex = NaN;
       let text = '';
@@ -284,7 +312,11 @@ export async function startWatchers(members: readonly MemberInfo[], prefix: stri
         for await (const chunk of res.body) {
           if (text.length < MAX_BODY) text += (chunk as Buffer).toString('utf8');
         }
+        clearTimeout(timer);
+        stopping.signal.removeEventListener('abort', abortPoll);
       } catch (err) {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener('abort', abortPoll);
         if (stopping.signal.aborted) return;
         // A long poll that simply timed out after the member answered its headers is asked again at
         // once; anything else (refused, reset, no headers in time) after a backoff.
@@ -353,5 +385,5 @@ export async function finishWatch(watchers: Watchers | null, history: readonly O
   const maxSeen = watchers.streams().reduce((n, s) => s.events.reduce((m, e) => Math.max(m, e.index), n), watchers.startIndex - 1);
   await watchers.waitFor(maxSeen, boundMs);
   await watchers.stop();
-  return checkWatch(watchers.streams(), history, { probeKey });
+  return checkWatch(watchers.streams(), history, { probeKey, requireComplete: true });
 }
