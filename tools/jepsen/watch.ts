@@ -205,6 +205,14 @@ export function checkWatch(streams: readonly MemberStream[], history: readonly O
   return { ok: problemCount === 0, startIndex, members, keys, acked, problems, problemCount };
 }
 
+/** For the CLI: a line with the verdict and each member's counts, then the first problems. */
+export function describeWatch(w: WatchCheck): string {
+  if (w.error !== undefined) return `watch: FAILED: ${w.error}`;
+  const members = Object.entries(w.members).map(([name, m]) => `${name} ${m.events} events, ${m.reconnects} reconnects, ${m.cleared} cleared${m.truncated ? ' (truncated)' : ''}`).join('; ');
+  const head = `watch: ${w.ok ? 'ok' : `${w.problemCount} PROBLEMS`} (${Object.keys(w.keys).length} keys, ${w.acked.checked} acknowledged changes checked, ${w.acked.uncovered} not covered); ${members}`;
+  return [head, ...w.problems.slice(0, 10).map((p) => `  ${p.kind}: ${p.message}`)].join('\n');
+}
+
 /** The result when the watchers could not start (counts as a failed check). */
 export function watchError(error: string): WatchCheck {
   return { ok: false, startIndex: null, members: {}, keys: {}, acked: { checked: 0, uncovered: 0 }, problems: [], problemCount: 0, error };
