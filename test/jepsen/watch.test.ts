@@ -180,7 +180,8 @@ describe('jepsen watcher against a fake member', () => {
         return;
       }
       if (requests > 4 && waitIndex < 20) {
-        res.writeHead(401, { 'X-Etcd-Index': '22', 'Content-Type': 'application/json' })
+        // etcd answers its errorCode 401 with HTTP 400
+        res.writeHead(400, { 'X-Etcd-Index': '22', 'Content-Type': 'application/json' })
           .end(JSON.stringify({ errorCode: 401, message: 'The event in requested index is outdated and cleared', cause: `the requested history has been cleared [20/${waitIndex}]`, index: 22 }));
         return;
       }
