@@ -1,6 +1,7 @@
 // The jepsen tool catches a real violation end to end: a fake etcd v2 server (one member, in
 // process) that answers some quorum reads from a stale copy of the store. The tool runs against it
-// as against any URL target and must report 'not linearizable', naming a read it cannot place.
+// as against any URL target and must report 'not linearizable', naming a read it cannot place. Its
+// watches are right (long polls from an event log), so the watch check passes.
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -29,6 +30,19 @@ beforeAll(async () => {
     res.writeHead(status, { 'Content-Type': 'application/json', 'X-Etcd-Index': String(index) });
     res.end(JSON.stringify(body));
   };
+  // Watches: every change is an event; a long poll waits for the first at or after its waitIndex.
+  type Event = { action: string; node: { key: string; value?: string; modifiedIndex: number } };
+  const events: Event[] = [];
+  const polls = new Set<{ prefix: string; waitIndex: number; res: http.ServerResponse }>();
+  const matches = (ev: Event, p: { prefix: string; waitIndex: number }): boolean => ev.node.modifiedIndex >= p.waitIndex && ev.node.key.startsWith(p.prefix + '/');
+  const emit = (ev: Event): void => {
+    events.push(ev);
+    for (const p of polls) {
+      if (!matches(ev, p)) continue;
+      polls.delete(p);
+      send(p.res, 200, ev);
+    }
+  };
   const err = (res: http.ServerResponse, status: number, code: number, message: string): void => send(res, status, { errorCode: code, message, index });
   server = http.createServer((req, res) => {
     let body = '';
@@ -37,6 +51,14 @@ beforeAll(async () => {
       const u = new URL(req.url ?? '/', 'http://x');
       const key = u.pathname.replace(/^\/v2\/keys/, '');
       const form = new URLSearchParams(body);
+      if (req.method === 'GET' && u.searchParams.get('wait') === 'true') {
+        const p = { prefix: key, waitIndex: Number(u.searchParams.get('waitIndex') ?? index + 1), res };
+        const ev = events.find((e) => matches(e, p));
+        if (ev !== undefined) return send(res, 200, ev);
+        polls.add(p);
+        res.once('close', () => polls.delete(p));
+        return;
+      }
       if (req.method === 'GET' && u.searchParams.get('recursive') === 'true') {
         const nodes = [...store].filter(([k]) => k.startsWith(key + '/')).sort().map(([k, n]) => ({ key: k, ...n }));
         return send(res, 200, { action: 'get', node: { key, dir: true, nodes } });
@@ -51,7 +73,9 @@ beforeAll(async () => {
       if (req.method === 'DELETE') {
         if (cur === undefined) return err(res, 404, 100, 'Key not found');
         store.delete(key);
-        return send(res, 200, { action: 'delete', node: { key, modifiedIndex: ++index }, prevNode: { key, ...cur } });
+        const ev = { action: 'delete', node: { key, modifiedIndex: ++index } };
+        emit(ev);
+        return send(res, 200, { ...ev, prevNode: { key, ...cur } });
       }
       const value = form.get('value') ?? '';
       const prevValue = form.get('prevValue');
@@ -62,13 +86,16 @@ beforeAll(async () => {
       if (prevIndex !== null && cur!.modifiedIndex !== Number(prevIndex)) return err(res, 412, 101, 'Compare failed');
       const node = { value, modifiedIndex: ++index };
       store.set(key, node);
-      return send(res, cur === undefined ? 201 : 200, { action: 'set', node: { key, ...node } });
+      const action = form.get('prevExist') === 'false' ? 'create' : prevValue !== null || prevIndex !== null ? 'compareAndSwap' : 'set';
+      emit({ action, node: { key, ...node } });
+      return send(res, cur === undefined ? 201 : 200, { action, node: { key, ...node } });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });
 afterAll(() => {
+  server.closeAllConnections();
   server.close();
 });
 
@@ -87,6 +114,8 @@ describe('jepsen against a server with stale reads', () => {
       expect(html).toContain('Violation on');
       expect(html).toContain('#e02020');
       expect(fs.readFileSync(result.files.history, 'utf8').trim().split('\n').length).toBe(result.ops);
+      expect(result.watch.ok, JSON.stringify(result.watch.problems.slice(0, 3))).toBe(true);
+      expect(result.watch.members[new URL(url).host]!.events).toBeGreaterThan(0);
       expect(result.summary).toMatch(/^jepsen: NOT linearizable, \d+ ops, 0 faults/);
     } finally {
       fs.rmSync(outDir, { recursive: true, force: true });

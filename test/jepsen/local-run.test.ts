@@ -1,7 +1,8 @@
 // A short `npm run jepsen` run in the suite: a fresh local three-member etcd-ts cluster (the
 // launcher, with its control API), 15 s of clients with kill -9 and partitions. The history must be
 // linearizable (the checker's budget is far beyond what this size needs, so 'unknown' would be a
-// bug too), the members must converge and the report files must be written.
+// bug too), the members must converge, every member's watch must see the run's events in order
+// without gaps, and the report files must be written.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,13 @@ describe('jepsen against a local etcd-ts cluster', () => {
       expect(result.verdict, `${result.summary}\n${lines.join('\n')}`).toBe('linearizable');
       expect(result.clusterChecksPassed, JSON.stringify(result.converged)).toBe(true);
       expect(result.faults.length).toBeGreaterThan(0);
+      expect(result.watch.ok, JSON.stringify({ ...result.watch, problems: result.watch.problems.slice(0, 5) })).toBe(true);
+      expect(Object.keys(result.watch.members)).toHaveLength(3);
+      for (const m of Object.values(result.watch.members)) expect(m.events).toBeGreaterThan(0);
+      expect(result.watch.acked.checked).toBeGreaterThan(0);
+      const kinds = result.nemesisStats.byKind;
+      expect(Object.keys(kinds).sort()).toEqual(['kill', 'partition']);
+      expect(kinds['kill']!.faults + kinds['partition']!.faults).toBe(result.faults.length);
       expect(result.faults.every((f) => f.error === undefined), JSON.stringify(result.faults)).toBe(true);
       expect(result.ops).toBeGreaterThan(50);
       expect((result.counts['write']?.ok ?? 0) + (result.counts['cas-value']?.ok ?? 0)).toBeGreaterThan(0);

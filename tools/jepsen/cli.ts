@@ -5,6 +5,8 @@
 // / `jepsen: unknown, ...` (exit 1); exit 2 on bad flags.
 import path from 'node:path';
 import { repoRoot } from './local-cluster.js';
+import { describeNemesisStats } from './nemesis-stats.js';
+import { describeWatch } from './watch.js';
 import { runJepsen, type FaultKind, type JepsenOptions } from './run.js';
 
 const usage =
@@ -90,6 +92,8 @@ try {
     [
       `counts: ${Object.entries(result.counts).map(([k, c]) => `${k} ${c['ok']}/${c['fail']}/${c['info']}`).join(', ')} (ok/fail/info)`,
       ...byNemesis,
+      ...describeNemesisStats(result.nemesisStats),
+      describeWatch(result.watch),
       `after the last heal: quorum write+read in ${result.finalRecoveryMs ?? '>30000'} ms; members ${result.converged.ok ? `converged in ${result.converged.afterMs} ms` : `did NOT converge: ${result.converged.detail}`}`,
       checkerLine(result),
       `report: ${result.files.timeline}`,

@@ -8,7 +8,10 @@ import { checkHistory, type CheckResult, type Verdict } from './checker.js';
 import { makeAgent, runOp, type OpRequest } from './client.js';
 import type { Op, OpKind } from './history.js';
 import { control, startLocalCluster, type ControlApi, type MemberInfo } from './local-cluster.js';
+import { nemesisStats, type NemesisStats } from './nemesis-stats.js';
 import { writeTimeline } from './report.js';
+import { between, FAULT_DURATION_MS, FAULT_GAP_MS, leaderByMajority } from './targeting.js';
+import { finishWatch, startWatchers, type WatchCheck, type Watchers } from './watch.js';
 
 export type FaultKind = 'kill' | 'pause' | 'partition';
 
@@ -37,6 +40,8 @@ export interface Fault {
   kind: FaultKind;
   target: string;
   leaderTargeted: boolean;
+  /** Why a fault meant for the leader went to a random member (no majority named one leader). */
+  leaderReason?: string;
   startMs: number;
   endMs: number | null;
   /** ms from the heal until a quorum write and read succeed (null: not within the bound). */
@@ -57,6 +62,10 @@ export interface JepsenResult {
   faults: Fault[];
   finalRecoveryMs: number | null;
   converged: { ok: boolean; afterMs: number; detail?: string };
+  /** Per-member watches of the prefix (watch.ts); a problem fails the cluster checks. */
+  watch: WatchCheck;
+  /** Totals per fault kind (nemesis-stats.ts). */
+  nemesisStats: NemesisStats;
   checker: Omit<CheckResult, 'violation'> & { violation?: { key: string; failedOp: Op | undefined; longestPrefix: number[]; explanation: string[] } };
   files: { result: string; history: string; timeline: string };
   summary: string;
@@ -75,22 +84,6 @@ export function prng(seed: number): () => number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function leaderName(agent: Agent, members: MemberInfo[]): Promise<string | null> {
-  const { request } = await import('undici');
-  for (const m of members) {
-    try {
-      const res = await request(`${m.clientURL}/v2/members/leader`, { dispatcher: agent, signal: AbortSignal.timeout(500) });
-      const body = (await res.body.json()) as { clientURLs?: string[]; name?: string };
-      if (res.statusCode !== 200) continue;
-      const byURL = members.find((x) => body.clientURLs?.includes(x.clientURL));
-      if (byURL !== undefined) return byURL.name;
-    } catch {
-      // the next one
-    }
-  }
-  return null;
-}
 
 /** Time until a quorum write then a quorum read of a probe key succeed through some member (bounded). */
 async function recoveryTime(agent: Agent, members: MemberInfo[], probeKey: string, boundMs: number): Promise<number | null> {
@@ -183,8 +176,11 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
   const endMs = options.timeS * 1000;
   let nextId = 0;
   let stopped = false;
+  let watchers: Watchers | null = null;
 
   try {
+    // Watchers first, from the index before any client writes, so they miss no event of the run.
+    watchers = await startWatchers(members, prefix, { log });
     log(`jepsen: ${options.clients} clients on ${options.keys} keys for ${options.timeS} s, nemesis ${options.nemesis.join(',') || 'none'}, seed ${options.seed}`);
     const client = async (c: number): Promise<void> => {
       const crand = prng(options.seed * 1000 + c + 1);
@@ -218,21 +214,22 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
       if (controlApi === null || options.nemesis.length === 0) return;
       const api = controlApi;
       while (now() < endMs - 4000) {
-        await sleep(1500 + rand() * 1500);
+        await sleep(between(rand, FAULT_GAP_MS));
         if (now() >= endMs - 4000) break;
         const kind = options.nemesis[Math.floor(rand() * options.nemesis.length)]!;
         const leaderTargeted = rand() < 0.5;
-        const leader = leaderTargeted ? await leaderName(agent, members) : null;
+        const view = leaderTargeted ? await leaderByMajority(agent, members) : null;
+        const leader = view?.leader ?? null;
         const target = leader ?? members[Math.floor(rand() * members.length)]!.name;
-        const fault: Fault = { kind, target, leaderTargeted: leader !== null, startMs: now(), endMs: null, recoveryMs: null };
+        const fault: Fault = { kind, target, leaderTargeted: leader !== null, ...(view?.reason !== undefined ? { leaderReason: view.reason } : {}), startMs: now(), endMs: null, recoveryMs: null };
         faults.push(fault);
-        log(`jepsen: ${(fault.startMs / 1000).toFixed(1)} s ${kind} ${target}${fault.leaderTargeted ? ' (leader)' : ''}`);
+        log(`jepsen: ${(fault.startMs / 1000).toFixed(1)} s ${kind} ${target}${fault.leaderTargeted ? ' (leader)' : ''}${fault.leaderReason !== undefined ? ` (not the leader: ${fault.leaderReason})` : ''}`);
         const start =
           kind === 'kill' ? await control(api, 'POST', `/api/members/${target}/kill`) :
           kind === 'pause' ? await control(api, 'POST', `/api/members/${target}/pause`) :
           await control(api, 'POST', '/api/partition', { groups: [[target], members.filter((m) => m.name !== target).map((m) => m.name)] });
         if (start.status !== 200) fault.error = `start: ${start.status} ${JSON.stringify(start.body)}`;
-        await sleep(Math.min(2000 + rand() * 2000, Math.max(0, endMs - 1000 - now())));
+        await sleep(Math.min(between(rand, FAULT_DURATION_MS), Math.max(0, endMs - 1000 - now())));
         const heal =
           kind === 'kill' ? await control(api, 'POST', `/api/members/${target}/restart`) :
           kind === 'pause' ? await control(api, 'POST', `/api/members/${target}/resume`) :
@@ -267,6 +264,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
       if (op.outcome !== 'info') op.completeMs = now();
     }
     const converged = await converge(agent, members, prefix, 30_000);
+    const watch = await finishWatch(watchers, history, `${prefix}/probe`);
     const durationMs = now();
 
     fs.writeFileSync(files.history, history.map((o) => JSON.stringify(o)).join('\n') + '\n');
@@ -281,6 +279,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     const problems: string[] = [];
     if (!converged.ok) problems.push('members did not converge');
     if (finalRecoveryMs === null) problems.push('no quorum write+read within 30 s of the last heal');
+    if (!watch.ok) problems.push(`watch check failed: ${watch.error ?? `${watch.problemCount} problems, first: ${watch.problems[0]?.message}`}`);
     const recoveries = faults.map((f) => f.recoveryMs).filter((x): x is number => x !== null);
     const targetName = options.target === 'local' ? 'local' : options.target.join(',');
     const label = verdict === 'linearizable' ? 'linearizable' : verdict === 'not linearizable' ? 'NOT linearizable' : 'unknown';
@@ -300,6 +299,8 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
       faults,
       finalRecoveryMs,
       converged,
+      watch,
+      nemesisStats: nemesisStats(faults, history, options.nemesis, durationMs),
       checker,
       files,
       summary,
@@ -310,6 +311,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     return result;
   } finally {
     stopped = true;
+    await watchers?.stop();
     await agent.close().catch(() => {});
     await stopCluster();
   }
