@@ -207,10 +207,19 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     const nemesis = async (): Promise<void> => {
       if (controller === null || options.nemesis.length === 0) return;
       const fc = controller;
+      // Every kind once per round, in a seeded order, so that a short run sees each of them.
+      let round: FaultKind[] = [];
       while (now() < endMs - 4000) {
         await sleep(between(rand, FAULT_GAP_MS));
         if (now() >= endMs - 4000) break;
-        const kind = options.nemesis[Math.floor(rand() * options.nemesis.length)]!;
+        if (round.length === 0) {
+          round = [...options.nemesis];
+          for (let i = round.length - 1; i > 0; i--) {
+            const j = Math.floor(rand() * (i + 1));
+            [round[i], round[j]] = [round[j]!, round[i]!];
+          }
+        }
+        const kind = round.shift()!;
         const leaderTargeted = rand() < 0.5;
         const view = leaderTargeted ? await leaderByMajority(agent, members) : null;
         const leader = view?.leader ?? null;
