@@ -233,9 +233,13 @@ export async function attachDockerCluster(opts: DockerTargetOptions = {}): Promi
 
   // Attached to a running cluster: heal what an interrupted run may have left, then start killed members.
   try {
+    if ((await inspect(services.map(id))).some((c) => c.NetworkSettings.Networks[peerNet] === undefined)) log(`jepsen: reconnecting members cut off from ${peerNet}`);
     await healPartition();
     for (const m of await state()) {
-      if (m.state === 'paused') await faults.resume(m.name);
+      if (m.state === 'paused') {
+        log(`jepsen: unpausing ${m.name}'s paused container`);
+        await faults.resume(m.name);
+      }
       if (m.state === 'stopped') {
         log(`jepsen: starting ${m.name}'s stopped container`);
         await faults.restart(m.name);
