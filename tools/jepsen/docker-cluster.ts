@@ -127,7 +127,12 @@ export async function attachDockerCluster(opts: DockerTargetOptions = {}): Promi
     log(`jepsen: no docker-compose cluster of ${path.basename(file)} runs: ${composeName} up -d (the image is built when missing; this can take minutes)`);
     const started = Date.now();
     teardown = ids.size === 0 ? 'down' : services.filter((s) => !ids.has(s));
-    await compose(['up', '-d', ...services], 20 * 60_000);
+    try {
+      await compose(['up', '-d', ...services], 20 * 60_000);
+    } catch (err) {
+      if (teardown === 'down') await compose(['down', '-v', '--timeout', '5'], 120_000).catch(() => undefined);
+      throw err;
+    }
     log(`jepsen: compose up took ${((Date.now() - started) / 1000).toFixed(1)} s`);
     ids = await containerIds();
     if (ids.size < services.length) throw new Error(`compose up: expected containers for ${services.join(', ')}, found ${[...ids.keys()].join(', ') || 'none'}`);
