@@ -1,9 +1,11 @@
 // `npm run jepsen -- --target docker` in the suite: runJepsen starts the docker-compose cluster itself
-// (a project of its own, free 127.0.0.1 ports, the image of the current sources), 25 s of 4 clients on
+// (a project of its own, free 127.0.0.1 ports, the image of the current sources), 30 s of 4 clients on
 // 4 keys while the nemesis kills (docker kill -s KILL / docker start), pauses (docker pause / unpause)
 // and partitions (docker network disconnect / connect of the peer network) a member, each kind at least
-// once. The history must be linearizable, the members must converge, every fault must have been
-// injected and healed without error, and the cluster the run started must be gone afterwards.
+// once (seed 121 draws short gaps: its third fault starts near 14 s of the 26 s the nemesis has, so a
+// loaded machine's slower docker commands still leave room). The history must be linearizable, the
+// members must converge (watches included), every fault must have been injected and healed without
+// error, and the cluster the run started must be gone afterwards.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,10 +46,10 @@ describeDocker('jepsen --target docker', () => {
           },
         },
         nemesis: ['kill', 'pause', 'partition'],
-        timeS: 25,
+        timeS: 30,
         clients: 4,
         keys: 4,
-        seed: 7,
+        seed: 121,
         outDir,
         checkTimeBudgetMs: 90_000,
         log: (l) => lines.push(l),
