@@ -14,7 +14,7 @@ const usage =
   '                         [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]\n' +
   '                         [--ops-per-key 250] [--compose-file FILE] [--compose-project NAME]\n' +
   '  --target local   a fresh 3-member cluster on loopback ports (the default)\n' +
-  '  --target docker  the docker-compose cluster of docker-compose.yml (started, and removed at the end, when not running)\n' +
+  '  --target docker  the docker-compose cluster of docker-compose.yml (created, and removed at the end, when it does not exist)\n' +
   '  --target URLs    any etcd v2 cluster, without a nemesis\n' +
   '  --nemesis defaults to all for local and docker, none for URLs';
 
