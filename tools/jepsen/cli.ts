@@ -1,6 +1,6 @@
-// npm run jepsen -- [--target local|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]
+// npm run jepsen -- [--target local|docker|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]
 //                   [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]
-//                   [--ops-per-key 250]
+//                   [--ops-per-key 250] [--compose-file FILE] [--compose-project NAME]
 // Last line: `jepsen: linearizable, N ops, K faults, ...` (exit 0) or `jepsen: NOT linearizable, ...`
 // / `jepsen: unknown, ...` (exit 1); exit 2 on bad flags.
 import path from 'node:path';
@@ -10,9 +10,13 @@ import { describeWatch } from './watch.js';
 import { runJepsen, type FaultKind, type JepsenOptions } from './run.js';
 
 const usage =
-  'usage: npm run jepsen -- [--target local|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]\n' +
+  'usage: npm run jepsen -- [--target local|docker|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]\n' +
   '                         [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]\n' +
-  '                         [--ops-per-key 250]';
+  '                         [--ops-per-key 250] [--compose-file FILE] [--compose-project NAME]\n' +
+  '  --target local   a fresh 3-member cluster on loopback ports (the default)\n' +
+  '  --target docker  the docker-compose cluster of docker-compose.yml (created, and removed at the end, when it does not exist)\n' +
+  '  --target URLs    any etcd v2 cluster, without a nemesis\n' +
+  '  --nemesis defaults to all for local and docker, none for URLs';
 
 function fail(message: string): never {
   process.stderr.write(`jepsen: ${message}\n${usage}\n`);
@@ -37,8 +41,8 @@ function parse(argv: string[]): JepsenOptions {
     switch (flag) {
       case '--target': {
         const v = value();
-        opts.target = v === 'local' ? 'local' : v.split(',').map((u) => {
-          if (!/^https?:\/\/[^/]+\/?$/.test(u)) fail(`--target wants local or client URLs like http://127.0.0.1:2379: ${u}`);
+        opts.target = v === 'local' || v === 'docker' ? v : v.split(',').map((u) => {
+          if (!/^https?:\/\/[^/]+\/?$/.test(u)) fail(`--target wants local, docker or client URLs like http://127.0.0.1:2379: ${u}`);
           return u.replace(/\/$/, '');
         });
         break;
@@ -59,12 +63,15 @@ function parse(argv: string[]): JepsenOptions {
       case '--out': out = value(); break;
       case '--op-timeout': opts.opTimeoutMs = int(flag, value(), 100, 60_000); break;
       case '--check-budget': opts.checkTimeBudgetMs = int(flag, value(), 1, 3600) * 1000; break;
+      case '--compose-file': opts.docker = { ...opts.docker, composeFile: path.resolve(value()) }; break;
+      case '--compose-project': opts.docker = { ...opts.docker, project: value() }; break;
       case '--help': case '-h': process.stdout.write(usage + '\n'); process.exit(0);
       // falls through (exit does not return)
       default: fail(`unknown flag: ${arg}`);
     }
   }
-  if (!nemesisGiven && opts.target === 'local') opts.nemesis = ['kill', 'pause', 'partition'];
+  if (!nemesisGiven && !Array.isArray(opts.target)) opts.nemesis = ['kill', 'pause', 'partition'];
+  if (opts.docker !== undefined && opts.target !== 'docker') fail('--compose-file and --compose-project go with --target docker');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   opts.outDir = path.resolve(out ?? path.join(repoRoot, 'jepsen-results', `${stamp}-seed${opts.seed}`));
   return opts;

@@ -7,7 +7,9 @@ import type { Agent } from 'undici';
 import { checkHistory, type CheckResult, type Verdict } from './checker.js';
 import { makeAgent, runOp, type OpRequest } from './client.js';
 import type { Op, OpKind } from './history.js';
-import { control, startLocalCluster, type ControlApi, type MemberInfo } from './local-cluster.js';
+import type { DockerTargetOptions } from './docker-cluster.js';
+import { healAll, openTarget, type FaultController } from './faults.js';
+import type { MemberInfo } from './local-cluster.js';
 import { nemesisStats, type NemesisStats } from './nemesis-stats.js';
 import { writeTimeline } from './report.js';
 import { between, FAULT_DURATION_MS, FAULT_GAP_MS, leaderByMajority } from './targeting.js';
@@ -16,8 +18,10 @@ import { finishWatch, startWatchers, type WatchCheck, type Watchers } from './wa
 export type FaultKind = 'kill' | 'pause' | 'partition';
 
 export interface JepsenOptions {
-  /** 'local', or the client URLs of any etcd v2 cluster. */
-  target: 'local' | string[];
+  /** 'local', 'docker' (the docker-compose cluster), or the client URLs of any etcd v2 cluster. */
+  target: 'local' | 'docker' | string[];
+  /** For target 'docker': compose file, project, environment. */
+  docker?: DockerTargetOptions;
   nemesis: FaultKind[];
   timeS: number;
   clients: number;
@@ -137,19 +141,9 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     timeline: path.join(options.outDir, 'timeline.html'),
   };
   const rand = prng(options.seed);
-  let members: MemberInfo[];
-  let controlApi: ControlApi | null = null;
-  let stopCluster = async (): Promise<void> => {};
-  if (options.target === 'local') {
-    log(`jepsen: starting a local 3-member cluster (log: ${path.join(options.outDir, 'cluster.log')})`);
-    const cluster = await startLocalCluster(path.join(options.outDir, 'cluster.log'));
-    members = cluster.members;
-    controlApi = cluster.control;
-    stopCluster = cluster.stop;
-  } else {
-    members = options.target.map((u) => ({ name: new URL(u).host, clientURL: u.replace(/\/+$/, '') }));
-    if (options.nemesis.length > 0) throw new Error('a nemesis needs --target local (the control API); run against URLs with --nemesis none');
-  }
+  if (Array.isArray(options.target) && options.nemesis.length > 0) throw new Error('a nemesis needs --target local or docker; run against URLs with --nemesis none');
+  const { members, faults: controller }: { members: MemberInfo[]; faults: FaultController | null } = await openTarget(options.target, { logFile: path.join(options.outDir, 'cluster.log'), docker: options.docker, log });
+  const stopCluster = async (): Promise<void> => controller?.stop();
   const agent = makeAgent();
   const prefix = `/jepsen-${options.seed}-${Date.now().toString(36)}`;
   // Each slot's key is replaced by a fresh one after opsPerKey ops, as Jepsen's independent-key
@@ -211,12 +205,21 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     };
 
     const nemesis = async (): Promise<void> => {
-      if (controlApi === null || options.nemesis.length === 0) return;
-      const api = controlApi;
+      if (controller === null || options.nemesis.length === 0) return;
+      const fc = controller;
+      // Every kind once per round, in a seeded order, so that a short run sees each of them.
+      let round: FaultKind[] = [];
       while (now() < endMs - 4000) {
         await sleep(between(rand, FAULT_GAP_MS));
         if (now() >= endMs - 4000) break;
-        const kind = options.nemesis[Math.floor(rand() * options.nemesis.length)]!;
+        if (round.length === 0) {
+          round = [...options.nemesis];
+          for (let i = round.length - 1; i > 0; i--) {
+            const j = Math.floor(rand() * (i + 1));
+            [round[i], round[j]] = [round[j]!, round[i]!];
+          }
+        }
+        const kind = round.shift()!;
         const leaderTargeted = rand() < 0.5;
         const view = leaderTargeted ? await leaderByMajority(agent, members) : null;
         const leader = view?.leader ?? null;
@@ -224,17 +227,17 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
         const fault: Fault = { kind, target, leaderTargeted: leader !== null, ...(view?.reason !== undefined ? { leaderReason: view.reason } : {}), startMs: now(), endMs: null, recoveryMs: null };
         faults.push(fault);
         log(`jepsen: ${(fault.startMs / 1000).toFixed(1)} s ${kind} ${target}${fault.leaderTargeted ? ' (leader)' : ''}${fault.leaderReason !== undefined ? ` (not the leader: ${fault.leaderReason})` : ''}`);
-        const start =
-          kind === 'kill' ? await control(api, 'POST', `/api/members/${target}/kill`) :
-          kind === 'pause' ? await control(api, 'POST', `/api/members/${target}/pause`) :
-          await control(api, 'POST', '/api/partition', { groups: [[target], members.filter((m) => m.name !== target).map((m) => m.name)] });
-        if (start.status !== 200) fault.error = `start: ${start.status} ${JSON.stringify(start.body)}`;
+        await (
+          kind === 'kill' ? fc.kill(target) :
+          kind === 'pause' ? fc.pause(target) :
+          fc.partition([[target], members.filter((m) => m.name !== target).map((m) => m.name)])
+        ).catch((err: Error) => (fault.error = `start: ${err.message}`));
         await sleep(Math.min(between(rand, FAULT_DURATION_MS), Math.max(0, endMs - 1000 - now())));
-        const heal =
-          kind === 'kill' ? await control(api, 'POST', `/api/members/${target}/restart`) :
-          kind === 'pause' ? await control(api, 'POST', `/api/members/${target}/resume`) :
-          await control(api, 'DELETE', '/api/partition');
-        if (heal.status !== 200) fault.error = `${fault.error ?? ''} heal: ${heal.status} ${JSON.stringify(heal.body)}`.trim();
+        await (
+          kind === 'kill' ? fc.restart(target) :
+          kind === 'pause' ? fc.resume(target) :
+          fc.healPartition()
+        ).catch((err: Error) => (fault.error = `${fault.error ?? ''} heal: ${err.message}`.trim()));
         fault.endMs = now();
         fault.recoveryMs = await recoveryTime(agent, members, `${prefix}/probe`, 30_000);
         log(`jepsen: ${(fault.endMs / 1000).toFixed(1)} s healed ${kind} ${target}; quorum write+read after ${fault.recoveryMs ?? '>30000'} ms`);
@@ -245,15 +248,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     stopped = true;
 
     // Heal everything the nemesis may have left (each a no-op when already healed).
-    if (controlApi !== null) {
-      await control(controlApi, 'DELETE', '/api/partition');
-      const state = await control(controlApi, 'GET', '/api/cluster');
-      const list = ((state.body as { members?: { name: string; state: string }[] } | null)?.members ?? []);
-      for (const m of list) {
-        if (m.state === 'paused') await control(controlApi, 'POST', `/api/members/${m.name}/resume`);
-        if (m.state === 'stopped') await control(controlApi, 'POST', `/api/members/${m.name}/restart`);
-      }
-    }
+    if (controller !== null) await healAll(controller).catch((err: Error) => log(`jepsen: final heal: ${err.message}`));
     const finalRecoveryMs = await recoveryTime(agent, members, `${prefix}/probe`, 30_000);
     // Final quorum reads of every key: acknowledged writes must still be there (the checker sees
     // them as ops of one more client, after everything else).
@@ -281,7 +276,7 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     if (finalRecoveryMs === null) problems.push('no quorum write+read within 30 s of the last heal');
     if (!watch.ok) problems.push(`watch check failed: ${watch.error ?? `${watch.problemCount} problems, first: ${watch.problems[0]?.message}`}`);
     const recoveries = faults.map((f) => f.recoveryMs).filter((x): x is number => x !== null);
-    const targetName = options.target === 'local' ? 'local' : options.target.join(',');
+    const targetName = Array.isArray(options.target) ? options.target.join(',') : options.target;
     const label = verdict === 'linearizable' ? 'linearizable' : verdict === 'not linearizable' ? 'NOT linearizable' : 'unknown';
     const summary =
       `jepsen: ${label}${problems.length > 0 ? ` (but ${problems.join('; ')})` : ''}, ${history.length} ops, ${faults.length} faults` +
