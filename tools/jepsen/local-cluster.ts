@@ -3,11 +3,11 @@
 // SIGSTOP/SIGCONT, partitions through each member's peer fault filter). Its output goes to a log file.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PORT_RANGE, portFinder } from '../ports.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -28,25 +28,8 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** Distinct free loopback ports below the ephemeral range (see test/helpers/ports.ts for why). */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  let cursor = 10_000 + Math.floor(Math.random() * 20_000);
-  for (let tries = 0; ports.length < count && tries < 1000; tries++) {
-    cursor = cursor >= 31_999 ? 10_000 : cursor + 1 + Math.floor(Math.random() * 7);
-    if (!ports.includes(cursor) && (await canBind(cursor))) ports.push(cursor);
-  }
-  if (ports.length < count) throw new Error('no free ports');
-  return ports;
-}
+/** Free loopback ports below the ephemeral range (tools/ports.ts), from a random place in it. */
+export const freePorts = portFinder(PORT_RANGE.start, PORT_RANGE.end - PORT_RANGE.start, Math.floor(Math.random() * (PORT_RANGE.end - PORT_RANGE.start)));
 
 export async function startLocalCluster(logFile: string, startTimeoutMs = 60_000): Promise<LocalCluster> {
   if (!fs.existsSync(path.join(repoRoot, 'dist', 'main.js'))) {
