@@ -14,6 +14,12 @@
 //                                          member's raft traffic to and from the other groups is
 //                                          blackholed (its PUT /debug/raft/faults, with faultsToken)
 //   DELETE /api/partition                  heals
+//   POST /api/delay {"members":["infra1"],"ms":300}   the raft traffic between the members named and
+//                                          the others is delayed by ms (1-60000) both ways (each
+//                                          member delays what it sends over those links: its PUT
+//                                          /debug/raft/faults); etcd's functional tester's
+//                                          DELAY_PEER_PORT_TX_RX
+//   DELETE /api/delay                      heals
 //
 // state is running, paused or stopped. One action at a time per member (409 while one runs). A
 // member restarted or resumed while partitioned gets its filter again.
@@ -42,6 +48,8 @@ export async function startControlApi({
   const busy = new Set();
   /** The partition in force: groups of member names, or null. */
   let partition = null;
+  /** The delay in force: {members: [names], ms}, or null. */
+  let delay = null;
   const tokenBytes = Buffer.from(`Bearer ${token}`);
   let address = '';
 
@@ -85,10 +93,30 @@ export async function startControlApi({
         (err) => send(413, { message: err.message }),
       );
     }
+    if (url.pathname === '/api/delay') {
+      if (faultsToken === null) return send(404, { message: 'delays need the members started with --debug-faults-token-file' });
+      if (req.method === 'DELETE') {
+        req.resume();
+        delay = null;
+        log('delay healed');
+        return void applyPartition().then((errors) => send(200, { delay, errors }));
+      }
+      if (req.method !== 'POST') return send(405, { message: 'POST or DELETE only' });
+      return void readBody(req).then(
+        (text) => {
+          const d = parseDelay(text);
+          if (typeof d === 'string') return send(400, { message: d });
+          delay = d;
+          log(`delay ${d.members.join(',')} by ${d.ms} ms`);
+          return applyPartition().then((errors) => send(200, { delay, errors }));
+        },
+        (err) => send(413, { message: err.message }),
+      );
+    }
     req.resume(); // no other request reads a body
     if (url.pathname === '/api/cluster') {
       if (req.method !== 'GET') return send(405, { message: 'GET only' });
-      return send(200, { members: members.map(describe), partition, partitions: faultsToken !== null });
+      return send(200, { members: members.map(describe), partition, delay, partitions: faultsToken !== null });
     }
     const match = /^\/api\/members\/([a-z0-9_-]+)\/([a-z]+)$/.exec(url.pathname);
     if (match === null) return send(404, { message: 'not found' });
@@ -149,7 +177,24 @@ export async function startControlApi({
     throw new Error('no member answers /v2/members');
   }
 
-  /** Sends each running member its blackhole list; returns the errors, by member. */
+  /** {members, ms}: member names (some, not all) and a delay in ms; or why not. */
+  function parseDelay(text) {
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return 'want JSON {"members": ["infra1"], "ms": 300}';
+    }
+    const names = body?.members;
+    const known = members.map((m) => m.name);
+    if (!Array.isArray(names) || names.length === 0 || names.length >= known.length || !names.every((n) => known.includes(n)) || new Set(names).size !== names.length) {
+      return `members: some of ${known.join(', ')} (not all), each once`;
+    }
+    if (!Number.isInteger(body.ms) || body.ms < 1 || body.ms > 60_000) return 'ms: an integer in [1, 60000]';
+    return { members: names.map(String), ms: body.ms };
+  }
+
+  /** Sends each running member its blackhole list and its delays; returns the errors, by member. */
   async function applyPartition(only = null) {
     const errors = {};
     let ids;
@@ -164,11 +209,14 @@ export async function startControlApi({
         .map(async (m) => {
           const group = partition?.find((g) => g.includes(m.name)) ?? [];
           const blackhole = partition === null ? [] : members.filter((x) => !group.includes(x.name)).map((x) => ids.get(x.name)).filter((id) => id !== undefined);
+          // A named member delays what it sends to the others; the others what they send to it.
+          const slowed = delay === null ? [] : delay.members.includes(m.name) ? members.filter((x) => !delay.members.includes(x.name)) : members.filter((x) => delay.members.includes(x.name));
+          const delays = Object.fromEntries(slowed.map((x) => [ids.get(x.name), delay.ms]).filter(([id]) => id !== undefined));
           try {
             const res = await fetch(`${scheme}://127.0.0.1:${m.client}/debug/raft/faults`, {
               method: 'PUT',
               headers: { Authorization: `Bearer ${faultsToken}`, 'Content-Type': 'application/json' },
-              body: JSON.stringify({ blackhole }),
+              body: JSON.stringify({ blackhole, delay: delays }),
               signal: AbortSignal.timeout(2000),
             });
             if (!res.ok) errors[m.name] = `${res.status} ${(await res.text()).trim()}`;
@@ -180,10 +228,10 @@ export async function startControlApi({
     return errors;
   }
 
-  /** A member that starts again while partitioned gets its filter once its client port answers. */
+  /** A member that starts again while partitioned (or delayed) gets its filter once its client port answers. */
   async function reapply(m) {
-    if (partition === null) return;
-    for (let i = 0; i < 50 && partition !== null && m.state === 'running'; i++) {
+    if (partition === null && delay === null) return;
+    for (let i = 0; i < 50 && (partition !== null || delay !== null) && m.state === 'running'; i++) {
       const errors = await applyPartition(m);
       if (errors[m.name] === undefined && errors.all === undefined) return;
       await new Promise((r) => setTimeout(r, 200));

@@ -1,12 +1,19 @@
-// Network faults for the live view's partitions (issue 14), off unless the member was started with
-// --debug-faults-token-file: a blackhole of raft traffic to and from chosen peers, as etcd's
-// functional tester does with iptables (BLACKHOLE_PEER_PORT_TX_RX). Raft messages to a blackholed
-// peer are dropped before the transport sees them, and messages from it are dropped (acknowledged
-// to the sender as delivered, as a lossy network would lose them) before raft does. Only raft
-// messages: the bootstrap and backup endpoints on the peer port are untouched.
+// Network faults for the live view's partitions (issue 14) and `npm run jepsen` (issue 13), off
+// unless the member was started with --debug-faults-token-file, named as etcd's functional tester
+// names them:
+// - a blackhole of raft traffic to and from chosen peers (BLACKHOLE_PEER_PORT_TX_RX, which etcd does
+//   with iptables): raft messages to a blackholed peer are dropped before the transport sees them,
+//   and messages from it are dropped (acknowledged to the sender as delivered, as a lossy network
+//   would lose them) before raft does;
+// - a delay of raft traffic to chosen peers (DELAY_PEER_PORT_TX_RX, which etcd does with tc netem):
+//   raft messages to such a peer leave that many ms later, in order. Both directions of a link are
+//   delayed by delaying it on both members (the launcher's control API does). At most
+//   MAX_DELAYED_MESSAGES wait at once; beyond that they are dropped, as a full queue would drop them.
+// Only raft messages: the bootstrap and backup endpoints on the peer port are untouched.
 //
-//   GET  /debug/raft/faults   {"blackhole":["<hex id>",...]}
-//   PUT  /debug/raft/faults   the same JSON: replaces the set ([] heals); Authorization: Bearer <token>
+//   GET  /debug/raft/faults   {"blackhole":["<hex id>",...],"delay":{"<hex id>":ms,...},...counters}
+//   PUT  /debug/raft/faults   {"blackhole":[...],"delay":{...}}: replaces both ([] and {} or no
+//                             "delay" heal); Authorization: Bearer <token>
 //
 // Both need the token (the file's first line, at least 16 characters); a member without the flag
 // answers 404, as for any path it does not serve.
@@ -19,19 +26,37 @@ const MAX_BODY_BYTES = 4096;
 const MAX_IDS = 64;
 const HEX_ID = /^[0-9a-f]{1,16}$/;
 export const MIN_FAULTS_TOKEN_LENGTH = 16;
+export const MAX_DELAY_MS = 60_000;
+export const MAX_DELAYED_MESSAGES = 10_000;
 
 export class PeerFaults {
   private blackholed = new Set<number>();
+  /** Peer id -> ms its raft messages wait before they leave. */
+  private delays = new Map<number, number>();
   /** Raft messages dropped so far, each way. */
   droppedOut = 0;
   droppedIn = 0;
+  /** Raft messages delayed so far, and those waiting now. */
+  delayedOut = 0;
+  delayedNow = 0;
+
+  /** setTimer: the member's timers (virtual ones in the simulator). */
+  constructor(private readonly setTimer: (fn: () => void, ms: number) => void = (fn, ms) => void setTimeout(fn, ms)) {}
 
   get active(): boolean {
-    return this.blackholed.size > 0;
+    return this.blackholed.size > 0 || this.delays.size > 0;
   }
 
   blackhole(ids: Iterable<number>): void {
     this.blackholed = new Set(ids);
+  }
+
+  delay(entries: Iterable<readonly [number, number]>): void {
+    this.delays = new Map(entries);
+  }
+
+  delayList(): [number, number][] {
+    return [...this.delays].sort((a, b) => a[0] - b[0]);
   }
 
   blocks(id: number): boolean {
@@ -42,16 +67,34 @@ export class PeerFaults {
     return [...this.blackholed].sort((a, b) => a - b);
   }
 
-  /** The messages that may leave; `onSnapDropped` hears of each MsgSnap dropped (raft must be told it failed). */
-  outgoing(msgs: readonly Message[], onSnapDropped: (to: number) => void): readonly Message[] {
-    if (this.blackholed.size === 0) return msgs;
+  /**
+   * The messages that may leave now; those to a delayed peer are handed to `sendLater` after their
+   * delay instead. `onSnapDropped` hears of each MsgSnap dropped (raft must be told it failed).
+   */
+  outgoing(msgs: readonly Message[], onSnapDropped: (to: number) => void, sendLater?: (msgs: Message[]) => void): readonly Message[] {
+    if (!this.active) return msgs;
     const out: Message[] = [];
+    const later = new Map<number, Message[]>();
     for (const m of msgs) {
-      if (!this.blackholed.has(m.to)) out.push(m);
-      else {
+      const ms = this.delays.get(m.to);
+      if (this.blackholed.has(m.to) || (ms !== undefined && (sendLater === undefined || this.delayedNow >= MAX_DELAYED_MESSAGES))) {
         this.droppedOut++;
         if (m.type === MessageType.MsgSnap) onSnapDropped(m.to);
+      } else if (ms !== undefined) {
+        this.delayedOut++;
+        this.delayedNow++;
+        const group = later.get(ms);
+        if (group === undefined) later.set(ms, [m]);
+        else group.push(m);
+      } else {
+        out.push(m);
       }
+    }
+    for (const [ms, group] of later) {
+      this.setTimer(() => {
+        this.delayedNow -= group.length;
+        sendLater?.(group);
+      }, ms);
     }
     return out;
   }
@@ -75,7 +118,13 @@ export function peerFaultsRoute(faults: PeerFaults, token: string): (req: Incomi
     res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
   };
-  const state = (): unknown => ({ blackhole: faults.list().map(hex), droppedOut: faults.droppedOut, droppedIn: faults.droppedIn });
+  const state = (): unknown => ({
+    blackhole: faults.list().map(hex),
+    delay: Object.fromEntries(faults.delayList().map(([id, ms]) => [hex(id), ms])),
+    droppedOut: faults.droppedOut,
+    droppedIn: faults.droppedIn,
+    delayedOut: faults.delayedOut,
+  });
   return (req, res) => {
     const given = Buffer.from(req.headers.authorization ?? '');
     if (given.length !== expected.length || !crypto.timingSafeEqual(given, expected)) {
@@ -97,16 +146,29 @@ export function peerFaultsRoute(faults: PeerFaults, token: string): (req: Incomi
     req.on('end', () => {
       if (bytes > MAX_BODY_BYTES) return send(res, 413, { message: `body over ${MAX_BODY_BYTES} bytes` });
       let ids: number[];
+      let delays: [number, number][];
+      const id = (x: unknown): number => {
+        if (typeof x !== 'string' || !HEX_ID.test(x)) throw new Error('bad');
+        const n = Number.parseInt(x, 16);
+        if (!Number.isSafeInteger(n) || n <= 0) throw new Error('bad');
+        return n;
+      };
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { blackhole?: unknown };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { blackhole?: unknown; delay?: unknown };
         const list = body.blackhole;
-        if (!Array.isArray(list) || list.length > MAX_IDS || !list.every((x) => typeof x === 'string' && HEX_ID.test(x))) throw new Error('bad');
-        ids = (list as string[]).map((x) => Number.parseInt(x, 16));
-        if (!ids.every((n) => Number.isSafeInteger(n) && n > 0)) throw new Error('bad');
+        if (!Array.isArray(list) || list.length > MAX_IDS) throw new Error('bad');
+        ids = list.map(id);
+        const d = body.delay ?? {};
+        if (typeof d !== 'object' || d === null || Array.isArray(d) || Object.keys(d).length > MAX_IDS) throw new Error('bad');
+        delays = Object.entries(d).map(([k, ms]): [number, number] => {
+          if (!Number.isInteger(ms) || (ms as number) < 1 || (ms as number) > MAX_DELAY_MS) throw new Error('bad');
+          return [id(k), ms as number];
+        });
       } catch {
-        return send(res, 400, { message: `want {"blackhole": [hex member ids]} (at most ${MAX_IDS})` });
+        return send(res, 400, { message: `want {"blackhole": [hex member ids], "delay": {"<hex member id>": ms in [1, ${MAX_DELAY_MS}]}} (at most ${MAX_IDS} ids each)` });
       }
       faults.blackhole(ids);
+      faults.delay(delays);
       send(res, 200, state());
     });
   };

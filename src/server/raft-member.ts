@@ -191,7 +191,7 @@ export class RaftMember implements ClientBackend {
     this.observer = options.observer;
     this.snapshotSlice = options.snapshotSlice ?? SNAPSHOT_SLICE;
     this.events = new RaftEvents({ timers: this.timers });
-    this.faults = config.debugFaultsTokenFile !== undefined ? new PeerFaults() : null;
+    this.faults = config.debugFaultsTokenFile !== undefined ? new PeerFaults((fn, ms) => void this.timers.setTimeout(fn, ms)) : null;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
@@ -636,6 +636,11 @@ export class RaftMember implements ClientBackend {
   }
 
   /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
+  /** Raft messages a delay fault held back (peer-faults.ts) leave now, unless the member stopped. */
+  private readonly sendDelayed = (msgs: Message[]): void => {
+    if (!this.stopped) this.transport.send(msgs);
+  };
+
   private readonly snapDropped = (to: number): void => {
     queueMicrotask(() => {
       if (this.stopped) return;
@@ -929,7 +934,7 @@ export class RaftMember implements ClientBackend {
         if (this.events.enabled) this.events.onReady(rd, this.node.term); // raft-events
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
-        if (rd.messages.length > 0) this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messages, this.snapDropped) : rd.messages);
+        if (rd.messages.length > 0) this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messages, this.snapDropped, this.sendDelayed) : rd.messages);
         // Committed entries that were already durable before this Ready are applied (and their
         // clients answered) before its write: a commit-only HardState is not on the write path.
         const split = stableCommittedPrefix(rd);
@@ -942,7 +947,7 @@ export class RaftMember implements ClientBackend {
         this.hardStates.onReadyPersisted(write);
         if (this.stopped) return; // closing: what was written is durable; no ack leaves
         if (rd.messagesAfterPersist.length > 0) {
-          this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messagesAfterPersist, this.snapDropped) : rd.messagesAfterPersist);
+          this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messagesAfterPersist, this.snapDropped, this.sendDelayed) : rd.messagesAfterPersist);
         }
         if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.installSnapshot(rd.snapshot);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));

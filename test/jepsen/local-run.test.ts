@@ -1,4 +1,4 @@
-// Short `npm run jepsen` runs in the suite, one per nemesis (kill -9, SIGSTOP, partition), each on a
+// Short `npm run jepsen` runs in the suite, one per nemesis (kill -9, SIGSTOP, partition, delay), each on a
 // fresh local three-member etcd-ts cluster (the launcher, with its control API), 12 s of 6 clients
 // on 4 keys. The history must be
 // linearizable (the checker's budget is far beyond what this size needs, so 'unknown' would be a
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { runJepsen } from '../../tools/jepsen/run.js';
 
 describe('jepsen against a local etcd-ts cluster', () => {
-  it.each(['kill', 'pause', 'partition'] as const)('is linearizable under %s, its watches see every event, and it writes result.json and timeline.html', async (kind) => {
+  it.each(['kill', 'pause', 'partition', 'delay'] as const)('is linearizable under %s, its watches see every event, and it writes result.json and timeline.html', async (kind) => {
     const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'jepsen-local-'));
     const lines: string[] = [];
     try {

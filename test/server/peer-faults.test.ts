@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../../src/raft/messages.js';
-import { PeerFaults, peerFaultsRoute } from '../../src/server/peer-faults.js';
+import { MAX_DELAYED_MESSAGES, PeerFaults, peerFaultsRoute } from '../../src/server/peer-faults.js';
 
 const msg = (to: number, type = MessageType.MsgApp): Message => ({ type, from: 1, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 }) as unknown as Message;
 
@@ -21,6 +21,36 @@ describe('PeerFaults', () => {
     expect([f.droppedOut, f.droppedIn]).toEqual([2, 5]);
     f.blackhole([]);
     expect(f.active).toBe(false);
+  });
+
+  it('delays messages to delayed peers by their delay, in order, and heals', () => {
+    const timers: { fn: () => void; ms: number }[] = [];
+    const f = new PeerFaults((fn, ms) => void timers.push({ fn, ms }));
+    f.delay([[3, 250]]);
+    expect(f.active).toBe(true);
+    const sent: number[][] = [];
+    const now = f.outgoing([msg(2), msg(3), msg(3, MessageType.MsgHeartbeat)], () => {}, (ms) => sent.push(ms.map((m) => m.type)));
+    expect(now.map((m) => m.to)).toEqual([2]);
+    expect(timers.map((t) => t.ms)).toEqual([250]);
+    expect([f.delayedOut, f.delayedNow]).toEqual([2, 2]);
+    expect(sent).toEqual([]);
+    timers[0]!.fn();
+    expect(sent).toEqual([[MessageType.MsgApp, MessageType.MsgHeartbeat]]);
+    expect(f.delayedNow).toBe(0);
+    // Without a way to send later, a delayed message is dropped (and a MsgSnap reported).
+    const snaps: number[] = [];
+    expect(f.outgoing([msg(3, MessageType.MsgSnap)], (to) => snaps.push(to))).toEqual([]);
+    expect(snaps).toEqual([3]);
+    f.delay([]);
+    expect(f.active).toBe(false);
+  });
+
+  it('drops what would wait beyond MAX_DELAYED_MESSAGES', () => {
+    const f = new PeerFaults(() => {});
+    f.delay([[2, 100]]);
+    const many = Array.from({ length: MAX_DELAYED_MESSAGES + 5 }, () => msg(2));
+    f.outgoing(many, () => {}, () => {});
+    expect([f.delayedNow, f.droppedOut]).toEqual([MAX_DELAYED_MESSAGES, 5]);
   });
 
   it('refuses a token shorter than 16 characters', () => {
@@ -55,6 +85,25 @@ describe('the route', () => {
     await fetch(url, { method: 'PUT', headers: auth, body: '{"blackhole":[]}' });
     expect(faults.active).toBe(false);
   });
+
+  it('sets, shows and heals a delay', async () => {
+    const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ blackhole: [], delay: { b: 300 } }) });
+    expect(put.status).toBe(200);
+    expect(faults.delayList()).toEqual([[0xb, 300]]);
+    expect(await (await fetch(url, { headers: auth })).json()).toMatchObject({ blackhole: [], delay: { b: 300 } });
+    await fetch(url, { method: 'PUT', headers: auth, body: '{"blackhole":[]}' });
+    expect(faults.active).toBe(false);
+  });
+
+  it.each(['{"blackhole":[],"delay":{"b":0}}', '{"blackhole":[],"delay":{"b":60001}}', '{"blackhole":[],"delay":{"b":1.5}}', '{"blackhole":[],"delay":[["b",5]]}', '{"blackhole":[],"delay":{"xyz":5}}'])(
+    'answers 400 to the delay %s and changes nothing',
+    async (body) => {
+      faults.blackhole([7]);
+      expect((await fetch(url, { method: 'PUT', headers: auth, body })).status).toBe(400);
+      expect(faults.list()).toEqual([7]);
+      expect(faults.delayList()).toEqual([]);
+    },
+  );
 
   it.each(['{"blackhole":"a"}', '{"blackhole":["xyz"]}', '{"blackhole":["0"]}', 'nope', JSON.stringify({ blackhole: Array.from({ length: 65 }, (_, i) => (i + 1).toString(16)) })])(
     'answers 400 to %s and changes nothing',

@@ -1,4 +1,4 @@
-// npm run jepsen -- [--target local|docker|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]
+// npm run jepsen -- [--target local|docker|URL,URL,...] [--nemesis kill,pause,partition,delay|all|none] [--time 60]
 //                   [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]
 //                   [--ops-per-key 250] [--compose-file FILE] [--compose-project NAME]
 // Last line: `jepsen: linearizable, N ops, K faults, ...` (exit 0) or `jepsen: NOT linearizable, ...`
@@ -9,8 +9,10 @@ import { describeNemesisStats } from './nemesis-stats.js';
 import { describeWatch } from './watch.js';
 import { runJepsen, type FaultKind, type JepsenOptions } from './run.js';
 
+const ALL_KINDS = ['kill', 'pause', 'partition', 'delay'] as const satisfies readonly FaultKind[];
+
 const usage =
-  'usage: npm run jepsen -- [--target local|docker|URL,URL,...] [--nemesis kill,pause,partition|all|none] [--time 60]\n' +
+  'usage: npm run jepsen -- [--target local|docker|URL,URL,...] [--nemesis kill,pause,partition,delay|all|none] [--time 60]\n' +
   '                         [--clients 10] [--keys 5] [--seed N] [--out DIR] [--op-timeout MS] [--check-budget S]\n' +
   '                         [--ops-per-key 250] [--compose-file FILE] [--compose-project NAME]\n' +
   '  --target local   a fresh 3-member cluster on loopback ports (the default)\n' +
@@ -50,8 +52,8 @@ function parse(argv: string[]): JepsenOptions {
       case '--nemesis': {
         const v = value();
         nemesisGiven = true;
-        const kinds = v === 'all' ? ['kill', 'pause', 'partition'] : v === 'none' ? [] : v.split(',');
-        for (const k of kinds) if (k !== 'kill' && k !== 'pause' && k !== 'partition') fail(`unknown nemesis: ${k}`);
+        const kinds = v === 'all' ? ['all'] : v === 'none' ? [] : v.split(',');
+        for (const k of kinds) if (k !== 'all' && !(ALL_KINDS as readonly string[]).includes(k)) fail(`unknown nemesis: ${k}`);
         opts.nemesis = kinds as FaultKind[];
         break;
       }
@@ -70,7 +72,11 @@ function parse(argv: string[]): JepsenOptions {
       default: fail(`unknown flag: ${arg}`);
     }
   }
-  if (!nemesisGiven && !Array.isArray(opts.target)) opts.nemesis = ['kill', 'pause', 'partition'];
+  // all: every kind the target can inject (a delay needs the members' fault filter: not docker)
+  const all: FaultKind[] = opts.target === 'docker' ? ['kill', 'pause', 'partition'] : [...ALL_KINDS];
+  if (!nemesisGiven && !Array.isArray(opts.target)) opts.nemesis = all;
+  if ((opts.nemesis as string[]).includes('all')) opts.nemesis = all;
+  if (opts.target === 'docker' && opts.nemesis.includes('delay')) fail('--nemesis delay needs --target local (the members\' fault filter); docker has kill, pause and partition');
   if (opts.docker !== undefined && opts.target !== 'docker') fail('--compose-file and --compose-project go with --target docker');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   opts.outDir = path.resolve(out ?? path.join(repoRoot, 'jepsen-results', `${stamp}-seed${opts.seed}`));
@@ -94,7 +100,11 @@ function checkerLine(result: Awaited<ReturnType<typeof runJepsen>>): string {
 const options = parse(process.argv.slice(2));
 try {
   const result = await runJepsen(options);
-  const byNemesis = result.faults.map((f) => `${f.kind} ${f.target}${f.leaderTargeted ? ' (leader)' : ''} at ${(f.startMs / 1000).toFixed(1)} s: recovery ${f.recoveryMs ?? '>30000'} ms`);
+  const byNemesis = result.faults.map(
+    (f) =>
+      `${f.kind}${f.delayMs !== undefined ? ` ${f.delayMs} ms` : ''} ${f.target}${f.leaderTargeted ? ' (leader)' : ''} at ${(f.startMs / 1000).toFixed(1)} s: ` +
+      `recovery ${f.recoveryMs ?? '>30000'} ms${f.error !== undefined ? `; FAILED: ${f.error}` : ''}`,
+  );
   process.stdout.write(
     [
       `counts: ${Object.entries(result.counts).map(([k, c]) => `${k} ${c['ok']}/${c['fail']}/${c['info']}`).join(', ')} (ok/fail/info)`,

@@ -214,6 +214,9 @@ export async function attachDockerCluster(opts: DockerTargetOptions = {}): Promi
       }
     },
     healPartition,
+    // (a delay would need tc netem and NET_ADMIN in the members' containers)
+    delay: null,
+    healDelay: async () => {},
     state,
     stop: async () => {
       // Whatever a failed run left faulted, then the container output, then down (when created here).

@@ -22,6 +22,13 @@ export interface FaultController {
   partition(groups: string[][]): Promise<void>;
   /** Heals the partition in force (a no-op without one). */
   healPartition(): Promise<void>;
+  /**
+   * Delays the raft traffic between the members named and the others by `ms`, both ways (etcd's
+   * DELAY_PEER_PORT_TX_RX); null when the target cannot (docker).
+   */
+  readonly delay: ((names: string[], ms: number) => Promise<void>) | null;
+  /** Heals the delay in force (a no-op without one). */
+  healDelay(): Promise<void>;
   state(): Promise<{ name: string; state: MemberState }[]>;
   /** Stops the cluster when the controller started it; otherwise only lets it go. */
   stop(): Promise<void>;
@@ -31,6 +38,7 @@ export interface FaultController {
 export async function healAll(faults: FaultController): Promise<void> {
   const errors: string[] = [];
   await faults.healPartition().catch((err: Error) => errors.push(err.message));
+  await faults.healDelay().catch((err: Error) => errors.push(err.message));
   for (const m of await faults.state()) {
     if (m.state === 'paused') await faults.resume(m.name).catch((err: Error) => errors.push(err.message));
     if (m.state === 'stopped') await faults.restart(m.name).catch((err: Error) => errors.push(err.message));
@@ -41,6 +49,9 @@ export async function healAll(faults: FaultController): Promise<void> {
 async function call(api: ControlApi, method: string, p: string, body?: unknown): Promise<void> {
   const res = await control(api, method, p, body);
   if (res.status !== 200) throw new Error(`${method} ${p}: ${res.status} ${JSON.stringify(res.body)}`);
+  // a partition or a delay that some running member did not take (its PUT /debug/raft/faults failed)
+  const errors = (res.body as { errors?: Record<string, string> } | null)?.errors ?? {};
+  if (Object.keys(errors).length > 0) throw new Error(`${method} ${p}: not applied on ${JSON.stringify(errors)}`);
 }
 
 /** A fresh local three-member cluster (the launcher) and its control API. */
@@ -56,6 +67,8 @@ export async function startLocalFaults(logFile: string): Promise<FaultController
     resume: (name) => call(api, 'POST', `/api/members/${name}/resume`),
     partition: (groups) => call(api, 'POST', '/api/partition', { groups }),
     healPartition: () => call(api, 'DELETE', '/api/partition'),
+    delay: (names, ms) => call(api, 'POST', '/api/delay', { members: names, ms }),
+    healDelay: () => call(api, 'DELETE', '/api/delay'),
     state: async () => {
       const res = await control(api, 'GET', '/api/cluster');
       if (res.status !== 200) throw new Error(`GET /api/cluster: ${res.status} ${JSON.stringify(res.body)}`);

@@ -12,10 +12,10 @@ import { healAll, openTarget, type FaultController } from './faults.js';
 import type { MemberInfo } from './local-cluster.js';
 import { nemesisStats, type NemesisStats } from './nemesis-stats.js';
 import { writeTimeline } from './report.js';
-import { between, FAULT_DURATION_MS, FAULT_GAP_MS, leaderByMajority } from './targeting.js';
+import { between, FAULT_DELAY_MS, FAULT_DURATION_MS, FAULT_GAP_MS, leaderByMajority } from './targeting.js';
 import { finishWatch, startWatchers, type WatchCheck, type Watchers } from './watch.js';
 
-export type FaultKind = 'kill' | 'pause' | 'partition';
+export type FaultKind = 'kill' | 'pause' | 'partition' | 'delay';
 
 export interface JepsenOptions {
   /** 'local', 'docker' (the docker-compose cluster), or the client URLs of any etcd v2 cluster. */
@@ -46,6 +46,8 @@ export interface Fault {
   leaderTargeted: boolean;
   /** Why a fault meant for the leader went to a random member (no majority named one leader). */
   leaderReason?: string;
+  /** A delay fault's delay of the target's peer traffic, each way. */
+  delayMs?: number;
   startMs: number;
   endMs: number | null;
   /** ms from the heal until a quorum write and read succeed (null: not within the bound). */
@@ -224,18 +226,21 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
         const view = leaderTargeted ? await leaderByMajority(agent, members) : null;
         const leader = view?.leader ?? null;
         const target = leader ?? members[Math.floor(rand() * members.length)]!.name;
-        const fault: Fault = { kind, target, leaderTargeted: leader !== null, ...(view?.reason !== undefined ? { leaderReason: view.reason } : {}), startMs: now(), endMs: null, recoveryMs: null };
+        const delayMs = kind === 'delay' ? Math.round(between(rand, FAULT_DELAY_MS)) : undefined;
+        const fault: Fault = { kind, target, leaderTargeted: leader !== null, ...(view?.reason !== undefined ? { leaderReason: view.reason } : {}), ...(delayMs !== undefined ? { delayMs } : {}), startMs: now(), endMs: null, recoveryMs: null };
         faults.push(fault);
-        log(`jepsen: ${(fault.startMs / 1000).toFixed(1)} s ${kind} ${target}${fault.leaderTargeted ? ' (leader)' : ''}${fault.leaderReason !== undefined ? ` (not the leader: ${fault.leaderReason})` : ''}`);
+        log(`jepsen: ${(fault.startMs / 1000).toFixed(1)} s ${kind}${delayMs !== undefined ? ` ${delayMs} ms` : ''} ${target}${fault.leaderTargeted ? ' (leader)' : ''}${fault.leaderReason !== undefined ? ` (not the leader: ${fault.leaderReason})` : ''}`);
         await (
           kind === 'kill' ? fc.kill(target) :
           kind === 'pause' ? fc.pause(target) :
+          kind === 'delay' ? (fc.delay?.([target], delayMs!) ?? Promise.reject(new Error(`${fc.label} cannot delay peer traffic`))) :
           fc.partition([[target], members.filter((m) => m.name !== target).map((m) => m.name)])
         ).catch((err: Error) => (fault.error = `start: ${err.message}`));
         await sleep(Math.min(between(rand, FAULT_DURATION_MS), Math.max(0, endMs - 1000 - now())));
         await (
           kind === 'kill' ? fc.restart(target) :
           kind === 'pause' ? fc.resume(target) :
+          kind === 'delay' ? fc.healDelay() :
           fc.healPartition()
         ).catch((err: Error) => (fault.error = `${fault.error ?? ''} heal: ${err.message}`.trim()));
         fault.endMs = now();
@@ -274,6 +279,8 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
     const problems: string[] = [];
     if (!converged.ok) problems.push('members did not converge');
     if (finalRecoveryMs === null) problems.push('no quorum write+read within 30 s of the last heal');
+    const unfaulted = faults.filter((f) => f.error !== undefined);
+    if (unfaulted.length > 0) problems.push(`${unfaulted.length} of ${faults.length} faults failed to start or heal, first: ${unfaulted[0]!.kind} ${unfaulted[0]!.target}: ${unfaulted[0]!.error}`);
     if (!watch.ok) problems.push(`watch check failed: ${watch.error ?? `${watch.problemCount} problems, first: ${watch.problems[0]?.message}`}`);
     const recoveries = faults.map((f) => f.recoveryMs).filter((x): x is number => x !== null);
     const targetName = Array.isArray(options.target) ? options.target.join(',') : options.target;

@@ -50,6 +50,8 @@ export function majorityLeader(views: Record<string, string>, members: number): 
 /** Default range of fault durations and of the gaps before each fault, in ms. */
 export const FAULT_DURATION_MS: readonly [number, number] = [1000, 5000];
 export const FAULT_GAP_MS: readonly [number, number] = [1000, 5000];
+/** The delay of a delay fault's peer traffic, each way (the local cluster's election timeout is 1 s). */
+export const FAULT_DELAY_MS: readonly [number, number] = [50, 500];
 
 /** A value in [lo, hi) from the seeded PRNG. */
 export function between(rand: () => number, [lo, hi]: readonly [number, number]): number {
