@@ -50,6 +50,17 @@ export async function startControlApi({
   let partition = null;
   /** The delay in force: {members: [names], ms}, or null. */
   let delay = null;
+  /** The two network faults: POST sets one (replacing what was in force), DELETE heals it. */
+  const faultRoutes = {
+    '/api/partition': {
+      what: 'partitions', key: 'partition', healed: 'heal', parse: (text) => parseGroups(text),
+      set: (v) => (partition = v), describe: (g) => `partition ${g.map((x) => x.join(',')).join(' | ')}`,
+    },
+    '/api/delay': {
+      what: 'delays', key: 'delay', healed: 'delay healed', parse: (text) => parseDelay(text),
+      set: (v) => (delay = v), describe: (d) => `delay ${d.members.join(',')} by ${d.ms} ms`,
+    },
+  };
   const tokenBytes = Buffer.from(`Bearer ${token}`);
   let address = '';
 
@@ -73,42 +84,23 @@ export async function startControlApi({
     const auth = Buffer.from(req.headers.authorization ?? '');
     if (auth.length !== tokenBytes.length || !crypto.timingSafeEqual(auth, tokenBytes)) return send(401, { message: 'missing or wrong token' });
     const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/api/partition') {
-      if (faultsToken === null) return send(404, { message: 'partitions need the members started with --debug-faults-token-file' });
+    const fault = faultRoutes[url.pathname];
+    if (fault !== undefined) {
+      if (faultsToken === null) return send(404, { message: `${fault.what} need the members started with --debug-faults-token-file` });
       if (req.method === 'DELETE') {
         req.resume();
-        partition = null;
-        log('heal');
-        return void applyPartition().then((errors) => send(200, { partition, errors }));
+        fault.set(null);
+        log(fault.healed);
+        return void applyPartition().then((errors) => send(200, { [fault.key]: null, errors }));
       }
       if (req.method !== 'POST') return send(405, { message: 'POST or DELETE only' });
       return void readBody(req).then(
         (text) => {
-          const groups = parseGroups(text);
-          if (typeof groups === 'string') return send(400, { message: groups });
-          partition = groups;
-          log(`partition ${groups.map((g) => g.join(',')).join(' | ')}`);
-          return applyPartition().then((errors) => send(200, { partition, errors }));
-        },
-        (err) => send(413, { message: err.message }),
-      );
-    }
-    if (url.pathname === '/api/delay') {
-      if (faultsToken === null) return send(404, { message: 'delays need the members started with --debug-faults-token-file' });
-      if (req.method === 'DELETE') {
-        req.resume();
-        delay = null;
-        log('delay healed');
-        return void applyPartition().then((errors) => send(200, { delay, errors }));
-      }
-      if (req.method !== 'POST') return send(405, { message: 'POST or DELETE only' });
-      return void readBody(req).then(
-        (text) => {
-          const d = parseDelay(text);
-          if (typeof d === 'string') return send(400, { message: d });
-          delay = d;
-          log(`delay ${d.members.join(',')} by ${d.ms} ms`);
-          return applyPartition().then((errors) => send(200, { delay, errors }));
+          const value = fault.parse(text);
+          if (typeof value === 'string') return send(400, { message: value });
+          fault.set(value);
+          log(fault.describe(value));
+          return applyPartition().then((errors) => send(200, { [fault.key]: value, errors }));
         },
         (err) => send(413, { message: err.message }),
       );

@@ -119,3 +119,71 @@ describe('control API', () => {
     expect((await fetch(`${api.url}/api/members/infra1/kill`, { headers: auth() })).status).toBe(405);
   });
 });
+
+describe('control API: network faults', () => {
+  // Members that only need to be 'running'; the API's fetch is a stub that records what each member's
+  // PUT /debug/raft/faults would receive.
+  const fakes: FakeMember[] = [
+    { name: 'infra1', client: 11, peer: 12, child: null, state: 'running' },
+    { name: 'infra2', client: 13, peer: 14, child: null, state: 'running' },
+    { name: 'infra3', client: 15, peer: 16, child: null, state: 'running' },
+  ];
+  const ids: Record<string, string> = { infra1: 'a1', infra2: 'b2', infra3: 'c3' };
+  const puts = new Map<number, { blackhole: string[]; delay: Record<string, number> }>();
+  const stubFetch = async (url: string, init?: { method?: string; body?: string }): Promise<Response> => {
+    const port = Number(new URL(url).port);
+    if (url.endsWith('/v2/members')) return Response.json({ members: Object.entries(ids).map(([name, id]) => ({ name, id })) });
+    if (url.endsWith('/debug/raft/faults') && init?.method === 'PUT') {
+      puts.set(port, JSON.parse(init.body ?? '{}'));
+      return Response.json({});
+    }
+    return new Response('not found', { status: 404 });
+  };
+  let faultsApi: { url: string; token: string; close(): void };
+  let plainApi: { url: string; token: string; close(): void };
+  beforeAll(async () => {
+    faultsApi = await startControlApi({ port: 0, members: fakes, spawnMember: () => {}, faultsToken: 'a-faults-token-long-enough', fetch: stubFetch });
+    plainApi = await startControlApi({ port: 0, members: fakes, spawnMember: () => {} });
+  });
+  afterAll(() => {
+    faultsApi.close();
+    plainApi.close();
+  });
+  const send = (api: { url: string; token: string }, method: string, path: string, body?: unknown) =>
+    fetch(`${api.url}${path}`, { method, headers: { Authorization: `Bearer ${api.token}`, 'Content-Type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+
+  it('delays a member\'s links both ways: it delays what it sends to the others, they what they send to it', async () => {
+    const res = await send(faultsApi, 'POST', '/api/delay', { members: ['infra2'], ms: 300 });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ delay: { members: ['infra2'], ms: 300 }, errors: {} });
+    expect(puts.get(11)).toEqual({ blackhole: [], delay: { b2: 300 } });
+    expect(puts.get(13)).toEqual({ blackhole: [], delay: { a1: 300, c3: 300 } });
+    expect(puts.get(15)).toEqual({ blackhole: [], delay: { b2: 300 } });
+    // A partition on top keeps the delay; healing the delay keeps the partition.
+    expect((await send(faultsApi, 'POST', '/api/partition', { groups: [['infra1'], ['infra2', 'infra3']] })).status).toBe(200);
+    expect(puts.get(11)).toEqual({ blackhole: ['b2', 'c3'], delay: { b2: 300 } });
+    expect((await send(faultsApi, 'DELETE', '/api/delay')).status).toBe(200);
+    expect(puts.get(13)).toEqual({ blackhole: ['a1'], delay: {} });
+    expect((await send(faultsApi, 'DELETE', '/api/partition')).status).toBe(200);
+    for (const port of [11, 13, 15]) expect(puts.get(port)).toEqual({ blackhole: [], delay: {} });
+  });
+
+  it.each([
+    [{ members: ['infra1', 'infra2', 'infra3'], ms: 100 }],
+    [{ members: [], ms: 100 }],
+    [{ members: ['nobody'], ms: 100 }],
+    [{ members: ['infra1', 'infra1'], ms: 100 }],
+    [{ members: ['infra1'], ms: 0 }],
+    [{ members: ['infra1'], ms: 60_001 }],
+    [{ members: ['infra1'], ms: 2.5 }],
+  ])('answers 400 to the delay %j', async (body) => {
+    const res = await send(faultsApi, 'POST', '/api/delay', body);
+    expect(res.status).toBe(400);
+  });
+
+  it('answers 404 without members started with --debug-faults-token-file', async () => {
+    const res = await send(plainApi, 'POST', '/api/delay', { members: ['infra1'], ms: 100 });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ message: 'delays need the members started with --debug-faults-token-file' });
+  });
+});

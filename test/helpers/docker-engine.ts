@@ -8,12 +8,12 @@
 //   ETCD_TS_COMPOSE             'v1' (docker-compose) or 'v2' (docker compose); default: v2 when it answers
 //   ETCD_TS_DOCKER_IMAGE        test this image (tag) instead of building one from the sources
 //   CI=true                     a missing engine fails the docker tests instead of skipping them
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run } from '../../tools/exec.js';
 import { delay } from './child-process.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,27 +23,7 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 process.env['TESTCONTAINERS_RYUK_DISABLED'] ??= 'true';
 process.env['TESTCONTAINERS_HOST_OVERRIDE'] ??= '127.0.0.1';
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command with a bound (SIGKILL on timeout); never throws. */
-export function run(command: string, args: readonly string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<ExecResult> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 32 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        const extra = err && code === -1 ? `\n${err.message}` : '';
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) + extra });
-      },
-    );
-  });
-}
+export { run, type ExecResult } from '../../tools/exec.js';
 
 export type ComposeFlavour = 'v1' | 'v2';
 

@@ -11,10 +11,10 @@
 // BASE_IMAGE etc. come from the environment, as for a plain `docker-compose up -d`) and `compose
 // down -v` at the end. Compose is v2 (`docker compose`) when it answers, else v1 (`docker-compose`);
 // ETCD_TS_COMPOSE=v1|v2 picks one. Every docker command is bounded.
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FaultController, MemberState } from './faults.js';
+import { run } from '../exec.js';
 import { repoRoot, type MemberInfo } from './local-cluster.js';
 
 export interface DockerTargetOptions {
@@ -33,25 +33,6 @@ export interface DockerTargetOptions {
 
 const services = ['infra1', 'infra2', 'infra3'] as const;
 
-interface Exec {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: readonly string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<Exec> {
-  return new Promise((resolve) => {
-    execFile(
-      command,
-      args,
-      { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env, timeout: opts.timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) + (err && code === -1 ? `\n${err.message}` : '') });
-      },
-    );
-  });
-}
 
 /** `docker <args>`; throws with its stderr on a non-zero exit. */
 async function docker(args: readonly string[], timeoutMs = 30_000): Promise<string> {
