@@ -8,6 +8,12 @@
 // leader's peer URL), and the leader proposes only what the member itself confirms at its own
 // registered peer URL (GET /members/attributes): a stranger who knows the cluster id cannot point
 // a member's client URLs, and so every 307 redirect, at an address of its choosing.
+//
+// Each run is published once: the leader answers a request for a run whose publish it already
+// applied with that entry's index (200 {"index": N}) instead of proposing it again, which would
+// move the etcd index (a follower asks again when its request timed out under load). The follower
+// is then published once it has applied up to N, whether it applied the entry itself or a snapshot
+// that covers it: either way it has applied everything committed before it started.
 import type { Logger } from 'pino';
 import type { ApplyResult } from '../store/store.js';
 import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../transport/protocol.js';
@@ -49,6 +55,8 @@ export interface PublisherOptions {
   peerClient: PeerClient;
   intervalMs?: number;
   requestTimeoutMs?: number;
+  /** This member's applied index (a follower is published once it reaches its publish's index). */
+  appliedIndex?: () => number;
 }
 
 export class Publisher {
@@ -61,13 +69,16 @@ export class Publisher {
   private stopped = false;
   /** Whether this run's publish was applied. */
   private ownApplied = false;
+  /** Follower: the index of this run's publish, as the leader answered it (null: not known yet). */
+  private publishedAt: number | null = null;
   /**
    * Leader side: the publish of each member's run being proposed. A follower whose request timed
    * out asks again while it is in flight; its run's attributes are then proposed once, not once
-   * per request (each would move the etcd index). A request after it applied proposes again: the
-   * member may have skipped the entry (a snapshot covered it) and waits to apply its own.
+   * per request (each would move the etcd index).
    */
   private readonly proposing = new Map<string, Promise<void>>();
+  /** The last publish applied of each member: its run and index (one entry per member). */
+  private readonly appliedRuns = new Map<number, { runId: number; index: number }>();
 
   constructor(options: PublisherOptions) {
     this.o = options;
@@ -98,12 +109,18 @@ export class Publisher {
 
   /** Whether this run's own publish has been applied (etcd's ReadyNotify). */
   published(): boolean {
+    if (!this.ownApplied && this.publishedAt !== null && (this.o.appliedIndex?.() ?? 0) >= this.publishedAt) this.markPublished();
     return this.ownApplied;
   }
 
-  /** Called for every applied attributes entry. */
-  onApplied(memberId: number, runId: number | undefined): void {
+  /** Called for every applied attributes entry, with its index. */
+  onApplied(memberId: number, runId: number | undefined, index?: number): void {
+    if (runId !== undefined && index !== undefined && this.o.membership.has(memberId)) this.appliedRuns.set(memberId, { runId, index });
     if (memberId !== this.o.memberId || runId !== this.o.runId || this.ownApplied) return;
+    this.markPublished();
+  }
+
+  private markPublished(): void {
     this.ownApplied = true;
     this.timer?.cancel();
     this.timer = null;
@@ -115,7 +132,8 @@ export class Publisher {
   }
 
   private async tryPublish(): Promise<void> {
-    if (this.stopped || this.inFlight || this.ownApplied) return;
+    // (with the index known, the member only has to apply up to it)
+    if (this.stopped || this.inFlight || this.published() || this.publishedAt !== null) return;
     this.inFlight = true;
     const attrs = this.attributes();
     try {
@@ -130,7 +148,9 @@ export class Publisher {
           { method: 'POST', path: PUBLISH_PATH, headers: { [HEADER_CLUSTER_ID]: this.clusterIdHex, [HEADER_FROM]: attrs.id }, json: attrs },
           this.requestTimeoutMs,
         );
-        if (res.status !== 204) this.o.logger.debug({ status: res.status, answer: replyJson(res) }, 'publish: the leader did not take our attributes yet');
+        const index = res.status === 200 ? (replyJson(res) as { index?: unknown } | undefined)?.index : undefined;
+        if (typeof index === 'number' && Number.isSafeInteger(index) && index > 0) this.publishedAt = index;
+        else if (res.status !== 204) this.o.logger.debug({ status: res.status, answer: replyJson(res) }, 'publish: the leader did not take our attributes yet');
       }
     } catch (err: unknown) {
       this.o.logger.debug({ err }, 'publish: attempt failed; will retry');
@@ -169,6 +189,12 @@ export class Publisher {
     if (typeof confirmed === 'string' || !sameAttributes(confirmed, claimed)) {
       return refuse(this.o.logger, 400, `${claimed.id} at ${peerURL} does not publish these attributes`);
     }
+    const appliedAt = (): PeerApiResponse | undefined => {
+      const done = this.appliedRuns.get(id);
+      return done?.runId === claimed.runId ? { status: 200, json: { index: done.index } } : undefined;
+    };
+    const done = appliedAt();
+    if (done !== undefined) return done;
     const key = `${id}/${claimed.runId}`;
     let proposal = this.proposing.get(key);
     if (proposal === undefined) {
@@ -180,7 +206,7 @@ export class Publisher {
     }
     try {
       await proposal;
-      return { status: 204 };
+      return appliedAt() ?? { status: 204 };
     } catch {
       return { status: 503, json: { message: 'not committed' } };
     }

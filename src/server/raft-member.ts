@@ -223,7 +223,7 @@ export class RaftMember implements ClientBackend {
           const transport = this.transport as PeerNetwork | undefined;
           if (transport !== undefined) void transport.updatePeer(id, urls);
         },
-        onAttributesApplied: (id, runId) => this.publisher.onApplied(id, runId),
+        onAttributesApplied: (id, runId, index) => this.publisher.onApplied(id, runId, index),
         onForwardedApplied: (cmd, result) => this.forwarder.onApplied(cmd, result),
         onConfChange: (change, index) => this.onConfChange(change, index),
         forcedNewClusterAt: this.forcedNewClusterAt,
@@ -346,6 +346,7 @@ export class RaftMember implements ClientBackend {
       timers: this.timers,
       peerClient: options.peerClient ?? httpPeerClient,
       runId,
+      appliedIndex: () => this.sm.applied(),
     });
     this.forwarder = new Forwarder({
       memberId: config.memberId,

@@ -30,7 +30,7 @@ export interface StateMachineOptions {
   /** A member's peer URLs changed (applied from the log): the transport must follow. */
   onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
   /** A member's published attributes were applied, with the run id they carry (if any). */
-  onAttributesApplied?: (memberId: number, runId: number | undefined) => void;
+  onAttributesApplied?: (memberId: number, runId: number | undefined, index: number) => void;
   /** A command a follower forwarded was applied, with its result (that follower answers its client). */
   onForwardedApplied?: (cmd: ForwardedCommand, result: EntryResult) => void;
   /**
@@ -51,7 +51,7 @@ export class MemberStateMachine {
   readonly auth = new AuthStore();
   readonly membership: Membership;
   private readonly onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
-  private readonly onAttributesApplied: ((memberId: number, runId: number | undefined) => void) | undefined;
+  private readonly onAttributesApplied: ((memberId: number, runId: number | undefined, index: number) => void) | undefined;
   private readonly onForwardedApplied: ((cmd: ForwardedCommand, result: EntryResult) => void) | undefined;
   private readonly onConfChange: ((change: MemberChange, index: number) => void) | undefined;
   private readonly forcedNewClusterAt: number;
@@ -172,14 +172,14 @@ export class MemberStateMachine {
     }
     if (cmd !== undefined && cmd.kind !== 'bootstrap-member') {
       if (cmd.kind === 'forwarded') forwarded = cmd;
-      result = this.applyCommand(cmd.kind === 'forwarded' ? cmd.cmd : cmd);
+      result = this.applyCommand(cmd.kind === 'forwarded' ? cmd.cmd : cmd, e.index);
     }
     this.appliedIndex = e.index;
     if (forwarded !== undefined) this.onForwardedApplied?.(forwarded, result);
     return result;
   }
 
-  private applyCommand(cmd: Exclude<EntryCommand, ForwardedCommand>): EntryResult {
+  private applyCommand(cmd: Exclude<EntryCommand, ForwardedCommand>, index: number): EntryResult {
     const { store, membership } = this;
     switch (cmd.kind) {
       case 'v2':
@@ -190,7 +190,7 @@ export class MemberStateMachine {
         if (membership.applyAttributes(cmd.memberId, cmd.name, cmd.clientURLs)) {
           store.applyInternal(`0/members/${formatId(cmd.memberId)}/attributes`, JSON.stringify({ name: cmd.name, clientURLs: cmd.clientURLs }));
         }
-        this.onAttributesApplied?.(cmd.memberId, cmd.runId);
+        this.onAttributesApplied?.(cmd.memberId, cmd.runId, index);
         return NOTHING_TO_ANSWER;
       case 'peers':
         if (membership.applyPeerURLs(cmd.memberId, cmd.peerURLs)) {

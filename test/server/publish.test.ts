@@ -462,7 +462,7 @@ describe('Publisher.handle: the leader side of POST /members/publish', () => {
     expect(f.proposals).toEqual([]);
   });
 
-  it("proposes a run's attributes once while in flight: a request again meanwhile waits for it; one after it settled proposes again", async () => {
+  it("proposes a run's attributes once: a request again while in flight waits for it; one after it applied gets its index, proposing nothing", async () => {
     const f = fixture();
     let commit: (r: ApplyResult) => void = () => undefined;
     f.propose = () => new Promise<ApplyResult>((resolve) => (commit = resolve));
@@ -470,13 +470,44 @@ describe('Publisher.handle: the leader side of POST /members/publish', () => {
     const again = f.publisher.handle(publishReq(B_ATTRS)); // the member's first request timed out
     await new Promise((r) => setTimeout(r, 10));
     expect(f.proposals.length).toBe(1);
+    f.publisher.onApplied(B, B_ATTRS.runId, 17); // the state machine applies it at index 17
     commit({ ok: true, event: null });
-    expect(await first).toEqual({ status: 204 });
-    expect(await again).toEqual({ status: 204 });
-    // after it applied, the member may still wait for its own entry (a snapshot covered it): again
+    expect(await first).toEqual({ status: 200, json: { index: 17 } });
+    expect(await again).toEqual({ status: 200, json: { index: 17 } });
+    // after it applied (the member's answer was lost, or it lags): its index, and no second proposal
+    expect(await f.publisher.handle(publishReq(B_ATTRS))).toEqual({ status: 200, json: { index: 17 } });
+    expect(f.proposals.length).toBe(1);
+    // another run of the member is proposed
+    f.answer = (url, req) => (url === B_PEER && req.path === ATTRIBUTES_PATH ? { status: 200, json: { ...B_ATTRS, runId: 5 } } : { status: 404, text: '' });
     f.propose = () => Promise.resolve({ ok: true, event: null });
-    expect(await f.publisher.handle(publishReq(B_ATTRS))).toEqual({ status: 204 });
+    expect(await f.publisher.handle(publishReq({ ...B_ATTRS, runId: 5 }))).toEqual({ status: 204 });
     expect(f.proposals.length).toBe(2);
+  });
+
+  it('a follower told the index of its publish is published once it has applied up to it (say by a snapshot), without seeing its own entry', async () => {
+    let applied = 0;
+    const f = followerB({ appliedIndex: () => applied });
+    f.answer = (url, req) => (url === A_PEER && req.path === PUBLISH_PATH ? { status: 200, json: { index: 40 } } : { status: 404, text: '' });
+    f.publisher.start();
+    await f.timers.advance(INTERVAL_MS);
+    expect(f.calls.filter((c) => c.req.path === PUBLISH_PATH).length).toBe(1);
+    expect(f.publisher.published()).toBe(false);
+    await f.timers.advance(5 * INTERVAL_MS); // it does not ask again: it waits to apply up to 40
+    expect(f.calls.filter((c) => c.req.path === PUBLISH_PATH).length).toBe(1);
+    applied = 39;
+    expect(f.publisher.published()).toBe(false);
+    applied = 52; // a snapshot at 52 was installed
+    expect(f.publisher.published()).toBe(true);
+    expect(f.timers.armed).toBe(0);
+  });
+
+  it('a follower ignores an index that is not a positive integer, and asks again', async () => {
+    const f = followerB({ appliedIndex: () => 1000 });
+    f.answer = (url, req) => (url === A_PEER && req.path === PUBLISH_PATH ? { status: 200, json: { index: '40' } } : { status: 404, text: '' });
+    f.publisher.start();
+    await f.timers.advance(3 * INTERVAL_MS);
+    expect(f.calls.filter((c) => c.req.path === PUBLISH_PATH).length).toBe(3);
+    expect(f.publisher.published()).toBe(false);
   });
 
   it('proposes exactly the confirmed attributes, with the run id, then answers 204', async () => {
@@ -550,7 +581,7 @@ describe('Publisher end to end: follower, leader and a stranger over a fake peer
     let b: Publisher | undefined;
     const apply = (cmd: EntryCommand): Promise<ApplyResult> => {
       applied.push(cmd);
-      if (cmd.kind === 'attrs') for (const p of [a, b]) p?.onApplied(cmd.memberId, cmd.runId);
+      if (cmd.kind === 'attrs') for (const p of [a, b]) p?.onApplied(cmd.memberId, cmd.runId, applied.length);
       return Promise.resolve({ ok: true, event: null });
     };
     const common = { clusterId: CLUSTER, membership: new Membership(INITIAL), logger: recordingLogger([]), leaderId: () => A, proposeAttributes: apply, timers, peerClient: network(servers), intervalMs: INTERVAL_MS };
