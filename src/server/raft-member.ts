@@ -636,12 +636,12 @@ export class RaftMember implements ClientBackend {
     };
   }
 
-  /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
   /** Raft messages a delay fault held back (peer-faults.ts) leave now, unless the member stopped. */
   private readonly sendDelayed = (msgs: Message[]): void => {
     if (!this.stopped) this.transport.send(msgs);
   };
 
+  /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
   private readonly snapDropped = (to: number): void => {
     queueMicrotask(() => {
       if (this.stopped) return;
