@@ -14,6 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FaultController, MemberState } from './faults.js';
+import { dockerAvailability } from '../docker.js';
 import { run } from '../exec.js';
 import { repoRoot, type MemberInfo } from './local-cluster.js';
 
@@ -56,14 +57,6 @@ async function inspect(ids: readonly string[]): Promise<Inspect[]> {
   return JSON.parse(await docker(['inspect', ...ids], 15_000)) as Inspect[];
 }
 
-/** `docker compose` (v2) or `docker-compose` (v1), as test/helpers/docker-engine.ts picks it. */
-async function composeCommand(): Promise<string[]> {
-  const wanted = process.env['ETCD_TS_COMPOSE'];
-  if (wanted !== 'v1' && (await run('docker', ['compose', 'version', '--short'], { timeoutMs: 15_000 })).code === 0) return ['docker', 'compose'];
-  if (wanted !== 'v2' && (await run('docker-compose', ['version', '--short'], { timeoutMs: 15_000 })).code === 0) return ['docker-compose'];
-  throw new Error(`no ${wanted === 'v2' ? '`docker compose`' : wanted === 'v1' ? '`docker-compose`' : '`docker compose` (v2) or `docker-compose` (v1)'} found`);
-}
-
 async function healthy(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1500) });
@@ -75,11 +68,11 @@ async function healthy(url: string): Promise<boolean> {
 
 export async function attachDockerCluster(opts: DockerTargetOptions = {}): Promise<FaultController> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
-  const engine = await run('docker', ['version', '--format', '{{.Server.Version}}'], { timeoutMs: 15_000 });
-  if (engine.code !== 0) throw new Error(`--target docker: no Docker engine answers (docker version: ${engine.stderr.trim().split('\n').pop()})`);
+  const available = await dockerAvailability();
+  if (!available.ok) throw new Error(`--target docker: ${available.reason}`);
   const file = path.resolve(opts.composeFile ?? path.join(repoRoot, 'docker-compose.yml'));
   if (!fs.existsSync(file)) throw new Error(`--target docker: no compose file ${file}`);
-  const [cmd, ...pre] = await composeCommand();
+  const [cmd, ...pre] = available.compose === 'v1' ? ['docker-compose'] : ['docker', 'compose'];
   const composeName = [cmd, ...pre].join(' ');
   const composeEnv = { ...process.env, ...opts.env };
   const compose = async (args: string[], timeoutMs: number): Promise<string> => {
