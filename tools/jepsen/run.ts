@@ -155,15 +155,17 @@ export async function runJepsen(options: JepsenOptions): Promise<JepsenResult> {
   const opsPerKey = options.opsPerKey ?? 250;
   const generation = new Array<number>(options.keys).fill(0);
   const opsOnSlot = new Array<number>(options.keys).fill(0);
-  const keys = Array.from({ length: options.keys }, (_, i) => `${prefix}/k${i}`);
+  const keyName = (slot: number): string => (generation[slot] === 0 ? `${prefix}/k${slot}` : `${prefix}/k${slot}.${generation[slot]}`);
+  /** Every key the run used (the final reads go through all of them). */
+  const keys = Array.from({ length: options.keys }, (_, slot) => keyName(slot));
   const keyFor = (slot: number): string => {
     if (opsOnSlot[slot]! >= opsPerKey) {
       opsOnSlot[slot] = 0;
       generation[slot]!++;
-      keys.push(`${prefix}/k${slot}.${generation[slot]}`);
+      keys.push(keyName(slot));
     }
     opsOnSlot[slot]!++;
-    return generation[slot] === 0 ? `${prefix}/k${slot}` : `${prefix}/k${slot}.${generation[slot]}`;
+    return keyName(slot);
   };
   const history: Op[] = [];
   const faults: Fault[] = [];
