@@ -83,6 +83,10 @@ export interface PeerNetworkOptions {
   onUnreachable: (id: number) => void;
   /** How a snapshot sent to a peer ended (raft resumes replication to it, or probes again). */
   onSnapshotStatus: (id: number, status: 'finish' | 'failure', durationMs: number) => void;
+  /** A peer answered 410 Gone: this member was removed from the cluster (it leaves). */
+  onRemovedByPeer?: (id: number) => void;
+  /** A request to a peer was answered (etcd's ActiveSince, for the strict reconfiguration checks). */
+  onRoundTrip?: (id: number, ms: number) => void;
 }
 
 export interface MemberObserver {

@@ -283,8 +283,18 @@ export class RaftMember implements ClientBackend {
       this.node.reportSnapshot(id, status);
       this.scheduleReady();
     };
+    const onRemovedByPeer = (id: number): void => {
+      if (this.removed || this.stopped) return;
+      this.removed = true;
+      this.logger.warn({ peer: formatId(id) }, 'a peer says this member was removed from the cluster');
+      this.leaveAfterRemoval();
+    };
+    const onRoundTrip = (id: number, ms: number): void => {
+      if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
+      this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
+    };
     this.transport =
-      options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus }) ??
+      options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus, onRemovedByPeer, onRoundTrip }) ??
       new PeerTransport({
         selfId: config.memberId,
         clusterId: config.clusterId,
@@ -296,16 +306,8 @@ export class RaftMember implements ClientBackend {
         stats: this.transportStats,
         onUnreachable,
         onSnapshotStatus,
-        onRemovedByPeer: (id) => {
-          if (this.removed || this.stopped) return;
-          this.removed = true;
-          this.logger.warn({ peer: formatId(id) }, 'a peer says this member was removed from the cluster');
-          this.leaveAfterRemoval();
-        },
-        onRoundTrip: (id, ms) => {
-          if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
-          this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
-        },
+        onRemovedByPeer,
+        onRoundTrip,
       });
     const raftHandler = createPeerHandler({
       selfId: config.memberId,

@@ -548,9 +548,13 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
   if (snapshot.metadata.index !== file.index || snapshot.metadata.term !== file.term) {
     throw new DataDirError('corrupt-value', `raft log: snapshot file ${path.join(files.dir, file.name)} holds the snapshot at ${snapshot.metadata.index} (term ${snapshot.metadata.term})`);
   }
-  // The voters are the log's: --force-new-cluster rewrites the recorded ConfState, not the files.
-  // (Until membership changes go through the log, the voters never change otherwise.)
-  return { data: snapshot.data, metadata: { index: snapshot.metadata.index, term: snapshot.metadata.term, confState: recorded.confState } };
+  // The voters are those as of the file's index: its own ConfState (a file newer than the record,
+  // whose record a crash or stop cut off, may follow a membership change the record predates: the
+  // record's voters would name a removed member, and a restarted member would wait for its vote
+  // forever). Only an old cluster's files under --force-new-cluster (at or below forcedAt) take the
+  // rewritten record's: that rewrite changes the record, not the files.
+  const confState = snapshot.metadata.index > (loaded.metadata?.forcedAt ?? 0) ? snapshot.metadata.confState : recorded.confState;
+  return { data: snapshot.data, metadata: { index: snapshot.metadata.index, term: snapshot.metadata.term, confState } };
 }
 
 /** The ids a running cluster assigned to a member that joins it (beforeCreate's answer). */

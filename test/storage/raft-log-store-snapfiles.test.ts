@@ -124,6 +124,20 @@ describe('RaftLogStore with snapshot files', () => {
     expect((await reopen(again)).snapshot.metadata.index).toBe(80);
   });
 
+  it('a file newer than the record brings its own voters (a member removed after the recorded snapshot stays removed)', async () => {
+    const OTHER = 0x1234;
+    const o = await open();
+    const both = { voters: [MEMBER_ID, OTHER], learners: [] };
+    await o.store.save({ hardState: { term: 2, vote: 0, commit: 90 }, entries: entries(1, 100, 2), confState: both });
+    await o.store.saveLocalSnapshot(o.storage.createSnapshot(40, both, Uint8Array.of(40)));
+    // OTHER's removal applied at 60; the snapshot at 80 has only this member; its record never follows
+    await o.store.writeSnapshotFile(o.storage.createSnapshot(80, VOTERS, Uint8Array.of(80)));
+    const r = await reopen(o);
+    expect(r.snapshot.metadata.index).toBe(80);
+    expect(r.snapshot.metadata.confState.voters).toEqual([MEMBER_ID]);
+    expect(r.storage.initialState().confState.voters).toEqual([MEMBER_ID]);
+  });
+
   it('a received snapshot: the file first, then the record replaces the log; a restart loads it', async () => {
     const o = await logWithSnapshots([]);
     const received: Snapshot = { data: Uint8Array.of(9, 9), metadata: { index: 150, term: 3, confState: VOTERS } };

@@ -183,7 +183,7 @@ export class Intruder {
     const victim = this.rng.pick(this.cluster.slots);
     const client = this.cluster.net.clientFor(STRANGER_ID, this.owner);
     const peerURL = (this.cluster.net.addresses.get(leader.id) as { peerURL: string }).peerURL;
-    const clusterIdHex = formatId(leader.config.clusterId);
+    const clusterIdHex = formatId(this.cluster.clusterId);
     void client
       .request(
         peerURL,
@@ -227,7 +227,7 @@ export class Intruder {
         {
           method: 'POST',
           path: '/members/propose',
-          headers: { [HEADER_CLUSTER_ID]: formatId(leader.config.clusterId), 'x-server-from': formatId(victim.id) },
+          headers: { [HEADER_CLUSTER_ID]: formatId(this.cluster.clusterId), 'x-server-from': formatId(victim.id) },
           json: { runId: rng.int(0, 1_000_000), seq: 1, token, cmd },
         },
         10_000,

@@ -6,7 +6,8 @@
 //   - Durable Commit: the commit index a member writes never covers an entry on its disk that is
 //     not the committed one (checked against what members applied at that index).
 // Client-level linearizability is checked per key from the clients' histories (clients.ts).
-import { Role, type Entry, type Message, type SoftState } from '../../../src/raft/index.js';
+import { EntryType, Role, type Entry, type Message, type SoftState } from '../../../src/raft/index.js';
+import { decodeMemberChange } from '../../../src/server/entry-codec.js';
 import { decodeEntry, decodeHardState } from '../../../src/storage/codec.js';
 import { entryKey, HARD_STATE_KEY } from '../../../src/storage/keys.js';
 import { SafetyViolation } from '../checker.js';
@@ -33,12 +34,30 @@ export class MemberChecker {
   /** ReadIndex rounds in flight: context -> the highest index applied anywhere when it was asked. */
   private readonly readRounds = new Map<string, number>();
 
-  constructor(private readonly memberIds: ReadonlySet<number>) {}
+  /** The index of each member's removal, where it was first applied (the removal is committed there). */
+  private readonly removedAt = new Map<number, number>();
+
+  /** `memberIds`: every member ever added (the initial ones, then each addMember's id before it starts). */
+  constructor(private readonly memberIds: Set<number>) {}
+
+  /** A member added at run time (known before it can start, let alone lead). */
+  addMember(id: number): void {
+    this.memberIds.add(id);
+  }
+
+  /** Whether a committed entry removed this member. */
+  isRemoved(id: number): boolean {
+    return this.removedAt.has(id);
+  }
 
   onApply(member: string, e: Entry): void {
     const known = this.applied.get(e.index);
     if (known === undefined) {
       this.applied.set(e.index, { term: e.term, data: e.data.slice(), by: member });
+      if (e.type === EntryType.ConfChange) {
+        const change = decodeMemberChange(e.data);
+        if (change.change === 'remove' && !this.removedAt.has(change.memberId)) this.removedAt.set(change.memberId, e.index);
+      }
       if (e.index > this.maxApplied) this.maxApplied = e.index;
       const claims = this.durableClaims.get(e.index);
       if (claims !== undefined) {
@@ -50,11 +69,22 @@ export class MemberChecker {
     }
   }
 
-  onSoftState(member: string, memberId: number, ss: SoftState, term: number): void {
+  /**
+   * `applied`: the reporting member's applied index. Only members lead: the leader is a member that
+   * was added, and a member that applied the removal of X (X refuses nothing, but every raft
+   * message from X is answered 410 there) never follows X afterwards, nor leads if it is X.
+   */
+  onSoftState(member: string, memberId: number, ss: SoftState, term: number, applied = 0): void {
     if (ss.lead !== 0 && !this.memberIds.has(ss.lead)) {
       throw new SafetyViolation('Leader Is A Member', `${member} follows ${ss.lead.toString(16)} in term ${term}, which is not a member`);
     }
+    const removedAt = ss.lead === 0 ? undefined : this.removedAt.get(ss.lead);
+    if (removedAt !== undefined && removedAt <= applied) {
+      throw new SafetyViolation('Leader Is A Member', `${member} follows ${ss.lead.toString(16)} in term ${term} after it applied that member's removal at ${removedAt} (applied ${applied})`);
+    }
     if (ss.role !== Role.Leader) return;
+    const ownRemoval = this.removedAt.get(memberId);
+    if (ownRemoval !== undefined && ownRemoval <= applied) throw new SafetyViolation('Leader Is A Member', `${member} leads term ${term} after it applied its own removal at ${ownRemoval}`);
     const prev = this.leaders.get(term);
     if (prev !== undefined && prev !== member) throw new SafetyViolation('Election Safety', `two leaders in term ${term}: ${prev} and ${member}`);
     this.leaders.set(term, member);

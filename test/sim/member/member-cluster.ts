@@ -36,12 +36,20 @@ export class MemberSlot {
   snapshotsInstalled = 0;
   /** Why the last start was refused (e.g. an already-bootstrapped member on an empty disk). */
   refusal: string | null = null;
+  /** Added at run time: it joined a running cluster (--initial-cluster-state existing). */
+  joined = false;
+  /** Its removal was committed: it is no member any more (it leaves if it runs, and must never serve again). */
+  retired = false;
+  /** It applied its removal (or heard 410 from a peer) and exited (RaftMemberOptions.onRemoved). */
+  leftAfterRemoval = 0;
   constructor(
     readonly id: number,
     readonly name: string,
     readonly config: MemberConfig,
     readonly disk: SimDisk,
     readonly snapFiles: SimSnapshotFiles,
+    /** Its place on the network: 10.0.0.(index+1). */
+    readonly index: number,
   ) {}
 }
 
@@ -67,23 +75,30 @@ export interface MemberClusterOptions {
   maxSnapshots?: number;
 }
 
+const peerURLOf = (i: number): string => `http://10.0.0.${i + 1}:2380`;
+const clientURLOf = (i: number): string => `http://10.0.0.${i + 1}:2379`;
+
 export class MemberCluster {
   readonly world = new World();
   readonly net: SimNetwork;
+  /** Every slot ever made: the initial members, then members added at run time (never dropped). */
   readonly slots: MemberSlot[];
   readonly checker: MemberChecker;
   readonly trace: Trace;
   readonly rng: Rng;
   readonly heartbeatMs: number;
   readonly electionMs: number;
+  /** The members now (as the simulator made them: added ids join, removed ids leave); clients pick from these. */
   readonly ids: number[];
   private readonly seed: number;
+  private readonly options: MemberClusterOptions;
   private readonly maxCommittedBytesPerReady: number | undefined;
   private readonly snapshotSlice: { items: number; bytes: number; pauseMs?: number } | undefined;
   readonly recorder: TraceRecorder | null;
 
   constructor(o: MemberClusterOptions) {
     this.seed = o.seed;
+    this.options = o;
     this.maxCommittedBytesPerReady = o.maxCommittedBytesPerReady;
     this.snapshotSlice = o.snapshotSlice;
     this.rng = new Rng(deriveSeed(o.seed, 10));
@@ -91,36 +106,10 @@ export class MemberCluster {
     this.heartbeatMs = o.heartbeatMs ?? 100;
     this.electionMs = o.electionMs ?? 1000;
     const names = Array.from({ length: o.members }, (_, i) => `m${i + 1}`);
-    const peerURL = (i: number): string => `http://10.0.0.${i + 1}:2380`;
-    const clientURL = (i: number): string => `http://10.0.0.${i + 1}:2379`;
+    const peerURL = peerURLOf;
+    const clientURL = clientURLOf;
     const initialCluster = names.map((n, i) => `${n}=${peerURL(i)}`).join(',');
-    this.slots = names.map((name, i) => {
-      const out = parseCommandLine(
-        [
-          '--name', name,
-          '--data-dir', `/sim/${name}`,
-          '--listen-client-urls', clientURL(i),
-          '--advertise-client-urls', clientURL(i),
-          '--listen-peer-urls', peerURL(i),
-          '--initial-advertise-peer-urls', peerURL(i),
-          '--initial-cluster', initialCluster,
-          '--initial-cluster-token', `sim-${o.seed}`,
-          '--heartbeat-interval', String(this.heartbeatMs),
-          '--election-timeout', String(this.electionMs),
-          '--follower-writes', o.followerWrites ?? 'redirect',
-          ...(o.snapshotCount !== undefined ? ['--snapshot-count', String(o.snapshotCount)] : []),
-          ...(o.snapshotCatchUpEntries !== undefined ? ['--experimental-snapshot-catchup-entries', String(o.snapshotCatchUpEntries)] : []),
-          ...(o.maxSnapshots !== undefined ? ['--max-snapshots', String(o.maxSnapshots)] : []),
-        ],
-        {},
-      );
-      if (out.kind !== 'run') throw new Error(`sim: bad member flags: ${out.kind === 'error' ? out.message : out.kind}`);
-      const disk = new SimDisk(name, this.world, new Rng(deriveSeed(o.seed, 20 + i)), o.diskMaxLatencyMs ?? 3);
-      const snapFiles = new SimSnapshotFiles(name, this.world, new Rng(deriveSeed(o.seed, 40 + i)), 2 * (o.diskMaxLatencyMs ?? 3), {
-        maxSnapshots: out.config.maxSnapshots ?? 5,
-      });
-      return new MemberSlot(out.config.memberId, name, out.config, disk, snapFiles);
-    });
+    this.slots = names.map((name, i) => this.makeSlot(name, i, initialCluster, 'new', undefined));
     this.ids = this.slots.map((s) => s.id);
     this.checker = new MemberChecker(new Set(this.ids));
     const addresses = new Map(this.slots.map((s, i) => [s.id, { peerURL: peerURL(i), clientURL: clientURL(i) }]));
@@ -152,12 +141,89 @@ export class MemberCluster {
       if (slot !== undefined) this.check(() => this.checker.onSend(slot.name, m, isVoteGrant(m)));
     };
     for (const s of this.slots) s.disk.onBatch = (view) => this.checker.onDiskBatch(s.name, view);
-    // A member's own raft traffic is never refused and never fails the receiver.
+    // A member's own raft traffic is never refused and never fails the receiver; but a member
+    // whose removal was committed is answered 410 Gone by those that applied it.
     this.net.onPeerInput = (r) => {
+      if (r.status === 410 && this.checker.isRemoved(r.from)) return;
       const from = this.slotById(r.from)?.name ?? r.from.toString(16);
       const to = this.slotById(r.to)?.name ?? r.to.toString(16);
       this.world.fail(new SafetyViolation('Peer Input', `${to} answered ${r.status} (${r.text}) to raft messages from ${from}`));
     };
+  }
+
+  private makeSlot(name: string, i: number, initialCluster: string, state: 'new' | 'existing', id: number | undefined): MemberSlot {
+    const o = this.options;
+    const out = parseCommandLine(
+      [
+        '--name', name,
+        '--data-dir', `/sim/${name}`,
+        '--listen-client-urls', clientURLOf(i),
+        '--advertise-client-urls', clientURLOf(i),
+        '--listen-peer-urls', peerURLOf(i),
+        '--initial-advertise-peer-urls', peerURLOf(i),
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-state', state,
+        '--initial-cluster-token', `sim-${o.seed}`,
+        '--heartbeat-interval', String(this.heartbeatMs),
+        '--election-timeout', String(this.electionMs),
+        '--follower-writes', o.followerWrites ?? 'redirect',
+        ...(o.snapshotCount !== undefined ? ['--snapshot-count', String(o.snapshotCount)] : []),
+        ...(o.snapshotCatchUpEntries !== undefined ? ['--experimental-snapshot-catchup-entries', String(o.snapshotCatchUpEntries)] : []),
+        ...(o.maxSnapshots !== undefined ? ['--max-snapshots', String(o.maxSnapshots)] : []),
+      ],
+      {},
+    );
+    if (out.kind !== 'run') throw new Error(`sim: bad member flags: ${out.kind === 'error' ? out.message : out.kind}`);
+    const disk = new SimDisk(name, this.world, new Rng(deriveSeed(o.seed, 20 + i)), o.diskMaxLatencyMs ?? 3);
+    const snapFiles = new SimSnapshotFiles(name, this.world, new Rng(deriveSeed(o.seed, 40 + i)), 2 * (o.diskMaxLatencyMs ?? 3), {
+      maxSnapshots: out.config.maxSnapshots ?? 5,
+    });
+    return new MemberSlot(id ?? out.config.memberId, name, out.config, disk, snapFiles, i);
+  }
+
+  /** The peer URL of the next slot addMember would make (what `etcdctl member add` is given). */
+  nextPeerURL(): string {
+    return peerURLOf(this.slots.length);
+  }
+
+  /**
+   * A member the leader added (`id`, at nextPeerURL()): a fresh slot on an empty disk that joins
+   * with --initial-cluster-state existing and an --initial-cluster of the current members plus
+   * itself, as `etcdctl member add` prints it. Not started yet.
+   */
+  addSlot(id: number, members: readonly { id: number; peerURLs: readonly string[] }[]): MemberSlot {
+    const i = this.slots.length;
+    const name = `m${i + 1}`;
+    const parts = members.filter((m) => m.id !== id).map((m) => `${this.nameOf(m.id)}=${m.peerURLs.join(`,${this.nameOf(m.id)}=`)}`);
+    parts.push(`${name}=${peerURLOf(i)}`);
+    const slot = this.makeSlot(name, i, parts.join(','), 'existing', id);
+    slot.joined = true;
+    this.slots.push(slot);
+    this.checker.addMember(id);
+    if (!this.ids.includes(id)) this.ids.push(id);
+    this.net.addAddress(id, peerURLOf(i), clientURLOf(i));
+    slot.disk.onBatch = (view) => this.checker.onDiskBatch(slot.name, view);
+    this.trace.note(this.world.nowMs, `${name} added as ${id.toString(16)} (--initial-cluster ${parts.join(',')})`);
+    return slot;
+  }
+
+  /** The member's removal was committed: it is no member any more. */
+  retire(slot: MemberSlot): void {
+    if (slot.retired) return;
+    slot.retired = true;
+    const at = this.ids.indexOf(slot.id);
+    if (at !== -1) this.ids.splice(at, 1);
+    this.trace.note(this.world.nowMs, `${slot.name} removed (${slot.state})`);
+  }
+
+  /** The cluster's id (a member that joined has it from the cluster, not from its flags). */
+  get clusterId(): number {
+    return (this.slots[0] as MemberSlot).config.clusterId;
+  }
+
+  /** Slots of the current members. */
+  current(): MemberSlot[] {
+    return this.slots.filter((s) => !s.retired);
   }
 
   private check(fn: () => void): void {
@@ -221,6 +287,18 @@ export class MemberCluster {
       },
       ...(this.maxCommittedBytesPerReady !== undefined ? { maxCommittedBytesPerReady: this.maxCommittedBytesPerReady } : {}),
       ...(this.snapshotSlice !== undefined ? { snapshotSlice: this.snapshotSlice } : {}),
+      // The member applied its own removal, or a peer answered 410: it stopped, and the process exits.
+      onRemoved: () => {
+        if (owner.dead) return;
+        owner.dead = true;
+        slot.leftAfterRemoval++;
+        this.trace.note(this.world.nowMs, `${slot.name} left the cluster (removed) and exited`);
+        if (this.recorder !== null) {
+          this.recorder.detach(slot.id);
+          this.recorder.process(slot.id, 'stopped', 'stop');
+        }
+        this.down(slot);
+      },
       onFatal: (err) => {
         if (owner.dead) return;
         this.world.fail(new Error(`member ${slot.name} stopped fatally: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
@@ -240,7 +318,7 @@ export class MemberCluster {
         },
         onSoftState: (ss, term) => {
           this.trace.note(this.world.nowMs, `${slot.name} ${ss.role} term=${term} lead=${this.nameOf(ss.lead)}`);
-          this.check(() => this.checker.onSoftState(slot.name, slot.id, ss, term));
+          this.check(() => this.checker.onSoftState(slot.name, slot.id, ss, term, slot.member?.raftStatus().applied ?? 0));
         },
       },
     }).then(
@@ -321,12 +399,14 @@ export class MemberCluster {
     }
   }
 
+  /** Running slots, a removed member that still runs (it is leaving) included. */
   running(): MemberSlot[] {
     return this.slots.filter((s) => s.state === 'running');
   }
 
+  /** Leaders among the current members. */
   leaders(): MemberSlot[] {
-    return this.slots.filter((s) => s.state === 'running' && s.member?.raftStatus().role === Role.Leader);
+    return this.slots.filter((s) => !s.retired && s.state === 'running' && s.member?.raftStatus().role === Role.Leader);
   }
 
   /** One leader that every running member follows, in one term; undefined otherwise. */
@@ -336,6 +416,7 @@ export class MemberCluster {
     const l = ls[0] as MemberSlot;
     const st = (l.member as RaftMember).raftStatus();
     for (const s of this.running()) {
+      if (s.retired) continue;
       const o = (s.member as RaftMember).raftStatus();
       if (o.term !== st.term || o.lead !== l.id) return undefined;
     }
@@ -345,9 +426,10 @@ export class MemberCluster {
   describe(): string {
     return this.slots
       .map((s) => {
-        if (s.member === null) return `${s.name}:${s.state}${s.refusal !== null ? '(refused)' : ''}`;
+        const gone = s.retired ? '(removed)' : '';
+        if (s.member === null) return `${s.name}${gone}:${s.state}${s.refusal !== null ? '(refused)' : ''}`;
         const st = s.member.raftStatus();
-        return `${s.name}:${s.state}/${st.role}/t${st.term}/c${st.commit}/a${st.applied}${s.member.isReady() ? '' : '/unready'}`;
+        return `${s.name}${gone}:${s.state}/${st.role}/t${st.term}/c${st.commit}/a${st.applied}${s.member.isReady() ? '' : '/unready'}`;
       })
       .join(' ');
   }

@@ -16,6 +16,9 @@ import { Intruder } from './intruder.js';
 import { MemberCluster, type MemberSlot } from './member-cluster.js';
 import { simKeyString } from './sim-disk.js';
 import { RELIABLE } from './sim-net.js';
+import { MemberChangeError } from '../../../src/server/backend.js';
+import { formatId, parseMemberId } from '../../../src/server/ids.js';
+import type { RaftMember } from '../../../src/server/raft-member.js';
 import { UncaughtInSimulation } from './world.js';
 
 export interface MemberScheduleOptions {
@@ -33,7 +36,7 @@ export interface MemberScheduleOptions {
   record?: (nowMs: () => number) => TraceRecorder;
 }
 
-export const FAULT_KINDS = ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge'] as const;
+export const FAULT_KINDS = ['crash', 'stop', 'handoff', 'wipe', 'partition', 'net', 'forge', 'member'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface MemberScheduleStats {
@@ -59,6 +62,12 @@ export interface MemberScheduleStats {
   /** Snapshots members took, and snapshots followers installed from a leader. */
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** Membership changes the leader applied (member add / member remove), and removed members that left on their own. */
+  membersAdded: number;
+  membersRemoved: number;
+  membersLeft: number;
+  /** Member changes the leader refused (strict reconfiguration checks, no leader, a lost proposal) before one went through. */
+  memberChangeRetries: number;
 }
 
 export interface MemberScheduleResult {
@@ -79,6 +88,8 @@ interface Profile {
   healPerStep: number;
   netChangePerStep: number;
   forgeryPerStep: number;
+  /** A membership change (remove and replace, grow, shrink back) starts, when none is under way. */
+  memberChangePerStep: number;
   /**
    * Probability that a member is crashed or stopped right after it took a batch of raft messages
    * (while the Ready they produce is being taken or written): faults in the middle of a Ready.
@@ -107,6 +118,7 @@ function drawProfile(rng: Rng, members: number): Profile {
     healPerStep: rng.pick([0.02, 0.05, 0.1]),
     netChangePerStep: rng.pick([0, 0.01, 0.03]),
     forgeryPerStep: rng.pick([0, 0.01, 0.05]),
+    memberChangePerStep: 0, // drawn from its own stream (runMemberSchedule): the other draws stay as they were
     interruptPerDelivery: calm ? 0 : rng.pick([0, 0.0005, 0.002]),
     interruptOnConflict: calm ? 0 : rng.pick([0, 0.3, 0.7]),
     maxDownSteps: rng.pick([5, 20, 60]),
@@ -148,6 +160,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   if (!enabled.has('partition')) profile.partitionPerStep = profile.oneWayPerStep = 0;
   if (!enabled.has('net')) profile.netChangePerStep = 0;
   if (!enabled.has('forge')) profile.forgeryPerStep = 0;
+  const memberRng = new Rng(deriveSeed(seed, 9));
+  profile.memberChangePerStep = enabled.has('member') ? memberRng.pick([0, 0.02, 0.05, 0.1]) : 0;
   const world = cluster.world;
   const clients = new Clients(
     world,
@@ -161,6 +175,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   const stats: MemberScheduleStats = {
     virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
     writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0, snapshotsTaken: 0, snapshotsInstalled: 0,
+    membersAdded: 0, membersRemoved: 0, membersLeft: 0, memberChangeRetries: 0,
   };
   const restartAt = new Map<MemberSlot, number>();
   /** Members that lost their disk: they stay down if the cluster refuses them. */
@@ -174,7 +189,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     restartAt.set(slot, step + rng.int(1, profile.maxDownSteps));
   };
   const calm = (): boolean =>
-    cluster.slots.every((s) => s.state === 'running' && s.member?.isReady() === true) && !cluster.net.partitioned && cluster.net.conditions === RELIABLE;
+    cluster.current().every((s) => s.state === 'running' && s.member?.isReady() === true) && !cluster.net.partitioned && cluster.net.conditions === RELIABLE;
 
   /**
    * SIGTERM to the leader of a healthy cluster: a member that stops cleanly hands leadership to a
@@ -186,7 +201,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     cluster.stop(leader, () => {
       world.after(3 * cluster.heartbeatMs, () => {
         if (faultEpoch !== epoch || cluster.net.partitioned || cluster.net.conditions !== RELIABLE) return;
-        const others = cluster.slots.filter((s) => s !== leader);
+        const others = cluster.current().filter((s) => s !== leader);
         if (!others.every((s) => s.state === 'running')) return;
         if (cluster.leaders().length === 0) {
           world.fail(new SafetyViolation('Stop Without Handoff', `${leader.name} stopped cleanly as the leader of a healthy cluster and left it without a leader (${cluster.describe()})`));
@@ -194,6 +209,135 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
       });
     });
     downForAWhile(leader, step);
+  };
+
+  // ---- membership changes (fault kind `member`): one at a time through the leader, as an operator
+  // does them with etcdctl: remove a member (a follower, the leader, or one that is down) and add a
+  // replacement on a fresh slot; or grow the cluster by one and shrink it back later. A refused or
+  // lost request is asked again (the strict reconfiguration checks want 5 s of connectivity).
+  type MemberOp = { kind: 'remove'; victim: MemberSlot; replace: boolean } | { kind: 'add'; peerURL: string } | { kind: 'join'; slot: MemberSlot };
+  let memberOp: MemberOp | null = null;
+  /** The attempt whose answer counts (one request at a time; a later attempt abandons an earlier one). */
+  let memberAttempt = 0;
+  let memberAskedAt: number | null = null;
+  /** How long an answer is waited for before the request is asked again (its leader may have crashed with it). */
+  const MEMBER_ANSWER_WAIT_MS = 15_000;
+  /** Removed members restarted from their disk later (they must leave on their own, as etcd's do). */
+  const zombieAt = new Map<MemberSlot, number>();
+
+  /** A removal is committed once any member applied it (the checker sees every apply). */
+  const retireRemoved = (): void => {
+    for (const s of cluster.current()) {
+      if (!cluster.checker.isRemoved(s.id)) continue;
+      cluster.retire(s);
+      stats.membersRemoved++;
+      restartAt.delete(s);
+      if (interrupting && s.state === 'down' && !wiped.has(s) && s.disk.view().size > 0 && memberRng.chance(0.3)) zombieAt.set(s, step + memberRng.int(1, 30));
+      wiped.delete(s);
+    }
+  };
+
+  const startMemberChange = (): void => {
+    const cur = cluster.current();
+    const leader = cluster.leaders()[0];
+    const lostDisk = cur.find((s) => wiped.has(s));
+    if (lostDisk !== undefined) {
+      // a member that lost its disk is refused by the cluster: the operator removes it and adds a new one
+      memberOp = { kind: 'remove', victim: lostDisk, replace: true };
+    } else if (cur.length > o.members && memberRng.chance(0.7)) {
+      const joined = cur.filter((s) => s.joined);
+      memberOp = { kind: 'remove', victim: memberRng.pick(joined.length > 0 && memberRng.chance(0.7) ? joined : cur), replace: false };
+    } else if (cur.length < 5 && (cur.length === 1 || memberRng.chance(0.3))) {
+      memberOp = { kind: 'add', peerURL: cluster.nextPeerURL() };
+    } else if (cur.length >= 2) {
+      const down = cur.filter((s) => s.state === 'down');
+      const r = memberRng.next();
+      const followers = cur.filter((s) => s !== leader);
+      const victim = r < 0.3 && leader !== undefined ? leader : r < 0.6 && down.length > 0 ? memberRng.pick(down) : memberRng.pick(followers.length > 0 ? followers : cur);
+      memberOp = { kind: 'remove', victim, replace: true };
+    } else return;
+    const op = memberOp;
+    cluster.trace.note(world.nowMs, op.kind === 'remove' ? `member change: remove ${op.victim.name} (${op.victim.state}${op.victim === leader ? ', the leader' : ''})${op.replace ? ' and replace it' : ''}` : `member change: add a member at ${op.peerURL}`);
+  };
+
+  const joinAs = (id: number, via: RaftMember): void => {
+    const members = via.members().flatMap((i) => {
+      const mid = parseMemberId(i.id);
+      return mid === undefined ? [] : [{ id: mid, peerURLs: i.peerURLs }];
+    });
+    const slot = cluster.addSlot(id, members);
+    stats.membersAdded++;
+    cluster.start(slot);
+    memberOp = { kind: 'join', slot };
+  };
+
+  const advanceMemberChange = (): void => {
+    retireRemoved();
+    const op = memberOp;
+    if (op === null) return;
+    if (op.kind === 'join') {
+      // the next change waits until the newcomer joined and serves (its --initial-cluster lists the members as they were)
+      if (op.slot.retired || (op.slot.state === 'running' && op.slot.member?.isReady() === true)) memberOp = null;
+      return;
+    }
+    if (op.kind === 'remove' && op.victim.retired) {
+      memberOp = op.replace ? { kind: 'add', peerURL: cluster.nextPeerURL() } : null;
+      if (memberOp !== null) cluster.trace.note(world.nowMs, `member change: add a replacement at ${memberOp.kind === 'add' ? memberOp.peerURL : ''}`);
+      return;
+    }
+    if (memberAskedAt !== null && world.nowMs - memberAskedAt < MEMBER_ANSWER_WAIT_MS) return;
+    const leader = cluster.leaders()[0];
+    const m = leader?.member ?? null;
+    if (m === null) return;
+    const attempt = ++memberAttempt;
+    memberAskedAt = world.nowMs;
+    const settle = (fn: () => void): void => {
+      if (attempt !== memberAttempt) return;
+      memberAskedAt = null;
+      fn();
+    };
+    if (op.kind === 'remove') {
+      // Done once the removal is committed (retireRemoved): an answer of 404/410 or a lost proposal is asked again.
+      m.removeMember(formatId(op.victim.id)).then(
+        () => settle(() => retireRemoved()),
+        (err: unknown) => settle(() => {
+          stats.memberChangeRetries++;
+          if (!(err instanceof Error)) world.fail(err);
+        }),
+      );
+    } else {
+      m.addMember([op.peerURL]).then(
+        (info) =>
+          settle(() => {
+            const id = parseMemberId(info.id);
+            if (id === undefined) world.fail(new Error(`addMember answered the id ${info.id}`));
+            else joinAs(id, m);
+          }),
+        (err: unknown) =>
+          settle(() => {
+            // 409: an earlier request went through after all (its answer was lost with its leader)
+            const known = err instanceof MemberChangeError && err.status === 409 ? m.members().find((i) => i.peerURLs.includes(op.peerURL)) : undefined;
+            const id = known === undefined ? undefined : parseMemberId(known.id);
+            if (id !== undefined) joinAs(id, m);
+            else stats.memberChangeRetries++;
+          }),
+      );
+    }
+  };
+
+  /**
+   * A member that joined and has no snapshot on its disk yet is not crashed or stopped: restarted
+   * then, it finds no ConfState (raft refuses to start: "storage holds no ConfState and no peers
+   * were given") or, past that, no members to take the leader's messages from (a known hole; see
+   * README.md). Once it took or installed a snapshot, its disk knows the members.
+   */
+  const fragile = (s: MemberSlot): boolean => s.joined && s.snapshotsTaken + s.snapshotsInstalled === 0;
+
+  /** A newcomer refused while joining (no peer answered, or one that had not applied its addition yet) tries again: its disk is still empty. */
+  const retryRefusedJoin = (s: MemberSlot): void => {
+    if (!s.joined || s.refusal === null || s.disk.view().size > 0) return;
+    cluster.trace.note(world.nowMs, `${s.name} joins again after: ${s.refusal}`);
+    s.refusal = null;
   };
 
   let step = 0;
@@ -204,13 +348,13 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   cluster.net.onDelivered = (to, messages) => {
     if (!interrupting || interruptKinds.length === 0 || messages.length === 0) return;
     const slot = cluster.slotById(to);
-    if (slot === undefined || slot.state !== 'running') return;
+    if (slot === undefined || slot.state !== 'running' || fragile(slot)) return;
     const p = replacesDiskEntries(slot, messages) ? profile.interruptOnConflict : profile.interruptPerDelivery;
     if (!rng.chance(p)) return;
     const kind = rng.pick(interruptKinds);
     faultEpoch++;
     const interrupt = (): void => {
-      if (slot.state !== 'running') return;
+      if (slot.state !== 'running' || fragile(slot)) return;
       cluster.trace.note(world.nowMs, `interrupt (${kind}) ${slot.name} after it took ${messages.map((m) => MessageType[m.type]).join(',')}`);
       if (kind === 'crash') {
         cluster.crash(slot);
@@ -236,12 +380,19 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
       for (const [slot, at] of restartAt) {
         if (at <= step && slot.state === 'down') {
           restartAt.delete(slot);
-          cluster.start(slot);
+          if (!slot.retired) cluster.start(slot);
         }
       }
+      for (const [slot, at] of zombieAt) {
+        if (at > step) continue;
+        zombieAt.delete(slot);
+        if (slot.state !== 'down') continue;
+        cluster.trace.note(world.nowMs, `${slot.name} restarts from its disk after its removal (it must leave)`);
+        cluster.start(slot);
+      }
       for (const s of cluster.slots) if (s.member?.isReady() === true) s.everReady = true;
-      const running = cluster.running();
-      const leader = cluster.leaders()[0];
+      const running = cluster.running().filter((s) => !fragile(s));
+      const leader = cluster.leaders().filter((s) => !fragile(s))[0];
       if (running.length > 0 && rng.chance(profile.crashPerStep)) {
         faultEpoch++;
         cluster.crash(rng.pick(running));
@@ -253,7 +404,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         stats.crashes++;
         downForAWhile(leader, step);
       }
-      const running2 = cluster.running();
+      const running2 = cluster.running().filter((s) => !fragile(s));
       if (running2.length > 0 && rng.chance(profile.stopPerStep)) {
         faultEpoch++;
         const s = rng.pick(running2);
@@ -261,20 +412,22 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         stats.stops++;
         downForAWhile(s, step);
       }
-      const leader2 = cluster.leaders()[0];
+      const leader2 = cluster.leaders().filter((s) => !fragile(s))[0];
       if (leader2 !== undefined && rng.chance(profile.leaderStopPerStep)) {
         stats.stops++;
-        if (calm() && o.members >= 3) stopLeaderCalmly(leader2, step);
+        if (calm() && cluster.current().length >= 3) stopLeaderCalmly(leader2, step);
         else {
           faultEpoch++;
           cluster.stop(leader2);
           downForAWhile(leader2, step);
         }
       }
-      if (rng.chance(profile.wipePerStep) && wiped.size === 0) {
+      // (not during a membership change: a member gone for good while one is under way can leave no quorum)
+      if (rng.chance(profile.wipePerStep) && wiped.size === 0 && memberOp === null) {
         // Only a member that served before: a member that never published itself is
         // indistinguishable from a new one (etcd's check has the same limit).
-        const candidates = cluster.slots.filter((s) => s.everReady);
+        // (not a member that joined at run time: it would join again as the same member, an operator's mistake etcd lets through)
+        const candidates = cluster.current().filter((s) => s.everReady && !s.joined);
         if (candidates.length > 0) {
           faultEpoch++;
           const s = rng.pick(candidates);
@@ -285,7 +438,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         }
       }
       for (const s of cluster.slots) {
-        if (s.state !== 'down' || restartAt.has(s)) continue;
+        if (s.state !== 'down' || restartAt.has(s) || s.retired) continue;
+        retryRefusedJoin(s);
         if (s.refusal !== null && !wiped.has(s)) throw new SafetyViolation('Restart Refused', `${s.name} refused to restart from its own disk: ${s.refusal}`);
         if (s.refusal === null) downForAWhile(s, step);
       }
@@ -317,11 +471,16 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         intruder.attack();
         stats.forgeries++;
       }
+      if (memberOp === null && memberRng.chance(profile.memberChangePerStep)) startMemberChange();
+      advanceMemberChange();
       await world.runFor(STEP_MS);
     }
 
     // Liveness: heal everything, restart everyone the cluster lets back in.
     interrupting = false;
+    zombieAt.clear();
+    // removed members still running are stopped by their operator (one whose peers are all gone never hears 410)
+    for (const s of cluster.slots) if (s.retired && s.state !== 'down') cluster.crash(s);
     cluster.net.heal();
     cluster.net.conditions = RELIABLE;
     cluster.trace.note(world.nowMs, 'all faults healed');
@@ -332,12 +491,15 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     let target: number | undefined;
     while (world.nowMs < deadline) {
       for (const s of cluster.slots) {
-        if (s.state !== 'down') continue;
+        if (s.state !== 'down' || s.retired) continue;
+        retryRefusedJoin(s);
         if (s.refusal !== null && !wiped.has(s)) throw new SafetyViolation('Restart Refused', `${s.name} refused to restart from its own disk: ${s.refusal}`);
         if (s.refusal === null) cluster.start(s);
       }
+      // a membership change under way is finished first (no new one starts)
+      advanceMemberChange();
       const l = cluster.stableLeader();
-      if (l === undefined) target = undefined;
+      if (l === undefined || memberOp !== null) target = undefined;
       else {
         target ??= (l.member as NonNullable<typeof l.member>).raftStatus().lastIndex;
         if (allCaughtUp(cluster, target)) {
@@ -352,6 +514,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     await world.runUntilTrue(() => clients.inFlight === 0, 10_000);
     // Every key, read through every member with quorum=true, must give the linearizable value.
     for (const s of cluster.running()) {
+      if (s.retired) continue;
       for (const key of clients.keys) {
         const r = await runRead(clients, key, s.id, world);
         if (r !== 'ok') throw new SafetyViolation('Liveness', `the final quorum read of ${key} through ${s.name} failed (${r}): ${cluster.describe()}`);
@@ -399,7 +562,7 @@ async function runRead(clients: Clients, key: string, via: number, world: Member
 
 /** Every member the cluster let back in runs, serves clients, and has applied `target`. */
 function allCaughtUp(cluster: MemberCluster, target: number): boolean {
-  return cluster.slots.every((s) => (s.state === 'down' && s.refusal !== null) || (s.state === 'running' && s.member !== null && s.member.isReady() && s.member.raftStatus().applied >= target));
+  return cluster.current().every((s) => (s.state === 'down' && s.refusal !== null) || (s.state === 'running' && s.member !== null && s.member.isReady() && s.member.raftStatus().applied >= target));
 }
 
 function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clients, intruder: Intruder): void {
@@ -419,4 +582,5 @@ function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clien
     stats.lostWrites += s.disk.stats.lostBatches;
   }
   stats.maxApplied = cluster.checker.maxApplied;
+  for (const s of cluster.slots) stats.membersLeft += s.leftAfterRemoval;
 }

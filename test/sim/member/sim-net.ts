@@ -57,9 +57,14 @@ export class SimNetwork {
   constructor(
     private readonly world: World,
     private readonly rng: Rng,
-    /** member id -> its peer URL and client URL (fixed for the run). */
-    readonly addresses: ReadonlyMap<number, { peerURL: string; clientURL: string }>,
+    /** member id -> its peer URL and client URL (members added at run time get theirs with addAddress). */
+    readonly addresses: Map<number, { peerURL: string; clientURL: string }>,
   ) {}
+
+  /** A member added at run time gets its place on the network. */
+  addAddress(id: number, peerURL: string, clientURL: string): void {
+    this.addresses.set(id, { peerURL, clientURL });
+  }
 
   // ---- faults
 
@@ -108,7 +113,7 @@ export class SimNetwork {
             if (list === undefined) byPeer.set(m.to, (list = []));
             list.push(m);
           }
-          for (const [to, list] of byPeer) this.sendBatch(o.selfId, to, list, o.onUnreachable, owner);
+          for (const [to, list] of byPeer) this.sendBatch(o.selfId, to, list, o, owner);
         },
         updatePeer: () => undefined,
         removePeer: () => undefined,
@@ -119,17 +124,18 @@ export class SimNetwork {
     };
   }
 
-  private sendBatch(from: number, to: number, messages: Message[], onUnreachable: (id: number) => void, senderOwner: Owner): void {
+  private sendBatch(from: number, to: number, messages: Message[], o: PeerNetworkOptions, senderOwner: Owner): void {
     this.batchesSent++;
     this.messagesSent += messages.length;
     const c = this.conditions;
     const dest = this.endpoints.get(to);
     const reachable = dest !== undefined && !dest.owner.dead && dest.listening && this.canTalk(from, to);
     if (!reachable || this.rng.chance(c.dropRate)) {
-      if (!reachable) this.reportUnreachable(from, to, onUnreachable, senderOwner);
+      if (!reachable) this.reportUnreachable(from, to, o.onUnreachable, senderOwner);
       return;
     }
     const body = encodeBatch(messages);
+    const sentAt = this.world.nowMs;
     const copies = this.rng.chance(c.dupRate) ? 2 : 1;
     for (let k = 0; k < copies; k++) {
       let delay = this.rng.int(c.minDelayMs, c.maxDelayMs);
@@ -139,7 +145,7 @@ export class SimNetwork {
       // Without reordering faults a link is FIFO, as one HTTP/1.1 pipeline is.
       if (c.longDelayRate === 0) arrival = Math.max(arrival, this.lastArrivalMs.get(link) ?? 0);
       this.lastArrivalMs.set(link, arrival);
-      this.world.at(arrival, () => this.deliver(from, to, body, dest), dest.owner);
+      this.world.at(arrival, () => this.answered(from, to, this.deliver(from, to, body, dest), o, senderOwner, sentAt), dest.owner);
     }
   }
 
@@ -169,10 +175,24 @@ export class SimNetwork {
       delay,
       () => {
         const r = this.deliver(from, to, body, dest, 'snapshot');
+        this.answered(from, to, r, o, senderOwner, this.world.nowMs - delay);
         report(r.status === 204 ? 'finish' : 'failure');
       },
       dest.owner,
     );
+  }
+
+  /**
+   * The sender hears the answer as the real transport does: a round trip (etcd's ActiveSince, which
+   * the strict reconfiguration checks read), or 410 Gone (the sender was removed: it leaves).
+   */
+  private answered(from: number, to: number, r: PeerInputRecord, o: PeerNetworkOptions, senderOwner: Owner, sentAt: number): void {
+    if (senderOwner.dead || r.status === 0) return;
+    if (r.status === 410) {
+      this.world.after(this.rng.int(1, 3), () => o.onRemovedByPeer?.(to), senderOwner);
+      return;
+    }
+    if (r.status >= 200 && r.status < 300 && this.canTalk(to, from)) o.onRoundTrip?.(to, this.world.nowMs - sentAt);
   }
 
   private reportUnreachable(from: number, to: number, onUnreachable: (id: number) => void, owner: Owner): void {
