@@ -36,7 +36,7 @@
 //   - a leader that stops cleanly hands leadership to its most caught-up follower first.
 import type { Logger } from 'pino';
 import { requestTimeoutMs, type MemberConfig } from '../config.js';
-import { ConfChangeType, isEmptySnapshot, type ConfState, type Entry, type Message, type Snapshot } from '../raft/messages.js';
+import { ConfChangeType, isEmptySnapshot, MessageType, type ConfState, type Entry, type Message, type Snapshot } from '../raft/messages.js';
 import type { MemoryStorage } from '../raft/storage.js';
 import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
@@ -643,6 +643,26 @@ export class RaftMember implements ClientBackend {
     if (!this.stopped) this.transport.send(msgs);
   };
 
+  /**
+   * A snapshot that does not name both ends is not sent: raft offers its newest one, and one taken
+   * before the recipient's addition (the snapshot due then is still being encoded), or before this
+   * member's own, would be refused by the recipient (raft can restore no configuration without
+   * itself; a leader is one of the voters). Raft hears that the send failed and probes again; the
+   * due snapshot goes once it is there.
+   */
+  private withoutForeignSnapshots(msgs: readonly Message[]): readonly Message[] {
+    if (!msgs.some((m) => m.type === MessageType.MsgSnap)) return msgs;
+    return msgs.filter((m) => {
+      if (m.type !== MessageType.MsgSnap || m.snapshot === undefined) return true;
+      const { voters, learners } = m.snapshot.metadata.confState;
+      const names = (id: number): boolean => voters.includes(id) || learners.includes(id);
+      if (names(m.to) && voters.includes(this.config.memberId)) return true;
+      this.logger.info({ to: formatId(m.to), index: m.snapshot.metadata.index }, 'not sending a snapshot from before the recipient was added; the newer one is being taken');
+      this.snapDropped(m.to);
+      return false;
+    });
+  }
+
   /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
   private readonly snapDropped = (to: number): void => {
     queueMicrotask(() => {
@@ -937,7 +957,10 @@ export class RaftMember implements ClientBackend {
         if (this.events.enabled) this.events.onReady(rd, this.node.term); // raft-events
         if (rd.softState !== undefined) this.onSoftState(rd.softState);
         // Requests (appends, heartbeats, vote requests) leave while our own write is in flight.
-        if (rd.messages.length > 0) this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messages, this.snapDropped, this.sendDelayed) : rd.messages);
+        if (rd.messages.length > 0) {
+          const out = this.withoutForeignSnapshots(rd.messages);
+          this.transport.send(this.faults?.active === true ? this.faults.outgoing(out, this.snapDropped, this.sendDelayed) : out);
+        }
         // Committed entries that were already durable before this Ready are applied (and their
         // clients answered) before its write: a commit-only HardState is not on the write path.
         const split = stableCommittedPrefix(rd);
