@@ -68,6 +68,8 @@ export interface MemberScheduleStats {
   membersLeft: number;
   /** Member changes the leader refused (strict reconfiguration checks, no leader, a lost proposal) before one went through. */
   memberChangeRetries: number;
+  /** Raft batches of a newcomer that a member not knowing it yet refused (a known hole, tolerated; see README.md). */
+  newcomerRefusals: number;
 }
 
 export interface MemberScheduleResult {
@@ -175,7 +177,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   const stats: MemberScheduleStats = {
     virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
     writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0, snapshotsTaken: 0, snapshotsInstalled: 0,
-    membersAdded: 0, membersRemoved: 0, membersLeft: 0, memberChangeRetries: 0,
+    membersAdded: 0, membersRemoved: 0, membersLeft: 0, memberChangeRetries: 0, newcomerRefusals: 0,
   };
   const restartAt = new Map<MemberSlot, number>();
   /** Members that lost their disk: they stay down if the cluster refuses them. */
@@ -589,4 +591,5 @@ function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clien
   }
   stats.maxApplied = cluster.checker.maxApplied;
   for (const s of cluster.slots) stats.membersLeft += s.leftAfterRemoval;
+  stats.newcomerRefusals = cluster.refusedNewcomerBatches;
 }
