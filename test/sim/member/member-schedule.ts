@@ -297,6 +297,18 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     const leader = cluster.leaders()[0];
     const m = leader?.member ?? null;
     if (m === null) return;
+    if (op.kind === 'add') {
+      // An earlier request went through after all (its answer was lost with its leader, or came after
+      // we stopped waiting): the strict checks now refuse the next one before it could answer 409.
+      const known = m.members().find((i) => i.peerURLs.includes(op.peerURL));
+      const id = known === undefined ? undefined : parseMemberId(known.id);
+      if (id !== undefined) {
+        memberAttempt++; // (an answer still on its way is stale)
+        memberAskedAt = null;
+        joinAs(id, m);
+        return;
+      }
+    }
     const attempt = ++memberAttempt;
     memberAskedAt = world.nowMs;
     const settle = (fn: () => void): void => {
@@ -310,6 +322,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         () => settle(() => retireRemoved()),
         (err: unknown) => settle(() => {
           stats.memberChangeRetries++;
+          if (stats.memberChangeRetries % 50 === 1) cluster.trace.note(world.nowMs, `member remove refused by ${leader?.name ?? '?'}: ${err instanceof Error ? err.message : String(err)}`);
           if (!(err instanceof Error)) world.fail(err);
         }),
       );
@@ -327,7 +340,10 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
             const known = err instanceof MemberChangeError && err.status === 409 ? m.members().find((i) => i.peerURLs.includes(op.peerURL)) : undefined;
             const id = known === undefined ? undefined : parseMemberId(known.id);
             if (id !== undefined) joinAs(id, m);
-            else stats.memberChangeRetries++;
+            else {
+              stats.memberChangeRetries++;
+              if (stats.memberChangeRetries % 50 === 1) cluster.trace.note(world.nowMs, `member add refused by ${leader?.name ?? '?'}: ${err instanceof Error ? err.message : String(err)}`);
+            }
           }),
       );
     }
