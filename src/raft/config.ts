@@ -14,6 +14,12 @@ export interface RaftConfig {
   peers?: readonly NodeId[];
   /** The log, HardState and ConfState raft reads; the application writes to it after each Ready. */
   storage: Storage;
+  /**
+   * This node joined a running cluster (etcd's member add) and has no configuration of its own
+   * until its log's ConfChange entries or a leader's snapshot bring one: storage may then hold a
+   * HardState and entries without a ConfState (a restart before the first snapshot). Default false.
+   */
+  joined?: boolean;
   /** Ticks without hearing from a leader before an election; randomized in [e, 2e). Default 10. */
   electionTicks?: number;
   /** Ticks between the leader's heartbeats. Default 1. */
@@ -46,6 +52,7 @@ export interface ResolvedRaftConfig {
   id: NodeId;
   peers: readonly NodeId[];
   storage: Storage;
+  joined: boolean;
   electionTicks: number;
   heartbeatTicks: number;
   applied: number;
@@ -99,6 +106,7 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
     id: c.id,
     peers,
     storage: c.storage,
+    joined: c.joined ?? false,
     electionTicks,
     heartbeatTicks,
     applied: nonNegativeInt('applied', c.applied ?? 0),

@@ -127,7 +127,7 @@ export class Raft {
       // joins a running cluster (etcd's `member add`, then --initial-cluster-state existing): it
       // starts with no configuration and learns it from the leader (its log's ConfChange entries,
       // or a snapshot's ConfState); without voters it can never campaign (promotable()).
-      if (this.log.lastIndex() !== 0 || !isEmptyHardState(hardState)) {
+      if ((this.log.lastIndex() !== 0 || !isEmptyHardState(hardState)) && !(cfg.joined && cfg.peers.length === 0)) {
         if (cfg.peers.length === 0) throw new RaftConfigError('storage holds no ConfState and no peers were given');
         throw new RaftConfigError('storage holds log entries or a HardState but no ConfState');
       }

@@ -131,7 +131,7 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
       if (config.initialClusterState === 'existing') {
         const joined = await joinRunningCluster(options, timers);
         joinedCluster = joined.members;
-        return { clusterId: joined.clusterId, memberId: joined.memberId };
+        return { clusterId: joined.clusterId, memberId: joined.memberId, members: joined.members };
       }
       if (voters.length === 1) return undefined;
       options.onBootstrapCheck?.(freshMemberApi(config.clusterId, config.initialCluster));
@@ -151,6 +151,12 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
     },
   });
   options.onLogOpened?.(opened.store);
+  // A joined member restarted before its first snapshot or ConfChange: its disk knows no
+  // configuration yet, and its first peers are the members it joined (kept in the metadata).
+  const noConfState = opened.confState.voters.length === 0 && opened.confState.learners.length === 0;
+  if (joinedCluster === undefined && opened.metadata.joined === true && noConfState && opened.metadata.joinedMembers !== undefined) {
+    joinedCluster = opened.metadata.joinedMembers.map((m) => ({ id: m.id, name: '', peerURLs: [...m.peerURLs], clientURLs: [] }));
+  }
   return joinedCluster === undefined ? opened : { ...opened, joinedCluster };
 }
 

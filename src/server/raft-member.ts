@@ -163,6 +163,14 @@ export class RaftMember implements ClientBackend {
   private readonly forcedNewClusterAt: number;
   /** Set once this member applied its own removal. */
   private removed = false;
+  /** The index of this member's own removal, once applied (0 before). */
+  private removalIndex = 0;
+  /** When another member showed that it knows the removal is committed (a leader's commit index, or a 410); null before. */
+  private removalKnownAt: number | null = null;
+  /** leaveAfterRemoval has begun. */
+  private leaving = false;
+  /** A membership change was applied: the commit index that covers it is fsynced at the next idle round. */
+  private commitSyncDue = false;
   private readonly onRemoved: () => void;
   /** A membership change of this leader is on its way through the log (one at a time). */
   private memberChangeInFlight = false;
@@ -241,6 +249,7 @@ export class RaftMember implements ClientBackend {
     this.node = new RawNode({
       id: config.memberId,
       storage: opened.storage,
+      joined: opened.metadata.joined === true,
       applied: this.sm.applied(),
       electionTicks: Math.max(2, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs)),
       heartbeatTicks: 1,
@@ -284,7 +293,10 @@ export class RaftMember implements ClientBackend {
       this.scheduleReady();
     };
     const onRemovedByPeer = (id: number): void => {
-      if (this.removed || this.stopped) return;
+      if (this.stopped) return;
+      // The peer applied the removal: it no longer needs this member to learn that it is committed.
+      this.removalKnownAt ??= this.clock();
+      if (this.removed) return;
       this.removed = true;
       this.logger.warn({ peer: formatId(id) }, 'a peer says this member was removed from the cluster');
       this.leaveAfterRemoval();
@@ -774,10 +786,14 @@ export class RaftMember implements ClientBackend {
     if (id === this.config.memberId) {
       if (change.change === 'remove' && !this.removed) {
         this.removed = true;
+        this.removalIndex = index;
         this.logger.warn({ index }, 'this member was removed from the cluster');
       }
       return;
     }
+    // The new configuration is known for sure after a restart only up to the commit index on
+    // disk: a survivor of a removal that restarted below it would wait for the gone member's vote.
+    this.commitSyncDue = true;
     // A snapshot taken now includes the newcomer: raft sends the newest snapshot to a member that
     // needs one, and a snapshot from before its addition would not include it (it would ignore it;
     // etcd builds the snapshot it sends from the current state for the same reason).
@@ -811,13 +827,48 @@ export class RaftMember implements ClientBackend {
     return index <= this.forcedNewClusterAt ? 'configured' : 'snapshot';
   }
 
-  /** This member was removed: it stops (a leader hands over first) and says so. */
+  /**
+   * This member was removed: it stops and says so. A leader that removed itself first stays until
+   * another member shows it knows the removal is committed (leaving at once, the survivor of a
+   * two-member cluster may never hear it, and would wait forever for the gone member's vote;
+   * etcd waits a fixed second): it hands leadership to the most caught-up voter and waits, at most
+   * REMOVED_LEADER_MAX_WAIT_ELECTIONS election timeouts, for a leader's commit index at or past its
+   * removal (or a peer's 410), then two heartbeat intervals more for the survivor to fsync it.
+   */
   private leaveAfterRemoval(): void {
-    if (this.stopping !== null) return;
-    void this.stop().then(
-      () => this.onRemoved(),
-      () => this.onRemoved(),
-    );
+    if (this.stopping !== null || this.leaving) return;
+    this.leaving = true;
+    const leave = (): void => {
+      void this.stop().then(
+        () => this.onRemoved(),
+        () => this.onRemoved(),
+      );
+    };
+    if (!this.node.isLeader() || this.removalIndex === 0 || this.node.confState().voters.length === 0) {
+      leave();
+      return;
+    }
+    void this.waitUntilOthersKnowRemoval().then(leave, leave);
+  }
+
+  private async waitUntilOthersKnowRemoval(): Promise<void> {
+    const start = this.clock();
+    const deadline = start + REMOVED_LEADER_MAX_WAIT_ELECTIONS * this.config.electionTimeoutMs;
+    const settle = 2 * this.config.heartbeatIntervalMs;
+    this.logger.info({ index: this.removalIndex }, 'removed leader: handing over and waiting until the others know the removal is committed');
+    while (!this.stopped && this.clock() < deadline) {
+      const known = this.removalKnownAt;
+      if (known !== null && this.clock() - known >= settle) return;
+      if (this.node.isLeader() && this.node.raft.leadTransferee === 0) {
+        const to = chooseTransferee(this.node.status(), this.config.memberId);
+        if (to !== undefined) {
+          this.node.transferLeader(to);
+          this.scheduleReady();
+        }
+      }
+      await sleep(this.timers, this.config.heartbeatIntervalMs);
+    }
+    if (this.removalKnownAt === null) this.logger.warn({ index: this.removalIndex, waitedMs: this.clock() - start }, 'removed leader: no member confirmed the removal in time; leaving anyway');
   }
 
   /** A member's registered peer URLs; [] for an id that is not a member. */
@@ -904,6 +955,10 @@ export class RaftMember implements ClientBackend {
     }
     this.scheduleReady();
     if (refusal !== null) this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
+    else if (this.removalIndex > 0 && this.removalKnownAt === null && msgs.some((m) => (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat) && m.commit >= this.removalIndex)) {
+      // A leader (not this member) has the removal committed.
+      this.removalKnownAt = this.clock();
+    }
 
     return refusal;
   }
@@ -996,12 +1051,15 @@ export class RaftMember implements ClientBackend {
   /** While idle, a commit index that moved without entries is written (not fsynced) once per tick. */
   private async flushLaggingCommit(): Promise<void> {
     // A snapshot due at once (a member was added) waits for the commit index on disk: sync it now.
+    // So does a membership change just applied (onConfChange).
     const forSnapshot = this.snapshotDue && !this.snapshotting && this.sm.applied() > this.log.committedOnDisk();
-    if (!this.commitFlushDue && !forSnapshot) return;
+    const forConfChange = this.commitSyncDue;
+    if (!this.commitFlushDue && !forSnapshot && !forConfChange) return;
     this.commitFlushDue = false;
+    this.commitSyncDue = false;
     const lagging: HardStateWrite | undefined = this.hardStates.lagging();
     if (lagging === undefined) return;
-    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync || forSnapshot });
+    await this.log.save({ hardState: lagging.hardState }, { sync: lagging.sync || forSnapshot || forConfChange });
     this.hardStates.onWritten(lagging);
     this.maybeSnapshot();
   }
@@ -1225,3 +1283,5 @@ const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES = 5000;
 
 /** A commit index that moved without entries is written once it lags this far (else at the next tick). */
 const MAX_DURABLE_COMMIT_LAG_ENTRIES = 1000;
+/** A leader that removed itself waits at most this many election timeouts for another member to know it (leaveAfterRemoval). */
+const REMOVED_LEADER_MAX_WAIT_ELECTIONS = 10;

@@ -21,11 +21,18 @@ export interface MemberMetadata {
    * not computed from its flags, and a restart takes them from here, as etcd takes them from its WAL.
    */
   joined?: boolean;
+  /**
+   * A joined member: the cluster's members as a peer listed them when it joined (id and peer URLs).
+   * Until its first snapshot its disk holds no ConfState; a restart then takes its first peers from here.
+   */
+  joinedMembers?: { id: number; peerURLs: string[] }[];
   /** --force-new-cluster rewrote this data dir when its last index was this (src/server/force-new-cluster.ts). */
   forcedAt?: number;
 }
 
 const CRC_BYTES = 4;
+/** A bound on the joined members (and peer URLs per member) a metadata record may list. */
+const MAX_JOINED_MEMBERS = 1024;
 
 // Records off: a stored value must decode without shared structures from another process.
 const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
@@ -154,8 +161,9 @@ export function decodeSnapshot(value: Uint8Array): Snapshot {
 // ---- Member metadata: [formatVersion, clusterId, memberId, name]
 
 export function encodeMetadata(m: MemberMetadata): Uint8Array {
-  // Four fields as before; six once a join or --force-new-cluster is recorded.
+  // Four fields as before; six once a join or --force-new-cluster is recorded; seven with the joined members.
   const base = [m.formatVersion, m.clusterId, m.memberId, m.name];
+  if (m.joinedMembers !== undefined) return frame(packr.pack([...base, m.joined === true ? 1 : 0, m.forcedAt ?? 0, m.joinedMembers.map((j) => [j.id, [...j.peerURLs]])]));
   return frame(packr.pack(m.joined === true || m.forcedAt !== undefined ? [...base, m.joined === true ? 1 : 0, m.forcedAt ?? 0] : base));
 }
 
@@ -166,15 +174,23 @@ export function decodeMetadata(value: Uint8Array): MemberMetadata {
   if (formatVersion !== FORMAT_VERSION) {
     throw new DataDirError('unsupported-format', `raft log: data dir format version ${formatVersion}, this build reads ${FORMAT_VERSION}`);
   }
-  const t = tuple('member metadata', raw, raw.length === 6 ? 6 : 4);
+  const t = tuple('member metadata', raw, raw.length === 7 ? 7 : raw.length === 6 ? 6 : 4);
   if (typeof t[3] !== 'string') throw corrupt('member metadata', 'name is not a string');
   const m: MemberMetadata = { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
-  if (t.length === 6) {
+  if (t.length >= 6) {
     const joined = uint('joined', t[4]);
     const forcedAt = uint('forced at', t[5]);
     if (joined > 1) throw corrupt('member metadata', 'joined is not 0 or 1');
     if (joined === 1) m.joined = true;
     if (forcedAt > 0) m.forcedAt = forcedAt;
+  }
+  if (t.length === 7) {
+    const list = t[6];
+    if (!Array.isArray(list) || list.length > MAX_JOINED_MEMBERS) throw corrupt('member metadata', 'joined members is not a bounded list');
+    m.joinedMembers = list.map((item: unknown) => {
+      if (!Array.isArray(item) || item.length !== 2 || !Array.isArray(item[1]) || item[1].length > MAX_JOINED_MEMBERS || !item[1].every((u: unknown) => typeof u === 'string')) throw corrupt('member metadata', 'a joined member is not [id, [peer URL, ...]]');
+      return { id: uint('joined member id', item[0]), peerURLs: [...(item[1] as string[])] };
+    });
   }
   return m;
 }

@@ -205,7 +205,7 @@ export class RaftLogStore {
       metadata =
         joined === undefined
           ? { formatVersion: FORMAT_VERSION, clusterId: options.clusterId, memberId: options.memberId, name: options.name }
-          : { formatVersion: FORMAT_VERSION, clusterId: joined.clusterId, memberId: joined.memberId, name: options.name, joined: true };
+          : { formatVersion: FORMAT_VERSION, clusterId: joined.clusterId, memberId: joined.memberId, name: options.name, joined: true, ...(joined.members !== undefined ? { joinedMembers: joined.members.map((m) => ({ id: m.id, peerURLs: [...m.peerURLs] })) } : {}) };
       const ops: BatchOp[] = [{ type: 'put', key: METADATA_KEY, value: encodeMetadata(metadata) }];
       if (options.initialConfState !== undefined) {
         bootstrapConfState = { voters: [...options.initialConfState.voters], learners: [...options.initialConfState.learners] };
@@ -561,6 +561,8 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
 export interface JoinedIdentity {
   clusterId: number;
   memberId: number;
+  /** The running cluster's members (kept in the metadata for a restart before the first snapshot). */
+  members?: readonly { id: number; peerURLs: readonly string[] }[];
 }
 
 /** beforeCreate refused: its error passes through open unchanged. */

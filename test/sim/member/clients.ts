@@ -120,6 +120,10 @@ export class Clients {
   private async readOwnWrite(key: string, own: { via: number; value: string; invokedAt: number }): Promise<void> {
     const m = this.target.member(own.via);
     if (m === undefined || !m.isReady()) return;
+    // A member whose removal is committed promises nothing: the leader answers a write redirected
+    // from it without waiting for it to apply (it is no member to ask), and cut off, it has not
+    // heard it must leave (etcd's removed member serves stale reads until it hears it too).
+    if (!this.target.ids.includes(own.via)) return;
     const got = readValue(m, key);
     this.stats.plainReads++;
     if (got === own.value) return;

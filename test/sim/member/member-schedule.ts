@@ -231,6 +231,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   const retireRemoved = (): void => {
     for (const s of cluster.current()) {
       if (!cluster.checker.isRemoved(s.id)) continue;
+      // (a removal is a fault for the checks that need a calm cluster: a leader handed over to may be the one removed)
+      faultEpoch++;
       cluster.retire(s);
       stats.membersRemoved++;
       restartAt.delete(s);
@@ -240,10 +242,9 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   };
 
   /**
-   * No removal leaves a single member: a leader that removes itself from two exits at once, before
-   * the other hears that the removal is committed, and the other then waits forever for the gone
-   * member's vote (and so does a survivor restarted with a commit index on disk below the removal;
-   * a known hole, see README.md). A cluster of one grows to two and three and shrinks back to two.
+   * Removals go down to a single member: a leader that removes itself from two stays until the
+   * other shows it knows the removal is committed (leaving at once, the other waited forever for
+   * the gone member's vote), and a survivor fsyncs the commit index that covers it.
    */
   const startMemberChange = (): void => {
     const cur = cluster.current();
@@ -252,12 +253,12 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     if (lostDisk !== undefined) {
       // a member that lost its disk is refused by the cluster: the operator removes it and adds a new one
       memberOp = { kind: 'remove', victim: lostDisk, replace: true };
-    } else if (cur.length > o.members && cur.length >= 3 && memberRng.chance(0.7)) {
+    } else if (cur.length > o.members && cur.length >= 2 && memberRng.chance(0.7)) {
       const joined = cur.filter((s) => s.joined);
       memberOp = { kind: 'remove', victim: memberRng.pick(joined.length > 0 && memberRng.chance(0.7) ? joined : cur), replace: false };
     } else if (cur.length < 5 && (cur.length === 1 || memberRng.chance(0.3))) {
       memberOp = { kind: 'add', peerURL: cluster.nextPeerURL() };
-    } else if (cur.length >= 3) {
+    } else if (cur.length >= 2) {
       const down = cur.filter((s) => s.state === 'down');
       const r = memberRng.next();
       const followers = cur.filter((s) => s !== leader);
@@ -349,14 +350,6 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     }
   };
 
-  /**
-   * A member that joined and has no snapshot on its disk yet is not crashed or stopped: restarted
-   * then, it finds no ConfState (raft refuses to start: "storage holds no ConfState and no peers
-   * were given") or, past that, no members to take the leader's messages from (a known hole; see
-   * README.md). Once it took or installed a snapshot, its disk knows the members.
-   */
-  const fragile = (s: MemberSlot): boolean => s.joined && s.snapshotsTaken + s.snapshotsInstalled === 0;
-
   /** A newcomer refused while joining (no peer answered, or one that had not applied its addition yet) tries again: its disk is still empty. */
   const retryRefusedJoin = (s: MemberSlot): void => {
     if (!s.joined || s.refusal === null || s.disk.view().size > 0) return;
@@ -372,13 +365,13 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   cluster.net.onDelivered = (to, messages) => {
     if (!interrupting || interruptKinds.length === 0 || messages.length === 0) return;
     const slot = cluster.slotById(to);
-    if (slot === undefined || slot.state !== 'running' || fragile(slot)) return;
+    if (slot === undefined || slot.state !== 'running') return;
     const p = replacesDiskEntries(slot, messages) ? profile.interruptOnConflict : profile.interruptPerDelivery;
     if (!rng.chance(p)) return;
     const kind = rng.pick(interruptKinds);
     faultEpoch++;
     const interrupt = (): void => {
-      if (slot.state !== 'running' || fragile(slot)) return;
+      if (slot.state !== 'running') return;
       cluster.trace.note(world.nowMs, `interrupt (${kind}) ${slot.name} after it took ${messages.map((m) => MessageType[m.type]).join(',')}`);
       if (kind === 'crash') {
         cluster.crash(slot);
@@ -415,8 +408,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         cluster.start(slot);
       }
       for (const s of cluster.slots) if (s.member?.isReady() === true) s.everReady = true;
-      const running = cluster.running().filter((s) => !fragile(s));
-      const leader = cluster.leaders().filter((s) => !fragile(s))[0];
+      const running = cluster.running();
+      const leader = cluster.leaders()[0];
       if (running.length > 0 && rng.chance(profile.crashPerStep)) {
         faultEpoch++;
         cluster.crash(rng.pick(running));
@@ -428,7 +421,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         stats.crashes++;
         downForAWhile(leader, step);
       }
-      const running2 = cluster.running().filter((s) => !fragile(s));
+      const running2 = cluster.running();
       if (running2.length > 0 && rng.chance(profile.stopPerStep)) {
         faultEpoch++;
         const s = rng.pick(running2);
@@ -436,7 +429,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         stats.stops++;
         downForAWhile(s, step);
       }
-      const leader2 = cluster.leaders().filter((s) => !fragile(s))[0];
+      const leader2 = cluster.leaders()[0];
       if (leader2 !== undefined && rng.chance(profile.leaderStopPerStep)) {
         stats.stops++;
         if (calm() && cluster.current().length >= 3) stopLeaderCalmly(leader2, step);
@@ -520,8 +513,12 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         if (s.refusal !== null && !wiped.has(s)) throw new SafetyViolation('Restart Refused', `${s.name} refused to restart from its own disk: ${s.refusal}`);
         if (s.refusal === null) cluster.start(s);
       }
-      // a membership change under way is finished first (no new one starts)
+      // a membership change under way is finished first; then a member that lost its disk is
+      // replaced, as its operator would (one whose first peers are all gone waits for them forever,
+      // refused by nobody, as etcd's would)
+      if (memberOp === null && cluster.current().some((s) => wiped.has(s))) startMemberChange();
       advanceMemberChange();
+      for (const s of cluster.slots) if (s.retired && s.state !== 'down') cluster.crash(s);
       const l = cluster.stableLeader();
       if (l === undefined || memberOp !== null) target = undefined;
       else {
