@@ -210,7 +210,7 @@ function sameURLs(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** A peer's cluster id and members, asked without a cluster id of our own (we do not know it yet). */
-async function askClusterOf(client: PeerClient, url: string, timeoutMs: number): Promise<{ clusterIdHex: string; members: PeerMemberJSON[] } | undefined> {
+export async function askClusterOf(client: PeerClient, url: string, timeoutMs: number): Promise<{ clusterIdHex: string; members: PeerMemberJSON[] } | undefined> {
   try {
     const reply = await client.request(url, { method: 'GET', path: MEMBERS_PATH, headers: {} }, timeoutMs);
     const clusterIdHex = reply.headers[HEADER_CLUSTER_ID];

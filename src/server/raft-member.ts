@@ -67,7 +67,7 @@ import { Membership } from './membership.js';
 import { MemberMetrics } from './metrics.js';
 import { Proposals } from './proposals.js';
 import { AppliedAnswers, APPLIED_PATH, AppliedWaits } from './applied-waits.js';
-import { MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm, type OpenedMemberLog } from './bootstrap.js';
+import { askClusterOf, MEMBERS_PATH, membersAnswer, membersWithLoggedPublishes, openMemberLog, reportedTerm, type OpenedMemberLog } from './bootstrap.js';
 import { HardStateKeeper, type HardStateWrite } from './hard-state.js';
 import { httpPeerClient, servePeerApi, type PeerApiHandler, type PeerClient } from './peer-api.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
@@ -167,6 +167,14 @@ export class RaftMember implements ClientBackend {
   private removalIndex = 0;
   /** When another member showed that it knows the removal is committed (a leader's commit index, or a 410); null before. */
   private removalKnownAt: number | null = null;
+  /**
+   * Senders this member did not know that a member it knows listed as members (a newcomer whose
+   * addition it has not applied yet, e.g. cut off meanwhile): their raft messages are taken too,
+   * as etcd's pipeline takes any sender's that is not removed. At most MAX_VOUCHED ids.
+   */
+  private readonly vouched = new Set<number>();
+  /** Unknown senders asked about: id -> when (a sender is asked about at most every VOUCH_RETRY_MS). */
+  private readonly vouchAsked = new Map<number, number>();
   /** leaveAfterRemoval has begun. */
   private leaving = false;
   /** A membership change was applied: the commit index that covers it is fsynced at the next idle round. */
@@ -263,7 +271,8 @@ export class RaftMember implements ClientBackend {
     // (or the leader's snapshot) tells it the members.
     const joinedPeers = new Map((opened.joinedCluster ?? []).filter((m) => m.id !== config.memberId).map((m) => [m.id, m.peerURLs]));
     const membership = this.membership;
-    const isMember = { has: (id: number) => membership.has(id) || (joinedPeers.has(id) && !membership.isRemoved(id)) };
+    const vouched = this.vouched;
+    const isMember = { has: (id: number) => membership.has(id) || ((joinedPeers.has(id) || vouched.has(id)) && !membership.isRemoved(id)) };
     this.guardView = raftGuardView(config.memberId, isMember, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
 
     const peers = this.transportPeers;
@@ -954,13 +963,53 @@ export class RaftMember implements ClientBackend {
       throw err;
     }
     this.scheduleReady();
-    if (refusal !== null) this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
+    if (refusal !== null) {
+      this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
+      if (!this.membership.has(from) && !this.membership.isRemoved(from)) this.askAboutSender(from);
+    }
     else if (this.removalIndex > 0 && this.removalKnownAt === null && msgs.some((m) => (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat) && m.commit >= this.removalIndex)) {
       // A leader (not this member) has the removal committed.
       this.removalKnownAt = this.clock();
     }
 
     return refusal;
+  }
+
+  /**
+   * A sender this member does not know: the members it knows are asked for their member lists
+   * (GET /members on the peer port, as a joining member asks); if one lists the sender, its
+   * messages are taken from then on and it is answered at the peer URLs listed. A stranger no
+   * member lists stays refused. Bounded: one question per sender every VOUCH_RETRY_MS, at most
+   * MAX_VOUCH_QUESTIONS senders asked about at once, at most MAX_VOUCHED senders taken.
+   */
+  private askAboutSender(id: number): void {
+    const now = this.clock();
+    const last = this.vouchAsked.get(id);
+    if (this.vouched.has(id) || (last !== undefined && now - last < VOUCH_RETRY_MS) || this.vouched.size >= MAX_VOUCHED) return;
+    if (last === undefined && this.vouchAsked.size >= MAX_VOUCH_QUESTIONS) {
+      for (const [k, t] of this.vouchAsked) if (now - t >= VOUCH_RETRY_MS) this.vouchAsked.delete(k);
+      if (this.vouchAsked.size >= MAX_VOUCH_QUESTIONS) return;
+    }
+    this.vouchAsked.set(id, now);
+    const client = this.peerClient;
+    const urls = this.membership.ids().filter((m) => m !== this.config.memberId).flatMap((m) => this.membership.peerURLs(m));
+    void (async () => {
+      for (const url of urls) {
+        if (this.stopped) return;
+        const remote = await askClusterOf(client, url, 2000);
+        if (remote === undefined || parseMemberId(remote.clusterIdHex) !== this.config.clusterId) continue;
+        const listed = remote.members.find((m) => m.id === id);
+        if (listed === undefined) continue;
+        if (this.stopped || this.membership.isRemoved(id) || this.vouched.size >= MAX_VOUCHED) return;
+        this.vouched.add(id);
+        this.logger.info({ peer: formatId(id), vouchedBy: url }, 'a member lists a sender this member had not heard of: taking its raft messages');
+        if (!this.transportPeers.has(id)) {
+          this.transportPeers.set(id, [...listed.peerURLs]);
+          void this.transport.updatePeer(id, listed.peerURLs);
+        }
+        return;
+      }
+    })();
   }
 
   /** How this member's peer port takes a raft batch (acceptPeerBody): the simulator's network uses it. */
@@ -1283,5 +1332,11 @@ const DEFAULT_SNAPSHOT_CATCHUP_ENTRIES = 5000;
 
 /** A commit index that moved without entries is written once it lags this far (else at the next tick). */
 const MAX_DURABLE_COMMIT_LAG_ENTRIES = 1000;
+/** Unknown senders that a member vouched for are taken, at most this many (askAboutSender). */
+const MAX_VOUCHED = 64;
+/** Unknown senders asked about at once, at most (askAboutSender). */
+const MAX_VOUCH_QUESTIONS = 16;
+/** The same unknown sender is asked about at most this often (askAboutSender). */
+const VOUCH_RETRY_MS = 1000;
 /** A leader that removed itself waits at most this many election timeouts for another member to know it (leaveAfterRemoval). */
 const REMOVED_LEADER_MAX_WAIT_ELECTIONS = 10;

@@ -93,7 +93,7 @@ export class MemberCluster {
   readonly ids: number[];
   private readonly seed: number;
   private readonly options: MemberClusterOptions;
-  /** Raft batches of a newcomer refused by a member that did not know it yet (the known hole above). */
+  /** Raft batches of a newcomer refused by a member that did not know it yet (until a member it knows lists it). */
   refusedNewcomerBatches = 0;
   private readonly maxCommittedBytesPerReady: number | undefined;
   private readonly snapshotSlice: { items: number; bytes: number; pauseMs?: number } | undefined;
@@ -148,9 +148,10 @@ export class MemberCluster {
     // whose removal was committed is answered 410 Gone by those that applied it.
     this.net.onPeerInput = (r) => {
       if (r.status === 410 && this.checker.isRemoved(r.from)) return;
-      // A known hole (README.md): a member that has not applied a newcomer's addition refuses its
-      // raft messages (the peer input guard takes only members'); tolerated here, but a newcomer
-      // that leads then leaves that member behind for good, and the liveness phase says so.
+      // A member that has not applied a newcomer's addition refuses its first raft messages (the
+      // peer input guard takes only members'), until a member it knows lists the newcomer
+      // (askAboutSender); counted. Were it never to take them, a newcomer that leads would leave
+      // that member behind for good, and the liveness phase would say so.
       const sender = this.slotById(r.from);
       const receiver = this.slotById(r.to);
       if (r.status === 400 && sender?.joined === true && receiver?.member != null && !receiver.member.members().some((m) => parseMemberId(m.id) === r.from)) {

@@ -127,3 +127,38 @@ describe('membership: a newcomer restarted before its first snapshot', () => {
     expect(newcomer.member?.raftStatus().lead).toBe(leader.member?.raftStatus().lead);
   });
 });
+
+describe('membership: a member that has not applied a newcomer\'s addition', () => {
+  it('takes the newcomer\'s raft messages once a member it knows lists it, and catches up under the newcomer\'s leadership', async () => {
+    const c = await healthyCluster(3, 41);
+    const leader = c.stableLeader() as MemberSlot;
+    const behind = c.slots.find((s) => s !== leader) as MemberSlot;
+    expect(await put(c, leader, '/a', '1')).toBeGreaterThan(0);
+    await c.world.runFor(6000); // --strict-reconfig-check: every member connected for 5 s
+    const lm = leader.member;
+    if (lm === null) throw new Error('the leader is down');
+    let added: string | null = null;
+    void lm.addMember([c.nextPeerURL()]).then(
+      (info) => (added = info.id),
+      (err: unknown) => (added = `error: ${String(err)}`),
+    );
+    // Cut off before the addition leaves the leader: `behind` never hears of the newcomer.
+    c.net.partition([[behind.id], c.slots.filter((s) => s !== behind).map((s) => s.id)]);
+    expect(await c.world.runUntilTrue(() => added !== null, 10_000)).toBe(true);
+    const id = parseMemberId(added ?? '');
+    if (id === undefined) throw new Error(`addMember answered ${added}`);
+    const members = lm.members().map((m) => ({ id: parseMemberId(m.id) as number, peerURLs: m.peerURLs }));
+    const newcomer = c.addSlot(id, members);
+    c.net.partition([[behind.id], [...c.slots.filter((s) => s !== behind).map((s) => s.id)]]);
+    c.start(newcomer);
+    expect(await c.world.runUntilTrue(() => newcomer.member?.isReady() === true, 20_000), c.describe()).toBe(true);
+    // The newcomer takes over, then the network heals: its appends are the only way `behind` can learn.
+    (lm as unknown as { node: { transferLeader(id: number): void } }).node.transferLeader(newcomer.id);
+    expect(await c.world.runUntilTrue(() => leads(newcomer), 10_000), c.describe()).toBe(true);
+    expect(await put(c, newcomer, '/b', '2')).toBeGreaterThan(0);
+    c.net.heal();
+    // Before the fix `behind` refused every batch from the newcomer ("is not a member of this cluster") and stayed behind for good.
+    const caughtUp = await c.world.runUntilTrue(() => behind.member?.raftStatus().lead === newcomer.id && valueOn(behind, '/b') === '2', 20_000);
+    expect(caughtUp, c.describe()).toBe(true);
+  });
+});
