@@ -8,6 +8,7 @@ import { parseMemberId } from '../../../src/server/ids.js';
 import { HARD_STATE_KEY } from '../../../src/storage/keys.js';
 import { simKeyString } from './sim-disk.js';
 import { v2Request } from '../../../src/store/command.js';
+import type { RaftMember } from '../../../src/server/raft-member.js';
 import { MemberCluster, type MemberSlot } from './member-cluster.js';
 
 async function healthyCluster(members: number, seed: number): Promise<MemberCluster> {
@@ -40,6 +41,26 @@ async function put(c: MemberCluster, slot: MemberSlot, key: string, value: strin
   );
   await c.world.runUntilTrue(() => index !== undefined, 10_000);
   return index ?? -1;
+}
+
+/**
+ * `etcdctl member add` on the leader, then the newcomer's slot as the answer describes it (not
+ * started). `afterAsking` runs as soon as the request is made, before the entry leaves the leader.
+ */
+async function addNewcomer(c: MemberCluster, leader: MemberSlot, afterAsking?: () => void): Promise<MemberSlot> {
+  const lm = leader.member;
+  if (lm === null) throw new Error('the leader is down');
+  let added: string | null = null;
+  void lm.addMember([c.nextPeerURL()]).then(
+    (info) => (added = info.id),
+    (err: unknown) => (added = `error: ${String(err)}`),
+  );
+  afterAsking?.();
+  expect(await c.world.runUntilTrue(() => added !== null, 10_000)).toBe(true);
+  const id = parseMemberId(added ?? '');
+  if (id === undefined) throw new Error(`addMember answered ${added}`);
+  const members = lm.members().map((m) => ({ id: parseMemberId(m.id) as number, peerURLs: m.peerURLs }));
+  return c.addSlot(id, members);
 }
 
 describe('membership: a removal that leaves one member', () => {
@@ -96,18 +117,7 @@ describe('membership: a newcomer restarted before its first snapshot', () => {
     const leader = c.stableLeader() as MemberSlot;
     for (let i = 0; i < 5; i++) expect(await put(c, leader, `/k${i}`, `v${i}`)).toBeGreaterThan(0);
     await c.world.runFor(6000); // --strict-reconfig-check: every member connected for 5 s
-    const lm = leader.member;
-    if (lm === null) throw new Error('the leader is down');
-    let added: string | null = null;
-    void lm.addMember([c.nextPeerURL()]).then(
-      (info) => (added = info.id),
-      (err: unknown) => (added = `error: ${String(err)}`),
-    );
-    expect(await c.world.runUntilTrue(() => added !== null, 10_000)).toBe(true);
-    const id = parseMemberId(added ?? '');
-    if (id === undefined) throw new Error(`addMember answered ${added}`);
-    const members = lm.members().map((m) => ({ id: parseMemberId(m.id) as number, peerURLs: m.peerURLs }));
-    const newcomer = c.addSlot(id, members);
+    const newcomer = await addNewcomer(c, leader);
     // The leader's snapshots never reach the newcomer: it has what its heartbeats and appends wrote.
     c.net.onSend = (m: Message) => {
       if (m.type === MessageType.MsgSnap && m.to === newcomer.id) c.net.cutOneWay(m.from, newcomer.id);
@@ -135,20 +145,9 @@ describe('membership: a member that has not applied a newcomer\'s addition', () 
     const behind = c.slots.find((s) => s !== leader) as MemberSlot;
     expect(await put(c, leader, '/a', '1')).toBeGreaterThan(0);
     await c.world.runFor(6000); // --strict-reconfig-check: every member connected for 5 s
-    const lm = leader.member;
-    if (lm === null) throw new Error('the leader is down');
-    let added: string | null = null;
-    void lm.addMember([c.nextPeerURL()]).then(
-      (info) => (added = info.id),
-      (err: unknown) => (added = `error: ${String(err)}`),
-    );
+    const lm = leader.member as RaftMember;
     // Cut off before the addition leaves the leader: `behind` never hears of the newcomer.
-    c.net.partition([[behind.id], c.slots.filter((s) => s !== behind).map((s) => s.id)]);
-    expect(await c.world.runUntilTrue(() => added !== null, 10_000)).toBe(true);
-    const id = parseMemberId(added ?? '');
-    if (id === undefined) throw new Error(`addMember answered ${added}`);
-    const members = lm.members().map((m) => ({ id: parseMemberId(m.id) as number, peerURLs: m.peerURLs }));
-    const newcomer = c.addSlot(id, members);
+    const newcomer = await addNewcomer(c, leader, () => c.net.partition([[behind.id], c.slots.filter((s) => s !== behind).map((s) => s.id)]));
     c.net.partition([[behind.id], [...c.slots.filter((s) => s !== behind).map((s) => s.id)]]);
     c.start(newcomer);
     expect(await c.world.runUntilTrue(() => newcomer.member?.isReady() === true, 20_000), c.describe()).toBe(true);
