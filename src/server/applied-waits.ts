@@ -148,9 +148,16 @@ export class AppliedAnswers {
     const answer = (): PeerApiResponse => ({ status: 200, headers: { [HEADER_CLUSTER_ID]: this.o.clusterIdHex }, json: { applied: this.o.applied() } });
     if (this.o.applied() >= index || this.waiters.length >= this.o.maxWaiters) return answer();
     return new Promise((resolve) => {
-      const entry = { index, answer: () => resolve(answer()) };
+      // (answered early, its timer is cancelled: a redirected write leaves no timer behind)
+      const entry = {
+        index,
+        answer: () => {
+          timer.cancel();
+          resolve(answer());
+        },
+      };
       this.waiters.push(entry);
-      this.o.timers.setTimeout(() => {
+      const timer = this.o.timers.setTimeout(() => {
         const at = this.waiters.indexOf(entry);
         if (at === -1) return;
         this.waiters.splice(at, 1);
