@@ -219,6 +219,20 @@ describe('PeerTransport on loopback', () => {
     expect(logs.find((l) => l.level === 'warn')?.fields).toMatchObject({ peer: '2', reason: 'timeout' });
   });
 
+  it('arms no timer of its own per request: the deadline is undici\'s (one per connection)', async () => {
+    const received: Buffer[] = [];
+    const { port: hangPort } = await startSilentPeer((chunk) => received.push(chunk));
+    const t1 = track(transport(1, { 2: hangPort }, { limits: { requestTimeoutMs: 5000 } }));
+    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    t1.send([message(1, 2)]);
+    await waitFor(() => received.length > 0, 3000, 'the first request');
+    const afterOne = timers();
+    // Three more requests pipelined on the same connection, none answered.
+    for (let i = 0; i < 3; i++) t1.send([message(1, 2)]);
+    await waitFor(() => Buffer.concat(received).toString('latin1').split('POST /raft/messages').length - 1 >= 4, 3000, 'four requests');
+    expect(timers()).toBeLessThanOrEqual(afterOne);
+  });
+
   it('gives a large body the time its bytes take on a slow link: delivered once, no timeout, no re-send', async () => {
     const [p2, proxyPort] = (await freePorts(2)) as [number, number];
     const s2 = track(await startPeerServer(2, p2, { maxBodyBytes: 4 * 1024 * 1024 }));
