@@ -531,8 +531,9 @@ export class RaftMember implements ClientBackend {
   /**
    * etcd's TransferLeadership at stop: hand over to the follower with the longest log that was
    * recently active, and wait until this member follows the new leader (then stopping costs the
-   * cluster no election timeout), or no longer leads, or raft gave the transfer up (after an
-   * election timeout), and at most two election timeouts. Proposals are refused meanwhile.
+   * cluster no election timeout; merely no longer leading is not enough, as its vote for the
+   * transferee may not have left yet), or raft gave the transfer up (after an election timeout),
+   * and at most two election timeouts. Proposals are refused meanwhile.
    */
   private async handOverLeadership(): Promise<void> {
     if (!this.node.isLeader() || this.membership.ids().length < 2) return;
@@ -933,9 +934,11 @@ export class RaftMember implements ClientBackend {
     if (this.stopped) return;
     if (this.hardStates.lagging() !== undefined) this.commitFlushDue = true;
     this.node.tick();
-    // A handoff at stop is over once this member no longer leads, or raft gave the transfer up
-    // (the transferee did not catch up within an election timeout, e.g. it is stopping too).
-    if (this.followWaiters.length > 0 && (!this.node.isLeader() || this.node.raft.leadTransferee === 0)) {
+    // A handoff at stop is over once this member follows the new leader (onSoftState), or raft gave
+    // the transfer up (the transferee did not catch up within an election timeout, e.g. it is
+    // stopping too). Not when it merely stopped leading: it steps down on the candidate's MsgVote,
+    // and its vote leaves only once persisted; stopping then, a candidate of two never won.
+    if (this.followWaiters.length > 0 && this.node.isLeader() && this.node.raft.leadTransferee === 0) {
       for (const release of this.followWaiters.splice(0)) release();
     }
     this.reads.onTick();

@@ -161,3 +161,24 @@ describe('membership: a member that has not applied a newcomer\'s addition', () 
     expect(caughtUp, c.describe()).toBe(true);
   });
 });
+
+describe('stop: a leader of two hands over', () => {
+  it('waits until it follows the new leader, not only until it stopped leading (its vote must reach the candidate)', async () => {
+    // A slow disk: the vote the old leader grants is persisted (and only then sent) well after
+    // it stepped down on the candidate's MsgVote; a tick comes in between.
+    for (const seed of [51, 52, 53]) {
+      const c = new MemberCluster({ members: 2, seed, diskMaxLatencyMs: 250 });
+      for (const s of c.slots) c.start(s);
+      expect(await c.world.runUntilTrue(() => c.stableLeader() !== undefined && c.running().every((s) => s.member?.isReady() === true), 30_000), c.describe()).toBe(true);
+      const leader = c.stableLeader() as MemberSlot;
+      const other = c.slots.find((s) => s !== leader) as MemberSlot;
+      expect(await put(c, leader, '/k', `v${seed}`)).toBeGreaterThan(0);
+      let stopped = false;
+      c.stop(leader, () => (stopped = true));
+      expect(await c.world.runUntilTrue(() => stopped, 20_000), c.describe()).toBe(true);
+      // Before the fix the old leader stopped as soon as it stepped down, and the candidate, short of
+      // its vote, stayed without a leader: with one of two members down, for good.
+      expect(other.member?.raftStatus().lead, `seed ${seed}: ${c.describe()}`).toBe(other.id);
+    }
+  });
+});
