@@ -969,8 +969,7 @@ export class RaftMember implements ClientBackend {
     if (refusal !== null) {
       this.logger.warn({ from: formatId(from), term: this.node.term, reason: refusal }, 'refused raft messages from a peer');
       if (!this.membership.has(from) && !this.membership.isRemoved(from)) this.askAboutSender(from);
-    }
-    else if (this.removalIndex > 0 && this.removalKnownAt === null && msgs.some((m) => (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat) && m.commit >= this.removalIndex)) {
+    } else if (this.removalIndex > 0 && this.removalKnownAt === null && msgs.some((m) => (m.type === MessageType.MsgApp || m.type === MessageType.MsgHeartbeat) && m.commit >= this.removalIndex)) {
       // A leader (not this member) has the removal committed.
       this.removalKnownAt = this.clock();
     }

@@ -297,8 +297,9 @@ export class PeerSender {
       throw new PeerRequestError(timedOut ? 'timeout' : 'connection', timedOut ? `no answer within ${timeoutMs} ms (${(err as Error).message})` : (err as Error).message, { cause: err });
     }
     // The usual answer, 204 without a body, is checked without reading a stream.
-    const text = res.statusCode === 204 ? '' : await readSmallBody(res.body);
+    let text = '';
     if (res.statusCode === 204) res.body.resume();
+    else text = await readSmallBody(res.body);
     const remoteCluster = res.headers[HEADER_CLUSTER_ID];
     if (res.statusCode === 412 || (remoteCluster !== undefined && parseId(remoteCluster) !== this.o.clusterId)) {
       throw new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${String(remoteCluster)}): ${text}`);
