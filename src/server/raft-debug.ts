@@ -11,6 +11,17 @@ import { EntryType, type Entry } from '../raft/messages.js';
 import type { EventSink, RaftEvents } from './raft-events.js';
 
 export const RAFT_STATUS_PATH = '/debug/raft/status';
+/**
+ * On /debug/raft/status and /debug/raft/log: the id of the newest event the member's
+ * /debug/raft/events stream had sent when it read the answer (raft-events.ts). A page that reads
+ * both uses it to tell whether an answer is older than events it has already shown.
+ */
+export const RAFT_EVENT_ID_HEADER = 'X-Raft-Event-Id';
+
+/** What the status and log routes read the newest event id from (absent in some tests). */
+export interface RaftEventIdSource {
+  readonly events?: { readonly lastId: number };
+}
 
 /**
  * CORS for the read-only debug endpoints: the live view (/ui/) is served by one member and reads
@@ -22,6 +33,7 @@ export const RAFT_STATUS_PATH = '/debug/raft/status';
  */
 export function debugCors(req: IncomingMessage, res: ServerResponse): boolean {
   res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', RAFT_EVENT_ID_HEADER);
   if (req.method !== 'OPTIONS') return false;
   res.writeHead(204, {
     'Access-Control-Allow-Methods': 'GET, HEAD',
@@ -59,9 +71,13 @@ export function raftStatusJSON(s: Status, x: RaftStatusExtras): string {
   );
 }
 
-export interface RaftStatusSource {
+export interface RaftStatusSource extends RaftEventIdSource {
   raftStatus(): Status;
   raftStatusExtras(): RaftStatusExtras;
+}
+
+function eventIdHeader(member: RaftEventIdSource): Record<string, string> {
+  return member.events === undefined ? {} : { [RAFT_EVENT_ID_HEADER]: String(member.events.lastId) };
 }
 
 /** The route: GET or HEAD only. */
@@ -73,7 +89,7 @@ export function raftStatusRoute(member: RaftStatusSource): (req: IncomingMessage
       return;
     }
     const body = raftStatusJSON(member.raftStatus(), member.raftStatusExtras()) + '\n';
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...eventIdHeader(member) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 }
@@ -145,7 +161,7 @@ export function raftLogWindow(log: RaftLogView, query: string): RaftLogWindow {
 }
 
 /** The route: GET or HEAD only; 400 with {"message"} for a bad range. */
-export function raftLogRoute(member: { raftLog(): RaftLogView }): (req: IncomingMessage, res: ServerResponse) => void {
+export function raftLogRoute(member: { raftLog(): RaftLogView } & RaftEventIdSource): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     if (debugCors(req, res)) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -155,7 +171,7 @@ export function raftLogRoute(member: { raftLog(): RaftLogView }): (req: Incoming
     const q = req.url?.indexOf('?') ?? -1;
     const w = raftLogWindow(member.raftLog(), q < 0 ? '' : (req.url as string).slice(q + 1));
     const body = (w.status === 200 ? w.body : JSON.stringify({ message: w.message })) + '\n';
-    res.writeHead(w.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(w.status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body), ...eventIdHeader(member) });
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 }

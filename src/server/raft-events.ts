@@ -15,7 +15,16 @@
 //     event at the next flush ({"send": n, "recv": m}, counts since the previous `dropped`);
 //   - each event has a per-member sequence number as its SSE id; the last ringSize events are kept
 //     so that a reconnect with Last-Event-ID resumes where it left off; an id older than the ring
-//     (or from another run of the member) gets a `reset` event, then the current state;
+//     (or from another run of the member) gets a `reset` event, then the current state. Ids start
+//     at firstId: the member passes its wall clock in ms x 100, so a restarted member's ids are
+//     above every id its previous run sent (that run would have needed 100 events a millisecond),
+//     and the id a reconnecting page sends from the previous run is always "older than the ring".
+//     The first frame of a new subscriber (the member's state, `initial`) carries the newest id
+//     sent, so a client that saw only that frame resumes after it too;
+//   - `lastId` is the newest id sent: /debug/raft/status and /debug/raft/log answer it in
+//     X-Raft-Event-Id, so a reader of both the stream and those answers can tell which is newer
+//     (an answer with id K holds every change sent as id <= K; a change it holds that was still
+//     pending is sent later with an id > K);
 //   - a subscriber whose unsent output exceeds maxBufferedBytes is disconnected (never queued
 //     forever); at most maxSubscribers at a time; a `: ping` comment every heartbeatMs.
 import type { Ready } from '../raft/rawnode.js';
@@ -43,6 +52,9 @@ export interface RaftEventsState {
   applied: number;
 }
 
+/** Event ids a member may send per millisecond of its wall clock before its next run's overlap (see firstId). */
+export const RAFT_EVENT_IDS_PER_MS = 100;
+
 export interface RaftEventsOptions {
   timers: MemberTimers;
   ringSize?: number;
@@ -51,6 +63,8 @@ export interface RaftEventsOptions {
   maxSubscribers?: number;
   maxBufferedBytes?: number;
   heartbeatMs?: number;
+  /** The first event's id is firstId + 1 (default 0; at most Number.MAX_SAFE_INTEGER / 10). */
+  firstId?: number;
 }
 
 export interface Subscription {
@@ -109,6 +123,7 @@ export class RaftEvents {
     this.maxSubscribers = options.maxSubscribers ?? 16;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
+    this.seq = Math.max(0, Math.min(Math.floor(options.firstId ?? 0), Math.floor(Number.MAX_SAFE_INTEGER / 10)));
     this.ring = new Array<Frame | undefined>(this.ringSize);
   }
 
@@ -259,7 +274,9 @@ export class RaftEvents {
       if (lastEventId !== undefined) {
         this.deliver(sink, frame(null, 'reset', { lastEventId, oldestId: oldest, newestId: this.seq }));
       }
-      this.deliver(sink, frame(null, 'role', { role: state.role, term: state.term, lead: hex(state.lead), commit: state.commit, applied: state.applied, initial: true }));
+      // The state now, as of the newest event sent: its id is that event's, so a client that
+      // reconnects with it resumes with what follows (ids are ever-increasing, see firstId).
+      this.deliver(sink, frame(this.seq, 'role', { role: state.role, term: state.term, lead: hex(state.lead), commit: state.commit, applied: state.applied, initial: true }));
     }
     return { close: () => this.remove(sink) };
   }

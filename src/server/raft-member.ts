@@ -75,7 +75,7 @@ import { raftGuardView, refusePeerBatch, type GuardView } from './peer-guard.js'
 import { ATTRIBUTES_PATH, Publisher, PUBLISH_MAX_BODY_BYTES, PUBLISH_PATH } from './publish.js';
 import { ReadBarrier } from './read-barrier.js';
 import type { RaftLogView, RaftStatusExtras } from './raft-debug.js';
-import { RaftEvents } from './raft-events.js';
+import { RAFT_EVENT_IDS_PER_MS, RaftEvents } from './raft-events.js';
 import { PeerFaults } from './peer-faults.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
@@ -206,9 +206,10 @@ export class RaftMember implements ClientBackend {
     this.timers = options.timers ?? nodeTimers;
     this.observer = options.observer;
     this.snapshotSlice = options.snapshotSlice ?? SNAPSHOT_SLICE;
-    this.events = new RaftEvents({ timers: this.timers });
     this.faults = config.debugFaultsTokenFile !== undefined ? new PeerFaults((fn, ms) => void this.timers.setTimeout(fn, ms)) : null;
     this.clock = options.clock ?? (() => performance.timeOrigin + performance.now());
+    // Event ids from the wall clock: a restarted member's are above its previous run's (raft-events.ts).
+    this.events = new RaftEvents({ timers: this.timers, firstId: Math.floor(this.clock()) * RAFT_EVENT_IDS_PER_MS });
     this.syncIntervalMs = options.syncIntervalMs ?? 500;
     this.onFatal = options.onFatal ?? ((err) => {
       this.logger.fatal({ err }, 'member cannot continue');

@@ -53,6 +53,12 @@ export interface MemberView {
   log: Readonly<Record<number, number>>;
   droppedMessages: number;
   lastEventAt: number;
+  /**
+   * The SSE id of the newest stream event applied (0 before any). A status or log answer carries
+   * the newest id the member had sent when it read the answer (X-Raft-Event-Id): when this one is
+   * higher, the stream has shown changes made after that read, and the answer is older than them.
+   */
+  eventId: number;
 }
 
 export interface Message {
@@ -143,9 +149,9 @@ export interface RaftStreamEvent {
 
 export type ViewEvent =
   | { kind: 'members'; at: number; members: readonly MemberListing[] }
-  | { kind: 'raft'; at: number; member: string; event: RaftStreamEvent }
-  | { kind: 'status'; at: number; member: string; status: RaftStatusJSON }
-  | { kind: 'log'; at: number; member: string; log: RaftLogJSON }
+  | { kind: 'raft'; at: number; member: string; event: RaftStreamEvent; id?: number }
+  | { kind: 'status'; at: number; member: string; status: RaftStatusJSON; eventId?: number }
+  | { kind: 'log'; at: number; member: string; log: RaftLogJSON; eventId?: number }
   | { kind: 'connection'; at: number; member: string; connected: boolean }
   | { kind: 'process'; at: number; member: string; state: ProcessState; action?: string }
   | { kind: 'write'; at: number; member: string; text: string }
@@ -178,6 +184,7 @@ function newMember(id: string, name: string, clientURL: string): MemberView {
     log: {},
     droppedMessages: 0,
     lastEventAt: 0,
+    eventId: 0,
   };
 }
 
@@ -221,18 +228,32 @@ export function reduce(s: ViewState, e: ViewEvent): ViewState {
   switch (e.kind) {
     case 'members':
       return withMembers({ ...s, now }, e.members);
-    case 'raft':
-      return reduceRaft({ ...s, now }, e.member, e.event, e.at);
+    case 'raft': {
+      const next = reduceRaft({ ...s, now }, e.member, e.event, e.at);
+      const id = e.id;
+      return id === undefined ? next : update(next, e.member, (m) => ({ ...m, eventId: id }));
+    }
     case 'status':
-      return reduceStatus({ ...s, now }, e.member, e.status, e.at);
+      return reduceStatus({ ...s, now }, e.member, e.status, e.at, e.eventId);
     case 'log':
-      return update({ ...s, now }, e.member, (m) => ({
-        ...m,
-        log: mergeLog(m.log, e.log.entries, e.log.lastIndex),
-        lastIndex: e.log.lastIndex,
-        commit: Math.max(m.commit, e.log.committed),
-        applied: Math.max(m.applied, e.log.applied),
-      }));
+      return update({ ...s, now }, e.member, (m) => {
+        // The answer was read before changes the event stream has already shown (the two arrive
+        // by separate connections; see MemberView.eventId), or before a commit it showed: it may
+        // predate entries the stream appended, so it adds only the terms the view lacks and never
+        // moves lastIndex back below what is committed.
+        const older = olderThanStream(m, e.eventId);
+        if (older || e.log.committed < m.commit) {
+          const lastIndex = older ? m.lastIndex : Math.max(m.lastIndex, e.log.lastIndex);
+          return { ...m, log: mergeLog(m.log, e.log.entries.filter((en) => m.log[en.index] === undefined), lastIndex), lastIndex, applied: Math.max(m.applied, e.log.applied) };
+        }
+        return {
+          ...m,
+          log: mergeLog(m.log, e.log.entries, e.log.lastIndex),
+          lastIndex: e.log.lastIndex,
+          commit: Math.max(m.commit, e.log.committed),
+          applied: Math.max(m.applied, e.log.applied),
+        };
+      });
     case 'connection': {
       const m = s.members[e.member];
       if (m === undefined || m.connected === e.connected) return { ...s, now };
@@ -401,9 +422,26 @@ function reduceRaft(s0: ViewState, id: string, ev: RaftStreamEvent, at: number):
   }
 }
 
-function reduceStatus(s0: ViewState, id: string, st: RaftStatusJSON, at: number): ViewState {
+/** Whether an answer the member read when its newest sent event was `eventId` is older than what the stream showed. */
+function olderThanStream(m: MemberView, eventId: number | undefined): boolean {
+  return eventId !== undefined && m.eventId > eventId;
+}
+
+function reduceStatus(s0: ViewState, id: string, st: RaftStatusJSON, at: number, eventId?: number): ViewState {
   const m0 = s0.members[id];
   if (m0 === undefined) return s0;
+  if (olderThanStream(m0, eventId)) {
+    // What the stream also says (role, term, vote, indexes) is older here than on the page: only
+    // what the stream never carries is taken (the election timer, a leader's progress in the same
+    // term, the snapshot index).
+    return update(s0, id, (m) => ({
+      ...m,
+      snapshotIndex: Math.max(m.snapshotIndex, st.snapshotIndex),
+      progress: m.raftState === 'StateLeader' && st.raftState === 'StateLeader' && st.term === m.term ? st.progress : m.progress,
+      electionRemainingMs: m.raftState === st.raftState && m.term === st.term ? st.electionTimeoutRemainingMs : m.electionRemainingMs,
+      electionSeenAt: m.raftState === st.raftState && m.term === st.term ? at : m.electionSeenAt,
+    }));
+  }
   let s = update(s0, id, (m) => {
     const sameTimer = m.raftState === st.raftState && m.term === st.term;
     const remaining = st.electionTimeoutRemainingMs;

@@ -38,7 +38,7 @@ describe('raftStatusJSON', () => {
 describe('CORS on the debug routes (the live view on one member reads them all)', () => {
   it('answers any origin for GET, and a preflight (Last-Event-ID) with 204 and GET/HEAD only', async () => {
     const log = { firstIndex: () => 1, lastIndex: () => 0, committed: 0, applied: 0, slice: () => [] };
-    const route = raftLogRoute({ raftLog: () => log });
+    const route = raftLogRoute({ raftLog: () => log, events: { lastId: 777 } });
     const server = http.createServer(route);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/debug/raft/log`;
@@ -46,6 +46,9 @@ describe('CORS on the debug routes (the live view on one member reads them all)'
       const get = await fetch(url, { headers: { Origin: 'http://127.0.0.1:2379' } });
       expect(get.status).toBe(200);
       expect(get.headers.get('access-control-allow-origin')).toBe('*');
+      // the newest event id, readable by a page of another origin
+      expect(get.headers.get('x-raft-event-id')).toBe('777');
+      expect(get.headers.get('access-control-expose-headers')).toBe('X-Raft-Event-Id');
       const pre = await fetch(url, { method: 'OPTIONS', headers: { Origin: 'http://127.0.0.1:2379', 'Access-Control-Request-Method': 'GET', 'Access-Control-Request-Headers': 'last-event-id' } });
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe('*');

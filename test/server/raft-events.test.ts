@@ -101,9 +101,9 @@ describe('RaftEvents', () => {
     expect(appends.reduce((n, e) => n + (e.data['bytes'] as number), 0)).toBe(30_000);
     expect(appends[0]?.data['from']).toBe(1);
     expect(appends.at(-1)?.data['to']).toBe(10_000);
-    // ids increase by one over everything emitted
+    // ids increase by one over everything emitted (after the state frame, which has the id before)
     const ids = s.events().filter((e) => e.id !== null).map((e) => e.id as number);
-    expect(ids).toEqual(ids.map((_, i) => i + 1));
+    expect(ids).toEqual(ids.map((_, i) => i));
   });
 
   it('keeps every role, vote and snapshot event, sent at once', () => {
@@ -190,6 +190,40 @@ describe('RaftEvents', () => {
     sub?.close();
   });
 
+  it('a restarted member (ids from firstId) sends a page reconnecting with its previous run\'s id a reset, never a replay', () => {
+    const t = new VirtualTimers();
+    // the previous run: started at wall-clock ms 1_000, sent 30 events
+    const before = hub(t, { firstId: 1_000 * 100 });
+    const page = new FakeSink();
+    before.subscribe(page, state);
+    for (let i = 0; i < 30; i++) before.role(Role.Follower, i, 2);
+    const lastSeen = page.events().at(-1)?.id as number;
+    expect(lastSeen).toBe(100_030);
+    // the next run starts one second later and has sent 40 events before the page reconnects
+    const after = hub(t, { firstId: 2_000 * 100 });
+    const other = new FakeSink();
+    after.subscribe(other, state);
+    for (let i = 0; i < 40; i++) after.role(Role.Leader, 5, 1);
+    expect(after.lastId).toBe(200_040);
+    const again = new FakeSink();
+    after.subscribe(again, { ...state, role: Role.Leader, term: 5, lead: 1 }, lastSeen);
+    expect(again.events().map((e) => e.event)).toEqual(['reset', 'role']);
+    // the state frame carries the newest id: reconnecting with it resumes with what followed
+    expect(again.events()[1]?.id).toBe(200_040);
+    for (let i = 0; i < 3; i++) after.role(Role.Follower, 6, 2);
+    const resumed = new FakeSink();
+    after.subscribe(resumed, state, 200_040);
+    expect(resumed.events().map((e) => e.id)).toEqual([200_041, 200_042, 200_043]);
+    // with ids from 0 in both runs, the same reconnect would replay the new run's events 31..40 as if nothing had happened
+    const zero = hub(t);
+    zero.subscribe(new FakeSink(), state);
+    for (let i = 0; i < 40; i++) zero.role(Role.Leader, 5, 1);
+    const replayed = new FakeSink();
+    zero.subscribe(replayed, state, 30);
+    expect(replayed.named('reset')).toHaveLength(0);
+    expect(replayed.events()).toHaveLength(10);
+  });
+
   it('disconnects a subscriber whose unsent output is over the cap, others go on', () => {
     const t = new VirtualTimers();
     const h = hub(t, { maxBufferedBytes: 4096 });
@@ -206,7 +240,7 @@ describe('RaftEvents', () => {
     expect(h.slowDisconnects).toBe(1);
     expect(h.subscriberCount).toBe(1);
     expect(fast.closed).toBe(false);
-    expect(fast.named('role').filter((e) => e.id !== null)).toHaveLength(200);
+    expect(fast.named('role').filter((e) => e.data['initial'] !== true)).toHaveLength(200);
   });
 
   it('refuses subscribers beyond the limit, and frees a place when one leaves', () => {

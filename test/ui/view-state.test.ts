@@ -137,6 +137,51 @@ describe('reduce', () => {
     expect(logWindow(s, 30)).toEqual({ from: 1, to: 4 });
   });
 
+  it('a log window read before a commit the stream already showed never leaves that commit past lastIndex', () => {
+    let s = run(election);
+    s = run(
+      [
+        raft('a1', 200, 'append', { from: 1, to: 5, fromTerm: 2, toTerm: 2, count: 5, bytes: 50 }),
+        raft('a1', 210, 'commit', { index: 5 }),
+        raft('a1', 211, 'apply', { index: 5 }),
+      ],
+      s,
+    );
+    // answered by the member at index 4, delivered after the stream's events for index 5
+    s = reduce(s, { kind: 'log', at: 230, member: 'a1', log: { firstIndex: 1, lastIndex: 4, committed: 4, applied: 4, entries: [1, 2, 3, 4].map((index) => ({ index, term: 2 })) } });
+    expect(m(s, 'a1')).toMatchObject({ lastIndex: 5, commit: 5, applied: 5, log: { 1: 2, 2: 2, 3: 2, 4: 2, 5: 2 } });
+    // a fresh window still truncates what is not committed
+    s = reduce(s, raft('a1', 240, 'append', { from: 6, to: 7, fromTerm: 2, toTerm: 2, count: 2, bytes: 20 }));
+    s = reduce(s, { kind: 'log', at: 250, member: 'a1', log: { firstIndex: 1, lastIndex: 6, committed: 5, applied: 5, entries: [5, 6].map((index) => ({ index, term: 2 })) } });
+    expect(m(s, 'a1')).toMatchObject({ lastIndex: 6, commit: 5 });
+    expect(m(s, 'a1').log[7]).toBeUndefined();
+  });
+
+  it('a status or log answer older than stream events already shown (X-Raft-Event-Id) moves nothing back', () => {
+    let s = run(election);
+    s = run(
+      [
+        { ...raft('b2', 200, 'append', { from: 23, to: 24, fromTerm: 3, toTerm: 3, count: 2, bytes: 20 }), id: 41 } as ViewEvent,
+        { ...raft('b2', 200, 'commit', { index: 24 }), id: 42 } as ViewEvent,
+        { ...raft('b2', 200, 'apply', { index: 24 }), id: 43 } as ViewEvent,
+      ],
+      s,
+    );
+    expect(m(s, 'b2')).toMatchObject({ eventId: 43, lastIndex: 24, commit: 24, log: { 23: 3, 24: 3 } });
+    // read by the member when it had sent event 40 (before index 24), delivered after event 43
+    s = reduce(s, { kind: 'status', at: 210, member: 'b2', eventId: 40, status: status({ id: 'b2', term: m(s, 'b2').term, raftState: 'StateFollower', lastIndex: 23, commit: 23, applied: 23, electionTimeoutRemainingMs: 800 }) });
+    expect(m(s, 'b2')).toMatchObject({ lastIndex: 24, commit: 24, applied: 24, log: { 23: 3, 24: 3 }, electionRemainingMs: 800 });
+    s = reduce(s, { kind: 'log', at: 220, member: 'b2', eventId: 40, log: { firstIndex: 1, lastIndex: 23, committed: 23, applied: 23, entries: [22, 23].map((index) => ({ index, term: 3 })) } });
+    expect(m(s, 'b2')).toMatchObject({ lastIndex: 24, commit: 24, log: { 22: 3, 23: 3, 24: 3 } });
+    // an answer read after event 43 is newer than the stream: it moves the view, a truncation included
+    s = reduce(s, { kind: 'status', at: 230, member: 'b2', eventId: 43, status: status({ id: 'b2', term: 4, raftState: 'StateFollower', lastIndex: 23, commit: 23, applied: 23 }) });
+    expect(m(s, 'b2')).toMatchObject({ term: 4, lastIndex: 23, commit: 23 });
+    expect(m(s, 'b2').log[24]).toBeUndefined();
+    // without ids (a trace recorded before them) an answer is taken as it comes
+    s = reduce(s, { kind: 'status', at: 240, member: 'b2', status: status({ id: 'b2', term: 4, raftState: 'StateFollower', lastIndex: 30, commit: 30, applied: 30 }) });
+    expect(m(s, 'b2')).toMatchObject({ lastIndex: 30, commit: 30 });
+  });
+
   it('keeps at most LOG_WINDOW_ENTRIES indexes per member, and forgets indexes past a truncation', () => {
     let s = run(election);
     s = reduce(s, raft('a1', 200, 'append', { from: 1, to: 1000, fromTerm: 2, toTerm: 2, count: 1000, bytes: 0 }));

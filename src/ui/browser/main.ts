@@ -124,6 +124,15 @@ async function getJSON<T>(url: string, init: RequestInit = {}): Promise<T> {
   return (await res.json()) as T;
 }
 
+/** A debug answer and the newest event id the member had sent when it read it (X-Raft-Event-Id). */
+async function getDebugJSON<T>(url: string): Promise<{ body: T; eventId: number | undefined }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), cache: 'no-store' });
+  if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+  const header = res.headers.get('X-Raft-Event-Id');
+  const eventId = header !== null && /^[0-9]{1,15}$/.test(header) ? Number(header) : undefined;
+  return { body: (await res.json()) as T, eventId };
+}
+
 async function pollMembers(): Promise<void> {
   const candidates = [origin, ...state.order.map((id) => state.members[id]?.clientURL ?? '')].filter((u, i, a) => u !== '' && a.indexOf(u) === i);
   for (const base of candidates) {
@@ -164,7 +173,9 @@ function openStream(id: string, url: string): void {
         } catch {
           return;
         }
-        push({ kind: 'raft', at: Date.now(), member: id, event: { event: name, data } });
+        // the SSE id (a frame without one repeats the previous, which changes nothing)
+        const lastId = (e as MessageEvent<string>).lastEventId;
+        push({ kind: 'raft', at: Date.now(), member: id, event: { event: name, data }, ...(/^[0-9]{1,15}$/.test(lastId) ? { id: Number(lastId) } : {}) });
       });
     }
   };
@@ -177,11 +188,13 @@ async function pollStatus(): Promise<void> {
       const m = state.members[id];
       if (m === undefined || !m.connected || m.clientURL === '') return;
       try {
-        const status = await getJSON<RaftStatusJSON>(`${m.clientURL}/debug/raft/status`);
-        push({ kind: 'status', at: Date.now(), member: id, status });
-        const from = Math.max(1, status.lastIndex - Math.min(LOG_WINDOW_ENTRIES, LOG_COLUMNS + 10) + 1);
-        const log = await getJSON<RaftLogJSON>(`${m.clientURL}/debug/raft/log?from=${from}&to=${status.lastIndex}`);
-        push({ kind: 'log', at: Date.now(), member: id, log });
+        const { body: status, eventId } = await getDebugJSON<RaftStatusJSON>(`${m.clientURL}/debug/raft/status`);
+        push({ kind: 'status', at: Date.now(), member: id, status, ...(eventId !== undefined ? { eventId } : {}) });
+        // to the member's last index now (the server cuts the range there), not the status's
+        const width = Math.min(LOG_WINDOW_ENTRIES, LOG_COLUMNS + 10);
+        const from = Math.max(1, status.lastIndex - width + 1);
+        const answer = await getDebugJSON<RaftLogJSON>(`${m.clientURL}/debug/raft/log?from=${from}&to=${status.lastIndex + width}`);
+        push({ kind: 'log', at: Date.now(), member: id, log: answer.body, ...(answer.eventId !== undefined ? { eventId: answer.eventId } : {}) });
       } catch {
         // the stream's state says whether it is reachable
       }
