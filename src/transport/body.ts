@@ -5,9 +5,16 @@ import type { IncomingMessage } from 'node:http';
 
 export type BodyResult = { ok: true; body: Buffer } | { ok: false; reason: 'too-large' | 'aborted' };
 
-/** On 'too-large' the rest of the body is left unread: answer with Connection: close (or destroy). */
-export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise<BodyResult> {
-  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return Promise.resolve({ ok: false, reason: 'too-large' });
+/**
+ * On 'too-large' the rest of the body is left unread: answer with Connection: close (or destroy).
+ * With `preallocate`, a body that declares its length (at most maxBytes) is read straight into one
+ * buffer of that length, chunk by chunk: a large body (a snapshot) then costs its size once, not
+ * once in chunks and again when they are joined. Node's parser ends the body at that length.
+ */
+export function readBoundedBody(req: IncomingMessage, maxBytes: number, options: { preallocate?: boolean } = {}): Promise<BodyResult> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes) return Promise.resolve({ ok: false, reason: 'too-large' });
+  const into = options.preallocate === true && Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : null;
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -22,6 +29,15 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
       resolve(result);
     };
     const onData = (chunk: Buffer): void => {
+      if (into !== null) {
+        if (size + chunk.length > into.length) {
+          finish({ ok: false, reason: 'too-large' });
+          return;
+        }
+        into.set(chunk, size);
+        size += chunk.length;
+        return;
+      }
       size += chunk.length;
       if (size > maxBytes) {
         finish({ ok: false, reason: 'too-large' });
@@ -29,7 +45,10 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number): Promise
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => finish({ ok: true, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) });
+    const onEnd = (): void => {
+      if (into !== null) finish(size === into.length ? { ok: true, body: into } : { ok: false, reason: 'aborted' });
+      else finish({ ok: true, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size) });
+    };
     const onError = (): void => finish({ ok: false, reason: 'aborted' });
     const onClose = (): void => {
       if (!req.complete) finish({ ok: false, reason: 'aborted' });

@@ -1,7 +1,8 @@
 // The receiving side of the peer transport: a plain node:http handler for the peer listener,
 // usable directly or as Express middleware (it calls next() for paths outside /raft/).
 //   POST /raft/messages  a batch of raft messages          -> 204, then onMessages(batch)
-//   POST /raft/snapshot  one MsgSnap (larger body bound)   -> 204, then onMessages([msg])
+//   POST /raft/snapshot  one MsgSnap (larger body bound, read into one buffer of its length)
+//                                                           -> 204, then onMessages([msg])
 //   GET  /raft/probe     liveness of this member's peer API -> 200 {"memberId","clusterId"}
 // Every POST must carry this cluster's X-Etcd-Cluster-ID (else 412 "cluster ID mismatch", as
 // etcd's rafthttp) and a valid X-Server-From; bodies are bounded and fully validated (400 on
@@ -85,7 +86,8 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
     const contentType = req.headers['content-type'];
     if (contentType !== CONTENT_TYPE) return answer(res, 415, `expected Content-Type ${CONTENT_TYPE}`, { connection: 'close' });
     const limit = kind === 'snapshot' ? maxSnapshotBytes : maxBodyBytes;
-    const result = await readBoundedBody(req, limit);
+    // A snapshot is read into one buffer of its declared length: its data is then a view of it, not a copy.
+    const result = await readBoundedBody(req, limit, { preallocate: kind === 'snapshot' });
     if (!result.ok) {
       if (result.reason === 'too-large') answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
       return;

@@ -37,7 +37,16 @@ export interface TransportLimits {
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
-export const DEFAULT_MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024;
+/**
+ * The largest snapshot a member sends or takes: 2 GiB, etcd's default backend quota
+ * (--quota-backend-bytes). A snapshot travels streamed in SNAPSHOT_CHUNK_BYTES pieces that are
+ * views of the sender's snapshot, and is read into one buffer of its declared length: each side
+ * holds it once, as raft keeps it anyway. (256 MB before: a cluster of a million 256-byte values,
+ * about 270 MB, could not catch up a follower.)
+ */
+export const DEFAULT_MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024;
+/** The pieces a snapshot is written to the connection in. */
+export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 /** Messages in one batch; also the receiver's bound when decoding. */
 export const DEFAULT_MAX_BATCH_MESSAGES = 1024;
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;

@@ -6,9 +6,10 @@
 // beside the pipeline, so a large transfer does not hold back heartbeats.
 // A batch stays within the peer's bounds (maxBatchMessages, maxBatchBytes, maxEntriesPerBatch);
 // a MsgApp with more entries than one batch may carry is split into consecutive MsgApps.
+import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { MessageType, type Entry, type Message, type NodeId } from '../raft/messages.js';
-import type { TransportLimits } from './limits.js';
+import { SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import type { TransportLogger } from './logger.js';
 import { MessageQueue, type QueuedMessage } from './message-queue.js';
 import {
@@ -23,7 +24,7 @@ import {
   SNAPSHOT_PATH,
 } from './protocol.js';
 import type { TransportStats } from './stats.js';
-import { encodeBatch, messageSizeBytes } from './wire.js';
+import { encodeBatch, encodeSnapshotBody, messageSizeBytes } from './wire.js';
 
 /** Bytes of an error response body kept for the log line. */
 const MAX_ERROR_BODY_BYTES = 512;
@@ -244,16 +245,17 @@ export class PeerSender {
       });
     };
     if (this.snapshotInflight) return fail('a snapshot is already in flight to this peer');
-    const body = encodeBatch([message]);
-    if (body.byteLength > limits.maxSnapshotBytes) return fail(`snapshot of ${body.byteLength} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
+    // Streamed in SNAPSHOT_CHUNK_BYTES pieces that are views of raft's snapshot: no copy of it.
+    const body = encodeSnapshotBody(message, SNAPSHOT_CHUNK_BYTES);
+    if (body.length > limits.maxSnapshotBytes) return fail(`snapshot of ${body.length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
     this.snapshotInflight = true;
     const started = performance.now();
     this.post(SNAPSHOT_PATH, body, limits.snapshotTimeoutMs)
       .then(
         () => {
           const roundTripMs = performance.now() - started;
-          this.o.stats.recordSent(this.o.peerId, body.byteLength, [message], roundTripMs);
-          this.o.logger.info({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, bytes: body.byteLength, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
+          this.o.stats.recordSent(this.o.peerId, body.length, [message], roundTripMs);
+          this.o.logger.info({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, bytes: body.length, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
           this.succeeded();
           if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'finish', roundTripMs);
         },
@@ -274,7 +276,7 @@ export class PeerSender {
    * connectTimeout): no AbortController and no timer of ours per request, which cost about a
    * tenth of a message's CPU. close() destroys the pools, which fails the requests in flight.
    */
-  private async post(path: string, body: Uint8Array, timeoutMs: number): Promise<void> {
+  private async post(path: string, body: Uint8Array | { pieces: Uint8Array[]; length: number }, timeoutMs: number): Promise<void> {
     this.attempts++;
     let res;
     try {
@@ -285,10 +287,11 @@ export class PeerSender {
         // idempotent and non-blocking lets undici pipeline them.
         idempotent: true,
         blocking: false,
-        body,
+        body: body instanceof Uint8Array ? body : Readable.from(streamPieces(body.pieces), { objectMode: false }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        headers: this.requestHeaders,
+        // a streamed body declares its length: the receiver reads it into one buffer of that size
+        headers: body instanceof Uint8Array ? this.requestHeaders : { ...this.requestHeaders, 'content-length': String(body.length) },
       });
     } catch (err) {
       if (this.closed) throw new PeerRequestError('aborted', 'transport closed', { cause: err });
@@ -419,4 +422,9 @@ export const MIN_TRANSFER_BYTES_PER_MS = 1000;
 /** The deadline of a message request with `bytesAhead` body bytes on its connection, its own included. */
 export function messageTimeoutMs(requestTimeoutMs: number, bytesAhead: number): number {
   return requestTimeoutMs + Math.ceil(bytesAhead / MIN_TRANSFER_BYTES_PER_MS);
+}
+
+/** A snapshot's pieces as a request body: Buffer views of them, one at a time (no copy). */
+async function* streamPieces(pieces: readonly Uint8Array[]): AsyncGenerator<Buffer> {
+  for (const p of pieces) yield Buffer.from(p.buffer, p.byteOffset, p.byteLength);
 }

@@ -62,6 +62,32 @@ export function encodeBatch(messages: readonly Message[]): Uint8Array {
   return packr.pack([WIRE_VERSION, messages.map(messageTuple)]);
 }
 
+/**
+ * A MsgSnap's request body, byte for byte what encodeBatch([m]) encodes, as pieces that do not copy
+ * the snapshot's data: the batch up to the data's bin header, then views of the data of at most
+ * chunkBytes each. The data is the last value of the batch (the snapshot is a message's last
+ * field and the data the snapshot's), so nothing follows it. The sender streams these pieces: a
+ * snapshot costs it no second copy, whatever its size.
+ */
+export function encodeSnapshotBody(m: Message, chunkBytes: number): { pieces: Uint8Array[]; length: number } {
+  const snap = m.snapshot;
+  if (m.type !== MessageType.MsgSnap || snap === undefined) throw new TypeError('encodeSnapshotBody: expected a MsgSnap with its snapshot');
+  const data = snap.data;
+  if (data.byteLength > 0xffffffff) throw new RangeError(`snapshot of ${data.byteLength} bytes exceeds msgpack's bin32 bound`);
+  const head = packr.pack([WIRE_VERSION, [messageTuple({ ...m, snapshot: { metadata: snap.metadata, data: EMPTY_BYTES } })]]);
+  // msgpackr writes the empty data as bin8 of length 0, last: replace it with the data's header.
+  if (head.length < 2 || head[head.length - 2] !== BIN8 || head[head.length - 1] !== 0) throw new Error('encodeSnapshotBody: unexpected encoding of the empty snapshot data');
+  const n = data.byteLength;
+  const header = n < 0x100 ? [BIN8, n] : n < 0x10000 ? [BIN16, n >>> 8, n & 0xff] : [BIN32, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  const prefix = new Uint8Array(head.length - 2 + header.length);
+  prefix.set(head.subarray(0, head.length - 2));
+  prefix.set(header, head.length - 2);
+  const pieces: Uint8Array[] = [prefix];
+  const step = Math.max(1, Math.floor(chunkBytes));
+  for (let at = 0; at < n; at += step) pieces.push(data.subarray(at, Math.min(n, at + step)));
+  return { pieces, length: prefix.length + n };
+}
+
 function messageTuple(m: Message): unknown[] {
   return [
     m.type,

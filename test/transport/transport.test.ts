@@ -351,6 +351,27 @@ describe('PeerTransport on loopback', () => {
     expect(s2.received.some((m) => m.type === MessageType.MsgHeartbeat)).toBe(true);
   });
 
+  it('streams a snapshot over the old 256 MB bound (a million 256-byte values) and delivers it whole', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const s2 = track(await startPeerServer(2, p2));
+    const statuses: string[] = [];
+    const t1 = track(transport(1, { 2: p2 }, { onSnapshotStatus: (id, status) => statuses.push(`${id}:${status}`) }));
+    const data = new Uint8Array(300 * 1024 * 1024);
+    for (let i = 0; i < data.length; i += 4093) data[i] = (i >>> 12) & 0xff;
+    t1.send([message(1, 2, { type: MessageType.MsgSnap, term: 3, snapshot: { data, metadata: { index: 1_000_000, term: 3, confState: { voters: [1, 2], learners: [] } } } })]);
+    await waitFor(() => statuses.length === 1, 60_000, 'the snapshot status');
+    expect(statuses).toEqual(['2:finish']);
+    const got = s2.received.find((m) => m.type === MessageType.MsgSnap);
+    expect(got?.snapshot?.metadata.index).toBe(1_000_000);
+    expect(got?.snapshot?.data.byteLength).toBe(data.byteLength);
+    expect(Buffer.compare(got?.snapshot?.data as Uint8Array, data)).toBe(0);
+    // declared up front (the receiver reads it into one buffer of that length), one attempt
+    expect(s2.requestBytes).toHaveLength(1);
+    expect((s2.requestBytes[0] as number) - data.byteLength).toBeGreaterThan(0);
+    expect((s2.requestBytes[0] as number) - data.byteLength).toBeLessThan(64);
+    expect(t1.attempts(2)).toBe(1);
+  }, 90_000);
+
   it('fails a snapshot larger than the bound without sending it', async () => {
     const [p2] = (await freePorts(1)) as [number];
     const s2 = track(await startPeerServer(2, p2));

@@ -2,7 +2,7 @@ import { Packr, Unpackr } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EntryType, MessageType, type Entry, type Message } from '../../src/raft/messages.js';
 import { DEFAULT_MAX_ENTRIES_PER_BATCH, DEFAULT_TRANSPORT_LIMITS } from '../../src/transport/limits.js';
-import { decodeBatch, encodeBatch, ENTRY_OVERHEAD_BYTES, MAX_CONF_STATE_IDS_PER_BATCH, scanBatch, WireError } from '../../src/transport/wire.js';
+import { decodeBatch, encodeBatch, encodeSnapshotBody, ENTRY_OVERHEAD_BYTES, MAX_CONF_STATE_IDS_PER_BATCH, scanBatch, WireError } from '../../src/transport/wire.js';
 import { messageSizeBytes } from '../../src/transport/wire.js';
 import { append, message } from './helpers.js';
 import { mulberry32 } from '../sim/prng.js';
@@ -167,6 +167,31 @@ function appends(counts: number[]): Message[] {
     return m;
   });
 }
+
+describe('a snapshot request body in pieces (encodeSnapshotBody)', () => {
+  it('is byte for byte encodeBatch([msg]), with the data as views of the snapshot (no copy), at every bin size', () => {
+    for (const size of [0, 1, 255, 256, 65_535, 65_536, 3 * 1024 * 1024 + 7]) {
+      const data = new Uint8Array(size);
+      for (let i = 0; i < size; i += 997) data[i] = i & 0xff;
+      const m = message(1, 2, { type: MessageType.MsgSnap, term: 4, snapshot: { data, metadata: { index: 2 ** 40, term: 4, confState: { voters: [1, 2, 3], learners: [9] } } } });
+      const { pieces, length } = encodeSnapshotBody(m, 1024 * 1024);
+      const joined = Buffer.concat(pieces);
+      expect(joined.length).toBe(length);
+      expect(Buffer.compare(joined, encodeBatch([m]))).toBe(0);
+      // after the head, every piece is a view of the snapshot's own buffer, at most one chunk long
+      for (const p of pieces.slice(1)) {
+        expect(p.buffer).toBe(data.buffer);
+        expect(p.byteLength).toBeLessThanOrEqual(1024 * 1024);
+      }
+      expect(pieces.length).toBe(1 + Math.ceil(size / (1024 * 1024)));
+      expect(decodeBatch(joined, LIMITS)[0]?.snapshot?.metadata.index).toBe(2 ** 40);
+    }
+  });
+
+  it('takes only a MsgSnap with its snapshot', () => {
+    expect(() => encodeSnapshotBody(message(1, 2), 1024)).toThrow(TypeError);
+  });
+});
 
 describe('wire batch bounds and pre-scan', () => {
   it('derives the default entry bound from what a default sender can put in one batch', () => {
