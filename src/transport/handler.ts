@@ -51,6 +51,13 @@ export interface PeerHandlerOptions {
   stats?: TransportStats;
 }
 
+/**
+ * Snapshot bodies read at once: a leader sends one at a time to a member, and one from a leader
+ * that just lost its place may still be arriving. More are answered 503 (the sender's raft tries
+ * again later), so memory for snapshots being received stays within twice maxSnapshotBytes.
+ */
+export const MAX_CONCURRENT_SNAPSHOT_RECEIVES = 2;
+
 export type PeerRequestHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
 
 export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandler {
@@ -63,6 +70,8 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
   if (!Number.isSafeInteger(maxEntriesPerBatch) || maxEntriesPerBatch <= 0) throw new RangeError(`peer handler: maxEntriesPerBatch must be a positive integer, got ${String(maxEntriesPerBatch)}`);
   const clusterIdHex = formatId(options.clusterId);
   const serverVersion = options.serverVersion ?? DEFAULT_SERVER_VERSION;
+  /** Snapshot bodies being read now (each may hold up to maxSnapshotBytes). */
+  let snapshotsReceiving = 0;
 
   function answer(res: ServerResponse, status: number, text?: string, extra?: Record<string, string>): void {
     if (res.headersSent) return;
@@ -86,8 +95,17 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
     const contentType = req.headers['content-type'];
     if (contentType !== CONTENT_TYPE) return answer(res, 415, `expected Content-Type ${CONTENT_TYPE}`, { connection: 'close' });
     const limit = kind === 'snapshot' ? maxSnapshotBytes : maxBodyBytes;
+    if (kind === 'snapshot' && snapshotsReceiving >= MAX_CONCURRENT_SNAPSHOT_RECEIVES) {
+      return answer(res, 503, `${MAX_CONCURRENT_SNAPSHOT_RECEIVES} snapshots are being received already`, { connection: 'close' });
+    }
     // A snapshot is read into one buffer of its declared length: its data is then a view of it, not a copy.
-    const result = await readBoundedBody(req, limit, { preallocate: kind === 'snapshot' });
+    if (kind === 'snapshot') snapshotsReceiving++;
+    let result;
+    try {
+      result = await readBoundedBody(req, limit, { preallocate: kind === 'snapshot' });
+    } finally {
+      if (kind === 'snapshot') snapshotsReceiving--;
+    }
     if (!result.ok) {
       if (result.reason === 'too-large') answer(res, 413, `body exceeds ${limit} bytes`, { connection: 'close' });
       return;

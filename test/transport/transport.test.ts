@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType, MessageType, type Message, type NodeId } from '../../src/raft/messages.js';
 import { createPeerHandler, encodeBatch, type PeerTransport, TransportStats } from '../../src/transport/index.js';
+import { MAX_CONCURRENT_SNAPSHOT_RECEIVES } from '../../src/transport/handler.js';
 import { MessageQueue } from '../../src/transport/message-queue.js';
 import { messageSizeBytes } from '../../src/transport/wire.js';
 import { freePorts } from '../helpers/ports.js';
@@ -491,6 +492,37 @@ describe('peer handler', () => {
     expect(res.statusCode).toBe(413);
     await res.body.dump();
     expect(s2.received).toHaveLength(0);
+  });
+
+  it('reads at most MAX_CONCURRENT_SNAPSHOT_RECEIVES snapshot bodies at once; another is answered 503', async () => {
+    const [p2] = (await freePorts(1)) as [number];
+    const s2 = track(await startPeerServer(2, p2));
+    const snap = message(1, 2, { type: MessageType.MsgSnap, term: 2, snapshot: { data: new Uint8Array(4096).fill(1), metadata: { index: 50, term: 2, confState: { voters: [1, 2], learners: [] } } } });
+    const body = encodeBatch([snap]);
+    // two senders that declare the whole body, send part of it and stall
+    const stalled: net.Socket[] = [];
+    for (let i = 0; i < MAX_CONCURRENT_SNAPSHOT_RECEIVES; i++) {
+      const sock = net.connect(p2, '127.0.0.1');
+      stalled.push(sock);
+      sock.write(
+        `POST /raft/snapshot HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-msgpack\r\nX-Etcd-Cluster-ID: ${(0xcdf818194e).toString(16)}\r\nX-Server-From: 1\r\nContent-Length: ${body.length}\r\n\r\n`,
+      );
+      sock.write(body.subarray(0, 100));
+    }
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const third = await post(p2, '/raft/snapshot', body);
+      expect(third.status).toBe(503);
+      expect(s2.received).toHaveLength(0);
+      // one stalled sender gives up: the next snapshot is read and delivered
+      (stalled[0] as net.Socket).destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const fourth = await post(p2, '/raft/snapshot', body);
+      expect(fourth.status).toBe(204);
+      expect(s2.received.map((m) => m.type)).toEqual([MessageType.MsgSnap]);
+    } finally {
+      for (const sock of stalled) sock.destroy();
+    }
   });
 
   it('answers methods, paths and the probe', async () => {
