@@ -27,7 +27,7 @@ const keys = arg('keys', 100_000);
 const valueBytes = arg('value', 256);
 const SLICE = { items: 1024, bytes: 1 << 20 }; // raft-member.ts SNAPSHOT_SLICE
 
-const INITIAL: InitialMember[] = [{ name: 'm1', id: 0x1c, peerURLs: ['http://10.0.0.1:2380'] }];
+const INITIAL: InitialMember[] = [{ name: 'm1', id: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] }];
 const sm = new MemberStateMachine({ membership: new Membership(INITIAL), onPeerURLsChanged: () => undefined }, 0);
 for (const e of bootstrapEntries(INITIAL)) sm.apply(e);
 const T0 = Date.UTC(2026, 0, 1);
@@ -93,7 +93,7 @@ try {
     const data = encoder.bytes();
     bytes = data.length;
     encodeMs = performance.now() - started;
-    const pieces = await encodeSnapshotPieces({ data, metadata: { index: 1, term: 2, confState: { voters: [0x1c], learners: [] } } }, tick);
+    const pieces = await encodeSnapshotPieces({ data, metadata: { index: 1, term: 2, confState: { voters: [0x1cn], learners: [] } } }, tick);
     await files.save(2, 1, pieces, { pause: tick });
   });
   if (process.env.SLICES) console.log(times.join(' '));

@@ -20,9 +20,9 @@ const valueBytes = arg('value', 256);
 const reps = arg('reps', 3);
 
 const INITIAL: InitialMember[] = [
-  { name: 'm1', id: 0x1c, peerURLs: ['http://10.0.0.1:2380'] },
-  { name: 'm2', id: 0x2b, peerURLs: ['http://10.0.0.2:2380'] },
-  { name: 'm3', id: 0x3a, peerURLs: ['http://10.0.0.3:2380'] },
+  { name: 'm1', id: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] },
+  { name: 'm2', id: 0x2bn, peerURLs: ['http://10.0.0.2:2380'] },
+  { name: 'm3', id: 0x3an, peerURLs: ['http://10.0.0.3:2380'] },
 ];
 
 function machine(): MemberStateMachine {

@@ -23,7 +23,7 @@ function percentile(sorted: number[], p: number): number {
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'etcd-ts-storage-bench-'));
 try {
   const durations: number[] = [];
-  const opened = await RaftLogStore.open({ dataDir, clusterId: 1, memberId: 1, name: 'bench', onBatchWritten: (b) => durations.push(b.durationMs) });
+  const opened = await RaftLogStore.open({ dataDir, clusterId: 1n, memberId: 1n, name: 'bench', onBatchWritten: (b) => durations.push(b.durationMs) });
   let last = 0;
   const payload = new Uint8Array(payloadBytes).fill(0x61);
   console.log(`payload ${payloadBytes} B, ${seconds} s per run, sync: true (one fsync per batch)`);
@@ -34,7 +34,7 @@ try {
     while (performance.now() - started < seconds * 1000 && batches < MAX_BATCHES_PER_RUN) {
       const entries: Entry[] = [];
       for (let k = 0; k < entriesPerBatch; k++) entries.push({ term: 1, index: ++last, type: EntryType.Normal, data: payload });
-      await opened.store.save({ hardState: { term: 1, vote: 1, commit: last }, entries }, { sync: true });
+      await opened.store.save({ hardState: { term: 1, vote: 1n, commit: last }, entries }, { sync: true });
       batches++;
     }
     const elapsedS = (performance.now() - started) / 1000;
@@ -47,7 +47,7 @@ try {
   }
   await opened.store.close();
   const reopenStarted = performance.now();
-  const again = await RaftLogStore.open({ dataDir, clusterId: 1, memberId: 1, name: 'bench' });
+  const again = await RaftLogStore.open({ dataDir, clusterId: 1n, memberId: 1n, name: 'bench' });
   console.log(`reopen (load + validate ${again.lastIndex} entries): ${(performance.now() - reopenStarted).toFixed(0)} ms`);
   await again.store.close();
 } finally {

@@ -13,13 +13,13 @@ function arg(name: string, fallback: number): number {
 
 const total = arg('messages', 200_000);
 const payloadBytes = arg('payload', 128);
-const CLUSTER_ID = 0x1234;
+const CLUSTER_ID = 0x1234n;
 
 let received = 0;
 let resolveDone: (() => void) | undefined;
 let target = 0;
 const handler = createPeerHandler({
-  selfId: 2,
+  selfId: 2n,
   clusterId: CLUSTER_ID,
   onMessages: (msgs) => {
     received += msgs.length;
@@ -29,11 +29,11 @@ const handler = createPeerHandler({
 const server = http.createServer(handler);
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
 const port = (server.address() as AddressInfo).port;
-const t = new PeerTransport({ selfId: 1, clusterId: CLUSTER_ID, peers: new Map([[2, [`http://127.0.0.1:${port}`]]]), limits: { maxQueueMessages: 100_000 } });
+const t = new PeerTransport({ selfId: 1n, clusterId: CLUSTER_ID, peers: new Map([[2n, [`http://127.0.0.1:${port}`]]]), limits: { maxQueueMessages: 100_000 } });
 
 function msgApp(i: number): Message {
   return {
-    type: MessageType.MsgApp, to: 2, from: 1, term: 1, logTerm: 1, index: i, commit: i, reject: false, rejectHint: 0,
+    type: MessageType.MsgApp, to: 2n, from: 1n, term: 1, logTerm: 1, index: i, commit: i, reject: false, rejectHint: 0,
     entries: [{ term: 1, index: i + 1, type: EntryType.Normal, data: new Uint8Array(payloadBytes) }],
   };
 }
@@ -42,19 +42,19 @@ async function runThroughput(): Promise<void> {
   received = 0;
   target = total;
   const done = new Promise<void>((r) => (resolveDone = r));
-  const before = { ...t.stats.peer(2)! };
+  const before = { ...t.stats.peer(2n)! };
   const started = performance.now();
   // Raft hands the transport a Ready's worth of messages at a time: send in chunks of 64, yielding between.
   for (let i = 0; i < total; i += 64) {
     const chunk: Message[] = [];
     for (let k = i; k < Math.min(total, i + 64); k++) chunk.push(msgApp(k));
     t.send(chunk);
-    if (t.queuedMessages(2) > 50_000) await new Promise((r) => setTimeout(r, 1));
+    if (t.queuedMessages(2n) > 50_000) await new Promise((r) => setTimeout(r, 1));
     else await new Promise((r) => setImmediate(r));
   }
   await done;
   const s = (performance.now() - started) / 1000;
-  const c = t.stats.peer(2)!;
+  const c = t.stats.peer(2n)!;
   const bytes = c.sentBytes - before.sentBytes;
   const requests = c.sentBatches - before.sentBatches;
   console.log(`one-way: ${total} MsgApp (${payloadBytes} B entries) in ${s.toFixed(2)} s = ${(total / s).toFixed(0)} msgs/s, ` +

@@ -5,6 +5,7 @@ import { goParseBool } from './http/go-text.js';
 import type { InitialClusterState, InitialMember, LogLevel, MemberConfig, TLSFiles } from './config.js';
 import { CIPHER_SUITES } from './server/tls.js';
 import { computeClusterId, computeMemberId } from './server/ids.js';
+import { compareIds } from './raft/messages.js';
 import { parseMemberURLs, type MemberURL } from './server/urls.js';
 import { ETCD_SERVER_VERSION, etcdTsVersion } from './server/version.js';
 import { parseBackupCommandLine, type BackupOptions } from './backup-cli.js';
@@ -433,7 +434,7 @@ function parseInitialCluster(text: string, token: string, where: string): Initia
     }
     members.push({ name, id: computeMemberId(peerURLs, token), peerURLs });
   }
-  return members.sort((a, b) => a.id - b.id);
+  return members.sort((a, b) => compareIds(a.id, b.id));
 }
 
 function isLogLevel(s: string): s is LogLevel {

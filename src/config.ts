@@ -7,8 +7,8 @@ export type InitialClusterState = 'new' | 'existing';
 
 export interface InitialMember {
   name: string;
-  /** Raft node id: etcd's member id truncated to 53 bits. */
-  id: number;
+  /** Raft node id: etcd's 64-bit member id. */
+  id: bigint;
   /** Canonical, sorted. */
   peerURLs: string[];
 }
@@ -79,9 +79,9 @@ export interface MemberConfig {
   /** --cipher-suites: Go's names of the TLS 1.2 suites allowed on both sides (absent: Node's defaults). */
   cipherSuites?: string[];
   /** This member's id (one of initialCluster's). */
-  memberId: number;
-  /** etcd's cluster id (from the initial members' ids and the token), truncated to 53 bits. */
-  clusterId: number;
+  memberId: bigint;
+  /** etcd's 64-bit cluster id (from the initial members' ids and the token). */
+  clusterId: bigint;
 }
 
 /**

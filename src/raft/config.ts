@@ -1,10 +1,10 @@
 // RawNode configuration: an explicit options object with bounded, validated values.
-import { NONE, type NodeId } from './messages.js';
+import { isNodeId, type NodeId } from './messages.js';
 import type { Storage } from './storage.js';
 import { silentLogger, type RaftLogger } from './logger.js';
 
 export interface RaftConfig {
-  /** This node's id: a positive integer below 2^53. */
+  /** This node's id: a positive 64-bit integer (etcd's member id). */
   id: NodeId;
   /**
    * The initial voters of a brand-new cluster (including this node). Used only when the storage
@@ -88,7 +88,7 @@ function nonNegativeInt(name: string, v: number): number {
 }
 
 export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
-  if (!Number.isSafeInteger(c.id) || c.id <= NONE) throw new RaftConfigError(`id must be a positive integer (got ${c.id})`);
+  if (!isNodeId(c.id)) throw new RaftConfigError(`id must be a positive 64-bit integer (bigint) (got ${String(c.id)})`);
   const heartbeatTicks = positiveInt('heartbeatTicks', c.heartbeatTicks ?? 1);
   const electionTicks = positiveInt('electionTicks', c.electionTicks ?? 10);
   if (electionTicks <= heartbeatTicks) throw new RaftConfigError('electionTicks must be greater than heartbeatTicks');
@@ -100,7 +100,7 @@ export function resolveConfig(c: RaftConfig): ResolvedRaftConfig {
   }
   const peers = [...(c.peers ?? [])];
   for (const p of peers) {
-    if (!Number.isSafeInteger(p) || p <= NONE) throw new RaftConfigError(`peer id ${p} must be a positive integer`);
+    if (!isNodeId(p)) throw new RaftConfigError(`peer id ${String(p)} must be a positive 64-bit integer (bigint)`);
   }
   return {
     id: c.id,

@@ -1,10 +1,22 @@
 // The wire and storage types of the consensus core, modelled on etcd-io/raft's raftpb.
 // Plain data only: every value here is msgpackr-encodable and crosses process boundaries
-// (peer transport, LevelDB). Member ids are positive integers that fit in 53 bits
-// (Number.MAX_SAFE_INTEGER); 0 means "none".
+// (peer transport, LevelDB). Member ids are etcd's: unsigned 64-bit integers, held as bigint so
+// that no id loses precision (etcd's ids are sha1-derived and usually above 2^53); 0n means "none".
 
-export type NodeId = number;
-export const NONE: NodeId = 0;
+export type NodeId = bigint;
+export const NONE: NodeId = 0n;
+/** The largest id (etcd's types.ID is a uint64). */
+export const MAX_NODE_ID: NodeId = (1n << 64n) - 1n;
+
+/** Whether `v` is a valid member id: a bigint in 1..2^64-1. */
+export function isNodeId(v: unknown): v is NodeId {
+  return typeof v === 'bigint' && v > 0n && v <= MAX_NODE_ID;
+}
+
+/** Ascending order of ids, for sort(): bigint has no subtraction-to-number comparator. */
+export function compareIds(a: NodeId, b: NodeId): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export enum EntryType {
   /** An ordinary proposal; data is opaque to raft (an encoded state-machine command). */

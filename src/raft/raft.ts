@@ -7,6 +7,7 @@
 // Algorithm", extended version) and, for Pre-Vote, CheckQuorum, leadership transfer and ReadIndex,
 // to Ongaro's thesis ("Consensus: Bridging Theory and Practice").
 import {
+  isNodeId,
   ConfChangeType,
   EntryType,
   isEmptyHardState,
@@ -154,7 +155,7 @@ export class Raft {
   /** Restores the persisted HardState on restart. */
   loadState(hs: HardState): void {
     if (hs.commit < this.log.committed || hs.commit > this.log.lastIndex()) {
-      panic(`${this.id} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
+      panic(`${this.id.toString(16)} state.commit ${hs.commit} is out of range [${this.log.committed}, ${this.log.lastIndex()}]`);
     }
     this.log.committed = hs.commit;
     this.term = hs.term;
@@ -492,7 +493,7 @@ export class Raft {
     let voters = cs.voters;
     let learners = cs.learners;
     const id = cc.nodeId;
-    if (!(Number.isSafeInteger(id) && id > 0)) panic(`conf change for invalid node id ${id}`);
+    if (!isNodeId(id)) panic(`conf change for invalid node id ${String(id)}`);
     switch (cc.type) {
       case ConfChangeType.AddNode:
         if (!voters.includes(id)) voters = [...voters, id];
@@ -559,13 +560,13 @@ export class Raft {
     if (!(log.applied <= log.applying && log.applying <= log.committed)) panic(`applied ${log.applied} <= applying ${log.applying} <= committed ${log.committed}`);
     if (!(log.committed <= log.lastIndex())) panic(`committed ${log.committed} > lastIndex ${log.lastIndex()}`);
     if (!(log.firstIndex() - 1 <= log.committed)) panic(`committed ${log.committed} below the snapshot ${log.firstIndex() - 1}`);
-    if (!((this.role === Role.Leader) === (this.lead === this.id))) panic(`role ${this.role} but lead ${this.lead}`);
+    if (!((this.role === Role.Leader) === (this.lead === this.id))) panic(`role ${this.role} but lead ${this.lead.toString(16)}`);
     if (this.role === Role.Candidate) assert(this.vote === this.id, 'a candidate votes for itself');
     if (this.role === Role.Leader) {
       for (const [id, pr] of this.tracker.progress) {
-        if (!(pr.match < pr.next)) panic(`progress ${id}: match ${pr.match} < next ${pr.next}`);
-        if (!(pr.pendingCommit < pr.next)) panic(`progress ${id}: pendingCommit ${pr.pendingCommit} < next ${pr.next}`);
-        if (pr.state !== ProgressState.Snapshot && pr.next > log.lastIndex() + 1) panic(`progress ${id}: next ${pr.next} beyond lastIndex+1 ${log.lastIndex() + 1}`);
+        if (!(pr.match < pr.next)) panic(`progress ${id.toString(16)}: match ${pr.match} < next ${pr.next}`);
+        if (!(pr.pendingCommit < pr.next)) panic(`progress ${id.toString(16)}: pendingCommit ${pr.pendingCommit} < next ${pr.next}`);
+        if (pr.state !== ProgressState.Snapshot && pr.next > log.lastIndex() + 1) panic(`progress ${id.toString(16)}: next ${pr.next} beyond lastIndex+1 ${log.lastIndex() + 1}`);
       }
     }
     log.unstable.checkInvariants();

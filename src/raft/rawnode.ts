@@ -25,6 +25,7 @@
 // step 1 is in flight): their effects come out in the next Ready, which must be persisted after
 // this one. hasReady() is false while a Ready is outstanding.
 import {
+  isNodeId,
   EntryType,
   isEmptyHardState,
   isLocalMessage,
@@ -173,7 +174,7 @@ export class RawNode {
   step(m: Message): boolean {
     const r = this.raft;
     if (isLocalMessage(m.type) || m.type === MessageType.MsgProp || MessageType[m.type] === undefined) return false;
-    if (m.to !== r.id || !Number.isSafeInteger(m.from) || m.from <= NONE || m.from === r.id) return false;
+    if (m.to !== r.id || !isNodeId(m.from) || m.from === r.id) return false;
     if (!Number.isSafeInteger(m.term) || m.term < 0) return false;
     if (isResponseMessage(m.type) && !r.tracker.progress.has(m.from)) return false;
     if (m.type === MessageType.MsgApp && !wellFormedAppend(m)) {

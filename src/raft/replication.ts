@@ -19,7 +19,7 @@ export function sendAppend(r: Raft, to: NodeId): void {
  */
 export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): boolean {
   const pr = r.tracker.progress.get(to);
-  if (pr === undefined) panic(`no progress for ${to}`);
+  if (pr === undefined) panic(`no progress for ${to.toString(16)}`);
   if (pr.isPaused()) return false;
 
   const prevIndex = pr.next - 1;
@@ -76,7 +76,7 @@ function maybeSendSnapshot(r: Raft, to: NodeId, pr: Progress): boolean {
  */
 export function sendHeartbeat(r: Raft, to: NodeId, ctx: Uint8Array | undefined): void {
   const pr = r.tracker.progress.get(to);
-  if (pr === undefined) panic(`no progress for ${to}`);
+  if (pr === undefined) panic(`no progress for ${to.toString(16)}`);
   const commit = Math.min(pr.match, r.log.committed);
   r.send({ type: MessageType.MsgHeartbeat, to, commit, ...(ctx !== undefined ? { context: ctx } : {}) });
   pr.sentCommit(commit);

@@ -2,7 +2,7 @@
 // point of view. The application appends to it after persisting each Ready (see src/storage, which
 // keeps the un-compacted log in memory and LevelDB as the durable copy, as etcd keeps a
 // MemoryStorage in front of its WAL).
-import type { ConfState, Entry, HardState, Snapshot } from './messages.js';
+import { NONE, type ConfState, type Entry, type HardState, type Snapshot } from './messages.js';
 
 export type StorageErrorCode =
   /** The requested index is older than the first retained entry (compacted into a snapshot). */
@@ -56,7 +56,7 @@ export function entrySizeBytes(e: Entry): number {
  * ents[0].index + i. Invariant: ents.length >= 1 and indexes are contiguous.
  */
 export class MemoryStorage implements Storage {
-  private hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private hardState: HardState = { term: 0, vote: NONE, commit: 0 };
   private snap: Snapshot = {
     data: new Uint8Array(0),
     metadata: { index: 0, term: 0, confState: { voters: [], learners: [] } },

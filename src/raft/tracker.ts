@@ -1,7 +1,7 @@
 // The leader's view of the cluster: the voter set, one Progress per peer, and the votes of the
 // current election (etcd-io/raft tracker/tracker.go, simplified to a single majority config;
 // joint consensus is the membership issue's seam).
-import type { ConfState, NodeId } from './messages.js';
+import { compareIds, isNodeId, type ConfState, type NodeId } from './messages.js';
 import { assert } from './assert.js';
 import { Progress } from './progress.js';
 import { committedIndex, hasMajority, voteResult, type VoteResult } from './quorum.js';
@@ -27,13 +27,13 @@ export class ProgressTracker {
     readonly maxInflightBytes: number,
     nextIndex: number,
   ) {
-    const voters = [...new Set(confState.voters)].sort((a, b) => a - b);
-    const learners = [...new Set(confState.learners)].sort((a, b) => a - b);
-    for (const id of voters) assert(Number.isSafeInteger(id) && id > 0, `invalid voter id ${id}`);
-    for (const id of learners) assert(!voters.includes(id), `node ${id} is both voter and learner`);
+    const voters = [...new Set(confState.voters)].sort(compareIds);
+    const learners = [...new Set(confState.learners)].sort(compareIds);
+    for (const id of voters) assert(isNodeId(id), `invalid voter id ${String(id)}`);
+    for (const id of learners) assert(!voters.includes(id), `node ${id.toString(16)} is both voter and learner`);
     this.voters = voters;
     this.learners = learners;
-    for (const id of [...voters, ...learners].sort((a, b) => a - b)) {
+    for (const id of [...voters, ...learners].sort(compareIds)) {
       const pr = new Progress(nextIndex, maxInflightMsgs, maxInflightBytes);
       pr.isLearner = learners.includes(id);
       this.progress.set(id, pr);

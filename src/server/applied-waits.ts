@@ -39,7 +39,7 @@ export interface AppliedWaitsOptions {
   timers: MemberTimers;
   logger: Logger;
   /** A member's peer URLs ([] when it is not a member). */
-  peerURLs: (memberId: number) => readonly string[];
+  peerURLs: (memberId: bigint) => readonly string[];
   /** How long a write waits for the member at most. */
   maxWaitMs: number;
   /** How long the member holds one request before it answers with what it has applied. */
@@ -50,13 +50,13 @@ export interface AppliedWaitsOptions {
 
 /** The leader's side: waits until a member has applied an index. */
 export class AppliedWaits {
-  private readonly byMember = new Map<number, PerMember>();
+  private readonly byMember = new Map<bigint, PerMember>();
   private waiting = 0;
 
   constructor(private readonly o: AppliedWaitsOptions) {}
 
   /** Resolves once `memberId` applied `index` ('applied'), is found down, or after maxWaitMs ('timeout'). */
-  wait(memberId: number, index: number): Promise<AppliedWaitOutcome> {
+  wait(memberId: bigint, index: number): Promise<AppliedWaitOutcome> {
     const urls = this.o.peerURLs(memberId);
     if (urls.length === 0) return Promise.resolve('down');
     if (this.waiting >= this.o.maxWaiters) return Promise.resolve('timeout');
@@ -89,7 +89,7 @@ export class AppliedWaits {
     m.waiters = keep;
   }
 
-  private poll(memberId: number, m: PerMember): void {
+  private poll(memberId: bigint, m: PerMember): void {
     if (m.waiters.length === 0 || m.inFlight >= MAX_IN_FLIGHT_PER_MEMBER) return;
     let index = 0;
     for (const w of m.waiters) index = Math.max(index, w.index);

@@ -28,7 +28,7 @@
 // like a new cluster (a down peer and a never-started one look the same from here).
 import type { InitialMember } from '../config.js';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
-import { EntryType, type Entry, type HardState } from '../raft/messages.js';
+import { compareIds, EntryType, NONE, type Entry, type HardState } from '../raft/messages.js';
 import type { RaftLog } from '../raft/log.js';
 import { decodeEntryCommand, encodeEntryCommand } from './entry-codec.js';
 import { formatId, parseMemberId } from './ids.js';
@@ -42,9 +42,13 @@ import { forceNewCluster } from './force-new-cluster.js';
 
 export const MEMBERS_PATH = '/members';
 
-/** How a member appears in etcd's peer /members answer (membership.Member's JSON). */
+/**
+ * How a member appears in etcd's peer /members answer (membership.Member's JSON). In the JSON the
+ * id is a hex string as etcd prints ids (JSON numbers cannot hold a 64-bit id exactly); in memory
+ * a bigint. A number (from an etcd-ts before 64-bit ids) is read as well.
+ */
 export interface PeerMemberJSON {
-  id: number;
+  id: bigint;
   name: string;
   peerURLs: string[];
   clientURLs: string[];
@@ -68,12 +72,20 @@ export class BootstrapCheckError extends Error {
 export const HEADER_RAFT_TERM = 'x-raft-term';
 
 /** GET /members: the members as this member knows them, with X-Etcd-Cluster-ID and X-Raft-Term. */
-export function membersAnswer(clusterId: number, members: readonly PeerMemberJSON[], term: number): PeerApiResponse {
-  return { status: 200, headers: { [HEADER_CLUSTER_ID]: formatId(clusterId), [HEADER_RAFT_TERM]: String(term) }, json: members };
+export function membersAnswer(clusterId: bigint, members: readonly PeerMemberJSON[], term: number): PeerApiResponse {
+  return { status: 200, headers: { [HEADER_CLUSTER_ID]: formatId(clusterId), [HEADER_RAFT_TERM]: String(term) }, json: members.map((m) => ({ ...m, id: formatId(m.id) })) };
+}
+
+/** A member id in a peer's /members JSON: a hex string (or a number, from an older etcd-ts); undefined otherwise. */
+export function peerJsonId(v: unknown): bigint | undefined {
+  if (typeof v === 'string') return parseMemberId(v);
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return BigInt(v);
+  if (typeof v === 'bigint' && v > 0n && v < 1n << 64n) return v;
+  return undefined;
 }
 
 /** What a member answers on its peer port while it checks its own bootstrap: it is new too. */
-export function freshMemberApi(clusterId: number, initialCluster: readonly InitialMember[]): PeerApiHandler {
+export function freshMemberApi(clusterId: bigint, initialCluster: readonly InitialMember[]): PeerApiHandler {
   return (req) => {
     if (req.path !== MEMBERS_PATH) return { status: 503, text: 'etcdserver: not ready (checking whether this member was bootstrapped)' };
     if (req.method !== 'GET') return { status: 405, headers: { Allow: 'GET' }, text: 'Method Not Allowed' };
@@ -82,8 +94,8 @@ export function freshMemberApi(clusterId: number, initialCluster: readonly Initi
 }
 
 export interface BootstrapCheckOptions {
-  memberId: number;
-  clusterId: number;
+  memberId: bigint;
+  clusterId: bigint;
   initialCluster: readonly InitialMember[];
   peerClient: PeerClient;
   timers: MemberTimers;
@@ -167,7 +179,7 @@ export async function openMemberLog(options: RaftMemberOptions, onBatchWritten: 
  * among them (a `member add` made it one). Its id and the cluster's are the running cluster's.
  * Throws etcd's errors otherwise; a bounded number of rounds while no peer answers.
  */
-async function joinRunningCluster(options: RaftMemberOptions, timers: MemberTimers): Promise<{ clusterId: number; memberId: number; members: PeerMemberJSON[] }> {
+async function joinRunningCluster(options: RaftMemberOptions, timers: MemberTimers): Promise<{ clusterId: bigint; memberId: bigint; members: PeerMemberJSON[] }> {
   const { config } = options;
   const client = options.peerClient ?? httpPeerClient;
   const self = config.initialCluster.find((m) => m.id === config.memberId);
@@ -186,7 +198,7 @@ async function joinRunningCluster(options: RaftMemberOptions, timers: MemberTime
   }
   const described = `{ClusterID:${remote.clusterIdHex} Members:[${remote.members.map((m) => `&{ID:${formatId(m.id)} RaftAttributes:{PeerURLs:[${m.peerURLs.join(' ')}]} Attributes:{Name:${m.name} ClientURLs:[${m.clientURLs.join(' ')}]}}`).join(' ')}] RemovedMemberIDs:[]}`;
   if (remote.members.length !== config.initialCluster.length) throw new BootstrapCheckError(`error validating peerURLs ${described}: member count is unequal`);
-  let memberId: number | undefined;
+  let memberId: bigint | undefined;
   for (const m of remote.members) {
     const local = config.initialCluster.find((l) => sameURLs(l.peerURLs, m.peerURLs));
     if (local === undefined) {
@@ -221,8 +233,9 @@ export async function askClusterOf(client: PeerClient, url: string, timeoutMs: n
     for (const m of v as unknown[]) {
       if (typeof m !== 'object' || m === null) return undefined;
       const r = m as Record<string, unknown>;
-      if (!Number.isSafeInteger(r['id']) || (r['id'] as number) <= 0 || !isStrings(r['peerURLs']) || !isStrings(r['clientURLs'])) return undefined;
-      out.push({ id: r['id'] as number, name: String(r['name'] ?? ''), peerURLs: r['peerURLs'], clientURLs: r['clientURLs'] });
+      const id = peerJsonId(r['id']);
+      if (id === undefined || !isStrings(r['peerURLs']) || !isStrings(r['clientURLs'])) return undefined;
+      out.push({ id, name: String(r['name'] ?? ''), peerURLs: r['peerURLs'], clientURLs: r['clientURLs'] });
     }
     return { clusterIdHex, members: out };
   } catch {
@@ -247,7 +260,7 @@ function openDiskSnapshotFiles(dir: string, maxSnapshots: number): Promise<Snaps
  * at n, as the etcd index does once they are applied.
  */
 export function bootstrapEntries(initialCluster: readonly InitialMember[]): Entry[] {
-  const members = [...initialCluster].sort((a, b) => a.id - b.id);
+  const members = [...initialCluster].sort((a, b) => compareIds(a.id, b.id));
   return members.map((m, i) => ({
     term: 1,
     index: i + 1,
@@ -258,7 +271,7 @@ export function bootstrapEntries(initialCluster: readonly InitialMember[]): Entr
 
 /** The HardState written with the bootstrap entries: term 1, no vote, all of them committed. */
 export function bootstrapHardState(initialCluster: readonly InitialMember[]): HardState {
-  return { term: 1, vote: 0, commit: initialCluster.length };
+  return { term: 1, vote: NONE, commit: initialCluster.length };
 }
 
 /**
@@ -268,8 +281,8 @@ export function bootstrapHardState(initialCluster: readonly InitialMember[]): Ha
  * A member at term 1 with anything else in its log, or a vote, saw an election (an old-layout log
  * at term 1), and reports its term.
  */
-export function reportedTerm(term: number, vote: number, raftLog: RaftLog): number {
-  if (term !== 1 || vote !== 0) return term;
+export function reportedTerm(term: number, vote: bigint, raftLog: RaftLog): number {
+  if (term !== 1 || vote !== NONE) return term;
   const first = raftLog.firstIndex();
   const last = raftLog.lastIndex();
   if (first !== 1 || last < 1 || last > MAX_BOOTSTRAP_ENTRIES) return term;
@@ -290,9 +303,9 @@ const MAX_BOOTSTRAP_ENTRIES = 1024;
  * far yet (the simulator found this). Undefined when the unapplied tail is longer than maxScan.
  */
 export function membersWithLoggedPublishes(membership: Membership, raftLog: RaftLog, applied: number, maxScan: number): PeerMemberJSON[] | undefined {
-  const byId = new Map<number, PeerMemberJSON>();
+  const byId = new Map<bigint, PeerMemberJSON>();
   for (const m of membership.list()) {
-    const id = parseMemberId(m.id) as number;
+    const id = parseMemberId(m.id) as bigint;
     byId.set(id, { id, name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs });
   }
   const last = raftLog.lastIndex();
@@ -308,7 +321,7 @@ export function membersWithLoggedPublishes(membership: Membership, raftLog: Raft
     }
     next += ents.length;
   }
-  return [...byId.values()].sort((a, b) => a.id - b.id);
+  return [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
 }
 
 /** Resolves when this member may bootstrap; throws AlreadyBootstrappedError or BootstrapCheckError. */
@@ -367,8 +380,9 @@ async function askMembers(client: PeerClient, url: string, clusterIdHex: string,
     for (const m of v as unknown[]) {
       if (typeof m !== 'object' || m === null) return undefined;
       const r = m as Record<string, unknown>;
-      if (typeof r['id'] !== 'number' || !Array.isArray(r['clientURLs'])) return undefined;
-      out.push({ id: r['id'], name: String(r['name'] ?? ''), peerURLs: Array.isArray(r['peerURLs']) ? (r['peerURLs'] as string[]) : [], clientURLs: r['clientURLs'] as string[] });
+      const id = peerJsonId(r['id']);
+      if (id === undefined || !Array.isArray(r['clientURLs'])) return undefined;
+      out.push({ id, name: String(r['name'] ?? ''), peerURLs: Array.isArray(r['peerURLs']) ? (r['peerURLs'] as string[]) : [], clientURLs: r['clientURLs'] as string[] });
     }
     return { members: out, term };
   } catch {

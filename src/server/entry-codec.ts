@@ -5,16 +5,17 @@ import { Packr } from 'msgpackr';
 import { assertAuthChange } from '../store/auth-codec.js';
 import type { AuthChange } from '../store/auth.js';
 import type { V2Request } from '../store/command.js';
+import { parseMemberId } from './ids.js';
 
 export type EntryCommand =
   /** A v2 keys write (or SYNC), applied to the store. */
   | { kind: 'v2'; req: V2Request }
   /** A member publishes its name and client URLs (etcd's publish of member attributes). */
-  | { kind: 'attrs'; memberId: number; name: string; clientURLs: string[]; runId?: number }
+  | { kind: 'attrs'; memberId: bigint; name: string; clientURLs: string[]; runId?: number }
   /** The leader decides the cluster version once every member has published (etcd's /0/version). */
   | { kind: 'version'; version: string }
   /** PUT /v2/members/<id>: a member's new peer URLs (etcd's ConfChangeUpdateNode; voters unchanged). */
-  | { kind: 'peers'; memberId: number; peerURLs: string[] }
+  | { kind: 'peers'; memberId: bigint; peerURLs: string[] }
   /** A v2 auth change (users, roles, enable/disable), passwords already hashed by the proposer. */
   | { kind: 'auth'; change: AuthChange }
   /**
@@ -33,7 +34,7 @@ export type EntryCommand =
 
 export interface BootstrapMemberCommand {
   kind: 'bootstrap-member';
-  memberId: number;
+  memberId: bigint;
   peerURLs: string[];
 }
 
@@ -43,7 +44,7 @@ export type ForwardableCommand = Extract<EntryCommand, { kind: 'v2' | 'auth' | '
 export interface ForwardedCommand {
   kind: 'forwarded';
   /** The member that took the client's request. */
-  memberId: number;
+  memberId: bigint;
   /** That member's run id (random per start) and its sequence number within the run. */
   runId: number;
   seq: number;
@@ -58,7 +59,16 @@ const KIND_AUTH = 5;
 const KIND_FORWARDED = 6;
 const KIND_BOOTSTRAP_MEMBER = 7;
 
-const packr = new Packr({ useRecords: false, moreTypes: false });
+// Member ids are bigints, written as msgpack int64 / uint64 and read back as bigints; an entry
+// written before ids were 64-bit holds its id as a number, widened on decoding (entryId).
+const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'bigint' });
+
+/** A member id in an entry: a bigint, or a number from an entry written before 64-bit ids; undefined otherwise. */
+function entryId(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v > 0n && v < 1n << 64n ? v : undefined;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return BigInt(v);
+  return undefined;
+}
 
 export function encodeEntryCommand(cmd: EntryCommand): Uint8Array {
   switch (cmd.kind) {
@@ -93,8 +103,9 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
       return { kind: 'v2', req };
     }
     case KIND_ATTRS: {
-      const [, memberId, name, clientURLs, runId] = tuple as [number, number, string, string[], number | undefined];
-      if (!Number.isSafeInteger(memberId) || typeof name !== 'string' || !Array.isArray(clientURLs) || (runId !== undefined && !Number.isSafeInteger(runId))) {
+      const [, rawId, name, clientURLs, runId] = tuple as [number, unknown, string, string[], number | undefined];
+      const memberId = entryId(rawId);
+      if (memberId === undefined || typeof name !== 'string' || !Array.isArray(clientURLs) || (runId !== undefined && !Number.isSafeInteger(runId))) {
         throw new Error('entry command: malformed member attributes');
       }
       return runId === undefined ? { kind: 'attrs', memberId, name, clientURLs } : { kind: 'attrs', memberId, name, clientURLs, runId };
@@ -104,8 +115,9 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
       return { kind: 'version', version: tuple[1] };
     }
     case KIND_PEERS: {
-      const [, memberId, peerURLs] = tuple as [number, number, string[]];
-      if (!Number.isSafeInteger(memberId) || !Array.isArray(peerURLs) || !peerURLs.every((u) => typeof u === 'string')) {
+      const [, rawId, peerURLs] = tuple as [number, unknown, string[]];
+      const memberId = entryId(rawId);
+      if (memberId === undefined || !Array.isArray(peerURLs) || !peerURLs.every((u) => typeof u === 'string')) {
         throw new Error('entry command: malformed peer URLs');
       }
       return { kind: 'peers', memberId, peerURLs };
@@ -113,15 +125,17 @@ export function decodeEntryCommand(data: Uint8Array): EntryCommand {
     case KIND_AUTH:
       return { kind: 'auth', change: assertAuthChange(tuple[1]) };
     case KIND_BOOTSTRAP_MEMBER: {
-      const [, memberId, peerURLs] = tuple as [number, number, string[]];
-      if (!Number.isSafeInteger(memberId) || memberId <= 0 || !Array.isArray(peerURLs) || !peerURLs.every((u) => typeof u === 'string')) {
+      const [, rawId, peerURLs] = tuple as [number, unknown, string[]];
+      const memberId = entryId(rawId);
+      if (memberId === undefined || !Array.isArray(peerURLs) || !peerURLs.every((u) => typeof u === 'string')) {
         throw new Error('entry command: malformed bootstrap member');
       }
       return { kind: 'bootstrap-member', memberId, peerURLs };
     }
     case KIND_FORWARDED: {
-      const [, memberId, runId, seq, inner] = tuple as [number, number, number, number, unknown];
-      if (!Number.isSafeInteger(memberId) || !Number.isSafeInteger(runId) || !Number.isSafeInteger(seq) || !(inner instanceof Uint8Array)) {
+      const [, rawId, runId, seq, inner] = tuple as [number, unknown, number, number, unknown];
+      const memberId = entryId(rawId);
+      if (memberId === undefined || !Number.isSafeInteger(runId) || !Number.isSafeInteger(seq) || !(inner instanceof Uint8Array)) {
         throw new Error('entry command: malformed forwarded command');
       }
       const cmd = decodeEntryCommand(inner);
@@ -174,11 +188,13 @@ export function checkForwardable(v: unknown): ForwardableCommand | string {
         return (err as Error).message;
       }
     case 'peers': {
-      const { memberId, peerURLs } = c;
-      if (!Number.isSafeInteger(memberId) || !Array.isArray(peerURLs) || peerURLs.length > 64 || !peerURLs.every((u) => typeof u === 'string' && u.length <= 1024)) {
+      // In a peer's JSON the id is a hex string (JSON numbers cannot hold 64 bits); a bigint from memory.
+      const { peerURLs } = c;
+      const memberId = typeof c['memberId'] === 'string' ? parseMemberId(c['memberId']) : typeof c['memberId'] === 'bigint' ? entryId(c['memberId']) : undefined;
+      if (memberId === undefined || !Array.isArray(peerURLs) || peerURLs.length > 64 || !peerURLs.every((u) => typeof u === 'string' && u.length <= 1024)) {
         return 'peers: malformed';
       }
-      return { kind: 'peers', memberId: memberId as number, peerURLs: peerURLs as string[] };
+      return { kind: 'peers', memberId, peerURLs: peerURLs as string[] };
     }
     default:
       return `kind ${String(c['kind'])} cannot be forwarded`;
@@ -199,7 +215,7 @@ function canonicalKey(path: string): boolean {
  */
 export interface MemberChange {
   change: 'add' | 'remove';
-  memberId: number;
+  memberId: bigint;
   peerURLs: string[];
 }
 
@@ -217,7 +233,8 @@ export function decodeMemberChange(data: Uint8Array): MemberChange {
   if (!Array.isArray(tuple) || tuple.length !== 3) throw new Error('member change: not a tuple of 3');
   const [type, memberId, peerURLs] = tuple as [unknown, unknown, unknown];
   if (type !== CONF_CHANGE_ADD && type !== CONF_CHANGE_REMOVE) throw new Error(`member change: unknown type ${String(type)}`);
-  if (!Number.isSafeInteger(memberId) || (memberId as number) <= 0) throw new Error('member change: bad member id');
+  const id = entryId(memberId);
+  if (id === undefined) throw new Error('member change: bad member id');
   if (!Array.isArray(peerURLs) || peerURLs.length > MAX_MEMBER_PEER_URLS || !peerURLs.every((u) => typeof u === 'string')) throw new Error('member change: bad peer URLs');
-  return { change: type === CONF_CHANGE_ADD ? 'add' : 'remove', memberId: memberId as number, peerURLs: peerURLs as string[] };
+  return { change: type === CONF_CHANGE_ADD ? 'add' : 'remove', memberId: id, peerURLs: peerURLs as string[] };
 }

@@ -32,7 +32,7 @@ interface Waiter {
 }
 
 export interface ForwarderOptions {
-  memberId: number;
+  memberId: bigint;
   clusterIdHex: string;
   /** This run's id: entries forwarded by an earlier run never answer this run's clients. */
   runId: number;
@@ -41,8 +41,8 @@ export interface ForwarderOptions {
    * proposes a forwarded write only after this member confirmed the token at its own peer URL.
    */
   token: string;
-  leaderId: () => number;
-  peerURLs: (memberId: number) => readonly string[];
+  leaderId: () => bigint;
+  peerURLs: (memberId: bigint) => readonly string[];
   peerClient: PeerClient;
   timers: MemberTimers;
   logger: Logger;
@@ -64,7 +64,7 @@ export class Forwarder {
 
   forward(cmd: ForwardableCommand, notLeader: () => NotLeaderError): Promise<EntryResult> {
     const lead = this.o.leaderId();
-    const url = lead === 0 || lead === this.o.memberId ? undefined : this.o.peerURLs(lead)[0];
+    const url = lead === 0n || lead === this.o.memberId ? undefined : this.o.peerURLs(lead)[0];
     if (url === undefined) return Promise.reject(notLeader());
     if (this.waiters.size >= this.o.maxPending) return Promise.reject(new ProposalError(TOO_MANY_REQUESTS));
     const seq = ++this.seq;
@@ -132,10 +132,10 @@ export class Forwarder {
 
 export interface ForwardedProposalsOptions {
   clusterIdHex: string;
-  selfId: number;
-  isMember: (id: number) => boolean;
+  selfId: bigint;
+  isMember: (id: bigint) => boolean;
   /** A member's registered peer URLs (where its token is confirmed). */
-  peerURLs: (id: number) => readonly string[];
+  peerURLs: (id: bigint) => readonly string[];
   peerClient: PeerClient;
   timeoutMs: number;
   /** Proposes on this member (the leader); rejects with NotLeaderError when it does not lead. */
@@ -152,7 +152,7 @@ export interface ForwardedProposalsOptions {
  */
 export class ForwardedProposals {
   /** The confirmed token of each member (its current run). */
-  private readonly confirmed = new Map<number, string>();
+  private readonly confirmed = new Map<bigint, string>();
   /** Confirmations in flight, by member and token. */
   private readonly confirming = new Map<string, Promise<boolean>>();
 
@@ -193,7 +193,7 @@ export class ForwardedProposals {
     }
   }
 
-  private confirm(from: number, token: string): Promise<boolean> {
+  private confirm(from: bigint, token: string): Promise<boolean> {
     const key = `${from}:${token}`;
     let p = this.confirming.get(key);
     if (p !== undefined) return p;

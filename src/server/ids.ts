@@ -1,32 +1,25 @@
-// Member and cluster ids computed as etcd computes them (membership.NewMember, RaftCluster.genID),
-// then truncated to their low 53 bits so that they are exact JS numbers (raft node ids are numbers).
-// So our id is always etcd's id with the top 11 bits cleared: `8e9e05c52164694d` -> `1e05c52164694d`.
+// Member and cluster ids exactly as etcd 3.4 computes them (membership.NewMember,
+// RaftCluster.genID): unsigned 64-bit integers, held as bigint, written as etcd writes them
+// (types.ID.String(): lower-case hex without leading zeros, e.g. `8e9e05c52164694d`).
 import { createHash } from 'node:crypto';
 
 /** etcd's types.ID.String(): lowercase hex without zero padding (one definition, shared with the peer protocol). */
 export { formatId } from '../transport/protocol.js';
 
-const ID_MASK_53 = (1n << 53n) - 1n;
-
 function sha1First8(data: Buffer): bigint {
   return createHash('sha1').update(data).digest().readBigUInt64BE(0);
 }
 
-/** etcd's 64-bit member id: sha1(sorted peer URLs ++ cluster token), first 8 bytes. */
-function etcdMemberId64(peerURLs: readonly string[], clusterToken: string): bigint {
-  const sorted = [...peerURLs].sort();
-  return sha1First8(Buffer.from(sorted.join('') + clusterToken, 'utf8'));
-}
-
-/** Truncates to 53 bits; 0 means "none" in raft, so it is never returned. */
-function truncate53(id64: bigint): number {
-  const id = Number(id64 & ID_MASK_53);
-  if (id === 0) throw new Error('ids: a member id truncated to 0; change --initial-cluster-token');
+/** 0 means "none" in raft: an id is never 0 (etcd would not start either: a 1 in 2^64 chance). */
+function nonZero(id: bigint): bigint {
+  if (id === 0n) throw new Error('ids: a member id computed to 0; change --initial-cluster-token');
   return id;
 }
 
-export function computeMemberId(peerURLs: readonly string[], clusterToken: string): number {
-  return truncate53(etcdMemberId64(peerURLs, clusterToken));
+/** etcd's member id: sha1(sorted peer URLs joined with "" ++ cluster token), first 8 bytes, big-endian. */
+export function computeMemberId(peerURLs: readonly string[], clusterToken: string): bigint {
+  const sorted = [...peerURLs].sort();
+  return nonZero(sha1First8(Buffer.from(sorted.join('') + clusterToken, 'utf8')));
 }
 
 /**
@@ -34,26 +27,26 @@ export function computeMemberId(peerURLs: readonly string[], clusterToken: strin
  * peer URLs, the cluster token and the Unix time in seconds), so that a member removed and added
  * again with the same peer URLs gets a new id (a removed id never comes back).
  */
-export function computeAddedMemberId(peerURLs: readonly string[], clusterToken: string, nowMs: number): number {
+export function computeAddedMemberId(peerURLs: readonly string[], clusterToken: string, nowMs: number): bigint {
   const sorted = [...peerURLs].sort();
-  return truncate53(sha1First8(Buffer.from(sorted.join('') + clusterToken + String(Math.floor(nowMs / 1000)), 'utf8')));
+  return nonZero(sha1First8(Buffer.from(sorted.join('') + clusterToken + String(Math.floor(nowMs / 1000)), 'utf8')));
 }
 
-/**
- * etcd's cluster id: sha1 over the members' 64-bit ids, sorted, big-endian; computed from etcd's
- * full ids (so it equals etcd's cluster id truncated), then truncated.
- */
-export function computeClusterId(members: readonly { peerURLs: readonly string[] }[], clusterToken: string): number {
-  const ids = members.map((m) => etcdMemberId64(m.peerURLs, clusterToken)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+/** etcd's cluster id: sha1 over the members' ids, sorted ascending, each 8 bytes big-endian; first 8 bytes. */
+export function computeClusterId(members: readonly { peerURLs: readonly string[] }[], clusterToken: string): bigint {
+  const ids = members.map((m) => computeMemberId(m.peerURLs, clusterToken)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const buf = Buffer.alloc(8 * ids.length);
   ids.forEach((id, i) => buf.writeBigUInt64BE(id, 8 * i));
-  return truncate53(sha1First8(buf));
+  return nonZero(sha1First8(buf));
 }
 
 /**
  * A member id as a client or peer writes it in a path or body (`/v2/members/<id>`, a publish
- * request): formatId's form only (lowercase hex, at most 14 digits); undefined otherwise.
+ * request): lower-case hex, 1 to 16 digits, not zero (etcd's types.IDFromString parses base 16
+ * into a uint64); undefined otherwise.
  */
-export function parseMemberId(text: string): number | undefined {
-  return /^[0-9a-f]{1,14}$/.test(text) ? parseInt(text, 16) : undefined;
+export function parseMemberId(text: string): bigint | undefined {
+  if (!/^[0-9a-f]{1,16}$/.test(text)) return undefined;
+  const id = BigInt(`0x${text}`);
+  return id === 0n ? undefined : id;
 }

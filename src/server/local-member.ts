@@ -17,8 +17,8 @@ import { formatId } from './ids.js';
 
 export interface LocalMemberOptions {
   name: string;
-  memberId: number;
-  clusterId: number;
+  memberId: bigint;
+  clusterId: bigint;
   peerURLs: readonly string[];
   clientURLs: readonly string[];
   logger: Logger;

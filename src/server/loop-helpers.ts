@@ -7,13 +7,13 @@ import type { Status } from '../raft/status.js';
  * The follower to hand leadership to: a voter that was recently active, with the longest log
  * (the least to catch up, so the transfer finishes fastest); undefined when there is none.
  */
-export function chooseTransferee(status: Status, selfId: number): number | undefined {
+export function chooseTransferee(status: Status, selfId: bigint): bigint | undefined {
   // Recently active followers first. Right after a CheckQuorum round every flag is cleared until
   // the next answers arrive (the member simulator stopped a leader in that window, seed 2319):
   // then the most caught-up follower, active or not (raft gives the transfer up after an
   // election timeout if it does not answer).
-  const pick = (activeOnly: boolean): number | undefined => {
-    let best: { id: number; match: number } | undefined;
+  const pick = (activeOnly: boolean): bigint | undefined => {
+    let best: { id: bigint; match: number } | undefined;
     for (const p of status.progress) {
       if (p.id === selfId || p.isLearner || (activeOnly && !p.recentActive)) continue;
       if (best === undefined || p.match > best.match || (p.match === best.match && p.id < best.id)) best = { id: p.id, match: p.match };

@@ -69,24 +69,24 @@ export interface RaftMemberOptions {
 /** What a member sends raft messages with: PeerTransport in the binary. */
 export interface PeerNetwork {
   send(messages: readonly Message[]): void;
-  updatePeer(id: number, urls: readonly string[]): Promise<void> | void;
+  updatePeer(id: bigint, urls: readonly string[]): Promise<void> | void;
   /** A member left the cluster: nothing more is sent to it. */
-  removePeer?(id: number): Promise<void> | void;
+  removePeer?(id: bigint): Promise<void> | void;
   close(): Promise<void>;
 }
 
 export interface PeerNetworkOptions {
-  selfId: number;
-  clusterId: number;
-  peers: ReadonlyMap<number, readonly string[]>;
+  selfId: bigint;
+  clusterId: bigint;
+  peers: ReadonlyMap<bigint, readonly string[]>;
   limits: Partial<TransportLimits>;
-  onUnreachable: (id: number) => void;
+  onUnreachable: (id: bigint) => void;
   /** How a snapshot sent to a peer ended (raft resumes replication to it, or probes again). */
-  onSnapshotStatus: (id: number, status: 'finish' | 'failure', durationMs: number) => void;
+  onSnapshotStatus: (id: bigint, status: 'finish' | 'failure', durationMs: number) => void;
   /** A peer answered 410 Gone: this member was removed from the cluster (it leaves). */
-  onRemovedByPeer?: (id: number) => void;
+  onRemovedByPeer?: (id: bigint) => void;
   /** A request to a peer was answered (etcd's ActiveSince, for the strict reconfiguration checks). */
-  onRoundTrip?: (id: number, ms: number) => void;
+  onRoundTrip?: (id: bigint, ms: number) => void;
 }
 
 export interface MemberObserver {

@@ -39,7 +39,7 @@ export class MemberStats {
     this.lastTotals = t;
   }
 
-  self(name: string, idHex: string, role: Role, leaderId: number): SelfStats {
+  self(name: string, idHex: string, role: Role, leaderId: bigint): SelfStats {
     const totals = this.transport.totals();
     return {
       name,
@@ -47,7 +47,7 @@ export class MemberStats {
       state: role,
       startTime: formatExpiration(this.startTimeMs),
       leaderInfo: {
-        leader: leaderId === 0 ? '0' : formatId(leaderId),
+        leader: leaderId === 0n ? '0' : formatId(leaderId),
         uptime: formatGoDurationMs(this.clock() - this.leaderSinceMs),
         startTime: formatExpiration(this.leaderSinceMs),
       },
@@ -60,7 +60,7 @@ export class MemberStats {
   }
 
   /** The leader's view of its followers: round-trip latency (ms) and request outcomes. */
-  leader(selfIdHex: string, followerIds: readonly number[]): LeaderStats {
+  leader(selfIdHex: string, followerIds: readonly bigint[]): LeaderStats {
     const followers: Record<string, FollowerStats> = {};
     for (const id of followerIds) {
       const c = this.transport.peer(id);

@@ -4,11 +4,12 @@
 // A raft snapshot carries all of it (state() / restoreFrom(), through MemberStateMachine).
 import type { InitialMember } from '../config.js';
 import type { MemberInfo } from './backend.js';
+import { compareIds, isNodeId } from '../raft/messages.js';
 import { formatId } from './ids.js';
 
 export interface MemberRecord {
-  /** Raft node id: positive, at most 53 bits. */
-  id: number;
+  /** Raft node id: etcd's 64-bit member id, positive. */
+  id: bigint;
   name: string;
   /** Sorted (applyPeerURLs sorts; --initial-cluster's are canonical and sorted). */
   peerURLs: string[];
@@ -24,16 +25,16 @@ export interface MembershipState {
   members: MemberRecord[];
   clusterVersion: string | null;
   /** Members removed through the log (etcd's removed_members): never members again. Ascending. */
-  removed?: number[];
+  removed?: bigint[];
 }
 
 export class Membership {
-  private readonly byId = new Map<number, MemberRecord>();
+  private readonly byId = new Map<bigint, MemberRecord>();
   /** The cluster version decided by a leader and applied from the log; null until then. */
   clusterVersion: string | null = null;
 
   /** Ids removed through the log (etcd's RemovedMemberStoreKey): refused forever after. */
-  private readonly removedIds = new Set<number>();
+  private readonly removedIds = new Set<bigint>();
 
   /**
    * The initial cluster's members, or none: a member that joined a running cluster (or restarts
@@ -47,47 +48,47 @@ export class Membership {
     }
   }
 
-  ids(): number[] {
-    return [...this.byId.keys()].sort((a, b) => a - b);
+  ids(): bigint[] {
+    return [...this.byId.keys()].sort(compareIds);
   }
 
-  has(id: number): boolean {
+  has(id: bigint): boolean {
     return this.byId.has(id);
   }
 
-  isRemoved(id: number): boolean {
+  isRemoved(id: bigint): boolean {
     return this.removedIds.has(id);
   }
 
   /** Every id ever removed, ascending. */
-  removed(): number[] {
-    return [...this.removedIds].sort((a, b) => a - b);
+  removed(): bigint[] {
+    return [...this.removedIds].sort(compareIds);
   }
 
   /**
    * A member added through the log (or named by a bootstrap entry): a record with its peer URLs
    * and no attributes yet. Returns false (and changes nothing) for an id already a member.
    */
-  add(id: number, peerURLs: readonly string[]): boolean {
+  add(id: bigint, peerURLs: readonly string[]): boolean {
     if (this.byId.has(id)) return false;
     this.byId.set(id, { id, name: '', peerURLs: [...peerURLs].sort(), clientURLs: [], published: false });
     return true;
   }
 
   /** A member removed through the log: gone, and its id never comes back. */
-  remove(id: number): boolean {
+  remove(id: bigint): boolean {
     this.removedIds.add(id);
     return this.byId.delete(id);
   }
 
   /** The member (other than `exceptId`) that uses one of these peer URLs, if any. */
-  peerURLOwner(peerURLs: readonly string[], exceptId?: number): number | undefined {
+  peerURLOwner(peerURLs: readonly string[], exceptId?: bigint): bigint | undefined {
     for (const m of this.byId.values()) if (m.id !== exceptId && m.peerURLs.some((u) => peerURLs.includes(u))) return m.id;
     return undefined;
   }
 
   /** Applies published attributes; attributes of an unknown member are ignored (deterministically). */
-  applyAttributes(id: number, name: string, clientURLs: readonly string[]): boolean {
+  applyAttributes(id: bigint, name: string, clientURLs: readonly string[]): boolean {
     const m = this.byId.get(id);
     if (m === undefined) return false;
     m.name = name;
@@ -97,7 +98,7 @@ export class Membership {
   }
 
   /** Replaces a member's peer URLs; false for an unknown member (ignored, deterministically). */
-  applyPeerURLs(id: number, peerURLs: readonly string[]): boolean {
+  applyPeerURLs(id: bigint, peerURLs: readonly string[]): boolean {
     const m = this.byId.get(id);
     if (m === undefined) return false;
     m.peerURLs = [...peerURLs].sort();
@@ -105,7 +106,7 @@ export class Membership {
   }
 
   /** Whether the applied attributes of `id` are exactly these. */
-  publishedAs(id: number, name: string, clientURLs: readonly string[]): boolean {
+  publishedAs(id: bigint, name: string, clientURLs: readonly string[]): boolean {
     const m = this.byId.get(id);
     if (m === undefined || !m.published || m.name !== name) return false;
     const sorted = [...clientURLs].sort();
@@ -118,16 +119,16 @@ export class Membership {
     return true;
   }
 
-  peerURLs(id: number): string[] {
+  peerURLs(id: bigint): string[] {
     return [...(this.byId.get(id)?.peerURLs ?? [])];
   }
 
   /** A member's published client URLs, not copied (empty for an unknown member or before it published). */
-  clientURLs(id: number): readonly string[] {
+  clientURLs(id: bigint): readonly string[] {
     return this.byId.get(id)?.clientURLs ?? [];
   }
 
-  info(id: number): MemberInfo | null {
+  info(id: bigint): MemberInfo | null {
     const m = this.byId.get(id);
     if (m === undefined) return null;
     return { id: formatId(m.id), name: m.name, peerURLs: [...m.peerURLs], clientURLs: [...m.clientURLs] };
@@ -147,7 +148,7 @@ export class Membership {
 
   /**
    * Checks that `v` is a MembershipState this code could have written: at least one member,
-   * positive safe-integer ids, strictly ascending (so distinct), strings where strings belong.
+   * positive 64-bit (bigint) ids, strictly ascending (so distinct), strings where strings belong.
    * Returns a copy; throws an Error naming the problem.
    */
   static checkState(v: unknown): MembershipState {
@@ -158,20 +159,22 @@ export class Membership {
     const { members, clusterVersion, removed } = v as { members?: unknown; clusterVersion?: unknown; removed?: unknown };
     if (clusterVersion !== null && typeof clusterVersion !== 'string') bad('cluster version');
     if (!Array.isArray(members) || members.length === 0) bad('no members');
-    if (removed !== undefined && (!Array.isArray(removed) || !removed.every((id) => Number.isSafeInteger(id) && (id as number) > 0))) bad('removed members');
+    // Ids are bigints; a snapshot written before 64-bit ids holds numbers: widened (widenId).
+    if (removed !== undefined && (!Array.isArray(removed) || !removed.map(widenId).every((id) => isNodeId(id)))) bad('removed members');
     const out: MemberRecord[] = [];
     for (const m of members as unknown[]) {
       if (typeof m !== 'object' || m === null) bad('member');
       const r = m as Partial<Record<keyof MemberRecord, unknown>>;
-      if (!Number.isSafeInteger(r.id) || (r.id as number) <= 0) bad('member id');
-      const id = r.id as number;
+      const wide = widenId(r.id);
+      if (!isNodeId(wide)) bad('member id');
+      const id = wide as bigint;
       if (out.length > 0 && id <= out[out.length - 1]!.id) bad(`member ${formatId(id)} out of order`);
       if (typeof r.name !== 'string' || !isStringList(r.peerURLs) || !isStringList(r.clientURLs) || typeof r.published !== 'boolean') {
         bad(`member ${formatId(id)}`);
       }
-      out.push(copyRecord(r as MemberRecord));
+      out.push(copyRecord({ ...(r as MemberRecord), id }));
     }
-    const removedIds = removed === undefined ? [] : [...(removed as number[])].sort((a, b) => a - b);
+    const removedIds = removed === undefined ? [] : [...(removed as unknown[]).map(widenId) as bigint[]].sort(compareIds);
     return removedIds.length === 0 ? { members: out, clusterVersion: clusterVersion as string | null } : { members: out, clusterVersion: clusterVersion as string | null, removed: removedIds };
   }
 
@@ -190,6 +193,11 @@ export class Membership {
     this.removedIds.clear();
     for (const id of checked.removed ?? []) this.removedIds.add(id);
   }
+}
+
+/** An id read from a snapshot: a number (written before ids were 64-bit) becomes a bigint; anything else is returned as it is. */
+export function widenId(v: unknown): unknown {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? BigInt(v) : v;
 }
 
 function copyRecord(m: MemberRecord): MemberRecord {

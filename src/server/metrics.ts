@@ -11,7 +11,7 @@ export interface MetricSources {
   committedIndex: () => number;
   appliedIndex: () => number;
   pendingProposals: () => number;
-  peers: () => number[];
+  peers: () => bigint[];
   transport: TransportStats;
   /** Whether to add the process metrics (CPU, memory, event loop); one per process is enough. */
   processMetrics?: boolean;
@@ -141,9 +141,9 @@ function transportCounter(
   label: 'To' | 'From',
   registers: Registry[],
   sources: MetricSources,
-  value: (peerId: number) => number,
+  value: (peerId: bigint) => number,
 ): void {
-  const seen = new Map<number, number>();
+  const seen = new Map<bigint, number>();
   new Counter({
     name,
     help,

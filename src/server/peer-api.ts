@@ -61,7 +61,7 @@ export function createHttpPeerClient(tls?: ClientTLSOptions): PeerClient {
       const res = await request(`${baseURL.replace(/\/$/, '')}${req.path}`, {
         method: req.method as Dispatcher.HttpMethod,
         headers,
-        body: req.json === undefined ? null : JSON.stringify(req.json),
+        body: req.json === undefined ? null : peerJsonText(req.json),
         signal: AbortSignal.timeout(timeoutMs),
         dispatcher: agent,
         headersTimeout: timeoutMs,
@@ -79,6 +79,14 @@ export function createHttpPeerClient(tls?: ClientTLSOptions): PeerClient {
 
 /** The peer client of a member without peer TLS (one for the process). */
 export const httpPeerClient: PeerClient = createHttpPeerClient();
+
+/**
+ * A peer request's or answer's JSON text. The only bigints in peer JSON are member and cluster
+ * ids: written as etcd writes ids, lower-case hex strings (a JSON number cannot hold 64 bits).
+ */
+export function peerJsonText(v: unknown): string {
+  return JSON.stringify(v, (_key, x: unknown) => (typeof x === 'bigint' ? x.toString(16) : x));
+}
 
 /** Parses a reply's body as JSON; undefined when it is not JSON. */
 export function replyJson(reply: PeerApiReply): unknown {
@@ -126,7 +134,7 @@ function writeReply(res: ServerResponse, reply: PeerApiResponse): void {
   for (const [k, v] of Object.entries(reply.headers ?? {})) res.setHeader(k, v);
   if (reply.json !== undefined) {
     res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify(reply.json));
+    res.end(peerJsonText(reply.json));
   } else if (reply.text !== undefined) {
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end(`${reply.text}\n`);

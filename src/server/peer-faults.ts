@@ -19,7 +19,7 @@
 // answers 404, as for any path it does not serve.
 import crypto from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { MessageType, type Message } from '../raft/messages.js';
+import { compareIds, MessageType, type Message } from '../raft/messages.js';
 
 export const PEER_FAULTS_PATH = '/debug/raft/faults';
 const MAX_BODY_BYTES = 4096;
@@ -30,9 +30,9 @@ export const MAX_DELAY_MS = 60_000;
 export const MAX_DELAYED_MESSAGES = 10_000;
 
 export class PeerFaults {
-  private blackholed = new Set<number>();
+  private blackholed = new Set<bigint>();
   /** Peer id -> ms its raft messages wait before they leave. */
-  private delays = new Map<number, number>();
+  private delays = new Map<bigint, number>();
   /** Raft messages dropped so far, each way. */
   droppedOut = 0;
   droppedIn = 0;
@@ -47,31 +47,31 @@ export class PeerFaults {
     return this.blackholed.size > 0 || this.delays.size > 0;
   }
 
-  blackhole(ids: Iterable<number>): void {
+  blackhole(ids: Iterable<bigint>): void {
     this.blackholed = new Set(ids);
   }
 
-  delay(entries: Iterable<readonly [number, number]>): void {
+  delay(entries: Iterable<readonly [bigint, number]>): void {
     this.delays = new Map(entries);
   }
 
-  delayList(): [number, number][] {
-    return [...this.delays].sort((a, b) => a[0] - b[0]);
+  delayList(): [bigint, number][] {
+    return [...this.delays].sort((a, b) => compareIds(a[0], b[0]));
   }
 
-  blocks(id: number): boolean {
+  blocks(id: bigint): boolean {
     return this.blackholed.has(id);
   }
 
-  list(): number[] {
-    return [...this.blackholed].sort((a, b) => a - b);
+  list(): bigint[] {
+    return [...this.blackholed].sort(compareIds);
   }
 
   /**
    * The messages that may leave now; those to a delayed peer are handed to `sendLater` after their
    * delay instead. `onSnapDropped` hears of each MsgSnap dropped (raft must be told it failed).
    */
-  outgoing(msgs: readonly Message[], onSnapDropped: (to: number) => void, sendLater?: (msgs: Message[]) => void): readonly Message[] {
+  outgoing(msgs: readonly Message[], onSnapDropped: (to: bigint) => void, sendLater?: (msgs: Message[]) => void): readonly Message[] {
     if (!this.active) return msgs;
     const out: Message[] = [];
     const later = new Map<number, Message[]>();
@@ -100,14 +100,14 @@ export class PeerFaults {
   }
 
   /** Whether a batch from `from` is dropped. */
-  dropsIncoming(from: number, count: number): boolean {
+  dropsIncoming(from: bigint, count: number): boolean {
     if (!this.blackholed.has(from)) return false;
     this.droppedIn += count;
     return true;
   }
 }
 
-const hex = (id: number): string => id.toString(16);
+const hex = (id: bigint): string => id.toString(16);
 
 /** The route; `token` is the member's faults token. */
 export function peerFaultsRoute(faults: PeerFaults, token: string): (req: IncomingMessage, res: ServerResponse) => void {
@@ -145,12 +145,12 @@ export function peerFaultsRoute(faults: PeerFaults, token: string): (req: Incomi
     });
     req.on('end', () => {
       if (bytes > MAX_BODY_BYTES) return send(res, 413, { message: `body over ${MAX_BODY_BYTES} bytes` });
-      let ids: number[];
-      let delays: [number, number][];
-      const id = (x: unknown): number => {
+      let ids: bigint[];
+      let delays: [bigint, number][];
+      const id = (x: unknown): bigint => {
         if (typeof x !== 'string' || !HEX_ID.test(x)) throw new Error('bad');
-        const n = Number.parseInt(x, 16);
-        if (!Number.isSafeInteger(n) || n <= 0) throw new Error('bad');
+        const n = BigInt(`0x${x}`);
+        if (n <= 0n) throw new Error('bad');
         return n;
       };
       try {
@@ -160,7 +160,7 @@ export function peerFaultsRoute(faults: PeerFaults, token: string): (req: Incomi
         ids = list.map(id);
         const d = body.delay ?? {};
         if (typeof d !== 'object' || d === null || Array.isArray(d) || Object.keys(d).length > MAX_IDS) throw new Error('bad');
-        delays = Object.entries(d).map(([k, ms]): [number, number] => {
+        delays = Object.entries(d).map(([k, ms]): [bigint, number] => {
           if (!Number.isInteger(ms) || (ms as number) < 1 || (ms as number) > MAX_DELAY_MS) throw new Error('bad');
           return [id(k), ms as number];
         });

@@ -40,15 +40,15 @@ export interface PublishedAttributes {
 }
 
 export interface PublisherOptions {
-  memberId: number;
-  clusterId: number;
+  memberId: bigint;
+  clusterId: bigint;
   name: string;
   clientURLs: readonly string[];
   /** This run's id (random, below 2^53). */
   runId: number;
   membership: Membership;
   logger: Logger;
-  leaderId: () => number;
+  leaderId: () => bigint;
   isLeader: () => boolean;
   proposeAttributes: (cmd: EntryCommand) => Promise<ApplyResult>;
   timers: MemberTimers;
@@ -78,7 +78,7 @@ export class Publisher {
    */
   private readonly proposing = new Map<string, Promise<void>>();
   /** The last publish applied of each member: its run and index (one entry per member). */
-  private readonly appliedRuns = new Map<number, { runId: number; index: number }>();
+  private readonly appliedRuns = new Map<bigint, { runId: number; index: number }>();
 
   constructor(options: PublisherOptions) {
     this.o = options;
@@ -114,7 +114,7 @@ export class Publisher {
   }
 
   /** Called for every applied attributes entry, with its index. */
-  onApplied(memberId: number, runId: number | undefined, index?: number): void {
+  onApplied(memberId: bigint, runId: number | undefined, index?: number): void {
     if (runId !== undefined && index !== undefined && this.o.membership.has(memberId)) this.appliedRuns.set(memberId, { runId, index });
     if (memberId !== this.o.memberId || runId !== this.o.runId || this.ownApplied) return;
     this.markPublished();
@@ -141,7 +141,7 @@ export class Publisher {
         await this.o.proposeAttributes({ kind: 'attrs', memberId: this.o.memberId, name: attrs.name, clientURLs: attrs.clientURLs, runId: attrs.runId });
       } else {
         const lead = this.o.leaderId();
-        const url = lead === 0 ? undefined : this.o.membership.peerURLs(lead)[0];
+        const url = lead === 0n ? undefined : this.o.membership.peerURLs(lead)[0];
         if (url === undefined) return;
         const res = await this.o.peerClient.request(
           url,
@@ -172,7 +172,7 @@ export class Publisher {
     if (req.headers[HEADER_CLUSTER_ID] !== this.clusterIdHex) return { status: 412, json: { message: CLUSTER_ID_MISMATCH_TEXT } };
     const claimed = parseAttributes(req.body);
     if (typeof claimed === 'string') return refuse(this.o.logger, 400, claimed);
-    const id = parseMemberId(claimed.id) as number;
+    const id = parseMemberId(claimed.id) as bigint;
     if (!this.o.membership.has(id) || id === this.o.memberId) return refuse(this.o.logger, 400, `${claimed.id} is not another member of this cluster`);
     if (parseMemberId(req.headers[HEADER_FROM] ?? '') !== id) return refuse(this.o.logger, 400, `a member publishes only its own attributes (${HEADER_FROM} is ${req.headers[HEADER_FROM] ?? 'missing'})`);
     if (!this.o.isLeader()) return { status: 503, json: { message: 'not the leader' } };

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ProgressState } from '../raft/progress.js';
 import type { Status } from '../raft/status.js';
-import { EntryType, type Entry } from '../raft/messages.js';
+import { compareIds, EntryType, type Entry } from '../raft/messages.js';
 import type { EventSink, RaftEvents } from './raft-events.js';
 
 export const RAFT_STATUS_PATH = '/debug/raft/status';
@@ -59,11 +59,11 @@ const progressStateName: Record<ProgressState, string> = {
   [ProgressState.Snapshot]: 'StateSnapshot',
 };
 
-const hex = (id: number): string => id.toString(16);
+const hex = (id: bigint): string => id.toString(16);
 
 /** etcd's raft.status JSON, with the extras appended after its own keys. */
 export function raftStatusJSON(s: Status, x: RaftStatusExtras): string {
-  const progress = [...s.progress].sort((a, b) => a.id - b.id).map((p) => `${JSON.stringify(hex(p.id))}:{"match":${p.match},"next":${p.next},"state":${JSON.stringify(progressStateName[p.state])}}`);
+  const progress = [...s.progress].sort((a, b) => compareIds(a.id, b.id)).map((p) => `${JSON.stringify(hex(p.id))}:{"match":${p.match},"next":${p.next},"state":${JSON.stringify(progressStateName[p.state])}}`);
   return (
     `{"id":"${hex(s.id)}","term":${s.term},"vote":"${hex(s.vote)}","commit":${s.commit},"lead":"${hex(s.lead)}",` +
     `"raftState":${JSON.stringify(s.role)},"applied":${s.applied},"progress":{${progress.join(',')}},"leadtransferee":"${hex(s.leadTransferee)}",` +

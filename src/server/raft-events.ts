@@ -46,8 +46,8 @@ export interface EventSink {
 export interface RaftEventsState {
   role: string;
   term: number;
-  lead: number;
-  vote: number;
+  lead: bigint;
+  vote: bigint;
   commit: number;
   applied: number;
 }
@@ -76,7 +76,7 @@ interface Frame {
   text: string;
 }
 
-const hex = (id: number): string => id.toString(16);
+const hex = (id: bigint): string => id.toString(16);
 
 export class RaftEvents {
   /** Events built since the hub was created (tests check it stays 0 while nobody listens). */
@@ -113,7 +113,7 @@ export class RaftEvents {
   private linkWindowStart = -Infinity;
   private readonly linkCounts = new Map<string, number>();
   private voteTerm = 0;
-  private vote = 0;
+  private vote = 0n;
 
   constructor(options: RaftEventsOptions) {
     this.timers = options.timers;
@@ -154,7 +154,7 @@ export class RaftEvents {
     if (rd.softState !== undefined) this.role(rd.softState.role, rd.hardState?.term ?? term, rd.softState.lead);
     const hs = rd.hardState;
     if (hs !== undefined) {
-      if (hs.vote !== 0 && (hs.term !== this.voteTerm || hs.vote !== this.vote)) this.emit('vote', { term: hs.term, to: hex(hs.vote) });
+      if (hs.vote !== 0n && (hs.term !== this.voteTerm || hs.vote !== this.vote)) this.emit('vote', { term: hs.term, to: hex(hs.vote) });
       this.voteTerm = hs.term;
       this.vote = hs.vote;
     }
@@ -164,7 +164,7 @@ export class RaftEvents {
     if (hs !== undefined && hs.commit !== this.lastCommit) this.pendingCommitSet(hs.commit);
   }
 
-  role(role: string, term: number, lead: number): void {
+  role(role: string, term: number, lead: bigint): void {
     if (!this.enabled) return;
     this.emit('role', { role, term, lead: hex(lead) });
   }

@@ -40,7 +40,7 @@ import { ConfChangeType, isEmptySnapshot, MessageType, type ConfState, type Entr
 import type { MemoryStorage } from '../raft/storage.js';
 import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
-import type { RaftLogStore } from '../storage/index.js';
+import { isLegacyIdentity, legacyId, type RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
@@ -129,7 +129,7 @@ export class RaftMember implements ClientBackend {
   private readonly sm: MemberStateMachine;
   private readonly stats: MemberStats;
 
-  private softState: SoftState = { lead: 0, role: Role.Follower };
+  private softState: SoftState = { lead: 0n, role: Role.Follower };
   private syncInFlight = false;
   private versionInFlight = false;
   private readyScheduled = false;
@@ -156,9 +156,9 @@ export class RaftMember implements ClientBackend {
   /** Requests held until the member is ready to serve clients (bounded). */
   private readyWaiters: (() => void)[] = [];
   /** The peers the transport sends to (members other than this one), with their peer URLs. */
-  private readonly transportPeers = new Map<number, string[]>();
+  private readonly transportPeers = new Map<bigint, string[]>();
   /** Since when each peer has answered without interruption (etcd's ActiveSince; for strict reconfiguration checks). */
-  private readonly activeSince = new Map<number, number>();
+  private readonly activeSince = new Map<bigint, number>();
   /** The log index up to which the log is an old cluster's (--force-new-cluster); 0 otherwise. */
   private readonly forcedNewClusterAt: number;
   /** Set once this member applied its own removal. */
@@ -172,9 +172,9 @@ export class RaftMember implements ClientBackend {
    * addition it has not applied yet, e.g. cut off meanwhile): their raft messages are taken too,
    * as etcd's pipeline takes any sender's that is not removed. At most MAX_VOUCHED ids.
    */
-  private readonly vouched = new Set<number>();
+  private readonly vouched = new Set<bigint>();
   /** Unknown senders asked about: id -> when (a sender is asked about at most every VOUCH_RETRY_MS). */
-  private readonly vouchAsked = new Map<number, number>();
+  private readonly vouchAsked = new Map<bigint, number>();
   /** leaveAfterRemoval has begun. */
   private leaving = false;
   /** A membership change was applied: the commit index that covers it is fsynced at the next idle round. */
@@ -200,7 +200,16 @@ export class RaftMember implements ClientBackend {
     // A member that joined a running cluster has the ids the cluster gave it (its data dir's), as
     // etcd takes them from its WAL; it knows the members from the log and snapshots, not its flags.
     const joined = opened.metadata.joined === true;
-    const config: MemberConfig = joined ? { ...options.config, memberId: opened.metadata.memberId, clusterId: opened.metadata.clusterId } : options.config;
+    // A data dir written before ids were etcd's 64-bit ids holds their old 53-bit forms (the ids
+    // in its log, snapshots and ConfState too): the member keeps them, every initial member's
+    // id with it, as it ran before (the other members' dirs are as old, so the cluster agrees).
+    const legacy = !joined && isLegacyIdentity(opened.metadata, options.config);
+    const config: MemberConfig = joined
+      ? { ...options.config, memberId: opened.metadata.memberId, clusterId: opened.metadata.clusterId }
+      : legacy
+        ? { ...options.config, memberId: opened.metadata.memberId, clusterId: opened.metadata.clusterId, initialCluster: options.config.initialCluster.map((m) => ({ ...m, id: legacyId(m.id) })) }
+        : options.config;
+    if (legacy) options.logger.warn({ memberId: opened.metadata.memberId, clusterId: opened.metadata.clusterId }, 'the data dir was written before member ids were etcd\'s 64-bit ids: this member keeps its old ids');
     this.config = config;
     this.logger = options.logger;
     this.timers = options.timers ?? nodeTimers;
@@ -273,7 +282,7 @@ export class RaftMember implements ClientBackend {
     const joinedPeers = new Map((opened.joinedCluster ?? []).filter((m) => m.id !== config.memberId).map((m) => [m.id, m.peerURLs]));
     const membership = this.membership;
     const vouched = this.vouched;
-    const isMember = { has: (id: number) => membership.has(id) || ((joinedPeers.has(id) || vouched.has(id)) && !membership.isRemoved(id)) };
+    const isMember = { has: (id: bigint) => membership.has(id) || ((joinedPeers.has(id) || vouched.has(id)) && !membership.isRemoved(id)) };
     this.guardView = raftGuardView(config.memberId, isMember, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
 
     const peers = this.transportPeers;
@@ -291,18 +300,18 @@ export class RaftMember implements ClientBackend {
       backoffInitialMs: Math.min(100, backoffMaxMs),
       backoffMaxMs,
     };
-    const onUnreachable = (id: number): void => {
+    const onUnreachable = (id: bigint): void => {
       this.activeSince.delete(id);
       this.node.reportUnreachable(id);
       this.scheduleReady();
     };
-    const onSnapshotStatus = (id: number, status: 'finish' | 'failure', durationMs: number): void => {
+    const onSnapshotStatus = (id: bigint, status: 'finish' | 'failure', durationMs: number): void => {
       if (status === 'finish') this.metrics.snapshotSendSeconds.observe({ To: formatId(id) }, durationMs / 1000);
       (status === 'finish' ? this.metrics.snapshotSendSuccess : this.metrics.snapshotSendFailures).inc({ To: formatId(id) });
       this.node.reportSnapshot(id, status);
       this.scheduleReady();
     };
-    const onRemovedByPeer = (id: number): void => {
+    const onRemovedByPeer = (id: bigint): void => {
       if (this.stopped) return;
       // The peer applied the removal: it no longer needs this member to learn that it is committed.
       this.removalKnownAt ??= this.clock();
@@ -311,7 +320,7 @@ export class RaftMember implements ClientBackend {
       this.logger.warn({ peer: formatId(id) }, 'a peer says this member was removed from the cluster');
       this.leaveAfterRemoval();
     };
-    const onRoundTrip = (id: number, ms: number): void => {
+    const onRoundTrip = (id: bigint, ms: number): void => {
       if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
       this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
     };
@@ -420,7 +429,7 @@ export class RaftMember implements ClientBackend {
       });
     };
     this.metrics = new MemberMetrics({
-      hasLeader: () => this.softState.lead !== 0,
+      hasLeader: () => this.softState.lead !== 0n,
       isLeader: () => this.node.isLeader(),
       committedIndex: () => this.node.commitIndex,
       appliedIndex: () => this.sm.applied(),
@@ -464,12 +473,12 @@ export class RaftMember implements ClientBackend {
    */
   private adjustTicks(): void {
     const electionTicks = this.node.raft.electionTicks;
-    const reachable = new Set<number>();
-    const asking = new Set<number>();
+    const reachable = new Set<bigint>();
+    const asking = new Set<bigint>();
     let checks = 0;
     const timer = this.timers.setInterval(() => {
       checks++;
-      if (this.stopped || this.softState.lead !== 0 || checks > 100) {
+      if (this.stopped || this.softState.lead !== 0n || checks > 100) {
         timer.cancel();
         return;
       }
@@ -545,7 +554,7 @@ export class RaftMember implements ClientBackend {
     this.scheduleReady();
     const following = new Promise<void>((resolve) => this.followWaiters.push(resolve));
     await Promise.race([following, sleep(this.timers, 2 * this.config.electionTimeoutMs)]);
-    if (this.softState.lead === 0 || this.softState.lead === this.config.memberId) {
+    if (this.softState.lead === 0n || this.softState.lead === this.config.memberId) {
       this.logger.warn({ term: this.node.term, to: formatId(to) }, 'stopping: leadership was not handed over in time');
     }
   }
@@ -605,7 +614,7 @@ export class RaftMember implements ClientBackend {
 
   leader(): MemberInfo | null {
     const lead = this.softState.lead;
-    return lead === 0 ? null : this.membership.info(lead);
+    return lead === 0n ? null : this.membership.info(lead);
   }
 
   selfStats(): SelfStats {
@@ -678,7 +687,7 @@ export class RaftMember implements ClientBackend {
     return msgs.filter((m) => {
       if (m.type !== MessageType.MsgSnap || m.snapshot === undefined) return true;
       const { voters, learners } = m.snapshot.metadata.confState;
-      const names = (id: number): boolean => voters.includes(id) || learners.includes(id);
+      const names = (id: bigint): boolean => voters.includes(id) || learners.includes(id);
       if (names(m.to) && voters.includes(this.config.memberId)) return true;
       this.logger.info({ to: formatId(m.to), index: m.snapshot.metadata.index }, 'not sending a snapshot from before the recipient was added; the newer one is being taken');
       this.snapDropped(m.to);
@@ -687,7 +696,7 @@ export class RaftMember implements ClientBackend {
   }
 
   /** A MsgSnap to a blackholed peer is lost: raft hears that the send failed, as after a timeout. */
-  private readonly snapDropped = (to: number): void => {
+  private readonly snapDropped = (to: bigint): void => {
     queueMicrotask(() => {
       if (this.stopped) return;
       this.node.reportSnapshot(to, 'failure');
@@ -740,14 +749,14 @@ export class RaftMember implements ClientBackend {
    * safe (a voter not connected for the last 5 s), is refused with a 500 as etcd 3.4 answers it
    * ("etcdserver: not enough started members", "etcdserver: unhealthy cluster" in the log).
    */
-  private checkReconfiguration(change: 'add' | 'remove', target: number | undefined): void {
+  private checkReconfiguration(change: 'add' | 'remove', target: bigint | undefined): void {
     if (!this.node.isLeader()) throw this.notLeader();
     if (this.memberChangeInFlight) throw new MemberChangeError(500, 'Internal Server Error');
     if (this.config.strictReconfigCheck === false) return; // etcd: the checks run only with StrictReconfigCheck
     const voters = this.node.confState().voters;
-    const started = (ids: readonly number[]): number => ids.filter((id) => this.membership.has(id) && this.isStarted(id)).length;
+    const started = (ids: readonly bigint[]): number => ids.filter((id) => this.membership.has(id) && this.isStarted(id)).length;
     const now = this.timers.nowMs();
-    const connectedSince = (id: number): boolean => id === this.config.memberId || (this.activeSince.get(id) ?? Infinity) <= now - HEALTH_INTERVAL_MS;
+    const connectedSince = (id: bigint): boolean => id === this.config.memberId || (this.activeSince.get(id) ?? Infinity) <= now - HEALTH_INTERVAL_MS;
     let refusal: string | null = null;
     if (change === 'add') {
       // (etcd's IsReadyToAddVotingMember: a second member may join a cluster of one, as when restoring from a backup)
@@ -767,7 +776,7 @@ export class RaftMember implements ClientBackend {
   }
 
   /** etcd's Member.IsStarted: it published its name (this member counts as started). */
-  private isStarted(id: number): boolean {
+  private isStarted(id: bigint): boolean {
     return id === this.config.memberId || this.membership.info(id)?.name !== '';
   }
 
@@ -870,7 +879,7 @@ export class RaftMember implements ClientBackend {
     while (!this.stopped && this.clock() < deadline) {
       const known = this.removalKnownAt;
       if (known !== null && this.clock() - known >= settle) return;
-      if (this.node.isLeader() && this.node.raft.leadTransferee === 0) {
+      if (this.node.isLeader() && this.node.raft.leadTransferee === 0n) {
         const to = chooseTransferee(this.node.status(), this.config.memberId);
         if (to !== undefined) {
           this.node.transferLeader(to);
@@ -883,7 +892,7 @@ export class RaftMember implements ClientBackend {
   }
 
   /** A member's registered peer URLs; [] for an id that is not a member. */
-  private peerURLsOf(id: number): readonly string[] {
+  private peerURLsOf(id: bigint): readonly string[] {
     return this.membership.has(id) ? this.membership.peerURLs(id) : [];
   }
 
@@ -925,7 +934,7 @@ export class RaftMember implements ClientBackend {
 
   private leaderClientURLs(): readonly string[] {
     const lead = this.softState.lead;
-    if (lead === 0 || lead === this.config.memberId) return [];
+    if (lead === 0n || lead === this.config.memberId) return [];
     return this.membership.clientURLs(lead);
   }
 
@@ -939,7 +948,7 @@ export class RaftMember implements ClientBackend {
     // the transfer up (the transferee did not catch up within an election timeout, e.g. it is
     // stopping too). Not when it merely stopped leading: it steps down on the candidate's MsgVote,
     // and its vote leaves only once persisted; stopping then, a candidate of two never won.
-    if (this.followWaiters.length > 0 && this.node.isLeader() && this.node.raft.leadTransferee === 0) {
+    if (this.followWaiters.length > 0 && this.node.isLeader() && this.node.raft.leadTransferee === 0n) {
       for (const release of this.followWaiters.splice(0)) release();
     }
     this.reads.onTick();
@@ -950,7 +959,7 @@ export class RaftMember implements ClientBackend {
    * Raft messages from a peer (the transport's handler decoded and addressed them); also the
    * simulator's network delivers here.
    */
-  receivePeerMessages(msgs: readonly Message[], from: number): string | null {
+  receivePeerMessages(msgs: readonly Message[], from: bigint): string | null {
     if (this.stopped) return null;
     // A blackholed peer's messages are lost, as on a network that drops them (peer-faults.ts).
     if (this.faults?.active === true && this.faults.dropsIncoming(from, msgs.length)) return null;
@@ -985,7 +994,7 @@ export class RaftMember implements ClientBackend {
    * member lists stays refused. Bounded: one question per sender every VOUCH_RETRY_MS, at most
    * MAX_VOUCH_QUESTIONS senders asked about at once, at most MAX_VOUCHED senders taken.
    */
-  private askAboutSender(id: number): void {
+  private askAboutSender(id: bigint): void {
     const now = this.clock();
     const last = this.vouchAsked.get(id);
     if (this.vouched.has(id) || (last !== undefined && now - last < VOUCH_RETRY_MS) || this.vouched.size >= MAX_VOUCHED) return;
@@ -1134,17 +1143,17 @@ export class RaftMember implements ClientBackend {
     this.observer?.onSoftState?.(ss, this.node.term);
     if (ss.lead !== prev.lead) {
       this.stats.onLeaderChange();
-      if (ss.lead !== 0) this.metrics.leaderChanges.inc();
+      if (ss.lead !== 0n) this.metrics.leaderChanges.inc();
       this.logger.info(
-        { term: this.node.term, index: this.node.commitIndex, leader: ss.lead === 0 ? null : formatId(ss.lead), role: ss.role },
-        ss.lead === 0 ? 'lost the leader' : ss.lead === this.config.memberId ? 'became the leader' : 'following a new leader',
+        { term: this.node.term, index: this.node.commitIndex, leader: ss.lead === 0n ? null : formatId(ss.lead), role: ss.role },
+        ss.lead === 0n ? 'lost the leader' : ss.lead === this.config.memberId ? 'became the leader' : 'following a new leader',
       );
       this.reads.onLeaderChange();
     }
     if (prev.role === Role.Leader && ss.role !== Role.Leader) this.proposals.failAll(LEADER_CHANGED);
-    if (ss.lead !== 0 && ss.lead !== this.config.memberId) for (const release of this.followWaiters.splice(0)) release();
+    if (ss.lead !== 0n && ss.lead !== this.config.memberId) for (const release of this.followWaiters.splice(0)) release();
     if (ss.role === Role.Leader && prev.role !== Role.Leader) this.publisher.onBecameLeader();
-    else if (ss.lead !== 0 && ss.lead !== prev.lead) this.publisher.onLeaderKnown();
+    else if (ss.lead !== 0n && ss.lead !== prev.lead) this.publisher.onLeaderKnown();
   }
 
   // ---- snapshots and log compaction (etcd's triggerSnapshot / applySnapshot)

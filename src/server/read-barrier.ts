@@ -12,7 +12,7 @@ interface Waiter {
 }
 
 export interface ReadBarrierOptions {
-  memberId: number;
+  memberId: bigint;
   /** Asks raft for a read index with this context; throws when raft refuses (no leader, queue full). */
   requestReadIndex: (ctx: Uint8Array) => void;
   appliedIndex: () => number;

@@ -28,9 +28,9 @@ const NOTHING_TO_ANSWER: ApplyResult = { ok: true, event: null };
 export interface StateMachineOptions {
   membership: Membership;
   /** A member's peer URLs changed (applied from the log): the transport must follow. */
-  onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
+  onPeerURLsChanged: (memberId: bigint, peerURLs: string[]) => void;
   /** A member's published attributes were applied, with the run id they carry (if any). */
-  onAttributesApplied?: (memberId: number, runId: number | undefined, index: number) => void;
+  onAttributesApplied?: (memberId: bigint, runId: number | undefined, index: number) => void;
   /** A command a follower forwarded was applied, with its result (that follower answers its client). */
   onForwardedApplied?: (cmd: ForwardedCommand, result: EntryResult) => void;
   /**
@@ -50,14 +50,14 @@ export class MemberStateMachine {
   readonly store = new Store();
   readonly auth = new AuthStore();
   readonly membership: Membership;
-  private readonly onPeerURLsChanged: (memberId: number, peerURLs: string[]) => void;
-  private readonly onAttributesApplied: ((memberId: number, runId: number | undefined, index: number) => void) | undefined;
+  private readonly onPeerURLsChanged: (memberId: bigint, peerURLs: string[]) => void;
+  private readonly onAttributesApplied: ((memberId: bigint, runId: number | undefined, index: number) => void) | undefined;
   private readonly onForwardedApplied: ((cmd: ForwardedCommand, result: EntryResult) => void) | undefined;
   private readonly onConfChange: ((change: MemberChange, index: number) => void) | undefined;
   private readonly forcedNewClusterAt: number;
   private appliedIndex: number;
   /** While applying the bootstrap entries at the head of the log: the members they named. */
-  private bootstrapMembers: Set<number> | null = null;
+  private bootstrapMembers: Set<bigint> | null = null;
 
   // store, auth and membership are held by the HTTP layer and the member: restore() changes them in
   // place and never replaces them.
@@ -218,7 +218,7 @@ export class MemberStateMachine {
    * A member that is no longer in the membership (--force-new-cluster keeps only this member) is
    * skipped, as its published attributes are.
    */
-  private applyBootstrapMember(memberId: number, peerURLs: readonly string[], index: number): void {
+  private applyBootstrapMember(memberId: bigint, peerURLs: readonly string[], index: number): void {
     // Only the head of a new log holds them; one anywhere else (no member writes that) is ignored.
     if (this.appliedIndex !== (this.bootstrapMembers?.size ?? 0)) return;
     this.bootstrapMembers ??= new Set();
@@ -279,7 +279,7 @@ export class MemberStateMachine {
    * log's bootstrap entries name the old cluster's members), so the store always has them.
    */
   private endBootstrapEntries(): void {
-    const named = this.bootstrapMembers ?? new Set<number>();
+    const named = this.bootstrapMembers ?? new Set<bigint>();
     this.bootstrapMembers = null;
     for (const id of this.membership.ids()) {
       if (!named.has(id)) this.store.applyInternal(`0/members/${formatId(id)}/raftAttributes`, JSON.stringify({ peerURLs: this.membership.peerURLs(id) }));

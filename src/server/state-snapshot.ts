@@ -42,7 +42,8 @@ import { AuthStore, type DecodedAuth } from '../store/auth.js';
 import { packr } from '../store/msgpack.js';
 import type { DecodedSnapshot } from '../store/snapshot.js';
 import { Store, type StoreSave } from '../store/store.js';
-import { Membership, type MembershipState } from './membership.js';
+import { Membership, widenId, type MembershipState } from './membership.js';
+import { compareIds, isNodeId } from '../raft/messages.js';
 
 const FORMAT = 'etcd-ts member state';
 const FORMAT_VERSION = 1;
@@ -66,7 +67,7 @@ interface StateWire {
 export interface StateParts {
   applied: number;
   /** The bootstrap entries' member ids while applying them (state-machine.ts), else null. */
-  bootstrap: ReadonlySet<number> | null;
+  bootstrap: ReadonlySet<bigint> | null;
   membership: Membership;
   auth: AuthStore;
   store: Store;
@@ -75,7 +76,7 @@ export interface StateParts {
 /** A snapshot decoded and checked in full; nothing of any state machine has changed yet. */
 export interface DecodedState {
   applied: number;
-  bootstrap: Set<number> | null;
+  bootstrap: Set<bigint> | null;
   membership: MembershipState;
   auth: DecodedAuth;
   store: DecodedSnapshot;
@@ -107,7 +108,7 @@ export const UNBOUNDED_SLICE: StateSlice = { items: Infinity, bytes: Infinity };
 export function beginEncodeState(parts: StateParts): StateEncoder {
   const head = packMapHead([
     ['applied', parts.applied],
-    ['bootstrap', parts.bootstrap === null ? null : [...parts.bootstrap].sort((a, b) => a - b)],
+    ['bootstrap', parts.bootstrap === null ? null : [...parts.bootstrap].sort(compareIds)],
     ['membership', parts.membership.state()],
     ['auth', parts.auth.save()],
   ], 5);
@@ -261,13 +262,14 @@ export function decodeState(data: Uint8Array): DecodedState {
   const w = asMap<StateWire>(unpack(body as Uint8Array, 'body')) ?? fail('malformed body');
   const { applied, bootstrap, membership, auth, store } = w;
   if (!Number.isSafeInteger(applied) || (applied as number) < 0) fail('malformed applied index');
-  let named: Set<number> | null = null;
+  let named: Set<bigint> | null = null;
   if (bootstrap !== null) {
-    const ids = Array.isArray(bootstrap) ? (bootstrap as unknown[]) : fail('malformed bootstrap members');
-    const ascending = ids.every((id, i) => Number.isSafeInteger(id) && (id as number) > 0 && (i === 0 || (id as number) > (ids[i - 1] as number)));
+    // Ids are bigints; a snapshot written before 64-bit ids holds numbers (widened).
+    const ids = (Array.isArray(bootstrap) ? (bootstrap as unknown[]) : fail('malformed bootstrap members')).map(widenId);
+    const ascending = ids.every((id, i) => isNodeId(id) && (i === 0 || id > (ids[i - 1] as bigint)));
     // One bootstrap entry per id, at indexes 1..n: never more ids than entries applied.
     if (!ascending || ids.length > (applied as number)) fail('malformed bootstrap members');
-    named = new Set(ids as number[]);
+    named = new Set(ids as bigint[]);
   }
   if (!(auth instanceof Uint8Array) || !(store instanceof Uint8Array)) fail('no auth or store part');
   try {

@@ -4,7 +4,7 @@
 import { decodeBackupRecord } from './codec.js';
 import { DataDirError } from './errors.js';
 
-const formatId = (id: number): string => id.toString(16);
+const formatId = (id: bigint): string => id.toString(16);
 
 export function refuseBackup(value: Uint8Array, dataDir: string): DataDirError {
   const b = decodeBackupRecord(value);

@@ -33,11 +33,11 @@ import { loadRaftState } from './load.js';
 /** Records copied per LevelDB batch (and per chunk read from the source). */
 export const BACKUP_CHUNK_RECORDS = 256;
 
-/** A random 53-bit id, never 0 (as etcdctl backup's idutil generator gives new node and cluster ids). */
-export function randomId53(): number {
+/** A random 64-bit id, never 0 (as etcdctl backup's idutil generator gives new node and cluster ids). */
+export function randomId64(): bigint {
   for (;;) {
-    const id = Number(randomBytes(8).readBigUInt64BE(0) & ((1n << 53n) - 1n));
-    if (id !== 0) return id;
+    const id = randomBytes(8).readBigUInt64BE(0);
+    if (id !== 0n) return id;
   }
 }
 
@@ -69,15 +69,15 @@ export interface BackupSummary {
  * not an etcd-ts data dir (no metadata), is a copy that did not finish, or fails validation.
  */
 export async function writeBackup(dest: KvStore, source: BackupSource, nowMs: number): Promise<BackupSummary> {
-  const backupMeta: MemberMetadata = { formatVersion: FORMAT_VERSION, clusterId: randomId53(), memberId: randomId53(), name: '' };
+  const backupMeta: MemberMetadata = { formatVersion: FORMAT_VERSION, clusterId: randomId64(), memberId: randomId64(), name: '' };
   let sourceMeta: MemberMetadata | undefined;
   let started = false;
   let records = 0;
   let entries = 0;
   const startRecord = (): BackupRecord => ({
     complete: false,
-    sourceClusterId: sourceMeta?.clusterId ?? 0,
-    sourceMemberId: sourceMeta?.memberId ?? 0,
+    sourceClusterId: sourceMeta?.clusterId ?? 0n,
+    sourceMemberId: sourceMeta?.memberId ?? 0n,
     sourceName: sourceMeta?.name ?? '',
     takenAtMs: Math.round(nowMs),
     index: 0,
@@ -147,8 +147,8 @@ export async function writeBackup(dest: KvStore, source: BackupSource, nowMs: nu
 }
 
 export interface NewClusterIdentity {
-  clusterId: number;
-  memberId: number;
+  clusterId: bigint;
+  memberId: bigint;
   name: string;
 }
 
@@ -157,7 +157,7 @@ export interface ForcedNewCluster {
   previous: MemberMetadata;
   /** Set when the data dir was a backup. */
   backup: BackupRecord | undefined;
-  previousVoters: number[];
+  previousVoters: bigint[];
   /** The commit index on disk before, and after (the last index of the log). */
   previousCommit: number;
   commit: number;
@@ -183,7 +183,7 @@ export async function rewriteForNewCluster(db: KvStore, identity: NewClusterIden
   }
   const lastIndex = Math.max(loaded.snapshot.metadata.index, loaded.storedLastIndex);
   const alone: ConfState = { voters: [identity.memberId], learners: [] };
-  const hardState: HardState = { term: loaded.hardState.term, vote: 0, commit: lastIndex };
+  const hardState: HardState = { term: loaded.hardState.term, vote: 0n, commit: lastIndex };
   const ops: KvOp[] = [
     { type: 'put', key: METADATA_KEY, value: encodeMetadata({ formatVersion: FORMAT_VERSION, ...identity, forcedAt: Math.max(1, lastIndex) }) },
     { type: 'put', key: CONF_STATE_KEY, value: encodeConfState(alone) },

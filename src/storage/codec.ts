@@ -2,9 +2,13 @@
 //   value = u32be(crc32(payload)) ++ payload,  payload = msgpackr(tuple)
 // Decoders validate the shape completely and throw DataDirError('corrupt-value'): a value that
 // decodes to something else than what we wrote is corruption, never a default.
+// Member and cluster ids are etcd's 64-bit ids, bigints, written as msgpack int64 / uint64 and read
+// back as bigints. A data dir written before ids were 64-bit holds them as msgpack numbers (at most
+// 53 bits: positive fixint, uint8..uint32 or float64): those read as numbers and are widened to
+// bigints, so an old data dir opens unchanged (its ids keep their old, truncated values).
 import { Packr } from 'msgpackr';
-import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
-import { EntryType } from '../raft/messages.js';
+import type { ConfState, Entry, HardState, NodeId, Snapshot } from '../raft/messages.js';
+import { EntryType, MAX_NODE_ID } from '../raft/messages.js';
 import { crc32, crc32Pieces } from './crc32.js';
 import { DataDirError } from './errors.js';
 
@@ -13,8 +17,8 @@ export const FORMAT_VERSION = 1;
 
 export interface MemberMetadata {
   formatVersion: number;
-  clusterId: number;
-  memberId: number;
+  clusterId: bigint;
+  memberId: NodeId;
   name: string;
   /**
    * The member joined a running cluster (etcd's member add): its ids were assigned by the cluster,
@@ -25,9 +29,30 @@ export interface MemberMetadata {
    * A joined member: the cluster's members as a peer listed them when it joined (id and peer URLs).
    * Until its first snapshot its disk holds no ConfState; a restart then takes its first peers from here.
    */
-  joinedMembers?: { id: number; peerURLs: string[] }[];
+  joinedMembers?: { id: NodeId; peerURLs: string[] }[];
   /** --force-new-cluster rewrote this data dir when its last index was this (src/server/force-new-cluster.ts). */
   forcedAt?: number;
+}
+
+/**
+ * The id an etcd-ts before 64-bit ids used for etcd's id `id`: its low 53 bits. A data dir written
+ * then holds these (member, cluster, voters, log): it opens with them (isLegacyIdentity), and the
+ * member keeps running with its old ids, as etcd keeps the ids of its WAL.
+ */
+export function legacyId(id: bigint): bigint {
+  return id & ((1n << 53n) - 1n);
+}
+
+/**
+ * Whether stored ids are the old 53-bit forms of the expected (64-bit) ones, not equal to them: a
+ * data dir of this member written before ids were 64-bit.
+ */
+export function isLegacyIdentity(stored: { clusterId: bigint; memberId: bigint }, expected: { clusterId: bigint; memberId: bigint }): boolean {
+  return (
+    (stored.clusterId !== expected.clusterId || stored.memberId !== expected.memberId) &&
+    stored.clusterId === legacyId(expected.clusterId) &&
+    stored.memberId === legacyId(expected.memberId)
+  );
 }
 
 const CRC_BYTES = 4;
@@ -35,7 +60,7 @@ const CRC_BYTES = 4;
 const MAX_JOINED_MEMBERS = 1024;
 
 // Records off: a stored value must decode without shared structures from another process.
-const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
+const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
 function frame(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(CRC_BYTES + payload.length);
@@ -61,6 +86,7 @@ function corrupt(what: string, detail: string, cause?: unknown): DataDirError {
 }
 
 function uint(what: string, v: unknown): number {
+  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw corrupt(what, `expected a non-negative integer, got ${String(v)}`);
   return v;
 }
@@ -76,9 +102,18 @@ function tuple(what: string, v: unknown, length: number): unknown[] {
   return v;
 }
 
-function ids(what: string, v: unknown): number[] {
+/** An id: a bigint as written since ids are 64-bit, or a number as written before (widened). */
+function id(what: string, v: unknown): bigint {
+  if (typeof v === 'bigint') {
+    if (v < 0n || v > MAX_NODE_ID) throw corrupt(what, `expected a 64-bit id, got ${v}`);
+    return v;
+  }
+  return BigInt(uint(what, v));
+}
+
+function ids(what: string, v: unknown): NodeId[] {
   if (!Array.isArray(v)) throw corrupt(what, 'expected a list of ids');
-  return v.map((id) => uint(what, id));
+  return v.map((x) => id(what, x));
 }
 
 // ---- Entry: [term, index, type, data]
@@ -102,7 +137,7 @@ export function encodeHardState(hs: HardState): Uint8Array {
 
 export function decodeHardState(value: Uint8Array): HardState {
   const t = tuple('hard state', unframe('hard state', value), 3);
-  return { term: uint('hard state term', t[0]), vote: uint('hard state vote', t[1]), commit: uint('hard state commit', t[2]) };
+  return { term: uint('hard state term', t[0]), vote: id('hard state vote', t[1]), commit: uint('hard state commit', t[2]) };
 }
 
 // ---- ConfState: [voters, learners]
@@ -176,7 +211,7 @@ export function decodeMetadata(value: Uint8Array): MemberMetadata {
   }
   const t = tuple('member metadata', raw, raw.length === 7 ? 7 : raw.length === 6 ? 6 : 4);
   if (typeof t[3] !== 'string') throw corrupt('member metadata', 'name is not a string');
-  const m: MemberMetadata = { formatVersion, clusterId: uint('cluster id', t[1]), memberId: uint('member id', t[2]), name: t[3] };
+  const m: MemberMetadata = { formatVersion, clusterId: id('cluster id', t[1]), memberId: id('member id', t[2]), name: t[3] };
   if (t.length >= 6) {
     const joined = uint('joined', t[4]);
     const forcedAt = uint('forced at', t[5]);
@@ -189,7 +224,7 @@ export function decodeMetadata(value: Uint8Array): MemberMetadata {
     if (!Array.isArray(list) || list.length > MAX_JOINED_MEMBERS) throw corrupt('member metadata', 'joined members is not a bounded list');
     m.joinedMembers = list.map((item: unknown) => {
       if (!Array.isArray(item) || item.length !== 2 || !Array.isArray(item[1]) || item[1].length > MAX_JOINED_MEMBERS || !item[1].every((u: unknown) => typeof u === 'string')) throw corrupt('member metadata', 'a joined member is not [id, [peer URL, ...]]');
-      return { id: uint('joined member id', item[0]), peerURLs: [...(item[1] as string[])] };
+      return { id: id('joined member id', item[0]), peerURLs: [...(item[1] as string[])] };
     });
   }
   return m;
@@ -201,8 +236,8 @@ export interface BackupRecord {
   /** False while `etcd-ts backup` is still copying: such a copy is refused everywhere. */
   complete: boolean;
   /** The cluster and member the copy was taken from. */
-  sourceClusterId: number;
-  sourceMemberId: number;
+  sourceClusterId: bigint;
+  sourceMemberId: NodeId;
   sourceName: string;
   /** When the copy was taken (Unix ms). */
   takenAtMs: number;
@@ -225,8 +260,8 @@ export function decodeBackupRecord(value: Uint8Array): BackupRecord {
   if (typeof t[3] !== 'string') throw corrupt('backup record', 'name is not a string');
   return {
     complete: uint('backup complete', t[0]) === 1,
-    sourceClusterId: uint('backup cluster id', t[1]),
-    sourceMemberId: uint('backup member id', t[2]),
+    sourceClusterId: id('backup cluster id', t[1]),
+    sourceMemberId: id('backup member id', t[2]),
     sourceName: t[3],
     takenAtMs: uint('backup time', t[4]),
     index: uint('backup index', t[5]),

@@ -5,7 +5,8 @@ export type { BatchWritten, OpenedRaftLog, RaftLogStoreOptions, RaftStateUpdate,
 export { DataDirError } from './errors.js';
 export type { DataDirErrorCode } from './errors.js';
 export type { MemberMetadata } from './codec.js';
-export { BACKUP_CHUNK_RECORDS, randomId53, rewriteForNewCluster, writeBackup } from './backup.js';
+export { isLegacyIdentity, legacyId } from './codec.js';
+export { BACKUP_CHUNK_RECORDS, randomId64, rewriteForNewCluster, writeBackup } from './backup.js';
 export type { BackupSource, BackupSummary, ForcedNewCluster, NewClusterIdentity } from './backup.js';
 export type { BackupRecord } from './codec.js';
 export { ALL_KEYS_RANGE } from './keys.js';

@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
-import { isEmptySnapshot } from '../raft/messages.js';
+import { isEmptySnapshot, isNodeId } from '../raft/messages.js';
 import { MemoryStorage } from '../raft/storage.js';
-import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, encodeSnapshotPieces, FORMAT_VERSION, type MemberMetadata } from './codec.js';
+import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, encodeSnapshotPieces, FORMAT_VERSION, isLegacyIdentity, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
 import { loadRaftState, type LoadedRaftState, type RaftDb } from './load.js';
 import { ALL_KEYS_RANGE, BACKUP_KEY, CONF_STATE_KEY, entryKey, HARD_STATE_KEY, METADATA_KEY, SNAPSHOT_KEY } from './keys.js';
@@ -32,8 +32,8 @@ export interface RaftLogStoreOptions {
   /** The member's --data-dir; the log lives in <dataDir>/member/raft. */
   dataDir: string;
   /** Expected identity: a data dir written for another cluster or member is refused. */
-  clusterId: number;
-  memberId: number;
+  clusterId: bigint;
+  memberId: bigint;
   name: string;
   /**
    * The voters of a brand-new cluster. Written together with the member metadata, in one fsynced
@@ -166,8 +166,8 @@ export class RaftLogStore {
    * member, data-dir-locked when another process holds it, and a corruption code for a damaged dir.
    */
   static async open(options: RaftLogStoreOptions): Promise<OpenedRaftLog> {
-    assert.ok(Number.isSafeInteger(options.clusterId) && options.clusterId > 0, 'RaftLogStore.open: clusterId must be a positive integer');
-    assert.ok(Number.isSafeInteger(options.memberId) && options.memberId > 0, 'RaftLogStore.open: memberId must be a positive integer');
+    assert.ok(isNodeId(options.clusterId), 'RaftLogStore.open: clusterId must be a positive 64-bit integer (bigint)');
+    assert.ok(isNodeId(options.memberId), 'RaftLogStore.open: memberId must be a positive 64-bit integer (bigint)');
     const location = raftLogDir(options.dataDir);
     let db: RaftDb;
     try {
@@ -559,10 +559,10 @@ async function chooseSnapshotFile(files: SnapshotFileStore, loaded: LoadedRaftSt
 
 /** The ids a running cluster assigned to a member that joins it (beforeCreate's answer). */
 export interface JoinedIdentity {
-  clusterId: number;
-  memberId: number;
+  clusterId: bigint;
+  memberId: bigint;
   /** The running cluster's members (kept in the metadata for a restart before the first snapshot). */
-  members?: readonly { id: number; peerURLs: readonly string[] }[];
+  members?: readonly { id: bigint; peerURLs: readonly string[] }[];
 }
 
 /** beforeCreate refused: its error passes through open unchanged. */
@@ -573,6 +573,8 @@ class CreateRefused extends Error {
 }
 
 function checkIdentity(stored: MemberMetadata, expected: RaftLogStoreOptions): void {
+  // Written before ids were etcd's 64-bit ones: this member's dir, with its old ids (kept).
+  if (isLegacyIdentity(stored, expected)) return;
   if (stored.clusterId !== expected.clusterId) {
     throw new DataDirError(
       'cluster-id-mismatch',

@@ -31,7 +31,7 @@ import { decodeBatch, WireError } from './wire.js';
 
 export interface PeerHandlerOptions {
   selfId: NodeId;
-  clusterId: number;
+  clusterId: bigint;
   /**
    * Receives each validated batch (per sender, in the order sent: senders keep one request in
    * flight), before the 204 is sent. Must be quick: hand the messages to the raft loop. A throw is

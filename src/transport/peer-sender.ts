@@ -46,7 +46,7 @@ export interface PeerTLSConnectOptions {
 export interface PeerSenderOptions {
   selfId: NodeId;
   peerId: NodeId;
-  clusterId: number;
+  clusterId: bigint;
   urls: readonly string[];
   serverVersion: string;
   /** For https:// URLs. */

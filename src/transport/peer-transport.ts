@@ -8,7 +8,7 @@
 // delivered are dropped and counted, and raft learns about it through onUnreachable and
 // onSnapshotStatus (as etcd's rafthttp reports ReportUnreachable / ReportSnapshot).
 import assert from 'node:assert/strict';
-import { isLocalMessage, MessageType, type Message, type NodeId } from '../raft/messages.js';
+import { isLocalMessage, isNodeId, MessageType, type Message, type NodeId } from '../raft/messages.js';
 import { resolveLimits, type TransportLimits } from './limits.js';
 import { silentLogger, type TransportLogger } from './logger.js';
 import { PeerSender, type PeerTLSConnectOptions, type SnapshotStatus } from './peer-sender.js';
@@ -17,7 +17,7 @@ import { TransportStats } from './stats.js';
 
 export interface PeerTransportOptions {
   selfId: NodeId;
-  clusterId: number;
+  clusterId: bigint;
   /** Every other member: id -> its advertised peer URLs (the first reachable one is used). */
   peers: ReadonlyMap<NodeId, readonly string[]>;
   /**
@@ -54,8 +54,8 @@ export class PeerTransport {
   private closed = false;
 
   constructor(options: PeerTransportOptions) {
-    assert.ok(Number.isSafeInteger(options.selfId) && options.selfId > 0, 'PeerTransport: selfId must be a positive integer');
-    assert.ok(Number.isSafeInteger(options.clusterId) && options.clusterId > 0, 'PeerTransport: clusterId must be a positive integer');
+    assert.ok(isNodeId(options.selfId), 'PeerTransport: selfId must be a positive 64-bit integer (bigint)');
+    assert.ok(isNodeId(options.clusterId), 'PeerTransport: clusterId must be a positive 64-bit integer (bigint)');
     this.o = options;
     this.limits = resolveLimits(options.limits);
     this.logger = options.logger ?? silentLogger;
@@ -74,7 +74,7 @@ export class PeerTransport {
     for (const m of messages) {
       // Checked before failing, so the messages of a healthy Ready build no assertion text.
       if (isLocalMessage(m.type)) assert.fail(`PeerTransport.send: local message ${MessageType[m.type]} must not reach the transport`);
-      if (m.from !== this.o.selfId && !isForwardedRequest(m.type)) assert.fail(`PeerTransport.send: message from ${m.from} is not from this member`);
+      if (m.from !== this.o.selfId && !isForwardedRequest(m.type)) assert.fail(`PeerTransport.send: message from ${m.from.toString(16)} is not from this member`);
       assert.notEqual(m.to, this.o.selfId, 'PeerTransport.send: message addressed to this member');
       const sender = m.type === MessageType.MsgApp ? this.appenders.get(m.to) : this.senders.get(m.to);
       if (sender === undefined) {
@@ -90,7 +90,7 @@ export class PeerTransport {
   }
 
   addPeer(id: NodeId, urls: readonly string[]): void {
-    assert.ok(Number.isSafeInteger(id) && id > 0 && id !== this.o.selfId, `PeerTransport.addPeer: invalid peer id ${id}`);
+    assert.ok(isNodeId(id) && id !== this.o.selfId, `PeerTransport.addPeer: invalid peer id ${String(id)}`);
     assert.ok(!this.senders.has(id), `PeerTransport.addPeer: peer ${formatId(id)} already exists`);
     if (this.closed) return;
     const lane = (): PeerSender =>

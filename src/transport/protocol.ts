@@ -1,5 +1,5 @@
 // The peer protocol's constants: paths, headers, content type, and how ids travel in headers
-// (lowercase hex without padding, as etcd prints member and cluster ids).
+// (lowercase hex without padding, as etcd prints member and cluster ids: 64-bit, as bigint).
 import { MessageType, type NodeId } from '../raft/messages.js';
 
 export const MESSAGES_PATH = '/raft/messages';
@@ -19,15 +19,18 @@ export const CLUSTER_ID_MISMATCH_TEXT = 'etcdserver: cluster ID mismatch';
 /** The version peers announce; the runtime passes etcd-ts's etcd-compatible server version. */
 export const DEFAULT_SERVER_VERSION = '2.3.8';
 
-export function formatId(id: number): string {
+/** etcd's types.ID.String(): lowercase hex without zero padding. */
+export function formatId(id: NodeId): string {
   return id.toString(16);
 }
 
-/** Parses a hex id header; undefined unless it is a positive integer within 53 bits. */
+const HEX_ID = /^[0-9a-fA-F]{1,16}$/;
+
+/** Parses a hex id header; undefined unless it is a positive 64-bit integer (1 to 16 hex digits). */
 export function parseId(text: string | string[] | undefined): NodeId | undefined {
-  if (typeof text !== 'string' || !/^[0-9a-fA-F]{1,14}$/.test(text)) return undefined;
-  const id = Number.parseInt(text, 16);
-  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+  if (typeof text !== 'string' || !HEX_ID.test(text)) return undefined;
+  const id = BigInt(`0x${text}`);
+  return id > 0n ? id : undefined;
 }
 
 /**

@@ -9,8 +9,12 @@
 // Before msgpackr builds a single object, scanBatch walks the bytes once and refuses a body that is
 // not exactly this shape or that exceeds the message / entry bounds: an entry costs 6 bytes on the
 // wire but a few hundred bytes of heap once decoded, so the bounds must hold before decoding.
+// Member ids (to, from, voters, learners) are etcd's 64-bit ids, bigints: msgpackr writes a bigint
+// as an int64 (0xd3) below 2^63 and as a uint64 (0xcf) from there, and reads both back as bigint
+// (int64AsType 'bigint'); an id another encoder wrote in a shorter integer form reads as a number
+// and is widened to a bigint, so every decoded id is a bigint and none is ever a float.
 import { Packr } from 'msgpackr';
-import { EntryType, isLocalMessage, MessageType, type Entry, type Message, type Snapshot } from '../raft/messages.js';
+import { EntryType, isLocalMessage, MAX_NODE_ID, MessageType, type Entry, type Message, type NodeId, type Snapshot } from '../raft/messages.js';
 import { DEFAULT_MAX_ENTRIES_PER_BATCH } from './limits.js';
 
 export const WIRE_VERSION = 1;
@@ -44,7 +48,7 @@ export class WireError extends Error {
   }
 }
 
-const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true });
+const packr = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
 
 /** An upper bound of a message's encoded size, computed without encoding. */
 export function messageSizeBytes(m: Message): number {
@@ -162,12 +166,13 @@ const UINT8 = 0xcc;
 const UINT16 = 0xcd;
 const UINT32 = 0xce;
 const UINT64 = 0xcf;
+const INT64 = 0xd3;
 const ARRAY16 = 0xdc;
 const ARRAY32 = 0xdd;
 /** Fewest bytes of an encoded entry ([fixint, fixint, fixint, bin8 of 0 bytes]) and message. */
 const MIN_ENTRY_BYTES = 6;
 const MIN_MESSAGE_BYTES = 14;
-const MESSAGE_UINT_FIELDS = ['message.type', 'message.to', 'message.from', 'message.term', 'message.logTerm', 'message.index', 'message.commit'] as const;
+const MESSAGE_UINT_FIELDS = ['message.term', 'message.logTerm', 'message.index', 'message.commit'] as const;
 
 /**
  * Checks, without building any object, that `body` is exactly one batch of our tuple shape (every
@@ -190,6 +195,9 @@ export function scanBatch(body: Uint8Array, limits: DecodeLimits): BatchShape {
   let ids = 0;
   for (let i = 0; i < messages; i++) {
     s.tuple('message', 13);
+    s.uint('message.type');
+    s.id('message.to');
+    s.id('message.from');
     for (const field of MESSAGE_UINT_FIELDS) s.uint(field);
     s.bool('message.reject');
     s.uint('message.rejectHint');
@@ -215,7 +223,7 @@ export function scanBatch(body: Uint8Array, limits: DecodeLimits): BatchShape {
         ids += k;
         if (ids > MAX_CONF_STATE_IDS_PER_BATCH) throw new WireError(`batch of ${ids}+ member ids exceeds ${MAX_CONF_STATE_IDS_PER_BATCH}`);
         s.room(k, 1, what);
-        for (let j = 0; j < k; j++) s.uint(what);
+        for (let j = 0; j < k; j++) s.id(what);
       }
       s.bin('snapshot.data');
     }
@@ -281,6 +289,19 @@ class Scanner {
     throw new WireError(`${what}: expected a non-negative integer (msgpack type 0x${t.toString(16)})`);
   }
 
+  /** A member id: a non-negative integer below 2^64, in any integer form (ours is int64 / uint64). */
+  id(what: string): void {
+    const t = this.type(what);
+    if (t === UINT64 || t === INT64) {
+      if (this.end - this.pos < 9) throw new WireError(`${what}: truncated body`);
+      // An int64 id is below 2^63: its top bit (the sign) is clear.
+      if (t === INT64 && ((this.buf[this.pos + 1] as number) & 0x80) !== 0) throw new WireError(`${what}: expected a non-negative id`);
+      this.pos += 9;
+      return;
+    }
+    this.uint(what);
+  }
+
   arrayLength(what: string): number {
     const t = this.type(what);
     if (t >= 0x90 && t <= 0x9f) {
@@ -338,8 +359,8 @@ function decodeMessage(raw: unknown): Message {
   if (!Array.isArray(t[9])) throw new WireError('message.entries: expected a list');
   const m: Message = {
     type,
-    to: uint('to', t[1]),
-    from: uint('from', t[2]),
+    to: nodeId('to', t[1]),
+    from: nodeId('from', t[2]),
     term: uint('term', t[3]),
     logTerm: uint('logTerm', t[4]),
     index: uint('index', t[5]),
@@ -375,8 +396,20 @@ function tuple(what: string, v: unknown, length: number): unknown[] {
 }
 
 function uint(what: string, v: unknown): number {
+  // A uint64 from another encoder reads as a bigint (int64AsType 'bigint'): fine while it is safe.
+  if (typeof v === 'bigint' && v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new WireError(`${what}: expected a non-negative integer`);
   return v;
+}
+
+/** A member id: a bigint as we write it, or a number another encoder wrote in a shorter form (widened). */
+function nodeId(what: string, v: unknown): NodeId {
+  if (typeof v === 'bigint') {
+    if (v < 0n || v > MAX_NODE_ID) throw new WireError(`${what}: expected a 64-bit id`);
+    return v;
+  }
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new WireError(`${what}: expected a non-negative id`);
+  return BigInt(v);
 }
 
 function bytes(what: string, v: unknown): Uint8Array {
@@ -387,7 +420,7 @@ function bytes(what: string, v: unknown): Uint8Array {
   return Object.getPrototypeOf(v) === Uint8Array.prototype ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
 }
 
-function ids(what: string, v: unknown): number[] {
+function ids(what: string, v: unknown): NodeId[] {
   if (!Array.isArray(v)) throw new WireError(`${what}: expected a list of ids`);
-  return v.map((id) => uint(what, id));
+  return v.map((id) => nodeId(what, id));
 }

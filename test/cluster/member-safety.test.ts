@@ -32,7 +32,7 @@ interface MemberIdentity {
   name: string;
   /** Hex, as /v2/members lists it. */
   idHex: string;
-  id: number;
+  id: bigint;
 }
 
 /** Every member's id, from one member's /v2/members (matched to the harness's members by peer URL). */
@@ -44,7 +44,7 @@ async function identities(c: Cluster, ask = c.live()[0]): Promise<Map<string, Me
   for (const m of c.members) {
     const listed = body.members.find((x) => x.peerURLs.includes(m.peerURL));
     if (listed === undefined) throw new Error(`${ask.name}'s /v2/members does not list ${m.name} (${m.peerURL}): ${res.body}`);
-    out.set(m.name, { name: m.name, idHex: listed.id, id: Number.parseInt(listed.id, 16) });
+    out.set(m.name, { name: m.name, idHex: listed.id, id: BigInt(`0x${listed.id}`) });
   }
   return out;
 }
@@ -108,6 +108,13 @@ function raftHeaders(clusterIdHex: string, fromHex: string): Record<string, stri
 
 // msgpack as msgpackr writes it for encodeBatch (checked against encodeBatch in the test): the
 // 11 MB append is written straight into one buffer instead of building a million entry objects.
+/** A member id as msgpackr writes a bigint: int64 (0xd3) below 2^63, uint64 (0xcf) from there; 8 bytes big-endian. */
+function mpId(id: bigint): number[] {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(id);
+  return [id < 1n << 63n ? 0xd3 : 0xcf, ...b];
+}
+
 function mpUint(n: number): number[] {
   if (n < 0x80) return [n];
   if (n < 0x100) return [0xcc, n];
@@ -126,8 +133,8 @@ function mpArrayHeader(n: number): number[] {
 }
 
 interface AppendSpec {
-  to: number;
-  from: number;
+  to: bigint;
+  from: bigint;
   term: number;
   /** The index before the entries (entries are index+1 ..). */
   index: number;
@@ -139,7 +146,7 @@ interface AppendSpec {
 function emptyEntriesAppend(s: AppendSpec): Buffer {
   const head = [
     0x92, ...mpUint(1), 0x91, 0x9d,
-    ...mpUint(MessageType.MsgApp), ...mpUint(s.to), ...mpUint(s.from), ...mpUint(s.term), ...mpUint(s.term), ...mpUint(s.index), ...mpUint(s.commit),
+    ...mpUint(MessageType.MsgApp), ...mpId(s.to), ...mpId(s.from), ...mpUint(s.term), ...mpUint(s.term), ...mpUint(s.index), ...mpUint(s.commit),
     0xc2, ...mpUint(0), ...mpArrayHeader(s.entries),
   ];
   const tail = [0xc0, 0xc0, 0xc0];
@@ -379,7 +386,7 @@ describe.skipIf(etcdTsOnly)('the peer port refuses forged input', () => {
     await restartCrashed(c);
     const b = await settledBaseline(c, probeKey);
     const f = b.followers[0] as ClusterMember;
-    const forged = message({ type: MessageType.MsgHeartbeat, to: identity(b.ids, f.name).id, from: 0xdeadbeef, term: 0, commit: b.raftIndex[f.name] as number });
+    const forged = message({ type: MessageType.MsgHeartbeat, to: identity(b.ids, f.name).id, from: 0xdeadbeefn, term: 0, commit: b.raftIndex[f.name] as number });
     const res = await postPeer(f, '/raft/messages', encodeBatch([forged]), raftHeaders(b.clusterIdHex, 'deadbeef'));
     expectRefusal(res, [400], /deadbeef.*not a member/, 'heartbeat from deadbeef');
     await expectNothingChanged(c, b, probeKey, 'heartbeat from deadbeef');

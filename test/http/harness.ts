@@ -56,8 +56,8 @@ export async function startTestMember(
   const port = await freePort();
   const member = new LocalMember({
     name: 'test',
-    memberId: 0x1e05c52164694d,
-    clusterId: 0x1818194e3a8c32,
+    memberId: 0x1e05c52164694dn,
+    clusterId: 0x1818194e3a8c32n,
     peerURLs: ['http://127.0.0.1:2380'],
     clientURLs: [`http://127.0.0.1:${port}`],
     logger: silentLogger,

@@ -14,8 +14,8 @@ afterEach(() => {
 function member(options: Partial<LocalMemberOptions> = {}): LocalMember {
   const m = new LocalMember({
     name: 'n1',
-    memberId: 0x1e05c52164694d,
-    clusterId: 0x1818194e3a8c32,
+    memberId: 0x1e05c52164694dn,
+    clusterId: 0x1818194e3a8c32n,
     peerURLs: ['http://127.0.0.1:2380'],
     clientURLs: ['http://127.0.0.1:2379'],
     logger: silentLogger,

@@ -10,11 +10,11 @@ import { msg, newTestRaft, newTestStorage, readMessages } from './helpers.js';
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function leaderWithReplicatingFollower(maxInflightMsgs: number, opts = {}): Raft {
-  const r = newTestRaft(1, 5, 1, newTestStorage([1, 2]), { maxInflightMsgs, ...opts });
+  const r = newTestRaft(1n, 5, 1, newTestStorage([1n, 2n]), { maxInflightMsgs, ...opts });
   r.becomeCandidate();
   r.becomeLeader();
   readMessages(r);
-  r.tracker.progress.get(2)?.becomeReplicate();
+  r.tracker.progress.get(2n)?.becomeReplicate();
   return r;
 }
 
@@ -22,7 +22,7 @@ describe('flow control', () => {
   it('a full inflight window stops MsgApps to the follower', () => {
     const max = 8;
     const r = leaderWithReplicatingFollower(max);
-    const pr2 = r.tracker.progress.get(2);
+    const pr2 = r.tracker.progress.get(2n);
     for (let i = 0; i < max; i++) {
       r.propose(enc('somedata'));
       const ms = readMessages(r);
@@ -38,21 +38,21 @@ describe('flow control', () => {
   it('acknowledgements move the window forward, one message per freed slot', () => {
     const max = 8;
     const r = leaderWithReplicatingFollower(max);
-    const pr2 = r.tracker.progress.get(2);
+    const pr2 = r.tracker.progress.get(2n);
     for (let i = 0; i < max; i++) {
       r.propose(enc('somedata'));
       readMessages(r);
     }
     // Index 1 (the no-op) and 2 went in the first message; each later message holds one entry.
     for (let tt = 2; tt < max; tt++) {
-      r.step(msg({ type: MessageType.MsgAppResp, from: 2, to: 1, term: r.term, index: tt }));
+      r.step(msg({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: r.term, index: tt }));
       readMessages(r);
       r.propose(enc('somedata'));
       expect(readMessages(r).map((m) => m.type)).toEqual([MessageType.MsgApp]);
       expect(pr2?.inflights.full()).toBe(true);
       // Stale acknowledgements free nothing.
       for (let i = 0; i < tt; i++) {
-        r.step(msg({ type: MessageType.MsgAppResp, from: 2, to: 1, term: r.term, index: i }));
+        r.step(msg({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: r.term, index: i }));
         expect(pr2?.inflights.full()).toBe(true);
       }
     }
@@ -61,7 +61,7 @@ describe('flow control', () => {
   it('a heartbeat response lets exactly one empty probe through a full window', () => {
     const max = 8;
     const r = leaderWithReplicatingFollower(max);
-    const pr2 = r.tracker.progress.get(2);
+    const pr2 = r.tracker.progress.get(2n);
     for (let i = 0; i < max; i++) {
       r.propose(enc('somedata'));
       readMessages(r);
@@ -70,7 +70,7 @@ describe('flow control', () => {
       for (let i = 0; i < tt; i++) {
         expect(pr2?.inflights.full()).toBe(true);
         // Unpauses the flow, sends an empty MsgApp, and pauses it again.
-        r.step(msg({ type: MessageType.MsgHeartbeatResp, from: 2, to: 1, term: r.term }));
+        r.step(msg({ type: MessageType.MsgHeartbeatResp, from: 2n, to: 1n, term: r.term }));
         const ms = readMessages(r);
         expect(ms.length).toBe(1);
         expect(ms[0]?.type).toBe(MessageType.MsgApp);
@@ -82,14 +82,14 @@ describe('flow control', () => {
         r.propose(enc('somedata'));
         expect(readMessages(r)).toEqual([]);
       }
-      r.step(msg({ type: MessageType.MsgHeartbeatResp, from: 2, to: 1, term: r.term }));
+      r.step(msg({ type: MessageType.MsgHeartbeatResp, from: 2n, to: 1n, term: r.term }));
       readMessages(r);
     }
   });
 
   it('the window is also bounded in bytes', () => {
     const r = leaderWithReplicatingFollower(100, { maxSizePerMsgBytes: 100, maxInflightBytes: 300 });
-    const pr2 = r.tracker.progress.get(2);
+    const pr2 = r.tracker.progress.get(2n);
     let sent = 0;
     for (let i = 0; i < 10; i++) {
       r.propose(new Uint8Array(100));
@@ -103,17 +103,17 @@ describe('flow control', () => {
   });
 
   it('a probing follower gets one MsgApp per heartbeat interval until it answers', () => {
-    const r = newTestRaft(1, 5, 1, newTestStorage([1, 2]));
+    const r = newTestRaft(1n, 5, 1, newTestStorage([1n, 2n]));
     r.becomeCandidate();
     r.becomeLeader();
-    const pr2 = r.tracker.progress.get(2);
+    const pr2 = r.tracker.progress.get(2n);
     expect(pr2?.state).toBe(ProgressState.Probe);
     r.propose(enc('a'));
     expect(readMessages(r).filter((m) => m.type === MessageType.MsgApp).length).toBe(1);
     for (let i = 0; i < 5; i++) r.propose(enc('b'));
     expect(readMessages(r)).toEqual([]);
     // The answer moves it to replicate and the backlog goes out.
-    r.step(msg({ type: MessageType.MsgAppResp, from: 2, to: 1, term: r.term, index: 2 }));
+    r.step(msg({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: r.term, index: 2 }));
     expect(pr2?.state).toBe(ProgressState.Replicate);
     const ms = readMessages(r);
     expect(ms.length).toBeGreaterThan(0);
@@ -122,10 +122,10 @@ describe('flow control', () => {
 
   it('a rejected MsgApp in replicate state falls back to probing from match+1', () => {
     const r = leaderWithReplicatingFollower(8);
-    const pr2 = r.tracker.progress.get(2);
+    const pr2 = r.tracker.progress.get(2n);
     for (let i = 0; i < 3; i++) r.propose(enc('x'));
     readMessages(r);
-    r.step(msg({ type: MessageType.MsgAppResp, from: 2, to: 1, term: r.term, index: 2, reject: true, rejectHint: 1, logTermHint: 1 }));
+    r.step(msg({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: r.term, index: 2, reject: true, rejectHint: 1, logTermHint: 1 }));
     expect(pr2?.state).toBe(ProgressState.Probe);
     expect(pr2?.next).toBe(1);
   });

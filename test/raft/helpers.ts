@@ -29,7 +29,7 @@ export function newTestRaft(id: NodeId, electionTicks: number, heartbeatTicks: n
       checkQuorum: false,
       preVote: false,
       maxInflightMsgs: 256,
-      random: mulberry32(seedCounter++ * 7919 + id),
+      random: mulberry32(seedCounter++ * 7919 + Number(id)),
       ...opts,
     }),
   );
@@ -37,7 +37,7 @@ export function newTestRaft(id: NodeId, electionTicks: number, heartbeatTicks: n
 
 /** Ids 1..n. */
 export function idsBySize(n: number): NodeId[] {
-  return Array.from({ length: n }, (_, i) => i + 1);
+  return Array.from({ length: n }, (_, i) => BigInt(i + 1));
 }
 
 /** Entries with consecutive indexes from `first`, one per term given. */
@@ -161,7 +161,7 @@ export class Network {
   constructor(peers: (Raft | typeof BLACK_HOLE | undefined)[], opts: TestRaftOptions = {}) {
     const ids = idsBySize(peers.length);
     peers.forEach((p, i) => {
-      const id = i + 1;
+      const id = BigInt(i + 1);
       this.peers.set(id, p ?? newTestRaft(id, 10, 1, newTestStorage(ids), opts));
     });
   }

@@ -197,21 +197,21 @@ describe('Progress', () => {
 describe('quorum', () => {
   it('committedIndex is the highest index acknowledged by a majority', () => {
     const acked = new Map([
-      [1, 5],
-      [2, 3],
-      [3, 9],
-      [4, 1],
-      [5, 3],
+      [1n, 5],
+      [2n, 3],
+      [3n, 9],
+      [4n, 1],
+      [5n, 3],
     ]);
-    expect(committedIndex([1, 2, 3, 4, 5], (id) => acked.get(id) ?? 0)).toBe(3);
-    expect(committedIndex([1, 2, 3], (id) => acked.get(id) ?? 0)).toBe(5);
-    expect(committedIndex([3], (id) => acked.get(id) ?? 0)).toBe(9);
+    expect(committedIndex([1n, 2n, 3n, 4n, 5n], (id) => acked.get(id) ?? 0)).toBe(3);
+    expect(committedIndex([1n, 2n, 3n], (id) => acked.get(id) ?? 0)).toBe(5);
+    expect(committedIndex([3n], (id) => acked.get(id) ?? 0)).toBe(9);
   });
 
   it('voteResult: won, lost or pending', () => {
-    const v = (entries: [number, boolean][]): VoteResult => voteResult([1, 2, 3, 4, 5], new Map(entries));
-    expect(v([[1, true], [2, true], [3, true]])).toBe(VoteResult.Won);
-    expect(v([[1, false], [2, false], [3, false]])).toBe(VoteResult.Lost);
-    expect(v([[1, true], [2, false], [3, false]])).toBe(VoteResult.Pending);
+    const v = (entries: [bigint, boolean][]): VoteResult => voteResult([1n, 2n, 3n, 4n, 5n], new Map(entries));
+    expect(v([[1n, true], [2n, true], [3n, true]])).toBe(VoteResult.Won);
+    expect(v([[1n, false], [2n, false], [3n, false]])).toBe(VoteResult.Lost);
+    expect(v([[1n, true], [2n, false], [3n, false]])).toBe(VoteResult.Pending);
   });
 });

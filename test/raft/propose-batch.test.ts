@@ -6,8 +6,8 @@ import { msg } from './helpers.js';
 
 function leaderOfThree(): { rn: RawNode; storage: MemoryStorage } {
   const storage = new MemoryStorage();
-  storage.setConfState({ voters: [1, 2, 3], learners: [] });
-  const rn = new RawNode({ id: 1, storage, random: () => 0, preVote: false });
+  storage.setConfState({ voters: [1n, 2n, 3n], learners: [] });
+  const rn = new RawNode({ id: 1n, storage, random: () => 0, preVote: false });
   const persistAndAdvance = (): void => {
     const rd = rn.ready();
     storage.append(rd.entries);
@@ -17,12 +17,12 @@ function leaderOfThree(): { rn: RawNode; storage: MemoryStorage } {
   rn.campaign();
   // persist the vote, then grant it from a peer
   persistAndAdvance();
-  rn.step(msg({ type: MessageType.MsgVoteResp, to: 1, from: 2, term: rn.term }));
+  rn.step(msg({ type: MessageType.MsgVoteResp, to: 1n, from: 2n, term: rn.term }));
   expect(rn.isLeader()).toBe(true);
   persistAndAdvance();
   // Both followers acknowledge the leader's no-op: their progress moves to replicate.
   const index = rn.raft.log.lastIndex();
-  for (const from of [2, 3]) rn.step(msg({ type: MessageType.MsgAppResp, to: 1, from, term: rn.term, index }));
+  for (const from of [2n, 3n]) rn.step(msg({ type: MessageType.MsgAppResp, to: 1n, from, term: rn.term, index }));
   persistAndAdvance();
   return { rn, storage };
 }
@@ -37,15 +37,15 @@ describe('proposeBatch', () => {
     expect(rd.entries.map((e) => e.index)).toEqual(tickets.map((t) => t.index));
     const appends = rd.messages.filter((m) => m.type === MessageType.MsgApp && m.entries.length > 0);
     expect(appends.map((m) => [m.to, m.entries.length])).toEqual([
-      [2, 3],
-      [3, 3],
+      [2n, 3],
+      [3n, 3],
     ]);
   });
 
   it('refuses the whole batch on a follower, naming no leader when none is known', () => {
     const storage = new MemoryStorage();
-    storage.setConfState({ voters: [1, 2, 3], learners: [] });
-    const rn = new RawNode({ id: 1, storage, random: () => 0 });
+    storage.setConfState({ voters: [1n, 2n, 3n], learners: [] });
+    const rn = new RawNode({ id: 1n, storage, random: () => 0 });
     expect(() => rn.proposeBatch([new Uint8Array([1]), new Uint8Array([2])])).toThrow(ProposalDroppedError);
     expect(() => rn.proposeBatch([new Uint8Array([1])])).toThrow(expect.objectContaining({ reason: 'no-leader', leaderId: NONE }));
     expect(rn.raft.log.lastIndex()).toBe(0);

@@ -57,11 +57,11 @@ describe('§5.1 terms', () => {
       // "If one server's current term is smaller than the other's, then it updates its current
       // term to the larger value. If a candidate or leader discovers that its term is out of
       // date, it immediately reverts to follower state."
-      const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
-      if (role === Role.Follower) r.becomeFollower(1, 2);
+      const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
+      if (role === Role.Follower) r.becomeFollower(1, 2n);
       if (role === Role.Candidate) r.becomeCandidate();
       if (role === Role.Leader) becomeLeader(r);
-      r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term: 2 }));
+      r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term: 2 }));
       expect(r.term).toBe(2);
       expect(r.role).toBe(Role.Follower);
     });
@@ -69,9 +69,9 @@ describe('§5.1 terms', () => {
 
   it('a request with a stale term is rejected (ignored)', () => {
     // "If a server receives a request with a stale term number, it rejects the request."
-    const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+    const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
     r.loadState({ term: 2, vote: NONE, commit: 0 });
-    r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term: 1, entries: entriesFrom(1, 1) }));
+    r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term: 1, entries: entriesFrom(1, 1) }));
     expect(r.term).toBe(2);
     expect(r.lead).toBe(NONE);
     expect(r.log.lastIndex()).toBe(0);
@@ -81,12 +81,12 @@ describe('§5.1 terms', () => {
 
 describe('§5.2 leader election', () => {
   it('servers start up as followers', () => {
-    const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+    const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
     expect(r.role).toBe(Role.Follower);
   });
 
   it('the leader sends heartbeats (empty AppendEntries) to all followers', () => {
-    const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+    const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
     becomeLeader(r);
     for (let i = 0; i < 10; i++) r.propose(enc(`e${i}`));
     readMessages(r);
@@ -101,14 +101,14 @@ describe('§5.2 leader election', () => {
       // timeout, then it ... begins an election": increments its term, becomes candidate, votes
       // for itself and sends RequestVote in parallel to every other server. A candidate that
       // neither wins nor loses times out and starts a new election.
-      const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
-      if (role === Role.Follower) r.becomeFollower(1, 2);
+      const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
+      if (role === Role.Follower) r.becomeFollower(1, 2n);
       else r.becomeCandidate();
       for (let i = 1; i < 2 * 10; i++) r.tick();
       advanceMessagesAfterAppend(r);
       expect(r.term).toBe(2);
       expect(r.role).toBe(Role.Candidate);
-      expect(r.tracker.votes.get(1)).toBe(true);
+      expect(r.tracker.votes.get(1n)).toBe(true);
       expect(summarize(readMessages(r), ['index', 'logTerm'])).toEqual(['1->2 MsgVote term=2 index=0 logTerm=0', '1->3 MsgVote term=2 index=0 logTerm=0']);
     });
   }
@@ -132,11 +132,11 @@ describe('§5.2 leader election', () => {
       [5, {}, Role.Candidate],
     ];
     for (const [size, votes, want] of cases) {
-      const r = newTestRaft(1, 10, 1, newTestStorage(idsBySize(size)));
-      r.step(local(MessageType.MsgHup, 1));
+      const r = newTestRaft(1n, 10, 1, newTestStorage(idsBySize(size)));
+      r.step(local(MessageType.MsgHup, 1n));
       advanceMessagesAfterAppend(r);
       for (const [id, granted] of Object.entries(votes)) {
-        r.step(msg({ type: MessageType.MsgVoteResp, from: Number(id), to: 1, term: r.term, reject: !granted }));
+        r.step(msg({ type: MessageType.MsgVoteResp, from: BigInt(id), to: 1n, term: r.term, reject: !granted }));
       }
       expect(r.role, `size ${size} votes ${JSON.stringify(votes)}`).toBe(want);
       expect(r.term).toBe(1);
@@ -144,21 +144,21 @@ describe('§5.2 leader election', () => {
   });
 
   it('a follower votes for at most one candidate per term, first come first served', () => {
-    const cases: [number, number, boolean][] = [
-      [NONE, 2, false],
-      [NONE, 3, false],
-      [2, 2, false],
-      [3, 3, false],
-      [2, 3, true],
-      [3, 2, true],
+    const cases: [bigint, bigint, boolean][] = [
+      [NONE, 2n, false],
+      [NONE, 3n, false],
+      [2n, 2n, false],
+      [3n, 3n, false],
+      [2n, 3n, true],
+      [3n, 2n, true],
     ];
     for (const [vote, candidate, wantReject] of cases) {
-      const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+      const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
       r.loadState({ term: 1, vote, commit: 0 });
-      r.step(msg({ type: MessageType.MsgVote, from: candidate, to: 1, term: 1 }));
+      r.step(msg({ type: MessageType.MsgVote, from: candidate, to: 1n, term: 1 }));
       const out = r.msgsAfterAppend;
       expect(out.length).toBe(1);
-      expect(out[0]).toMatchObject({ type: MessageType.MsgVoteResp, from: 1, to: candidate, term: 1, reject: wantReject });
+      expect(out[0]).toMatchObject({ type: MessageType.MsgVoteResp, from: 1n, to: candidate, term: 1, reject: wantReject });
     }
   });
 
@@ -166,10 +166,10 @@ describe('§5.2 leader election', () => {
     // "If the leader's term is at least as large as the candidate's current term, then the
     // candidate recognizes the leader as legitimate and returns to follower state."
     for (const term of [1, 2]) {
-      const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
-      r.step(local(MessageType.MsgHup, 1));
+      const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
+      r.step(local(MessageType.MsgHup, 1n));
       expect(r.role).toBe(Role.Candidate);
-      r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term }));
+      r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term }));
       expect(r.role).toBe(Role.Follower);
       expect(r.term).toBe(term);
     }
@@ -178,10 +178,10 @@ describe('§5.2 leader election', () => {
   for (const role of [Role.Follower, Role.Candidate]) {
     it(`${role} election timeouts are randomized over [et, 2et)`, () => {
       const et = 10;
-      const r = newTestRaft(1, et, 1, newTestStorage([1, 2, 3]));
+      const r = newTestRaft(1n, et, 1, newTestStorage([1n, 2n, 3n]));
       const seen = new Set<number>();
       for (let round = 0; round < 50 * et; round++) {
-        if (role === Role.Follower) r.becomeFollower(r.term + 1, 2);
+        if (role === Role.Follower) r.becomeFollower(r.term + 1, 2n);
         else r.becomeCandidate();
         let time = 0;
         while (readMessages(r).length === 0) {
@@ -226,7 +226,7 @@ describe('§5.3 log replication', () => {
     // "The leader appends the command to its log as a new entry, then issues AppendEntries RPCs
     // in parallel to each of the other servers", including "the index and term of the entry in
     // its log that immediately precedes the new entries."
-    const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+    const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
     becomeLeader(r);
     commitNoopEntry(r);
     const li = r.log.lastIndex();
@@ -244,7 +244,7 @@ describe('§5.3 log replication', () => {
     // "When the entry has been safely replicated, the leader applies the entry to its state
     // machine ... The leader keeps track of the highest index it knows to be committed, and it
     // includes that index in future AppendEntries RPCs."
-    const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+    const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
     becomeLeader(r);
     commitNoopEntry(r);
     const li = r.log.lastIndex();
@@ -254,27 +254,27 @@ describe('§5.3 log replication', () => {
     const committed = takeCommitted(r);
     expect(terms(committed)).toBe(`1/${li + 1}`);
     expect(new TextDecoder().decode(committed[0]?.data)).toBe('some data');
-    const msgs = readMessages(r).sort((a, b) => a.to - b.to);
+    const msgs = readMessages(r).sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
     expect(msgs.map((m) => [m.to, m.type, m.commit])).toEqual([
-      [2, MessageType.MsgApp, li + 1],
-      [3, MessageType.MsgApp, li + 1],
+      [2n, MessageType.MsgApp, li + 1],
+      [3n, MessageType.MsgApp, li + 1],
     ]);
   });
 
   it('an entry is committed once the leader replicated it on a majority', () => {
-    const cases: [number, number[], boolean][] = [
+    const cases: [number, bigint[], boolean][] = [
       [1, [], true],
       [3, [], false],
-      [3, [2], true],
-      [3, [2, 3], true],
+      [3, [2n], true],
+      [3, [2n, 3n], true],
       [5, [], false],
-      [5, [2], false],
-      [5, [2, 3], true],
-      [5, [2, 3, 4], true],
-      [5, [2, 3, 4, 5], true],
+      [5, [2n], false],
+      [5, [2n, 3n], true],
+      [5, [2n, 3n, 4n], true],
+      [5, [2n, 3n, 4n, 5n], true],
     ];
     for (const [size, acceptors, wantCommit] of cases) {
-      const r = newTestRaft(1, 10, 1, newTestStorage(idsBySize(size)));
+      const r = newTestRaft(1n, 10, 1, newTestStorage(idsBySize(size)));
       becomeLeader(r);
       commitNoopEntry(r);
       const li = r.log.lastIndex();
@@ -290,9 +290,9 @@ describe('§5.3 log replication', () => {
     // by previous leaders."
     const cases = [[], entriesFrom(1, 2), entriesFrom(1, 1, 2), entriesFrom(1, 1)];
     for (const prior of cases) {
-      const storage = newTestStorage([1, 2, 3]);
+      const storage = newTestStorage([1n, 2n, 3n]);
       storage.append(prior);
-      const r = newTestRaft(1, 10, 1, storage);
+      const r = newTestRaft(1n, 10, 1, storage);
       r.loadState({ term: 2, vote: NONE, commit: 0 });
       becomeLeader(r);
       r.propose(enc('some data'));
@@ -310,10 +310,10 @@ describe('§5.3 log replication', () => {
       [['some data', 'some data2'], 1],
     ];
     for (const [texts, commit] of cases) {
-      const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
-      r.becomeFollower(1, 2);
+      const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
+      r.becomeFollower(1, 2n);
       const ents = texts.map((t, i) => dataEntry(1, i + 1, t));
-      r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term: 1, entries: ents, commit }));
+      r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term: 1, entries: ents, commit }));
       expect(r.log.committed).toBe(commit);
       expect(takeCommitted(r).map((e) => new TextDecoder().decode(e.data))).toEqual(texts.slice(0, commit));
     }
@@ -335,15 +335,15 @@ describe('§5.3 log replication', () => {
       { term: 3, index: 3, wIndex: 3, wReject: true, wHint: 2, wHintTerm: 2 },
     ];
     for (const c of cases) {
-      const storage = newTestStorage([1, 2, 3]);
+      const storage = newTestStorage([1n, 2n, 3n]);
       storage.append(ents);
-      const r = newTestRaft(1, 10, 1, storage);
+      const r = newTestRaft(1n, 10, 1, storage);
       r.loadState({ term: 0, vote: NONE, commit: 1 });
-      r.becomeFollower(2, 2);
-      r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term: 2, logTerm: c.term, index: c.index }));
+      r.becomeFollower(2, 2n);
+      r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term: 2, logTerm: c.term, index: c.index }));
       const out = readMessages(r);
       expect(out.length).toBe(1);
-      expect(out[0]).toMatchObject({ type: MessageType.MsgAppResp, from: 1, to: 2, term: 2, index: c.wIndex, reject: c.wReject });
+      expect(out[0]).toMatchObject({ type: MessageType.MsgAppResp, from: 1n, to: 2n, term: 2, index: c.wIndex, reject: c.wReject });
       if (c.wReject) expect([out[0]?.rejectHint, out[0]?.logTermHint]).toEqual([c.wHint, c.wHintTerm]);
     }
   });
@@ -358,11 +358,11 @@ describe('§5.3 log replication', () => {
       { index: 0, term: 0, first: 1, ents: [3], want: '3/1', wantUnstable: '3/1' },
     ];
     for (const c of cases) {
-      const storage = newTestStorage([1, 2, 3]);
+      const storage = newTestStorage([1n, 2n, 3n]);
       storage.append(entriesFrom(1, 1, 2));
-      const r = newTestRaft(1, 10, 1, storage);
-      r.becomeFollower(2, 2);
-      r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term: 2, logTerm: c.term, index: c.index, entries: entriesFrom(c.first, ...c.ents) }));
+      const r = newTestRaft(1n, 10, 1, storage);
+      r.becomeFollower(2, 2n);
+      r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term: 2, logTerm: c.term, index: c.index, entries: entriesFrom(c.first, ...c.ents) }));
       expect(terms(allEntries(r))).toBe(c.want);
       expect(terms(r.log.nextUnstableEnts())).toBe(c.wantUnstable);
     }
@@ -381,19 +381,19 @@ describe('§5.3 log replication', () => {
       [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3], // (f) extra entries of several terms
     ];
     for (const f of followers) {
-      const leadStorage = newTestStorage([1, 2, 3]);
+      const leadStorage = newTestStorage([1n, 2n, 3n]);
       leadStorage.append(entriesFrom(1, ...leaderTerms));
-      const lead = newTestRaft(1, 10, 1, leadStorage);
+      const lead = newTestRaft(1n, 10, 1, leadStorage);
       lead.loadState({ term, vote: NONE, commit: lead.log.lastIndex() });
-      const followerStorage = newTestStorage([1, 2, 3]);
+      const followerStorage = newTestStorage([1n, 2n, 3n]);
       followerStorage.append(entriesFrom(1, ...f));
-      const follower = newTestRaft(2, 10, 1, followerStorage);
+      const follower = newTestRaft(2n, 10, 1, followerStorage);
       follower.loadState({ term: term - 1, vote: NONE, commit: 0 });
       // Three nodes: the follower may have a more up-to-date log, so node 3 decides the election.
       const n = new Network([lead, follower, BLACK_HOLE]);
-      n.sendLocal(MessageType.MsgHup, 1);
-      n.send(msg({ type: MessageType.MsgVoteResp, from: 3, to: 1, term: term + 1 }));
-      n.propose(1, '');
+      n.sendLocal(MessageType.MsgHup, 1n);
+      n.send(msg({ type: MessageType.MsgVoteResp, from: 3n, to: 1n, term: term + 1 }));
+      n.propose(1n, '');
       expect(terms(allEntries(follower)), `follower ${f}`).toBe(terms(allEntries(lead)));
       expect(follower.log.committed).toBe(lead.log.committed);
     }
@@ -407,13 +407,13 @@ describe('§5.4 safety', () => {
       [[1, 2], 3],
     ];
     for (const [ents, wantTerm] of cases) {
-      const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
-      r.step(msg({ type: MessageType.MsgApp, from: 2, to: 1, term: wantTerm - 1, entries: entriesFrom(1, ...ents) }));
+      const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
+      r.step(msg({ type: MessageType.MsgApp, from: 2n, to: 1n, term: wantTerm - 1, entries: entriesFrom(1, ...ents) }));
       readMessages(r);
       for (let i = 1; i < 2 * 10; i++) r.tick();
-      const msgs = readMessages(r).sort((a, b) => a.to - b.to);
+      const msgs = readMessages(r).sort((a, b) => (a.to < b.to ? -1 : a.to > b.to ? 1 : 0));
       expect(msgs.map((m) => [m.type, m.to, m.term, m.index, m.logTerm])).toEqual(
-        [2, 3].map((to) => [MessageType.MsgVote, to, wantTerm, ents.length, ents[ents.length - 1]]),
+        [2n, 3n].map((to) => [MessageType.MsgVote, to, wantTerm, ents.length, ents[ents.length - 1]]),
       );
     }
   });
@@ -438,10 +438,10 @@ describe('§5.4 safety', () => {
       [[1, 1], 1, 1, true],
     ];
     for (const [ents, logTerm, index, wantReject] of cases) {
-      const storage = newTestStorage([1, 2]);
+      const storage = newTestStorage([1n, 2n]);
       storage.append(entriesFrom(1, ...ents));
-      const r = newTestRaft(1, 10, 1, storage);
-      r.step(msg({ type: MessageType.MsgVote, from: 2, to: 1, term: 3, logTerm, index }));
+      const r = newTestRaft(1n, 10, 1, storage);
+      r.step(msg({ type: MessageType.MsgVote, from: 2n, to: 1n, term: 3, logTerm, index }));
       const out = readMessages(r);
       expect(out.length).toBe(1);
       expect(out[0]?.type).toBe(MessageType.MsgVoteResp);
@@ -460,13 +460,13 @@ describe('§5.4 safety', () => {
       [3, 3],
     ];
     for (const [index, wantCommit] of cases) {
-      const storage = newTestStorage([1, 2]);
+      const storage = newTestStorage([1n, 2n]);
       storage.append(entriesFrom(1, 1, 2));
-      const r = newTestRaft(1, 10, 1, storage);
+      const r = newTestRaft(1n, 10, 1, storage);
       r.loadState({ term: 2, vote: NONE, commit: 0 });
       becomeLeader(r); // term 3, no-op at index 3
       readMessages(r);
-      r.step(msg({ type: MessageType.MsgAppResp, from: 2, to: 1, term: r.term, index }));
+      r.step(msg({ type: MessageType.MsgAppResp, from: 2n, to: 1n, term: r.term, index }));
       advanceMessagesAfterAppend(r);
       expect(r.log.committed, `ack of index ${index}`).toBe(wantCommit);
     }
@@ -475,7 +475,7 @@ describe('§5.4 safety', () => {
 
 describe('entries of the leader', () => {
   it('a new leader appends a no-op entry of its term (§8)', () => {
-    const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+    const r = newTestRaft(1n, 10, 1, newTestStorage([1n, 2n, 3n]));
     becomeLeader(r);
     const last = allEntries(r).at(-1);
     expect(last).toMatchObject({ term: 1, index: 1, type: EntryType.Normal });

@@ -13,16 +13,16 @@ import { MemberStateMachine } from '../../src/server/state-machine.js';
 import { v2Request } from '../../src/store/command.js';
 
 const INITIAL: InitialMember[] = [
-  { name: 'm3', id: 0x3a, peerURLs: ['http://10.0.0.3:2380'] },
-  { name: 'm1', id: 0x1c, peerURLs: ['http://10.0.0.1:2380'] },
-  { name: 'm2', id: 0x2b, peerURLs: ['http://10.0.0.2:2380', 'http://10.0.1.2:2380'] },
+  { name: 'm3', id: 0x3an, peerURLs: ['http://10.0.0.3:2380'] },
+  { name: 'm1', id: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] },
+  { name: 'm2', id: 0x2bn, peerURLs: ['http://10.0.0.2:2380', 'http://10.0.1.2:2380'] },
 ];
 
 const entry = (index: number, term: number, cmd?: EntryCommand): Entry => ({ index, term, type: EntryType.Normal, data: cmd === undefined ? new Uint8Array() : encodeEntryCommand(cmd) });
 
 /** The rest of a fresh cluster's log after its head: publishes, the cluster version, two writes. */
 function tail(from: number, term: number): Entry[] {
-  const ids = INITIAL.map((m) => m.id).sort((a, b) => a - b);
+  const ids = INITIAL.map((m) => m.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return [
     ...ids.map((id, i) => entry(from + i, term, { kind: 'attrs', memberId: id, name: `n${id}`, clientURLs: [`http://c${i}:2379`] })),
     entry(from + 3, term, { kind: 'version', version: '3.4.0' }),
@@ -57,11 +57,11 @@ describe('bootstrapEntries', () => {
     const ents = bootstrapEntries(INITIAL);
     expect(ents.map((e) => [e.index, e.term, e.type])).toEqual([[1, 1, EntryType.Normal], [2, 1, EntryType.Normal], [3, 1, EntryType.Normal]]);
     expect(ents.map((e) => decodeEntryCommand(e.data))).toEqual([
-      { kind: 'bootstrap-member', memberId: 0x1c, peerURLs: ['http://10.0.0.1:2380'] },
-      { kind: 'bootstrap-member', memberId: 0x2b, peerURLs: ['http://10.0.0.2:2380', 'http://10.0.1.2:2380'] },
-      { kind: 'bootstrap-member', memberId: 0x3a, peerURLs: ['http://10.0.0.3:2380'] },
+      { kind: 'bootstrap-member', memberId: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] },
+      { kind: 'bootstrap-member', memberId: 0x2bn, peerURLs: ['http://10.0.0.2:2380', 'http://10.0.1.2:2380'] },
+      { kind: 'bootstrap-member', memberId: 0x3an, peerURLs: ['http://10.0.0.3:2380'] },
     ]);
-    expect(bootstrapHardState(INITIAL)).toEqual({ term: 1, vote: 0, commit: 3 });
+    expect(bootstrapHardState(INITIAL)).toEqual({ term: 1, vote: 0n, commit: 3 });
     // The same on every member, whatever order its --initial-cluster lists them in.
     const again = bootstrapEntries([...INITIAL].reverse());
     expect(again.map((e) => [e.index, e.term, Buffer.from(e.data).toString('hex')])).toEqual(ents.map((e) => [e.index, e.term, Buffer.from(e.data).toString('hex')]));
@@ -75,9 +75,9 @@ describe('applying the head of the log', () => {
   it('a new log: each bootstrap entry writes its member\'s raftAttributes; the raft index is never below the etcd index', () => {
     const { internal, after, index } = replay(newLog);
     expect(internal.slice(0, 3)).toEqual([
-      [`0/members/${formatId(0x1c)}/raftAttributes`, '{"peerURLs":["http://10.0.0.1:2380"]}', 1],
-      [`0/members/${formatId(0x2b)}/raftAttributes`, '{"peerURLs":["http://10.0.0.2:2380","http://10.0.1.2:2380"]}', 2],
-      [`0/members/${formatId(0x3a)}/raftAttributes`, '{"peerURLs":["http://10.0.0.3:2380"]}', 3],
+      [`0/members/${formatId(0x1cn)}/raftAttributes`, '{"peerURLs":["http://10.0.0.1:2380"]}', 1],
+      [`0/members/${formatId(0x2bn)}/raftAttributes`, '{"peerURLs":["http://10.0.0.2:2380","http://10.0.1.2:2380"]}', 2],
+      [`0/members/${formatId(0x3an)}/raftAttributes`, '{"peerURLs":["http://10.0.0.3:2380"]}', 3],
     ]);
     expect(after.slice(0, 4)).toEqual([{ raft: 1, etcd: 1 }, { raft: 2, etcd: 2 }, { raft: 3, etcd: 3 }, { raft: 4, etcd: 3 }]);
     for (const a of after) expect(a.raft).toBeGreaterThanOrEqual(a.etcd);
@@ -96,21 +96,21 @@ describe('applying the head of the log', () => {
   });
 
   it('after --force-new-cluster: a member the bootstrap entries do not name gets its raftAttributes at the first entry after them; old members are skipped', () => {
-    const alone: InitialMember[] = [{ name: 'new', id: 0x77, peerURLs: ['http://10.9.9.9:2380'] }];
+    const alone: InitialMember[] = [{ name: 'new', id: 0x77n, peerURLs: ['http://10.9.9.9:2380'] }];
     const r = replay(newLog, alone, newLog.length);
     expect(r.after.slice(0, 4)).toEqual([{ raft: 1, etcd: 0 }, { raft: 2, etcd: 0 }, { raft: 3, etcd: 0 }, { raft: 4, etcd: 1 }]);
-    expect(r.internal[0]).toEqual([`0/members/${formatId(0x77)}/raftAttributes`, '{"peerURLs":["http://10.9.9.9:2380"]}', 1]);
+    expect(r.internal[0]).toEqual([`0/members/${formatId(0x77n)}/raftAttributes`, '{"peerURLs":["http://10.9.9.9:2380"]}', 1]);
     // The old layout gives the same store.
     expect(replay(oldLog, alone, oldLog.length).internal).toEqual(r.internal);
     // A member that was one of the initial ones keeps its entry.
     const kept = replay(newLog, [INITIAL[2] as InitialMember], newLog.length);
-    expect(kept.internal[0]).toEqual([`0/members/${formatId(0x2b)}/raftAttributes`, '{"peerURLs":["http://10.0.0.2:2380","http://10.0.1.2:2380"]}', 1]);
+    expect(kept.internal[0]).toEqual([`0/members/${formatId(0x2bn)}/raftAttributes`, '{"peerURLs":["http://10.0.0.2:2380","http://10.0.1.2:2380"]}', 1]);
     expect(replay(oldLog, [INITIAL[2] as InitialMember], oldLog.length).internal.map(([k, v]) => [k, v])).toEqual(kept.internal.map(([k, v]) => [k, v]));
   });
 
   it('a bootstrap entry anywhere but the head of the log changes nothing', () => {
-    const log = [...bootstrapEntries(INITIAL), entry(4, 2), entry(5, 2, { kind: 'bootstrap-member', memberId: 0x99, peerURLs: ['http://x:2380'] })];
-    const r = replay(log, [...INITIAL, { name: 'x', id: 0x99, peerURLs: ['http://x:2380'] }]);
+    const log = [...bootstrapEntries(INITIAL), entry(4, 2), entry(5, 2, { kind: 'bootstrap-member', memberId: 0x99n, peerURLs: ['http://x:2380'] })];
+    const r = replay(log, [...INITIAL, { name: 'x', id: 0x99n, peerURLs: ['http://x:2380'] }]);
     // 0x99 is in the membership but named by no head entry: written once, at entry 4; entry 5 is ignored.
     expect(r.after.map((a) => a.etcd)).toEqual([1, 2, 3, 4, 4]);
   });
@@ -125,16 +125,16 @@ describe('reportedTerm (X-Raft-Term on /members: 0 while the member never saw an
   const head = bootstrapEntries(INITIAL);
 
   it('0 for a member with only the bootstrap entries, at term 1 without a vote', () => {
-    expect(reportedTerm(1, 0, raftLog(head))).toBe(0);
+    expect(reportedTerm(1, 0n, raftLog(head))).toBe(0);
   });
   it('its term once it voted, saw a later term, or holds any other entry', () => {
-    expect(reportedTerm(1, 0x1c, raftLog(head))).toBe(1);
-    expect(reportedTerm(2, 0, raftLog(head))).toBe(2);
-    expect(reportedTerm(1, 0, raftLog([...head, entry(4, 1)]))).toBe(1);
+    expect(reportedTerm(1, 0x1cn, raftLog(head))).toBe(1);
+    expect(reportedTerm(2, 0n, raftLog(head))).toBe(2);
+    expect(reportedTerm(1, 0n, raftLog([...head, entry(4, 1)]))).toBe(1);
   });
   it('a log of the layout before bootstrap entries: 0 only at term 0', () => {
-    expect(reportedTerm(0, 0, raftLog([]))).toBe(0);
-    expect(reportedTerm(1, 0, raftLog([]))).toBe(1);
-    expect(reportedTerm(1, 0, raftLog([entry(1, 1)]))).toBe(1);
+    expect(reportedTerm(0, 0n, raftLog([]))).toBe(0);
+    expect(reportedTerm(1, 0n, raftLog([]))).toBe(1);
+    expect(reportedTerm(1, 0n, raftLog([entry(1, 1)]))).toBe(1);
   });
 });

@@ -23,6 +23,7 @@ import {
 import type { PeerApiHandler, PeerApiReply, PeerApiRequest, PeerApiResponse, PeerClient } from '../../src/server/peer-api.js';
 import { settle, VirtualTimers } from '../helpers/virtual-timers.js';
 import { HEADER_CLUSTER_ID } from '../../src/transport/protocol.js';
+import { peerJsonText } from '../../src/server/peer-api.js';
 
 // ---------------------------------------------------------------------------------------------
 // Virtual time: test/helpers/virtual-timers.ts
@@ -47,16 +48,16 @@ async function runToEnd(p: Promise<void>, timers: VirtualTimers, maxTimers = 10_
 // ---------------------------------------------------------------------------------------------
 // Fake peers
 
-const SELF = 0x8e9e05c52164;
+const SELF = 0x8e9e05c52164n;
 const SELF_HEX = '8e9e05c52164';
-const CLUSTER = 0x1c2d3e4f5a6b;
+const CLUSTER = 0x1c2d3e4f5a6bn;
 const CLUSTER_HEX = '1c2d3e4f5a6b';
 const OTHER_CLUSTER_HEX = '99';
 
 const INITIAL: InitialMember[] = [
   { name: 'm1', id: SELF, peerURLs: ['http://10.0.0.1:2380'] },
-  { name: 'm2', id: 0x22, peerURLs: ['http://10.0.0.2:2380'] },
-  { name: 'm3', id: 0x33, peerURLs: ['http://10.0.0.3:2380', 'http://10.0.1.3:2380'] },
+  { name: 'm2', id: 0x22n, peerURLs: ['http://10.0.0.2:2380'] },
+  { name: 'm3', id: 0x33n, peerURLs: ['http://10.0.0.3:2380', 'http://10.0.1.3:2380'] },
 ];
 const PEER_URLS = ['http://10.0.0.2:2380', 'http://10.0.0.3:2380', 'http://10.0.1.3:2380'];
 const M2_URL = 'http://10.0.0.2:2380';
@@ -64,7 +65,7 @@ const M3_URL = 'http://10.0.0.3:2380';
 const M3_URL2 = 'http://10.0.1.3:2380';
 
 /** Five members: two more peers (n - q + 1 = 3 of the 4 peers must answer). */
-const INITIAL5: InitialMember[] = [...INITIAL, { name: 'm4', id: 0x44, peerURLs: ['http://10.0.0.4:2380'] }, { name: 'm5', id: 0x55, peerURLs: ['http://10.0.0.5:2380'] }];
+const INITIAL5: InitialMember[] = [...INITIAL, { name: 'm4', id: 0x44n, peerURLs: ['http://10.0.0.4:2380'] }, { name: 'm5', id: 0x55n, peerURLs: ['http://10.0.0.5:2380'] }];
 const PEER_URLS5 = [...PEER_URLS, 'http://10.0.0.4:2380', 'http://10.0.0.5:2380'];
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -74,7 +75,7 @@ function asReply(res: PeerApiResponse): PeerApiReply {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers ?? {})) headers[k.toLowerCase()] = v;
   if (res.json !== undefined) headers['content-type'] = 'application/json';
-  const body = res.json !== undefined ? enc(JSON.stringify(res.json)) : enc(res.text ?? '');
+  const body = res.json !== undefined ? enc(peerJsonText(res.json)) : enc(res.text ?? '');
   return { status: res.status, headers, body };
 }
 
@@ -126,8 +127,8 @@ const from =
     round >= k ? b : before;
 
 /** A member list: every member given, with the client URLs given for some. */
-const listing = (initial: readonly InitialMember[], clientURLs: Record<number, string[]>): PeerMemberJSON[] =>
-  initial.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: clientURLs[m.id] ?? [] }));
+const listing = (initial: readonly InitialMember[], clientURLs: Record<string, string[]>): PeerMemberJSON[] =>
+  initial.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: clientURLs[String(m.id)] ?? [] }));
 
 /** The client URLs of every member but this one: they all published, this one never did. */
 const othersPublished = (initial: readonly InitialMember[]): Record<number, string[]> =>
@@ -143,7 +144,7 @@ const runningNotSeen = (term = 3, initial: readonly InitialMember[] = INITIAL): 
 
 /** A running member that saw this member publish. */
 const bootstrappedSelf = (term = 3, initial: readonly InitialMember[] = INITIAL): PeerApiResponse =>
-  running({ ...othersPublished(initial), [SELF]: ['http://10.0.0.1:2379'] }, term, initial);
+  running({ ...othersPublished(initial), [String(SELF)]: ['http://10.0.0.1:2379'] }, term, initial);
 
 /** What a peer that is new itself answers (freshMemberApi: term 0, nobody has client URLs). */
 const fresh = (initial: readonly InitialMember[] = INITIAL): PeerApiResponse =>
@@ -200,7 +201,7 @@ const deadlineMessage = (answered: number, needed: number, urls: readonly string
 /** A cluster of n members, this one first, one peer URL each. */
 const clusterOf = (n: number): InitialMember[] => [
   INITIAL[0] as InitialMember,
-  ...Array.from({ length: n - 1 }, (_, i) => ({ name: `p${i + 2}`, id: 0x100 + i, peerURLs: [`http://10.0.2.${i + 2}:2380`] })),
+  ...Array.from({ length: n - 1 }, (_, i) => ({ name: `p${i + 2}`, id: 0x100n + BigInt(i), peerURLs: [`http://10.0.2.${i + 2}:2380`] })),
 ];
 
 /** What does not count as an answer. */
@@ -209,7 +210,7 @@ const notAnswers: [string, Behaviour][] = [
   ['hangs until the attempt timeout', 'hang'],
   ['answers 503 (restarting, not ready)', { status: 503, text: 'etcdserver: not ready' }],
   ['answers 404', { status: 404, text: '404 page not found' }],
-  ['answers for another cluster', membersAnswer(0x99, [{ id: SELF, name: 'm1', peerURLs: [], clientURLs: ['http://10.0.0.1:2379'] }], 3)],
+  ['answers for another cluster', membersAnswer(0x99n, [{ id: SELF, name: 'm1', peerURLs: [], clientURLs: ['http://10.0.0.1:2379'] }], 3)],
   ['answers without a cluster id', raw(200, { 'content-type': 'application/json', [HEADER_RAFT_TERM]: '0' }, '[]')],
   ['answers garbage', raw(200, { [HEADER_CLUSTER_ID]: CLUSTER_HEX, [HEADER_RAFT_TERM]: '3' }, '<html>not json')],
   ['answers JSON that is not a list', raw(200, { [HEADER_CLUSTER_ID]: CLUSTER_HEX, [HEADER_RAFT_TERM]: '3' }, '{"members":[]}')],
@@ -293,8 +294,8 @@ describe('checkNotBootstrapped: refuses an old member whose data is gone', () =>
     // peerMembers). While that tail is too long to scan it answers 503; then this member appears
     // with client URLs, exactly as through an applied publish. m3 is down.
     const replaying: PeerApiResponse = { status: 503, text: 'etcdserver: not ready (replaying the log)' };
-    const unapplied = membersAnswer(CLUSTER, [...listing(INITIAL, { [SELF]: ['http://10.0.0.1:2379'] })].sort((a, b) => a.id - b.id), 6);
-    expect((unapplied.json as PeerMemberJSON[]).filter((m) => m.clientURLs.length > 0).map((m) => m.id)).toEqual([SELF]);
+    const unapplied = membersAnswer(CLUSTER, [...listing(INITIAL, { [String(SELF)]: ['http://10.0.0.1:2379'] })].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)), 6);
+    expect((unapplied.json as PeerMemberJSON[]).filter((m) => m.clientURLs.length > 0).map((m) => m.id)).toEqual([SELF.toString(16)]);
     const viaLog = await check(byMember(INITIAL, { m2: from(1, unapplied, replaying) }));
     expect(errorOf(viaLog.outcome)).toBeInstanceOf(AlreadyBootstrappedError);
     expect(viaLog.outcome.atMs).toBe(1000);
@@ -322,7 +323,7 @@ describe('checkNotBootstrapped: with running peers, waits until the answers meet
   });
 
   it('proceeds when both running peers of 3 do not list it at all', async () => {
-    const { outcome } = await check(() => membersAnswer(CLUSTER, [{ id: 0x22, name: 'm2', peerURLs: [], clientURLs: ['http://10.0.0.2:2379'] }], 3));
+    const { outcome } = await check(() => membersAnswer(CLUSTER, [{ id: 0x22n, name: 'm2', peerURLs: [], clientURLs: ['http://10.0.0.2:2379'] }], 3));
     expect(outcome).toEqual({ ok: true, atMs: 0 });
   });
 
@@ -543,7 +544,7 @@ describe('checkNotBootstrapped: X-Raft-Term', () => {
   });
 
   it('reads X-Raft-Term as a client receives it: "0" is a fresh peer, any other number a running one', async () => {
-    const list = JSON.stringify(listing(INITIAL, {}));
+    const list = peerJsonText(listing(INITIAL, {}));
     const zero = await check(byMember(INITIAL, { m3: raw(200, { [HEADER_CLUSTER_ID]: CLUSTER_HEX, [HEADER_RAFT_TERM]: '0' }, list) }));
     expect(zero.outcome).toEqual({ ok: true, atMs: 0 });
     for (const term of ['1', '17', '123456789']) {
@@ -576,7 +577,7 @@ describe('checkNotBootstrapped: what does not count as an answer', () => {
   }
 
   it('does not take an answer for another cluster that lists this member with client URLs as proof of anything', async () => {
-    const other = membersAnswer(0x99, [{ id: SELF, name: 'm1', peerURLs: [], clientURLs: ['http://10.0.0.1:2379'] }], 3);
+    const other = membersAnswer(0x99n, [{ id: SELF, name: 'm1', peerURLs: [], clientURLs: ['http://10.0.0.1:2379'] }], 3);
     expect(other.headers?.[HEADER_CLUSTER_ID]).toBe(OTHER_CLUSTER_HEX);
     const { outcome } = await check((_url, round) => (round === 0 ? other : fresh()));
     expect(outcome).toEqual({ ok: true, atMs: 1000 });
@@ -646,7 +647,7 @@ describe('freshMemberApi: what a member answers on its peer port while it checks
     expect(res.status).toBe(200);
     expect(res.headers).toEqual({ [HEADER_CLUSTER_ID]: CLUSTER_HEX, [HEADER_RAFT_TERM]: '0' });
     const members = res.json as PeerMemberJSON[];
-    expect(members).toEqual(INITIAL.map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerURLs, clientURLs: [] })));
+    expect(members).toEqual(INITIAL.map((m) => ({ id: m.id.toString(16), name: m.name, peerURLs: m.peerURLs, clientURLs: [] })));
     // copies: the answer cannot change the configuration
     (members[2] as PeerMemberJSON).peerURLs.push('http://evil:2380');
     expect(INITIAL[2]?.peerURLs).toEqual(['http://10.0.0.3:2380', 'http://10.0.1.3:2380']);
@@ -710,9 +711,9 @@ describe('freshMemberApi: what a member answers on its peer port while it checks
 
 describe('membersAnswer', () => {
   it('is a 200 with the cluster id in hex, the term in X-Raft-Term and the members as given', () => {
-    const members: PeerMemberJSON[] = [{ id: 0x22, name: 'm2', peerURLs: ['http://10.0.0.2:2380'], clientURLs: ['http://10.0.0.2:2379'] }];
+    const members: PeerMemberJSON[] = [{ id: 0x22n, name: 'm2', peerURLs: ['http://10.0.0.2:2380'], clientURLs: ['http://10.0.0.2:2379'] }];
     expect(HEADER_RAFT_TERM).toBe('x-raft-term');
-    expect(membersAnswer(CLUSTER, members, 7)).toEqual({ status: 200, headers: { [HEADER_CLUSTER_ID]: CLUSTER_HEX, 'x-raft-term': '7' }, json: members });
+    expect(membersAnswer(CLUSTER, members, 7)).toEqual({ status: 200, headers: { [HEADER_CLUSTER_ID]: CLUSTER_HEX, 'x-raft-term': '7' }, json: members.map((m) => ({ ...m, id: m.id.toString(16) })) });
     expect(membersAnswer(CLUSTER, [], 0)).toEqual({ status: 200, headers: { [HEADER_CLUSTER_ID]: CLUSTER_HEX, 'x-raft-term': '0' }, json: [] });
   });
 });

@@ -11,11 +11,12 @@ import type { EntryResult } from '../../src/server/state-machine.js';
 import { nodeTimers } from '../../src/server/timers.js';
 import { v2Request } from '../../src/store/command.js';
 import { HEADER_CLUSTER_ID, HEADER_FROM } from '../../src/transport/protocol.js';
+import { peerJsonText } from '../../src/server/peer-api.js';
 
 const logger = pino({ level: 'silent' });
 const CLUSTER = 'c1';
-const LEADER = 0xa;
-const FOLLOWER = 0xb;
+const LEADER = 0xan;
+const FOLLOWER = 0xbn;
 const put = v2Request({ method: 'PUT', path: '/k', val: 'v', time: 1_700_000_000_000 });
 
 const TOKEN = '0123456789abcdef0123456789abcdef';
@@ -25,7 +26,7 @@ function request(body: unknown, headers: Record<string, string> = {}) {
     method: 'POST',
     path: PROPOSE_PATH,
     headers: { [HEADER_CLUSTER_ID]: CLUSTER, [HEADER_FROM]: FOLLOWER.toString(16), ...headers },
-    body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
+    body: new TextEncoder().encode(typeof body === 'string' ? body : peerJsonText(body)),
   };
 }
 
@@ -49,8 +50,8 @@ function leaderSide(propose: (cmd: EntryCommand) => Promise<EntryResult> = async
   const handler = new ForwardedProposals({
     clusterIdHex: CLUSTER,
     selfId: LEADER,
-    isMember: (id: number) => id === LEADER || id === FOLLOWER,
-    peerURLs: (id: number) => (id === FOLLOWER ? ['http://follower:2380'] : []),
+    isMember: (id: bigint) => id === LEADER || id === FOLLOWER,
+    peerURLs: (id: bigint) => (id === FOLLOWER ? ['http://follower:2380'] : []),
     peerClient,
     timeoutMs: 1000,
     propose: (cmd: EntryCommand) => {
@@ -118,7 +119,7 @@ describe('POST /members/propose on the leader', () => {
       { kind: 'peers', memberId: FOLLOWER, peerURLs: ['http://127.0.0.1:2380'] },
     ];
     for (const cmd of cmds) {
-      const checked = checkForwardable(JSON.parse(JSON.stringify(cmd)));
+      const checked = checkForwardable(JSON.parse(peerJsonText(cmd)));
       expect(checked).toEqual(cmd);
       const entry = { kind: 'forwarded' as const, memberId: FOLLOWER, runId: 3, seq: 9, cmd: checked as Exclude<typeof checked, string> };
       expect(decodeEntryCommand(encodeEntryCommand(entry))).toEqual(entry);
@@ -183,7 +184,7 @@ describe('Forwarder (the follower)', () => {
     await expect(b).rejects.toBeInstanceOf(ProposalError);
 
     const leaderless = new Forwarder({
-      memberId: FOLLOWER, clusterIdHex: CLUSTER, runId: 1, token: TOKEN, leaderId: () => 0, peerURLs: () => [], peerClient: { request: ok },
+      memberId: FOLLOWER, clusterIdHex: CLUSTER, runId: 1, token: TOKEN, leaderId: () => 0n, peerURLs: () => [], peerClient: { request: ok },
       timers: nodeTimers, logger, timeoutMs: 1000, maxPending: 1,
     });
     await expect(leaderless.forward({ kind: 'v2', req: put }, notLeader)).rejects.toBeInstanceOf(NotLeaderError);

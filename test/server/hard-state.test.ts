@@ -20,16 +20,16 @@ function msg(m: Partial<Message> & Pick<Message, 'type' | 'from' | 'to' | 'term'
 /** A follower (id 2 of 1..3) whose disk holds `onDisk` entries and `hs`. */
 function follower(onDisk: Entry[], hs: HardState): { rn: RawNode; disk: MemoryStorage; keeper: HardStateKeeper } {
   const disk = new MemoryStorage();
-  disk.setConfState({ voters: [1, 2, 3], learners: [] });
+  disk.setConfState({ voters: [1n, 2n, 3n], learners: [] });
   disk.append(onDisk);
   disk.setHardState(hs);
-  const rn = new RawNode({ id: 2, storage: disk, random: () => 0.5, applied: hs.commit });
+  const rn = new RawNode({ id: 2n, storage: disk, random: () => 0.5, applied: hs.commit });
   return { rn, disk, keeper: new HardStateKeeper(hs, 1000) };
 }
 
 describe('the commit index a member writes (hard-state.ts)', () => {
   it('every batch that carries entries carries the whole HardState (raft leaves an unchanged one out)', () => {
-    const f = follower([], { term: 0, vote: 0, commit: 0 });
+    const f = follower([], { term: 0, vote: 0n, commit: 0 });
     const written: HardState[] = [];
     const round = (): void => {
       const rd = f.rn.ready();
@@ -44,37 +44,37 @@ describe('the commit index a member writes (hard-state.ts)', () => {
     };
     // Term 1: entries 1..3 arrive, then a commit-only heartbeat (commit 3), then entries 4..5 with
     // the same commit index: raft's Ready for those has no HardState, the batch must still carry it.
-    f.rn.step(msg({ type: MessageType.MsgApp, from: 1, to: 2, term: 1, index: 0, logTerm: 0, entries: entries(1, 1, 3), commit: 0 }));
+    f.rn.step(msg({ type: MessageType.MsgApp, from: 1n, to: 2n, term: 1, index: 0, logTerm: 0, entries: entries(1, 1, 3), commit: 0 }));
     round();
-    f.rn.step(msg({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 1, commit: 3 }));
+    f.rn.step(msg({ type: MessageType.MsgHeartbeat, from: 1n, to: 2n, term: 1, commit: 3 }));
     round(); // commit-only: no write of its own
     expect(written.map((h) => h.commit)).toEqual([0]);
-    f.rn.step(msg({ type: MessageType.MsgApp, from: 1, to: 2, term: 1, index: 3, logTerm: 1, entries: entries(1, 4, 5), commit: 3 }));
+    f.rn.step(msg({ type: MessageType.MsgApp, from: 1n, to: 2n, term: 1, index: 3, logTerm: 1, entries: entries(1, 4, 5), commit: 3 }));
     const rd = f.rn.ready();
     expect(rd.hardState).toBeUndefined(); // unchanged since the last Ready: raft leaves it out
     const w = f.keeper.onReady(rd);
-    expect(w?.hardState).toEqual({ term: 1, vote: 0, commit: 3 });
+    expect(w?.hardState).toEqual({ term: 1, vote: 0n, commit: 3 });
   });
 
   it("a leader's snapshot is written with fsync even when raft asks for none (it is acknowledged after this batch)", () => {
-    const keeper = new HardStateKeeper({ term: 2, vote: 1, commit: 10 }, 1000);
-    const snapshot = { data: Uint8Array.of(1), metadata: { index: 50, term: 2, confState: { voters: [1, 2, 3], learners: [] } } };
-    expect(keeper.onReady({ hardState: { term: 2, vote: 1, commit: 50 }, entries: [], snapshot, mustSync: false })).toEqual({ hardState: { term: 2, vote: 1, commit: 50 }, sync: true });
+    const keeper = new HardStateKeeper({ term: 2, vote: 1n, commit: 10 }, 1000);
+    const snapshot = { data: Uint8Array.of(1), metadata: { index: 50, term: 2, confState: { voters: [1n, 2n, 3n], learners: [] } } };
+    expect(keeper.onReady({ hardState: { term: 2, vote: 1n, commit: 50 }, entries: [], snapshot, mustSync: false })).toEqual({ hardState: { term: 2, vote: 1n, commit: 50 }, sync: true });
     // without one, a commit-only write stays unsynced
-    expect(keeper.onReady({ hardState: { term: 2, vote: 1, commit: 2000 }, entries: [], mustSync: false })?.sync).toBe(false);
+    expect(keeper.onReady({ hardState: { term: 2, vote: 1n, commit: 2000 }, entries: [], mustSync: false })?.sync).toBe(false);
   });
 
   it('a commit index that moved without entries is written once it lags (bounded)', () => {
-    const keeper = new HardStateKeeper({ term: 1, vote: 1, commit: 0 }, 10);
+    const keeper = new HardStateKeeper({ term: 1, vote: 1n, commit: 0 }, 10);
     const noEntries = { entries: [] as Entry[], mustSync: false };
     for (let c = 1; c < 10; c++) {
-      const w = keeper.onReady({ ...noEntries, hardState: { term: 1, vote: 1, commit: c } });
+      const w = keeper.onReady({ ...noEntries, hardState: { term: 1, vote: 1n, commit: c } });
       expect(w).toBeUndefined();
       keeper.onReadyPersisted(w);
     }
-    expect(keeper.lagging()).toEqual({ hardState: { term: 1, vote: 1, commit: 9 }, sync: false });
-    const w = keeper.onReady({ ...noEntries, hardState: { term: 1, vote: 1, commit: 10 } });
-    expect(w).toEqual({ hardState: { term: 1, vote: 1, commit: 10 }, sync: false });
+    expect(keeper.lagging()).toEqual({ hardState: { term: 1, vote: 1n, commit: 9 }, sync: false });
+    const w = keeper.onReady({ ...noEntries, hardState: { term: 1, vote: 1n, commit: 10 } });
+    expect(w).toEqual({ hardState: { term: 1, vote: 1n, commit: 10 }, sync: false });
     keeper.onReadyPersisted(w);
     expect(keeper.lagging()).toBeUndefined();
     expect(keeper.atStop()).toBeUndefined();

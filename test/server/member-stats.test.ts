@@ -6,8 +6,8 @@ import { MessageType, type Message } from '../../src/raft/index.js';
 import { MemberStats } from '../../src/server/member-stats.js';
 import { TransportStats } from '../../src/transport/index.js';
 
-const app = (): Message => ({ type: MessageType.MsgApp, from: 1, to: 2, term: 1 }) as Message;
-const heartbeat = (): Message => ({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 1 }) as Message;
+const app = (): Message => ({ type: MessageType.MsgApp, from: 1n, to: 2n, term: 1 }) as Message;
+const heartbeat = (): Message => ({ type: MessageType.MsgHeartbeat, from: 1n, to: 2n, term: 1 }) as Message;
 
 describe('MemberStats.self', () => {
   it('shows send and receive rates only after a second with append traffic, in etcd key order', () => {
@@ -16,14 +16,14 @@ describe('MemberStats.self', () => {
     const stats = new MemberStats(transport, () => now);
 
     stats.sampleRates();
-    const idle = stats.self('a', '1', 'StateLeader' as never, 1);
+    const idle = stats.self('a', '1', 'StateLeader' as never, 1n);
     expect(Object.keys(idle)).toEqual(['name', 'id', 'state', 'startTime', 'leaderInfo', 'recvAppendRequestCnt', 'sendAppendRequestCnt']);
 
-    transport.recordSent(2, 300, [app(), app(), heartbeat()], 1);
-    transport.recordReceived(2, 120, [app()]);
+    transport.recordSent(2n, 300, [app(), app(), heartbeat()], 1);
+    transport.recordReceived(2n, 120, [app()]);
     now += 1000;
     stats.sampleRates();
-    const busy = stats.self('a', '1', 'StateLeader' as never, 1);
+    const busy = stats.self('a', '1', 'StateLeader' as never, 1n);
     expect(Object.keys(busy)).toEqual([
       'name', 'id', 'state', 'startTime', 'leaderInfo',
       'recvAppendRequestCnt', 'recvPkgRate', 'recvBandwidthRate',
@@ -34,7 +34,7 @@ describe('MemberStats.self', () => {
     // a quiet second: the rates disappear again, the counters stay
     now += 1000;
     stats.sampleRates();
-    const quiet = stats.self('a', '1', 'StateLeader' as never, 1);
+    const quiet = stats.self('a', '1', 'StateLeader' as never, 1n);
     expect(quiet).not.toHaveProperty('sendPkgRate');
     expect(quiet).not.toHaveProperty('recvPkgRate');
     expect(quiet).toMatchObject({ sendAppendRequestCnt: 2, recvAppendRequestCnt: 1 });

@@ -5,19 +5,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../../src/raft/messages.js';
 import { MAX_DELAYED_MESSAGES, PeerFaults, peerFaultsRoute } from '../../src/server/peer-faults.js';
 
-const msg = (to: number, type = MessageType.MsgApp): Message => ({ type, from: 1, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 }) as unknown as Message;
+const msg = (to: bigint, type = MessageType.MsgApp): Message => ({ type, from: 1n, to, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 }) as unknown as Message;
 
 describe('PeerFaults', () => {
   it('drops messages to and from blackholed peers, counts them, and reports a dropped MsgSnap', () => {
     const f = new PeerFaults();
-    const all = [msg(2), msg(3), msg(3, MessageType.MsgSnap)];
+    const all = [msg(2n), msg(3n), msg(3n, MessageType.MsgSnap)];
     expect(f.outgoing(all, () => {})).toBe(all);
-    f.blackhole([3]);
-    const snaps: number[] = [];
-    expect(f.outgoing(all, (to) => snaps.push(to)).map((m) => m.to)).toEqual([2]);
-    expect(snaps).toEqual([3]);
-    expect(f.dropsIncoming(3, 5)).toBe(true);
-    expect(f.dropsIncoming(2, 5)).toBe(false);
+    f.blackhole([3n]);
+    const snaps: bigint[] = [];
+    expect(f.outgoing(all, (to) => snaps.push(to)).map((m) => m.to)).toEqual([2n]);
+    expect(snaps).toEqual([3n]);
+    expect(f.dropsIncoming(3n, 5)).toBe(true);
+    expect(f.dropsIncoming(2n, 5)).toBe(false);
     expect([f.droppedOut, f.droppedIn]).toEqual([2, 5]);
     f.blackhole([]);
     expect(f.active).toBe(false);
@@ -26,11 +26,11 @@ describe('PeerFaults', () => {
   it('delays messages to delayed peers by their delay, in order, and heals', () => {
     const timers: { fn: () => void; ms: number }[] = [];
     const f = new PeerFaults((fn, ms) => void timers.push({ fn, ms }));
-    f.delay([[3, 250]]);
+    f.delay([[3n, 250]]);
     expect(f.active).toBe(true);
     const sent: number[][] = [];
-    const now = f.outgoing([msg(2), msg(3), msg(3, MessageType.MsgHeartbeat)], () => {}, (ms) => sent.push(ms.map((m) => m.type)));
-    expect(now.map((m) => m.to)).toEqual([2]);
+    const now = f.outgoing([msg(2n), msg(3n), msg(3n, MessageType.MsgHeartbeat)], () => {}, (ms) => sent.push(ms.map((m) => m.type)));
+    expect(now.map((m) => m.to)).toEqual([2n]);
     expect(timers.map((t) => t.ms)).toEqual([250]);
     expect([f.delayedOut, f.delayedNow]).toEqual([2, 2]);
     expect(sent).toEqual([]);
@@ -38,17 +38,17 @@ describe('PeerFaults', () => {
     expect(sent).toEqual([[MessageType.MsgApp, MessageType.MsgHeartbeat]]);
     expect(f.delayedNow).toBe(0);
     // Without a way to send later, a delayed message is dropped (and a MsgSnap reported).
-    const snaps: number[] = [];
-    expect(f.outgoing([msg(3, MessageType.MsgSnap)], (to) => snaps.push(to))).toEqual([]);
-    expect(snaps).toEqual([3]);
+    const snaps: bigint[] = [];
+    expect(f.outgoing([msg(3n, MessageType.MsgSnap)], (to) => snaps.push(to))).toEqual([]);
+    expect(snaps).toEqual([3n]);
     f.delay([]);
     expect(f.active).toBe(false);
   });
 
   it('drops what would wait beyond MAX_DELAYED_MESSAGES', () => {
     const f = new PeerFaults(() => {});
-    f.delay([[2, 100]]);
-    const many = Array.from({ length: MAX_DELAYED_MESSAGES + 5 }, () => msg(2));
+    f.delay([[2n, 100]]);
+    const many = Array.from({ length: MAX_DELAYED_MESSAGES + 5 }, () => msg(2n));
     f.outgoing(many, () => {}, () => {});
     expect([f.delayedNow, f.droppedOut]).toEqual([MAX_DELAYED_MESSAGES, 5]);
   });
@@ -80,7 +80,7 @@ describe('the route', () => {
   it('sets, shows and heals the blackhole', async () => {
     const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ blackhole: ['1bef33307b05f8', 'a'] }) });
     expect(put.status).toBe(200);
-    expect(faults.list()).toEqual([0xa, 0x1bef33307b05f8]);
+    expect(faults.list()).toEqual([0xan, 0x1bef33307b05f8n]);
     expect(await (await fetch(url, { headers: auth })).json()).toMatchObject({ blackhole: ['a', '1bef33307b05f8'] });
     await fetch(url, { method: 'PUT', headers: auth, body: '{"blackhole":[]}' });
     expect(faults.active).toBe(false);
@@ -89,7 +89,7 @@ describe('the route', () => {
   it('sets, shows and heals a delay', async () => {
     const put = await fetch(url, { method: 'PUT', headers: auth, body: JSON.stringify({ blackhole: [], delay: { b: 300 } }) });
     expect(put.status).toBe(200);
-    expect(faults.delayList()).toEqual([[0xb, 300]]);
+    expect(faults.delayList()).toEqual([[0xbn, 300]]);
     expect(await (await fetch(url, { headers: auth })).json()).toMatchObject({ blackhole: [], delay: { b: 300 } });
     await fetch(url, { method: 'PUT', headers: auth, body: '{"blackhole":[]}' });
     expect(faults.active).toBe(false);
@@ -98,9 +98,9 @@ describe('the route', () => {
   it.each(['{"blackhole":[],"delay":{"b":0}}', '{"blackhole":[],"delay":{"b":60001}}', '{"blackhole":[],"delay":{"b":1.5}}', '{"blackhole":[],"delay":[["b",5]]}', '{"blackhole":[],"delay":{"xyz":5}}'])(
     'answers 400 to the delay %s and changes nothing',
     async (body) => {
-      faults.blackhole([7]);
+      faults.blackhole([7n]);
       expect((await fetch(url, { method: 'PUT', headers: auth, body })).status).toBe(400);
-      expect(faults.list()).toEqual([7]);
+      expect(faults.list()).toEqual([7n]);
       expect(faults.delayList()).toEqual([]);
     },
   );
@@ -108,9 +108,9 @@ describe('the route', () => {
   it.each(['{"blackhole":"a"}', '{"blackhole":["xyz"]}', '{"blackhole":["0"]}', 'nope', JSON.stringify({ blackhole: Array.from({ length: 65 }, (_, i) => (i + 1).toString(16)) })])(
     'answers 400 to %s and changes nothing',
     async (body) => {
-      faults.blackhole([7]);
+      faults.blackhole([7n]);
       expect((await fetch(url, { method: 'PUT', headers: auth, body })).status).toBe(400);
-      expect(faults.list()).toEqual([7]);
+      expect(faults.list()).toEqual([7n]);
     },
   );
 

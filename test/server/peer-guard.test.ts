@@ -23,10 +23,10 @@ import { Cluster } from '../sim/cluster.js';
 import { deriveSeed, mulberry32, Rng } from '../sim/prng.js';
 import { Workload } from '../sim/workload.js';
 
-const SELF = 1;
-const LEADER = 2;
-const PEER = 3;
-const STRANGER = 0x9f;
+const SELF = 1n;
+const LEADER = 2n;
+const PEER = 3n;
+const STRANGER = 0x9fn;
 const MEMBERS = new Set<NodeId>([SELF, LEADER, PEER]);
 const CTX = Uint8Array.of(1, 2, 3, 4);
 
@@ -327,8 +327,8 @@ describe('refusePeerBatch: what the other leader-only types must carry', () => {
   });
 
   it('refuses a snapshot whose metadata cannot be or whose data the state machine cannot install; passes a good one', () => {
-    const snap = (index: number, data: Uint8Array, over: Partial<Message> = {}, meta: { term?: number; voters?: number[] } = {}): Message =>
-      msg({ type: MessageType.MsgSnap, snapshot: { data, metadata: { index, term: meta.term ?? 5, confState: { voters: meta.voters ?? [1, 2, 3], learners: [] } } }, ...over });
+    const snap = (index: number, data: Uint8Array, over: Partial<Message> = {}, meta: { term?: number; voters?: bigint[] } = {}): Message =>
+      msg({ type: MessageType.MsgSnap, snapshot: { data, metadata: { index, term: meta.term ?? 5, confState: { voters: meta.voters ?? [1n, 2n, 3n], learners: [] } } }, ...over });
     expect(check(snap(8, snapData(8)))).toBeNull();
     expect(check(snap(8, Uint8Array.of(1, 2, 3)))).toBe('MsgSnap from 2 (term 5): the snapshot\'s data cannot be installed: not a snapshot at 8');
     expect(check(snap(8, snapData(9)))).toMatch(/not a snapshot at 8/);
@@ -337,8 +337,8 @@ describe('refusePeerBatch: what the other leader-only types must carry', () => {
     expect(check(snap(8, snapData(8), {}, { voters: [] }))).toMatch(/without voters/);
     // a member this one does not know yet is fine (it was added since: the snapshot brings it);
     // a snapshot whose voters leave out its own sender cannot come from the leader
-    expect(check(snap(8, snapData(8), {}, { voters: [1, 2, 99] }))).toBeNull();
-    expect(check(snap(8, snapData(8), {}, { voters: [1, 3, 99] }))).toMatch(/voters do not include its sender 2/);
+    expect(check(snap(8, snapData(8), {}, { voters: [1n, 2n, 99n] }))).toBeNull();
+    expect(check(snap(8, snapData(8), {}, { voters: [1n, 3n, 99n] }))).toMatch(/voters do not include its sender 2/);
     // still only from the leader of this term
     expect(check(snap(8, snapData(8), { from: PEER }))).toMatch(/leads term 5/);
     // raft ignores a snapshot at or below its commit index (or of an older term): no decoding
@@ -607,7 +607,7 @@ class MiniNet {
     for (const id of ids) {
       const disk = new MemoryStorage();
       disk.setConfState({ voters: ids, learners: [] });
-      this.nodes.set(id, { rn: new RawNode({ id, storage: disk, random: mulberry32(id), preVote: true, checkQuorum: true }), disk });
+      this.nodes.set(id, { rn: new RawNode({ id, storage: disk, random: mulberry32(Number(id)), preVote: true, checkQuorum: true }), disk });
     }
   }
 
@@ -663,14 +663,14 @@ class MiniNet {
  * receives its own read request in member 1's batch.
  */
 function readArrivingAfterTransfer(): { net: MiniNet; read: { sender: NodeId; m: Message }[]; whenItArrives: string } {
-  const net = new MiniNet([1, 2, 3]);
-  net.rn(1).campaign();
+  const net = new MiniNet([1n, 2n, 3n]);
+  net.rn(1n).campaign();
   net.run();
-  net.rn(2).readIndex(CTX);
+  net.rn(2n).readIndex(CTX);
   const read = net.run((m) => m.type === MessageType.MsgReadIndex);
-  net.rn(1).transferLeader(2);
+  net.rn(1n).transferLeader(2n);
   net.run();
-  const whenItArrives = `1: ${net.rn(1).role} of ${net.rn(1).leaderId}, 2: ${net.rn(2).role}`;
+  const whenItArrives = `1: ${net.rn(1n).role} of ${net.rn(1n).leaderId}, 2: ${net.rn(2n).role}`;
   net.queue.push(...read);
   net.run();
   return { net, read, whenItArrives };
@@ -679,7 +679,7 @@ function readArrivingAfterTransfer(): { net: MiniNet; read: { sender: NodeId; m:
 describe('refusePeerBatch: found by the tests above', () => {
   it('(the scenario of the next test) a read request reaches the old leader after it handed leadership to the requester', () => {
     const { net, read, whenItArrives } = readArrivingAfterTransfer();
-    expect(read.map((r) => [r.sender, r.m.from, r.m.to, r.m.term])).toEqual([[2, 2, 1, 0]]);
+    expect(read.map((r) => [r.sender, r.m.from, r.m.to, r.m.term])).toEqual([[2n, 2n, 1n, 0]]);
     expect(whenItArrives).toBe(`1: ${Role.Follower} of 2, 2: ${Role.Leader}`);
     // every message of the election and replication passed the guard
     expect(net.refusals).toEqual([]);
@@ -698,9 +698,9 @@ describe('refusePeerBatch: found by the tests above', () => {
   // when raft rejected that append: raft then committed beyond its last index and the member stopped.
   it('never lets through a batch that makes raft throw: a heartbeat committing entries of an append raft rejects', () => {
     const disk = new MemoryStorage();
-    disk.setConfState({ voters: [1, 2, 3], learners: [] });
+    disk.setConfState({ voters: [1n, 2n, 3n], learners: [] });
     disk.append(ents(1, ...Array<number>(10).fill(1))); // indexes 1..10, term 1
-    disk.setHardState({ term: 5, vote: 0, commit: 0 });
+    disk.setHardState({ term: 5, vote: 0n, commit: 0 });
     const rn = new RawNode({ id: SELF, storage: disk, random: () => 0.5 });
     const batch = [
       msg({ type: MessageType.MsgApp, from: PEER, term: 6, index: 50, logTerm: 6, entries: ents(51, 6, 6), commit: 0 }),

@@ -14,15 +14,16 @@ import type { PeerApiReply, PeerApiRequest, PeerApiResponse, PeerClient } from '
 import { ATTRIBUTES_PATH, PUBLISH_PATH, Publisher, type PublishedAttributes, type PublisherOptions } from '../../src/server/publish.js';
 import { settle, VirtualTimers } from '../helpers/virtual-timers.js';
 import { CLUSTER_ID_MISMATCH_TEXT, HEADER_CLUSTER_ID, HEADER_FROM } from '../../src/transport/protocol.js';
+import { peerJsonText } from '../../src/server/peer-api.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixture
 
-const A = 0x1a; // the leader in most tests
-const B = 0x2b; // a follower publishing
-const C = 0x3c;
+const A = 0x1an; // the leader in most tests
+const B = 0x2bn; // a follower publishing
+const C = 0x3cn;
 const STRANGER = 0xff;
-const CLUSTER = 0xc1c2c3;
+const CLUSTER = 0xc1c2c3n;
 const CLUSTER_HEX = 'c1c2c3';
 const A_PEER = 'http://10.0.0.1:2380';
 const B_PEER = 'http://10.0.0.2:2380';
@@ -41,7 +42,7 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 function asReply(res: PeerApiResponse): PeerApiReply {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(res.headers ?? {})) headers[k.toLowerCase()] = v;
-  const body = res.json !== undefined ? enc(JSON.stringify(res.json)) : enc(res.text ?? '');
+  const body = res.json !== undefined ? enc(peerJsonText(res.json)) : enc(res.text ?? '');
   return { status: res.status, headers, body };
 }
 
@@ -73,14 +74,14 @@ interface Fixture {
   calls: PeerCall[];
   proposals: EntryCommand[];
   logs: LogLine[];
-  state: { leaderId: number; isLeader: boolean };
+  state: { leaderId: bigint; isLeader: boolean };
   /** How peers answer (default: B confirms B_ATTRS at its peer URL, everything else 404). */
   answer: (url: string, req: PeerCall['req']) => Answer;
   /** How a proposal ends (default: applied). */
   propose: (cmd: EntryCommand) => Promise<ApplyResult>;
 }
 
-function fixture(over: Partial<PublisherOptions> & { memberId?: number } = {}): Fixture {
+function fixture(over: Partial<PublisherOptions> & { memberId?: bigint } = {}): Fixture {
   const timers = new VirtualTimers();
   const membership = new Membership(INITIAL);
   const calls: PeerCall[] = [];
@@ -140,7 +141,7 @@ function publishReq(body: unknown, over: { from?: string | null; cluster?: strin
   const headers: Record<string, string | undefined> = { 'content-type': 'application/json', ...(over.headers ?? {}) };
   if (over.cluster !== null) headers[HEADER_CLUSTER_ID] = over.cluster ?? CLUSTER_HEX;
   if (over.from !== null) headers[HEADER_FROM] = over.from ?? '2b';
-  return { method: over.method ?? 'POST', path: PUBLISH_PATH, headers, body: enc(over.rawBody ?? JSON.stringify(body)) };
+  return { method: over.method ?? 'POST', path: PUBLISH_PATH, headers, body: enc(over.rawBody ?? peerJsonText(body)) };
 }
 
 const message = (res: PeerApiResponse): string => (res.json as { message: string }).message;
@@ -272,7 +273,7 @@ describe('Publisher: a follower asks the leader', () => {
   it('sends nothing while no leader is known, and follows the leader it knows', async () => {
     const f = followerB();
     f.answer = () => ({ status: 503, json: { message: 'not the leader' } });
-    f.state.leaderId = 0;
+    f.state.leaderId = 0n;
     f.publisher.start();
     await f.timers.advance(3 * INTERVAL_MS);
     expect(f.calls).toEqual([]);
@@ -348,10 +349,10 @@ describe('Publisher.handle: the leader side of POST /members/publish', () => {
     ['a string', { body: '2b' }, 'not an object'],
     ['a number', { body: 42 }, 'not an object'],
     ['no id', { body: { ...B_ATTRS, id: undefined } }, 'bad id'],
-    ['a numeric id', { body: { ...B_ATTRS, id: B } }, 'bad id'],
+    ['a numeric id', { body: { ...B_ATTRS, id: Number(B) } }, 'bad id'],
     ['an id that is not hex', { body: { ...B_ATTRS, id: 'xyz' } }, 'bad id'],
     ['an upper-case id', { body: { ...B_ATTRS, id: '2B' } }, 'bad id'],
-    ['an id beyond 53 bits', { body: { ...B_ATTRS, id: '123456789abcdef' } }, 'bad id'],
+    ['an id beyond 64 bits', { body: { ...B_ATTRS, id: '123456789abcdef01' } }, 'bad id'],
     ['no name', { body: { ...B_ATTRS, name: undefined } }, 'bad name'],
     ['a numeric name', { body: { ...B_ATTRS, name: 7 } }, 'bad name'],
     ['a name over 1024 characters', { body: { ...B_ATTRS, name: 'n'.repeat(1025) } }, 'bad name'],
@@ -566,7 +567,7 @@ describe('Publisher end to end: follower, leader and a stranger over a fake peer
       async request(url, req) {
         const p = servers.get(url);
         if (p === undefined) throw new Error(`connect ECONNREFUSED ${url}`);
-        const r: PeerApiRequest = { method: req.method, path: req.path, headers: { ...(req.headers ?? {}) }, body: enc(req.json === undefined ? '' : JSON.stringify(req.json)) };
+        const r: PeerApiRequest = { method: req.method, path: req.path, headers: { ...(req.headers ?? {}) }, body: enc(req.json === undefined ? '' : peerJsonText(req.json)) };
         const res = req.path === PUBLISH_PATH ? await p.handle(r) : p.handleAttributes(r);
         return asReply(res);
       },

@@ -7,15 +7,15 @@ import type { ProgressStatus, Status } from '../../src/raft/status.js';
 import http from 'node:http';
 import { raftLogRoute, raftStatusJSON } from '../../src/server/raft-debug.js';
 
-const peer = (id: number, match: number, next: number, state: ProgressState): ProgressStatus => ({
+const peer = (id: bigint, match: number, next: number, state: ProgressState): ProgressStatus => ({
   id, match, next, state, recentActive: true, paused: false, inflightMsgs: 0, inflightBytes: 0, pendingSnapshot: 0, isLearner: false,
 });
 
 describe('raftStatusJSON', () => {
   it('prints a leader as etcd does, peers by id, then the extras', () => {
     const s: Status = {
-      id: 0xab, term: 7, vote: 0xab, commit: 41, applied: 40, lastIndex: 42, lead: 0xab, role: Role.Leader, leadTransferee: 0,
-      progress: [peer(0xcd, 40, 41, ProgressState.Probe), peer(0xab, 42, 43, ProgressState.Replicate), peer(0xef, 12, 13, ProgressState.Snapshot)],
+      id: 0xabn, term: 7, vote: 0xabn, commit: 41, applied: 40, lastIndex: 42, lead: 0xabn, role: Role.Leader, leadTransferee: 0n,
+      progress: [peer(0xcdn, 40, 41, ProgressState.Probe), peer(0xabn, 42, 43, ProgressState.Replicate), peer(0xefn, 12, 13, ProgressState.Snapshot)],
     };
     expect(raftStatusJSON(s, { lastTerm: 7, snapshotIndex: 0, electionTimeoutRemainingMs: null })).toBe(
       '{"id":"ab","term":7,"vote":"ab","commit":41,"lead":"ab","raftState":"StateLeader","applied":40,' +
@@ -25,7 +25,7 @@ describe('raftStatusJSON', () => {
   });
 
   it('prints a follower with an empty progress, no vote as "0", and parses as JSON', () => {
-    const s: Status = { id: 0x1e05c52164694d, term: 3, vote: 0, commit: 9, applied: 9, lastIndex: 10, lead: 0x2a, role: Role.Follower, leadTransferee: 0, progress: [] };
+    const s: Status = { id: 0x1e05c52164694dn, term: 3, vote: 0n, commit: 9, applied: 9, lastIndex: 10, lead: 0x2an, role: Role.Follower, leadTransferee: 0n, progress: [] };
     const text = raftStatusJSON(s, { lastTerm: 3, snapshotIndex: 0, electionTimeoutRemainingMs: 700 });
     expect(text).toBe(
       '{"id":"1e05c52164694d","term":3,"vote":"0","commit":9,"lead":"2a","raftState":"StateFollower","applied":9,"progress":{},"leadtransferee":"0",' +

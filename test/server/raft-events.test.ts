@@ -44,11 +44,11 @@ class FakeSink implements EventSink {
   }
 }
 
-const state: RaftEventsState = { role: Role.Follower, term: 1, lead: 0, vote: 0, commit: 0, applied: 0 };
+const state: RaftEventsState = { role: Role.Follower, term: 1, lead: 0n, vote: 0n, commit: 0, applied: 0 };
 
 const entry = (index: number, bytes: number): Entry => ({ index, term: 2, type: EntryType.Normal, data: new Uint8Array(bytes) });
 
-const msg = (type: MessageType, from: number, to: number, extra: Partial<Message> = {}): Message => ({
+const msg = (type: MessageType, from: bigint, to: bigint, extra: Partial<Message> = {}): Message => ({
   type, from, to, term: 2, logTerm: 2, index: 5, entries: [], commit: 4, reject: false, rejectHint: 0, ...extra,
 });
 
@@ -64,12 +64,12 @@ describe('RaftEvents', () => {
     const h = hub(t);
     expect(h.enabled).toBe(false);
     for (let i = 1; i <= 1000; i++) {
-      h.onReady(ready({ softState: { role: Role.Leader, lead: 1 }, hardState: { term: 2, vote: 1, commit: i }, entries: [entry(i, 10)], messages: [msg(MessageType.MsgApp, 1, 2)] }), 2);
+      h.onReady(ready({ softState: { role: Role.Leader, lead: 1n }, hardState: { term: 2, vote: 1n, commit: i }, entries: [entry(i, 10)], messages: [msg(MessageType.MsgApp, 1n, 2n)] }), 2);
       h.applied(i);
-      h.messages('recv', [msg(MessageType.MsgAppResp, 2, 1)]);
+      h.messages('recv', [msg(MessageType.MsgAppResp, 2n, 1n)]);
       h.snapshotTaken(i, i - 5);
       h.snapshotInstalled(i);
-      h.role(Role.Follower, 3, 2);
+      h.role(Role.Follower, 3, 2n);
     }
     await t.advance(60_000);
     expect(h.built).toBe(0);
@@ -84,7 +84,7 @@ describe('RaftEvents', () => {
     h.subscribe(s, state);
     // 10,000 Ready rounds over two virtual seconds: one every 0.2 ms
     for (let i = 1; i <= 10_000; i++) {
-      h.onReady(ready({ hardState: { term: 2, vote: 1, commit: i }, entries: [entry(i, 3)] }), 2);
+      h.onReady(ready({ hardState: { term: 2, vote: 1n, commit: i }, entries: [entry(i, 3)] }), 2);
       h.applied(i);
       if (i % 100 === 0) await t.advance(20);
     }
@@ -112,8 +112,8 @@ describe('RaftEvents', () => {
     const s = new FakeSink();
     h.subscribe(s, state);
     for (let term = 2; term < 502; term++) {
-      h.onReady(ready({ softState: { role: Role.Candidate, lead: 0 }, hardState: { term, vote: 1, commit: 0 } }), term);
-      h.onReady(ready({ softState: { role: Role.Follower, lead: 2 } }), term);
+      h.onReady(ready({ softState: { role: Role.Candidate, lead: 0n }, hardState: { term, vote: 1n, commit: 0 } }), term);
+      h.onReady(ready({ softState: { role: Role.Follower, lead: 2n } }), term);
       h.snapshotTaken(term, term - 1);
     }
     h.snapshotInstalled(900);
@@ -134,9 +134,9 @@ describe('RaftEvents', () => {
     h.subscribe(s, state);
     // one second: 50 heartbeats to 2, 50 to 3, 5 appends to 2 (its own link), 30 acks received from 2
     for (let i = 0; i < 50; i++) {
-      h.messages('send', [msg(MessageType.MsgHeartbeat, 1, 2), msg(MessageType.MsgHeartbeat, 1, 3)]);
-      if (i < 5) h.messages('send', [msg(MessageType.MsgApp, 1, 2, { entries: [entry(6, 1), entry(7, 1)] })]);
-      if (i < 30) h.messages('recv', [msg(MessageType.MsgAppResp, 2, 1, { reject: i === 0 })]);
+      h.messages('send', [msg(MessageType.MsgHeartbeat, 1n, 2n), msg(MessageType.MsgHeartbeat, 1n, 3n)]);
+      if (i < 5) h.messages('send', [msg(MessageType.MsgApp, 1n, 2n, { entries: [entry(6, 1), entry(7, 1)] })]);
+      if (i < 30) h.messages('recv', [msg(MessageType.MsgAppResp, 2n, 1n, { reject: i === 0 })]);
       await t.advance(10);
     }
     await t.advance(100);
@@ -153,7 +153,7 @@ describe('RaftEvents', () => {
     expect(dropped.reduce((n, e) => n + (e.data['recv'] as number), 0)).toBe(20);
     // a new one-second window lets the link through again
     await t.advance(1000);
-    h.messages('send', [msg(MessageType.MsgHeartbeat, 1, 2)]);
+    h.messages('send', [msg(MessageType.MsgHeartbeat, 1n, 2n)]);
     expect(s.named('send')).toHaveLength(26);
   });
 
@@ -162,7 +162,7 @@ describe('RaftEvents', () => {
     const h = hub(t, { ringSize: 50 });
     const first = new FakeSink();
     const sub = h.subscribe(first, state);
-    for (let i = 0; i < 30; i++) h.role(Role.Follower, i, 2);
+    for (let i = 0; i < 30; i++) h.role(Role.Follower, i, 2n);
     // resume within the ring: exactly the events after id 20
     const resumed = new FakeSink();
     h.subscribe(resumed, state, 20);
@@ -172,14 +172,14 @@ describe('RaftEvents', () => {
     const caughtUp = new FakeSink();
     h.subscribe(caughtUp, state, 30);
     expect(caughtUp.events()).toHaveLength(0);
-    for (let i = 30; i < 100; i++) h.role(Role.Follower, i, 2);
+    for (let i = 30; i < 100; i++) h.role(Role.Follower, i, 2n);
     expect(caughtUp.events().map((e) => e.id)).toEqual(Array.from({ length: 70 }, (_, i) => 31 + i));
     // the ring holds ids 51..100: 50 resumes, 49 is too old
     const edge = new FakeSink();
     h.subscribe(edge, state, 50);
     expect(edge.events().map((e) => e.id)).toEqual(Array.from({ length: 50 }, (_, i) => 51 + i));
     const old = new FakeSink();
-    h.subscribe(old, { ...state, role: Role.Leader, term: 9, lead: 1 }, 49);
+    h.subscribe(old, { ...state, role: Role.Leader, term: 9, lead: 1n }, 49);
     expect(old.events().map((e) => e.event)).toEqual(['reset', 'role']);
     expect(old.events()[0]).toEqual({ id: null, event: 'reset', data: { lastEventId: 49, oldestId: 51, newestId: 100 } });
     expect(old.events()[1]?.data).toMatchObject({ role: 'StateLeader', term: 9, lead: '1', initial: true });
@@ -196,28 +196,28 @@ describe('RaftEvents', () => {
     const before = hub(t, { firstId: 1_000 * 100 });
     const page = new FakeSink();
     before.subscribe(page, state);
-    for (let i = 0; i < 30; i++) before.role(Role.Follower, i, 2);
+    for (let i = 0; i < 30; i++) before.role(Role.Follower, i, 2n);
     const lastSeen = page.events().at(-1)?.id as number;
     expect(lastSeen).toBe(100_030);
     // the next run starts one second later and has sent 40 events before the page reconnects
     const after = hub(t, { firstId: 2_000 * 100 });
     const other = new FakeSink();
     after.subscribe(other, state);
-    for (let i = 0; i < 40; i++) after.role(Role.Leader, 5, 1);
+    for (let i = 0; i < 40; i++) after.role(Role.Leader, 5, 1n);
     expect(after.lastId).toBe(200_040);
     const again = new FakeSink();
-    after.subscribe(again, { ...state, role: Role.Leader, term: 5, lead: 1 }, lastSeen);
+    after.subscribe(again, { ...state, role: Role.Leader, term: 5, lead: 1n }, lastSeen);
     expect(again.events().map((e) => e.event)).toEqual(['reset', 'role']);
     // the state frame carries the newest id: reconnecting with it resumes with what followed
     expect(again.events()[1]?.id).toBe(200_040);
-    for (let i = 0; i < 3; i++) after.role(Role.Follower, 6, 2);
+    for (let i = 0; i < 3; i++) after.role(Role.Follower, 6, 2n);
     const resumed = new FakeSink();
     after.subscribe(resumed, state, 200_040);
     expect(resumed.events().map((e) => e.id)).toEqual([200_041, 200_042, 200_043]);
     // with ids from 0 in both runs, the same reconnect would replay the new run's events 31..40 as if nothing had happened
     const zero = hub(t);
     zero.subscribe(new FakeSink(), state);
-    for (let i = 0; i < 40; i++) zero.role(Role.Leader, 5, 1);
+    for (let i = 0; i < 40; i++) zero.role(Role.Leader, 5, 1n);
     const replayed = new FakeSink();
     zero.subscribe(replayed, state, 30);
     expect(replayed.named('reset')).toHaveLength(0);
@@ -232,7 +232,7 @@ describe('RaftEvents', () => {
     h.subscribe(slow, state);
     h.subscribe(fast, state);
     for (let i = 0; i < 200; i++) {
-      h.role(Role.Follower, i, 2);
+      h.role(Role.Follower, i, 2n);
       slow.buffered = slow.chunks.reduce((n, c) => n + c.length, 0); // nothing ever drains
     }
     expect(slow.closed).toBe(true);

@@ -7,7 +7,7 @@ function fixture(overrides: Partial<ReadBarrierOptions> = {}) {
   const asked: Uint8Array[] = [];
   const state = { applied: 0, now: 0, refuse: false };
   const barrier = new ReadBarrier({
-    memberId: 0x1234,
+    memberId: 0x1234n,
     requestReadIndex: (ctx) => {
       if (state.refuse) throw new Error('no leader');
       asked.push(ctx);

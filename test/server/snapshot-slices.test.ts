@@ -17,8 +17,8 @@ import { v2Request, type V2Request } from '../../src/store/command.js';
 import { mulberry32 } from '../sim/prng.js';
 
 const INITIAL: InitialMember[] = [
-  { name: 'm1', id: 0x1c, peerURLs: ['http://10.0.0.1:2380'] },
-  { name: 'm2', id: 0x2b, peerURLs: ['http://10.0.0.2:2380'] },
+  { name: 'm1', id: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] },
+  { name: 'm2', id: 0x2bn, peerURLs: ['http://10.0.0.2:2380'] },
 ];
 const T0 = Date.UTC(2026, 0, 1);
 

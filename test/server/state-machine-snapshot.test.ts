@@ -19,15 +19,15 @@ import { packr } from '../../src/store/msgpack.js';
 import { mulberry32 } from '../sim/prng.js';
 
 const INITIAL: InitialMember[] = [
-  { name: 'm3', id: 0x3a, peerURLs: ['http://10.0.0.3:2380'] },
-  { name: 'm1', id: 0x1c, peerURLs: ['http://10.0.0.1:2380'] },
-  { name: 'm2', id: 0x2b, peerURLs: ['http://10.0.0.2:2380', 'http://10.0.1.2:2380'] },
+  { name: 'm3', id: 0x3an, peerURLs: ['http://10.0.0.3:2380'] },
+  { name: 'm1', id: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] },
+  { name: 'm2', id: 0x2bn, peerURLs: ['http://10.0.0.2:2380', 'http://10.0.1.2:2380'] },
 ];
 /** Another cluster: one member in common (same peer URLs), two others. */
 const OTHER: InitialMember[] = [
-  { name: 'm1', id: 0x1c, peerURLs: ['http://10.0.0.1:2380'] },
-  { name: 'x4', id: 0x4d, peerURLs: ['http://10.0.0.4:2380'] },
-  { name: 'x5', id: 0x5e, peerURLs: ['http://10.0.0.5:2380'] },
+  { name: 'm1', id: 0x1cn, peerURLs: ['http://10.0.0.1:2380'] },
+  { name: 'x4', id: 0x4dn, peerURLs: ['http://10.0.0.4:2380'] },
+  { name: 'x5', id: 0x5en, peerURLs: ['http://10.0.0.5:2380'] },
 ];
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -36,8 +36,8 @@ type Cmd = EntryCommand | undefined;
 /** A state machine and what its callbacks saw. */
 interface Machine {
   sm: MemberStateMachine;
-  peerCalls: [number, string[]][];
-  attrs: [number, number | undefined][];
+  peerCalls: [bigint, string[]][];
+  attrs: [bigint, number | undefined][];
   forwarded: string[];
 }
 
@@ -73,7 +73,7 @@ class Workload {
 
   constructor(
     seed: number,
-    private readonly ids: readonly number[],
+    private readonly ids: readonly bigint[],
   ) {
     this.rand = mulberry32(seed);
   }
@@ -103,8 +103,8 @@ class Workload {
   }
 
   /** A member of the cluster, now and then one that is not. */
-  private memberId(): number {
-    return this.rand() < 0.1 ? 0x99 : this.pick(this.ids);
+  private memberId(): bigint {
+    return this.rand() < 0.1 ? 0x99n : this.pick(this.ids);
   }
 
   private maybeForwarded(cmd: ForwardableCommand): EntryCommand {
@@ -466,23 +466,23 @@ describe('MemberStateMachine snapshot/restore', () => {
   });
 
   it('calls onPeerURLsChanged exactly for the members whose peer URLs the restore changed, in id order', () => {
-    const log = clusterLog([{ kind: 'peers', memberId: 0x2b, peerURLs: ['http://10.1.0.2:2380'] }]);
+    const log = clusterLog([{ kind: 'peers', memberId: 0x2bn, peerURLs: ['http://10.1.0.2:2380'] }]);
     const snap = replay(log, log.length).sm.snapshot();
 
     const same = replay(log, 3); // the bootstrap entries only: the initial peer URLs
     same.sm.restore(snap);
-    expect(same.peerCalls).toEqual([[0x2b, ['http://10.1.0.2:2380']]]);
+    expect(same.peerCalls).toEqual([[0x2bn, ['http://10.1.0.2:2380']]]);
     same.peerCalls.length = 0;
     same.sm.restore(snap);
     expect(same.peerCalls).toEqual([]); // nothing changed this time
 
-    const movedLog = clusterLog([{ kind: 'peers', memberId: 0x1c, peerURLs: ['http://10.7.0.1:2380'] }]);
+    const movedLog = clusterLog([{ kind: 'peers', memberId: 0x1cn, peerURLs: ['http://10.7.0.1:2380'] }]);
     const moved = replay(movedLog, movedLog.length);
     moved.peerCalls.length = 0;
     moved.sm.restore(snap);
     expect(moved.peerCalls).toEqual([
-      [0x1c, ['http://10.0.0.1:2380']],
-      [0x2b, ['http://10.1.0.2:2380']],
+      [0x1cn, ['http://10.0.0.1:2380']],
+      [0x2bn, ['http://10.1.0.2:2380']],
     ]);
 
     // Another cluster's member ids: replaced by the snapshot's (0x1c is in both, with the same URLs).
@@ -490,11 +490,11 @@ describe('MemberStateMachine snapshot/restore', () => {
     const other = replay(otherLog, otherLog.length, OTHER);
     other.sm.restore(snap);
     expect(other.peerCalls).toEqual([
-      [0x2b, ['http://10.1.0.2:2380']],
-      [0x3a, ['http://10.0.0.3:2380']],
+      [0x2bn, ['http://10.1.0.2:2380']],
+      [0x3an, ['http://10.0.0.3:2380']],
     ]);
-    expect(other.sm.membership.ids()).toEqual([0x1c, 0x2b, 0x3a]);
-    expect(other.sm.membership.has(0x4d)).toBe(false);
+    expect(other.sm.membership.ids()).toEqual([0x1cn, 0x2bn, 0x3an]);
+    expect(other.sm.membership.has(0x4dn)).toBe(false);
     expect(other.sm.membership.list()).toEqual(replay(log, log.length).sm.membership.list());
     expect(other.sm.membership.allPublished()).toBe(true);
     expect(other.sm.membership.clusterVersion).toBe('3.4.0');
@@ -503,14 +503,14 @@ describe('MemberStateMachine snapshot/restore', () => {
     // after --force-new-cluster): its own members stay, with the snapshot's records of them.
     const kept = replay(clusterLog([], OTHER), clusterLog([], OTHER).length, OTHER);
     kept.sm.restore(snap, { members: 'configured' });
-    expect(kept.sm.membership.ids()).toEqual(OTHER.map((m) => m.id).sort((a, b) => a - b));
-    expect(kept.sm.membership.has(0x2b)).toBe(false);
-    expect(kept.sm.membership.info(0x1c)).toEqual(replay(log, log.length).sm.membership.info(0x1c));
+    expect(kept.sm.membership.ids()).toEqual(OTHER.map((m) => m.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    expect(kept.sm.membership.has(0x2bn)).toBe(false);
+    expect(kept.sm.membership.info(0x1cn)).toEqual(replay(log, log.length).sm.membership.info(0x1cn));
     expect(kept.sm.membership.clusterVersion).toBe('3.4.0');
   });
 
   it('a snapshot taken among the bootstrap entries continues them (here after --force-new-cluster: a member they do not name)', () => {
-    const members: InitialMember[] = [INITIAL[1]!, { name: 'new', id: 0x77, peerURLs: ['http://10.9.9.9:2380'] }];
+    const members: InitialMember[] = [INITIAL[1]!, { name: 'new', id: 0x77n, peerURLs: ['http://10.9.9.9:2380'] }];
     const head = [...bootstrapEntries(INITIAL), entry(4, undefined)];
     const log = [...head, ...after(head, [put('/a', '1', { expiration: T0 + 1000 }), sync(T0 + 1000)])];
     const full = replay(log, log.length, members, 4);

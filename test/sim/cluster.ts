@@ -72,7 +72,7 @@ interface SimEvent {
   timeMs: number;
   seq: number;
   kind: EventKind;
-  node: number;
+  node: NodeId;
   gen: number;
   msg: Message | undefined;
   fn: (() => void) | undefined;
@@ -173,10 +173,10 @@ export class Cluster {
     };
     this.n = options.nodes;
     this.tickMs = this.opts.tickMs;
-    this.ids = Array.from({ length: this.n }, (_, i) => i + 1);
+    this.ids = Array.from({ length: this.n }, (_, i) => BigInt(i + 1));
     this.rng = new Rng(deriveSeed(options.seed, 0));
     this.diskRng = new Rng(deriveSeed(options.seed, 1));
-    this.nodeSeeds = this.ids.map((id) => deriveSeed(options.seed, 100 + id));
+    this.nodeSeeds = this.ids.map((id) => deriveSeed(options.seed, 100 + Number(id)));
     this.nodes = this.ids.map((id, i) => new SimNode(id, this.nodeSeeds[i] as number));
     this.trace = new Trace(this.opts.traceSize);
     this.net = { dropRate: 0, dupRate: 0, longDelayRate: 0, maxDelayMs: this.opts.maxDelayMs };
@@ -189,7 +189,7 @@ export class Cluster {
   }
 
   node(id: NodeId): SimNode {
-    const node = this.nodes[id - 1];
+    const node = this.nodes[Number(id) - 1];
     if (node === undefined) throw new Error(`no node ${id}`);
     return node;
   }
@@ -267,7 +267,7 @@ export class Cluster {
       for (const b of this.ids) {
         const ga = groupOf.get(a) ?? -1;
         const gb = groupOf.get(b) ?? -2;
-        (this.linkDown[a - 1] as boolean[])[b - 1] = a !== b && ga !== gb;
+        (this.linkDown[Number(a) - 1] as boolean[])[Number(b) - 1] = a !== b && ga !== gb;
       }
     }
     this.trace.note(this.nowMs, `partition ${groups.map((g) => `{${g.join(',')}}`).join(' ')}`);
@@ -275,7 +275,7 @@ export class Cluster {
 
   /** One-way cut: messages from `from` to `to` are lost. */
   cutLink(from: NodeId, to: NodeId): void {
-    (this.linkDown[from - 1] as boolean[])[to - 1] = true;
+    (this.linkDown[Number(from) - 1] as boolean[])[Number(to) - 1] = true;
     this.trace.note(this.nowMs, `cut ${from}->${to}`);
   }
 
@@ -297,7 +297,7 @@ export class Cluster {
   canTalk(from: NodeId, to: NodeId): boolean {
     const a = this.node(from);
     const b = this.node(to);
-    return a.connected && b.connected && !(this.linkDown[from - 1] as boolean[])[to - 1];
+    return a.connected && b.connected && !(this.linkDown[Number(from) - 1] as boolean[])[Number(to) - 1];
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -317,7 +317,7 @@ export class Cluster {
 
   /** Schedules a callback at an absolute virtual time. */
   at(timeMs: number, fn: () => void): void {
-    this.queue.push({ timeMs: Math.max(timeMs, this.nowMs), kind: EventKind.Call, node: 0, gen: 0, msg: undefined, fn });
+    this.queue.push({ timeMs: Math.max(timeMs, this.nowMs), kind: EventKind.Call, node: 0n, gen: 0, msg: undefined, fn });
   }
 
   leaders(): SimNode[] {
@@ -365,7 +365,7 @@ export class Cluster {
         (ev.fn as () => void)();
         return;
       case EventKind.Tick: {
-        const node = this.nodes[ev.node - 1] as SimNode;
+        const node = this.nodes[Number(ev.node) - 1] as SimNode;
         if (node.gen !== ev.gen || node.rn === undefined) return;
         node.rn.tick();
         this.afterInput(node);
@@ -373,7 +373,7 @@ export class Cluster {
         return;
       }
       case EventKind.Deliver: {
-        const node = this.nodes[ev.node - 1] as SimNode;
+        const node = this.nodes[Number(ev.node) - 1] as SimNode;
         const m = ev.msg as Message;
         if (node.gen !== ev.gen || node.rn === undefined || !this.canTalk(m.from, m.to)) {
           if (m.type === MessageType.MsgSnap) this.reportSnapshot(m, 'failure');
@@ -388,7 +388,7 @@ export class Cluster {
         return;
       }
       case EventKind.Persisted: {
-        const node = this.nodes[ev.node - 1] as SimNode;
+        const node = this.nodes[Number(ev.node) - 1] as SimNode;
         if (node.gen !== ev.gen || node.rn === undefined) return;
         this.handleReady(node);
         return;
@@ -580,14 +580,14 @@ export function decodeStateMachine(data: Uint8Array): number[] {
 const CONF_CHANGE_BASE = 0x20000000; // (the state machine's snapshot holds int32 values; no-ops are -1)
 
 export function encodeConfChangeValue(type: ConfChangeType.AddNode | ConfChangeType.RemoveNode, nodeId: NodeId): number {
-  if (!(nodeId > 0 && nodeId < 0x10000)) throw new Error(`conf change node id ${nodeId} out of range`);
-  return CONF_CHANGE_BASE + type * 0x10000 + nodeId;
+  if (!(nodeId > 0n && nodeId < 0x10000n)) throw new Error(`conf change node id ${nodeId} out of range`);
+  return CONF_CHANGE_BASE + type * 0x10000 + Number(nodeId);
 }
 
 export function decodeConfChangeValue(v: number): { type: ConfChangeType; nodeId: NodeId } {
   if (v < CONF_CHANGE_BASE) throw new SafetyViolation('Conf Change', `a ConfChange entry carries the value ${v}`);
   const rest = v - CONF_CHANGE_BASE;
-  return { type: Math.floor(rest / 0x10000) as ConfChangeType, nodeId: rest % 0x10000 };
+  return { type: Math.floor(rest / 0x10000) as ConfChangeType, nodeId: BigInt(rest % 0x10000) };
 }
 
 /** The configuration a snapshot at `index` (<= applied) carries. */

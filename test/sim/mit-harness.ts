@@ -101,7 +101,7 @@ export class MitHarness {
 
   /** The id `k` positions after `id`, cyclically (MIT's (leader + k) % n). */
   after(id: NodeId, k: number): NodeId {
-    return ((id - 1 + k) % this.n) + 1;
+    return BigInt(((Number(id) - 1 + k) % this.n) + 1);
   }
 
   connected(id: NodeId): boolean {
@@ -229,7 +229,7 @@ export class MitHarness {
       let index = -1;
       for (let si = 0; si < this.n; si++) {
         starts = (starts + 1) % this.n;
-        const id = starts + 1;
+        const id = BigInt(starts + 1);
         if (this.connected(id) && this.alive(id)) {
           const r = this.start(id, cmd);
           if (r.isLeader) {

@@ -51,9 +51,9 @@ describe('MIT 6.5840 3A: leader election', () => {
     const h = new MitHarness(7, seed);
     h.checkOneLeader();
     for (let iter = 0; iter < 10; iter++) {
-      const i1 = h.randInt(7) + 1;
-      const i2 = h.randInt(7) + 1;
-      const i3 = h.randInt(7) + 1;
+      const i1 = BigInt(h.randInt(7) + 1);
+      const i2 = BigInt(h.randInt(7) + 1);
+      const i3 = BigInt(h.randInt(7) + 1);
       h.disconnect(i1);
       h.disconnect(i2);
       h.disconnect(i3);
@@ -337,17 +337,17 @@ describe('MIT 6.5840 3C: persistence', () => {
     h.one(h.randInt(1 << 30), 1, true);
     let nup = 5;
     for (let iters = 0; iters < 1000; iters++) {
-      let leader = -1;
+      let leader = -1n;
       for (const id of h.ids) {
         if (h.alive(id) && h.start(id, h.randInt(1 << 30)).isLeader) leader = id;
       }
       h.sleep(h.randInt(100) < 90 ? h.randInt(13) : h.randInt(500));
-      if (leader !== -1) {
+      if (leader !== -1n) {
         h.crash(leader);
         nup--;
       }
       if (nup < 3) {
-        const s = h.randInt(5) + 1;
+        const s = BigInt(h.randInt(5) + 1);
         if (!h.alive(s)) {
           h.cluster.start(s);
           nup++;
@@ -376,17 +376,17 @@ describe('MIT 6.5840 3C: persistence', () => {
     let nup = 5;
     for (let iters = 0; iters < 1000; iters++) {
       if (iters === 200) h.setLongReordering(true);
-      let leader = -1;
+      let leader = -1n;
       for (const id of h.ids) {
         if (h.start(id, h.randInt(10_000)).isLeader && h.connected(id)) leader = id;
       }
       h.sleep(h.randInt(100) < 90 ? h.randInt(13) : h.randInt(500));
-      if (leader !== -1 && h.randInt(1000) < 500) {
+      if (leader !== -1n && h.randInt(1000) < 500) {
         h.disconnect(leader);
         nup--;
       }
       if (nup < 3) {
-        const s = h.randInt(5) + 1;
+        const s = BigInt(h.randInt(5) + 1);
         if (!h.connected(s)) {
           h.connect(s);
           nup++;
@@ -437,13 +437,13 @@ describe('MIT 6.5840 3C: persistence', () => {
     };
     for (let c = 0; c < 3; c++) h.cluster.at(h.cluster.nowMs + c, client);
     for (let iters = 0; iters < 20; iters++) {
-      if (h.randInt(1000) < 200) h.disconnect(h.randInt(5) + 1);
+      if (h.randInt(1000) < 200) h.disconnect(BigInt(h.randInt(5) + 1));
       if (h.randInt(1000) < 500) {
-        const i = h.randInt(5) + 1;
+        const i = BigInt(h.randInt(5) + 1);
         h.cluster.start(i);
         h.connect(i);
       }
-      if (h.randInt(1000) < 200) h.crash(h.randInt(5) + 1);
+      if (h.randInt(1000) < 200) h.crash(BigInt(h.randInt(5) + 1));
       // Restarts must come well before the election timeout runs out, or a crashed majority
       // would leave the cluster without a leader for the rest of the test.
       h.sleep((ELECTION_TIMEOUT_MS * 7) / 10);

@@ -9,11 +9,11 @@ import { runBackup } from '../../src/backup-command.js';
 import { DataDirError, openLevelKv, RaftLogStore, raftLogDir, rewriteForNewCluster } from '../../src/storage/index.js';
 import { CLUSTER_ID, MEMBER_ID, describeEntries, entries, makeTempDir, removeDir } from './helpers.js';
 
-const NEW_ID = { clusterId: 0x5e11_0001, memberId: 0x77, name: 'restored' };
+const NEW_ID = { clusterId: 0x5e11_0001n, memberId: 0x77n, name: 'restored' };
 
 async function makeDataDir(dir: string): Promise<void> {
-  const opened = await RaftLogStore.open({ dataDir: dir, clusterId: CLUSTER_ID, memberId: MEMBER_ID, name: 'm1', initialConfState: { voters: [MEMBER_ID, 0x3c2, 0x3c3], learners: [] } });
-  await opened.store.save({ entries: entries(1, 40, 2), hardState: { term: 3, vote: 0x3c2, commit: 30 } });
+  const opened = await RaftLogStore.open({ dataDir: dir, clusterId: CLUSTER_ID, memberId: MEMBER_ID, name: 'm1', initialConfState: { voters: [MEMBER_ID, 0x3c2n, 0x3c3n], learners: [] } });
+  await opened.store.save({ entries: entries(1, 40, 2), hardState: { term: 3, vote: 0x3c2n, commit: 30 } });
   await opened.store.close();
 }
 
@@ -65,14 +65,14 @@ describe('etcd-ts backup of a stopped member, and --force-new-cluster', () => {
     expect(forced.previous.memberId).not.toBe(MEMBER_ID);
     expect(forced.previous.name).toBe('m1');
     expect(forced.backup).toMatchObject({ complete: true, sourceClusterId: CLUSTER_ID, sourceMemberId: MEMBER_ID, index: 30, quorum: false });
-    expect(forced.previousVoters).toEqual([MEMBER_ID, 0x3c2, 0x3c3]);
+    expect(forced.previousVoters).toEqual([MEMBER_ID, 0x3c2n, 0x3c3n]);
     expect(forced).toMatchObject({ previousCommit: 30, commit: 40, term: 3 });
 
     // Opens as the new member of the new cluster, with every entry committed and only itself voting.
     const opened = await RaftLogStore.open({ dataDir: backupDir, ...NEW_ID });
     expect(opened.created).toBe(false);
     expect(opened.confState).toEqual({ voters: [NEW_ID.memberId], learners: [] });
-    expect(opened.hardState).toEqual({ term: 3, vote: 0, commit: 40 });
+    expect(opened.hardState).toEqual({ term: 3, vote: 0n, commit: 40 });
     expect(describeEntries(opened.storage.entries(1, 41, Infinity))).toEqual(describeEntries(sourceEntries));
     await opened.store.close();
     // ...and with the old identity not at all.
@@ -89,7 +89,7 @@ describe('etcd-ts backup of a stopped member, and --force-new-cluster', () => {
       await kv.close();
       expect(forced.backup).toBeUndefined();
       expect(forced.commit).toBe(40);
-      expect(forced.previousVoters).toEqual(round === 0 ? [MEMBER_ID, 0x3c2, 0x3c3] : [NEW_ID.memberId]);
+      expect(forced.previousVoters).toEqual(round === 0 ? [MEMBER_ID, 0x3c2n, 0x3c3n] : [NEW_ID.memberId]);
     }
     const opened = await RaftLogStore.open({ dataDir: data, ...NEW_ID });
     expect(opened.confState.voters).toEqual([NEW_ID.memberId]);
@@ -109,7 +109,7 @@ describe('etcd-ts backup of a stopped member, and --force-new-cluster', () => {
     expect((await run({ dataDir: data, backupDir })).code).toBe(0);
     const kv = await openLevelKv(raftLogDir(backupDir));
     const { encodeBackupRecord } = await import('../../src/storage/codec.js');
-    await kv.batch([{ type: 'put', key: Uint8Array.of(0x62), value: encodeBackupRecord({ complete: false, sourceClusterId: 1, sourceMemberId: 2, sourceName: 'x', takenAtMs: 0, index: 0, quorum: false }) }], { sync: true });
+    await kv.batch([{ type: 'put', key: Uint8Array.of(0x62), value: encodeBackupRecord({ complete: false, sourceClusterId: 1n, sourceMemberId: 2n, sourceName: 'x', takenAtMs: 0, index: 0, quorum: false }) }], { sync: true });
     const e2 = await rewriteForNewCluster(kv, NEW_ID).catch((e: unknown) => e);
     await kv.close();
     expect((e2 as DataDirError).code).toBe('incomplete-backup');

@@ -126,13 +126,13 @@ describe('opening a damaged data dir', () => {
 
   it('refuses a HardState term below the last entry term', async () => {
     await writeHealthyLog();
-    await tamper((db) => db.put(HARD_STATE_KEY, encodeHardState({ term: 0, vote: 0, commit: 5 })));
+    await tamper((db) => db.put(HARD_STATE_KEY, encodeHardState({ term: 0, vote: 0n, commit: 5 })));
     await expectRefused('term-behind-log');
   });
 
   it('refuses a snapshot that disagrees with the log at its index', async () => {
     const o = await openStore();
-    await o.store.save({ hardState: { term: 2, vote: 0, commit: 4 }, entries: entries(1, 5, 2) });
+    await o.store.save({ hardState: { term: 2, vote: 0n, commit: 4 }, entries: entries(1, 5, 2) });
     await o.store.saveLocalSnapshot(o.storage.createSnapshot(4, undefined, new Uint8Array(0)));
     await o.store.close();
     // The log below the snapshot is rewritten in term 1: the entry at the snapshot's index (4)
@@ -145,7 +145,7 @@ describe('opening a damaged data dir', () => {
 
   it('refuses a log that starts after the snapshot, leaving a hole', async () => {
     const o = await openStore();
-    await o.store.save({ hardState: { term: 1, vote: 0, commit: 4 }, entries: entries(1, 8, 1) });
+    await o.store.save({ hardState: { term: 1, vote: 0n, commit: 4 }, entries: entries(1, 8, 1) });
     await o.store.saveLocalSnapshot(o.storage.createSnapshot(4, undefined, new Uint8Array(0)));
     await o.store.compact(4);
     await o.store.close();

@@ -5,8 +5,8 @@ import path from 'node:path';
 import type { Entry } from '../../src/raft/messages.js';
 import { EntryType } from '../../src/raft/messages.js';
 
-export const CLUSTER_ID = 0x7e27_1ab3;
-export const MEMBER_ID = 0x3c1;
+export const CLUSTER_ID = 0x7e27_1ab3n;
+export const MEMBER_ID = 0x3c1n;
 
 export async function makeTempDir(prefix = 'etcd-ts-storage-'): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), prefix));

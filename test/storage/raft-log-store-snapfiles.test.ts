@@ -40,7 +40,7 @@ async function snapNames(): Promise<string[]> {
 /** A log of 100 entries in term 2, committed to 90, with local snapshots at `at` (data [index]). */
 async function logWithSnapshots(at: number[], compactTo?: number): Promise<OpenedRaftLog> {
   const o = await open();
-  await o.store.save({ hardState: { term: 2, vote: 0, commit: 90 }, entries: entries(1, 100, 2), confState: VOTERS });
+  await o.store.save({ hardState: { term: 2, vote: 0n, commit: 90 }, entries: entries(1, 100, 2), confState: VOTERS });
   for (const i of at) await o.store.saveLocalSnapshot(o.storage.createSnapshot(i, VOTERS, Uint8Array.of(i)));
   if (compactTo !== undefined) await o.store.compact(compactTo);
   return o;
@@ -125,10 +125,10 @@ describe('RaftLogStore with snapshot files', () => {
   });
 
   it('a file newer than the record brings its own voters (a member removed after the recorded snapshot stays removed)', async () => {
-    const OTHER = 0x1234;
+    const OTHER = 0x1234n;
     const o = await open();
     const both = { voters: [MEMBER_ID, OTHER], learners: [] };
-    await o.store.save({ hardState: { term: 2, vote: 0, commit: 90 }, entries: entries(1, 100, 2), confState: both });
+    await o.store.save({ hardState: { term: 2, vote: 0n, commit: 90 }, entries: entries(1, 100, 2), confState: both });
     await o.store.saveLocalSnapshot(o.storage.createSnapshot(40, both, Uint8Array.of(40)));
     // OTHER's removal applied at 60; the snapshot at 80 has only this member; its record never follows
     await o.store.writeSnapshotFile(o.storage.createSnapshot(80, VOTERS, Uint8Array.of(80)));
@@ -141,7 +141,7 @@ describe('RaftLogStore with snapshot files', () => {
   it('a received snapshot: the file first, then the record replaces the log; a restart loads it', async () => {
     const o = await logWithSnapshots([]);
     const received: Snapshot = { data: Uint8Array.of(9, 9), metadata: { index: 150, term: 3, confState: VOTERS } };
-    await o.store.save({ snapshot: received, hardState: { term: 3, vote: 0, commit: 150 } });
+    await o.store.save({ snapshot: received, hardState: { term: 3, vote: 0n, commit: 150 } });
     expect(await snapNames()).toEqual(['0000000000000003-0000000000000096.snap']);
     expect(o.storage.snapshot()).toEqual(received);
     const r = await reopen(o);

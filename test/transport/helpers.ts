@@ -5,7 +5,7 @@ import type { Message, NodeId } from '../../src/raft/messages.js';
 import { EntryType, MessageType } from '../../src/raft/messages.js';
 import { createPeerHandler, PeerTransport, TransportStats, type PeerHandlerOptions, type PeerTransportOptions, type TransportLogger } from '../../src/transport/index.js';
 
-export const CLUSTER_ID = 0xcdf8_18194e;
+export const CLUSTER_ID = 0xcdf8_18194en;
 
 export function message(from: NodeId, to: NodeId, overrides: Partial<Message> = {}): Message {
   return { type: MessageType.MsgHeartbeat, to, from, term: 1, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0, ...overrides };
@@ -94,7 +94,7 @@ export function url(port: number): string {
 
 export function transport(selfId: NodeId, peers: Record<number, number>, overrides: Partial<PeerTransportOptions> = {}): PeerTransport {
   const map = new Map<NodeId, string[]>();
-  for (const [id, port] of Object.entries(peers)) map.set(Number(id), [url(port)]);
+  for (const [id, port] of Object.entries(peers)) map.set(BigInt(id), [url(port)]);
   return new PeerTransport({ selfId, clusterId: CLUSTER_ID, peers: map, ...overrides });
 }
 

@@ -12,10 +12,10 @@ const LIMITS = { maxMessages: 1024 };
 
 function everyShape(): Message[] {
   return [
-    message(1, 2),
-    message(1, 2, { type: MessageType.MsgHeartbeat, context: Uint8Array.of(9, 8, 7), commit: 41 }),
-    message(2, 1, { type: MessageType.MsgAppResp, reject: true, rejectHint: 17, logTermHint: 3, index: 20 }),
-    message(1, 2, {
+    message(1n, 2n),
+    message(1n, 2n, { type: MessageType.MsgHeartbeat, context: Uint8Array.of(9, 8, 7), commit: 41 }),
+    message(2n, 1n, { type: MessageType.MsgAppResp, reject: true, rejectHint: 17, logTermHint: 3, index: 20 }),
+    message(1n, 2n, {
       type: MessageType.MsgApp,
       term: Number.MAX_SAFE_INTEGER,
       index: 2 ** 40,
@@ -26,14 +26,14 @@ function everyShape(): Message[] {
         { term: 7, index: 2 ** 40 + 2, type: EntryType.ConfChange, data: Uint8Array.of(0, 255, 128) },
       ],
     }),
-    message(1, 3, {
+    message(1n, 3n, {
       type: MessageType.MsgSnap,
-      snapshot: { data: Uint8Array.of(1, 2, 3, 4), metadata: { index: 100, term: 5, confState: { voters: [1, 2, 3], learners: [4] } } },
+      snapshot: { data: Uint8Array.of(1, 2, 3, 4), metadata: { index: 100, term: 5, confState: { voters: [1n, 2n, 3n], learners: [4n] } } },
     }),
-    message(3, 1, { type: MessageType.MsgVote, logTerm: 4, index: 99 }),
-    message(3, 1, { type: MessageType.MsgReadIndex, context: new Uint8Array(0), entries: [{ term: 0, index: 0, type: EntryType.Normal, data: Uint8Array.of(5) }] }),
-    message(2, 1, { type: MessageType.MsgPreVoteResp, reject: true }),
-    message(1, 2, { type: MessageType.MsgTimeoutNow }),
+    message(3n, 1n, { type: MessageType.MsgVote, logTerm: 4, index: 99 }),
+    message(3n, 1n, { type: MessageType.MsgReadIndex, context: new Uint8Array(0), entries: [{ term: 0, index: 0, type: EntryType.Normal, data: Uint8Array.of(5) }] }),
+    message(2n, 1n, { type: MessageType.MsgPreVoteResp, reject: true }),
+    message(1n, 2n, { type: MessageType.MsgTimeoutNow }),
   ];
 }
 
@@ -59,28 +59,28 @@ describe('wire batches', () => {
       [2, []],
       [1, 'x'],
       [1, [[1, 2]]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 3 ? -1 : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 3 ? 1.5 : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 0 ? MessageType.MsgHup : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 0 ? 99 : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 7 ? 0 : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 9 ? [[1, 1, 0, 'text']] : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 9 ? [[1, 1, 5, new Uint8Array(1)]] : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 11 ? 'ctx' : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 12 ? [1, 1, [], [], null] : v))]],
-      [1, [valid(message(1, 2)).map((v, i) => (i === 12 ? [1, 1, ['a'], [], new Uint8Array(0)] : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 3 ? -1 : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 3 ? 1.5 : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 0 ? MessageType.MsgHup : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 0 ? 99 : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 7 ? 0 : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 9 ? [[1, 1, 0, 'text']] : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 9 ? [[1, 1, 5, new Uint8Array(1)]] : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 11 ? 'ctx' : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 12 ? [1, 1, [], [], null] : v))]],
+      [1, [valid(message(1n, 2n)).map((v, i) => (i === 12 ? [1, 1, ['a'], [], new Uint8Array(0)] : v))]],
     ];
     for (const value of bad) {
-      expect(() => decodeBatch(packr.pack(value), LIMITS), JSON.stringify(value)).toThrow(WireError);
+      expect(() => decodeBatch(packr.pack(value), LIMITS), JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toThrow(WireError);
     }
     expect(() => decodeBatch(Uint8Array.of(0xc1), LIMITS)).toThrow(WireError);
     expect(() => decodeBatch(new Uint8Array(0), LIMITS)).toThrow(WireError);
-    const body = encodeBatch([message(1, 2)]);
+    const body = encodeBatch([message(1n, 2n)]);
     expect(() => decodeBatch(Buffer.concat([body, Uint8Array.of(0)]), LIMITS)).toThrow(WireError);
   });
 
   it('refuses a batch with more messages than the bound', () => {
-    const msgs = Array.from({ length: 11 }, () => message(1, 2));
+    const msgs = Array.from({ length: 11 }, () => message(1n, 2n));
     expect(() => decodeBatch(encodeBatch(msgs), { maxMessages: 10 })).toThrow(/exceeds 10/);
   });
 
@@ -112,7 +112,7 @@ describe('wire batches', () => {
   it('estimates sizes that bound the encoded size', () => {
     const rand = mulberry32(7);
     for (let round = 0; round < 200; round++) {
-      const m = append(1 + Math.floor(rand() * 2 ** 40), 2, Math.floor(rand() * 2 ** 45), Math.floor(rand() * 5), Math.floor(rand() * 300));
+      const m = append(1n + BigInt(Math.floor(rand() * 2 ** 40)), 2n, Math.floor(rand() * 2 ** 45), Math.floor(rand() * 5), Math.floor(rand() * 300));
       m.context = new Uint8Array(Math.floor(rand() * 40));
       m.logTermHint = Math.floor(rand() * 2 ** 50);
       expect(encodeBatch([m]).byteLength).toBeLessThanOrEqual(messageSizeBytes(m) + 8);
@@ -162,18 +162,22 @@ function appends(counts: number[]): Message[] {
   return counts.map((n) => {
     const entries: Entry[] = [];
     for (let i = 0; i < n; i++) entries.push({ term: 2, index: index + i + 1, type: EntryType.Normal, data: new Uint8Array(0) });
-    const m = message(1, 2, { type: MessageType.MsgApp, term: 2, logTerm: 2, index, entries });
+    const m = message(1n, 2n, { type: MessageType.MsgApp, term: 2, logTerm: 2, index, entries });
     index += n;
     return m;
   });
 }
 
 describe('a snapshot request body in pieces (encodeSnapshotBody)', () => {
+  /** etcd's default member id (http://localhost:2380, token etcd-cluster): its top bit is set. */
+  const TOP_ID = 0x8e9e05c52164694dn;
+
   it('is byte for byte encodeBatch([msg]), with the data as views of the snapshot (no copy), at every bin size', () => {
     for (const size of [0, 1, 255, 256, 65_535, 65_536, 3 * 1024 * 1024 + 7]) {
       const data = new Uint8Array(size);
       for (let i = 0; i < size; i += 997) data[i] = i & 0xff;
-      const m = message(1, 2, { type: MessageType.MsgSnap, term: 4, snapshot: { data, metadata: { index: 2 ** 40, term: 4, confState: { voters: [1, 2, 3], learners: [9] } } } });
+      // (ids >= 2^63 among them: uint64 in the head, as in encodeBatch)
+      const m = message(1n, TOP_ID, { type: MessageType.MsgSnap, term: 4, snapshot: { data, metadata: { index: 2 ** 40, term: 4, confState: { voters: [1n, TOP_ID, 3n], learners: [9n] } } } });
       const { pieces, length } = encodeSnapshotBody(m, 1024 * 1024);
       const joined = Buffer.concat(pieces);
       expect(joined.length).toBe(length);
@@ -184,12 +188,15 @@ describe('a snapshot request body in pieces (encodeSnapshotBody)', () => {
         expect(p.byteLength).toBeLessThanOrEqual(1024 * 1024);
       }
       expect(pieces.length).toBe(1 + Math.ceil(size / (1024 * 1024)));
-      expect(decodeBatch(joined, LIMITS)[0]?.snapshot?.metadata.index).toBe(2 ** 40);
+      const back = decodeBatch(joined, LIMITS)[0];
+      expect(back?.snapshot?.metadata.index).toBe(2 ** 40);
+      expect(back?.to).toBe(TOP_ID);
+      expect(back?.snapshot?.metadata.confState.voters).toEqual([1n, TOP_ID, 3n]);
     }
   });
 
   it('takes only a MsgSnap with its snapshot', () => {
-    expect(() => encodeSnapshotBody(message(1, 2), 1024)).toThrow(TypeError);
+    expect(() => encodeSnapshotBody(message(1n, 2n), 1024)).toThrow(TypeError);
   });
 });
 
@@ -222,7 +229,7 @@ describe('wire batch bounds and pre-scan', () => {
       expect(growth).toBeLessThan(100 * 1024 * 1024);
     }
     // The spy does see the decoder's msgpackr (so not.toHaveBeenCalled above means something).
-    decodeBatch(encodeBatch([message(1, 2)]), LIMITS);
+    decodeBatch(encodeBatch([message(1n, 2n)]), LIMITS);
     expect(unpack).toHaveBeenCalledTimes(1);
   });
 
@@ -253,17 +260,17 @@ describe('wire batch bounds and pre-scan', () => {
   });
 
   it('bounds the member ids of snapshots', () => {
-    const snapshotOf = (voters: number[]) => message(1, 2, { type: MessageType.MsgSnap, snapshot: { data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: { voters, learners: [] } } } });
-    const ok = [snapshotOf(Array.from({ length: MAX_CONF_STATE_IDS_PER_BATCH }, (_, i) => i + 1))];
+    const snapshotOf = (voters: bigint[]) => message(1n, 2n, { type: MessageType.MsgSnap, snapshot: { data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: { voters, learners: [] } } } });
+    const ok = [snapshotOf(Array.from({ length: MAX_CONF_STATE_IDS_PER_BATCH }, (_, i) => BigInt(i + 1)))];
     expect(decodeBatch(encodeBatch(ok), LIMITS)[0]!.snapshot!.metadata.confState.voters).toHaveLength(MAX_CONF_STATE_IDS_PER_BATCH);
-    const over = [...ok, snapshotOf([1])];
+    const over = [...ok, snapshotOf([1n])];
     expect(() => decodeBatch(encodeBatch(over), LIMITS)).toThrow(/member ids exceeds/);
   });
 
   it('refuses in the pre-scan every structure our encoder does not write, with a WireError', () => {
     const generic = new Packr({ useRecords: false });
     const fields = (m: Message): unknown[] => [m.type, m.to, m.from, m.term, m.logTerm, m.index, m.commit, m.reject, m.rejectHint, [], null, null, null];
-    const msg = (i: number, v: unknown): unknown[] => fields(message(1, 2)).map((x, j) => (j === i ? v : x));
+    const msg = (i: number, v: unknown): unknown[] => fields(message(1n, 2n)).map((x, j) => (j === i ? v : x));
     const entry = (e: unknown[]): unknown => [1, [msg(9, [e])]];
     const snap = (s: unknown[]): unknown => [1, [msg(12, s)]];
     const bad: [string, unknown][] = [
@@ -272,8 +279,8 @@ describe('wire batch bounds and pre-scan', () => {
       ['batch map', { v: 1, m: [] }],
       ['version as str', ['1', []]],
       ['messages as map', [1, { a: 1 }]],
-      ['message 12-tuple', [1, [fields(message(1, 2)).slice(0, 12)]]],
-      ['message 14-tuple', [1, [[...fields(message(1, 2)), null]]]],
+      ['message 12-tuple', [1, [fields(message(1n, 2n)).slice(0, 12)]]],
+      ['message 14-tuple', [1, [[...fields(message(1n, 2n)), null]]]],
       ['message as bin', [1, [new Uint8Array(13)]]],
       ['map where a uint is expected', [1, [msg(3, { term: 1 })]]],
       ['str where a uint is expected', [1, [msg(1, '2')]]],
@@ -332,7 +339,7 @@ describe('wire batch bounds and pre-scan', () => {
     // [1, [[type, to=2, from=1, term=2^32 as uint64, logTerm=2^53-1 as uint64, 0, 0, false, 0, [], nil, nil, nil]]]
     const body = Uint8Array.of(0x92, 1, 0x91, 0x9d, MessageType.MsgHeartbeat, 2, 1, 0xcf, 0, 0, 0, 1, 0, 0, 0, 0, 0xcf, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0xc2, 0, 0x90, 0xc0, 0xc0, 0xc0);
     const [m] = decodeBatch(body, LIMITS);
-    expect(m).toEqual(message(1, 2, { term: 2 ** 32, logTerm: Number.MAX_SAFE_INTEGER }));
+    expect(m).toEqual(message(1n, 2n, { term: 2 ** 32, logTerm: Number.MAX_SAFE_INTEGER }));
   });
 
   it('shares one frozen empty array for every empty payload, and plain views for the others', () => {
@@ -341,9 +348,9 @@ describe('wire batch bounds and pre-scan', () => {
     expect(empty.byteLength).toBe(0);
     expect(Object.isFrozen(empty)).toBe(true);
     for (const e of [...a.entries, ...b.entries]) expect(e.data).toBe(empty);
-    const [h] = decodeBatch(encodeBatch([message(1, 2, { context: new Uint8Array(0) })]), LIMITS);
+    const [h] = decodeBatch(encodeBatch([message(1n, 2n, { context: new Uint8Array(0) })]), LIMITS);
     expect(h!.context).toBe(empty);
-    const [c] = decodeBatch(encodeBatch([append(1, 2, 1, 2, 5)]), LIMITS);
+    const [c] = decodeBatch(encodeBatch([append(1n, 2n, 1, 2, 5)]), LIMITS);
     expect(Object.getPrototypeOf(c!.entries[0]!.data)).toBe(Uint8Array.prototype);
     expect(c!.entries[1]!.data).toEqual(new Uint8Array(5).fill(2));
   });
@@ -353,7 +360,7 @@ describe('wire batch bounds and pre-scan', () => {
     const rand = mulberry32(seed);
     const int = (n: number) => Math.floor(rand() * n);
     // Valid batches with every shape, multi-byte headers (array16 lists, uint16/32, bin16) and many entries.
-    const bases = [encodeBatch(everyShape()), encodeBatch([append(1, 2, 70_000, 40, 300), ...appends([20, 0, 5])]), encodeBatch(appends([17, 1]))];
+    const bases = [encodeBatch(everyShape()), encodeBatch([append(1n, 2n, 70_000, 40, 300), ...appends([20, 0, 5])]), encodeBatch(appends([17, 1]))];
     let accepted = 0;
     let refused = 0;
     for (let round = 0; round < 4000; round++) {

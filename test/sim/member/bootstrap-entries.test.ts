@@ -29,7 +29,7 @@ describe('issue 11: the bootstrap entries', () => {
     it(`${members} member(s): every member writes the same ${members} committed entries at 1..${members}, term 1, and its raft index is never below its etcd index`, async () => {
       const c = new MemberCluster({ members, seed: 11 + members, diskMaxLatencyMs: 2 });
       for (const s of c.slots) c.start(s);
-      const ids = c.slots.map((s) => s.id).sort((a, b) => a - b);
+      const ids = c.slots.map((s) => s.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       const expected = ids.map((id) => ({ term: 1, type: EntryType.Normal, cmd: { kind: 'bootstrap-member', memberId: id, peerURLs: c.slots.find((s) => s.id === id)?.config.initialCluster.find((m) => m.id === id)?.peerURLs } }));
       // Right after the start, before any election: the bootstrap entries and HardState alone.
       const created = await c.world.runUntilTrue(() => c.slots.every((s) => s.disk.view().get(simKeyString(HARD_STATE_KEY)) !== undefined), 5_000);
@@ -88,7 +88,7 @@ describe('issue 11: the bootstrap check keeps seeing a new cluster as new', () =
 describe('issue 11: a data dir written before the bootstrap entries', () => {
   it('restarts and replays to the same store (its first entry, the first leader\'s empty entry, stands for the raftAttributes)', async () => {
     const c = new MemberCluster({ members: 3, seed: 7, diskMaxLatencyMs: 2 });
-    const ids = c.slots.map((s) => s.id).sort((a, b) => a - b);
+    const ids = c.slots.map((s) => s.id).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const initial = c.slots[0]?.config.initialCluster ?? [];
     // The old layout, as etcd-ts wrote it: metadata and ConfState at creation, no bootstrap
     // entries; entry 1 is the first leader's empty entry (term 1), then the publishes, the cluster
@@ -113,7 +113,7 @@ describe('issue 11: a data dir written before the bootstrap entries', () => {
           initialConfState: { voters: ids, learners: [] },
           openKv: async (location) => s.disk.open(owner, location),
         });
-        await opened.store.save({ entries: log, hardState: { term: 1, vote: 0, commit: 7 } });
+        await opened.store.save({ entries: log, hardState: { term: 1, vote: 0n, commit: 7 } });
         await opened.store.close();
         done = true;
       })();

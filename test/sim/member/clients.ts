@@ -14,10 +14,10 @@ import { SafetyViolation } from '../checker.js';
 
 export interface ClientTarget {
   /** The running member with this id, if it serves clients now (listening). */
-  member(id: number): RaftMember | undefined;
-  ids: readonly number[];
+  member(id: bigint): RaftMember | undefined;
+  ids: readonly bigint[];
   /** The member a client URL points at. */
-  idByClientURL(url: string): number | undefined;
+  idByClientURL(url: string): bigint | undefined;
   readyWaitMs: number;
   /** How long the client port waits for a leader to be known (2 election timeouts). */
   leaderWaitMs: number;
@@ -55,7 +55,7 @@ export class Clients {
   private busy = 0;
   private readonly outstanding = new Map<number, number>();
   /** Per client and key: its last acknowledged write and the member it went through. */
-  private readonly lastOwnWrite = new Map<string, { via: number; value: string; invokedAt: number }>();
+  private readonly lastOwnWrite = new Map<string, { via: bigint; value: string; invokedAt: number }>();
 
   constructor(
     private readonly world: World,
@@ -117,7 +117,7 @@ export class Clients {
    * A plain GET (no quorum) through the member this client last wrote `key` through: it must see
    * that write or a newer one (read-your-writes, as etcd gives it on the member that took the write).
    */
-  private async readOwnWrite(key: string, own: { via: number; value: string; invokedAt: number }): Promise<void> {
+  private async readOwnWrite(key: string, own: { via: bigint; value: string; invokedAt: number }): Promise<void> {
     const m = this.target.member(own.via);
     if (m === undefined || !m.isReady()) return;
     // A member whose removal is committed promises nothing: the leader answers a write redirected
@@ -136,7 +136,7 @@ export class Clients {
   }
 
   /** A PUT of a fresh value through member `via`, following redirects. */
-  async write(client: number, key: string, via: number): Promise<Outcome<number>> {
+  async write(client: number, key: string, via: bigint): Promise<Outcome<number>> {
     const value = `c${client}v${this.nextValue++}`;
     const op: RegisterOp = { kind: 'write', value, invokedAt: this.seq++ };
     const outcome = await this.withTimeout(this.writeVia(key, value, via));
@@ -158,7 +158,7 @@ export class Clients {
     return outcome;
   }
 
-  private async writeVia(key: string, value: string, via: number): Promise<Outcome<number>> {
+  private async writeVia(key: string, value: string, via: bigint): Promise<Outcome<number>> {
     let id = via;
     let redirects = 0;
     for (let attempt = 0; attempt < 2 * MAX_REDIRECTS; attempt++) {
@@ -203,7 +203,7 @@ export class Clients {
     const deadline = this.world.nowMs + this.target.leaderWaitMs;
     while (this.world.nowMs < deadline) {
       await new Promise<void>((resolve) => this.world.after(LEADER_POLL_MS, resolve, this.owner));
-      if (this.target.member(Number.parseInt(m.self.id, 16)) !== m) return null; // it went down
+      if (this.target.member(BigInt(`0x${m.self.id}`)) !== m) return null; // it went down
       const leader = m.leader();
       if (leader === null) continue;
       if (leader.id === m.self.id) return 'self';
@@ -213,7 +213,7 @@ export class Clients {
   }
 
   /** A quorum=true GET through member `via`. */
-  async read(key: string, via: number): Promise<Outcome<string | null>> {
+  async read(key: string, via: bigint): Promise<Outcome<string | null>> {
     const invokedAt = this.seq++;
     const outcome = await this.withTimeout(this.readVia(key, via));
     if (outcome.kind === 'ok') {
@@ -225,7 +225,7 @@ export class Clients {
     return outcome;
   }
 
-  private async readVia(key: string, via: number): Promise<Outcome<string | null>> {
+  private async readVia(key: string, via: bigint): Promise<Outcome<string | null>> {
     const m = this.target.member(via);
     if (m === undefined) return { kind: 'failed', why: 'connection refused' };
     if (!m.isReady()) await m.whenReady(this.target.readyWaitMs);

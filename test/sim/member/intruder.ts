@@ -16,7 +16,7 @@ import type { Rng } from '../prng.js';
 import type { MemberCluster, MemberSlot } from './member-cluster.js';
 import { Owner } from './world.js';
 
-export const STRANGER_ID = 0xdeadbeef;
+export const STRANGER_ID = 0xdeadbeefn;
 export const STRANGER_URL = 'http://10.9.9.9:2379';
 
 export type Forgery =
@@ -54,9 +54,9 @@ function msg(init: Partial<Message> & Pick<Message, 'type' | 'to' | 'from'>): Me
 
 interface RaftView {
   term: number;
-  vote: number;
+  vote: bigint;
   commit: number;
-  lead: number;
+  lead: bigint;
   role: string;
   lastIndex: number;
 }
@@ -123,13 +123,13 @@ export class Intruder {
         messages = [msg({ type: MessageType.MsgHeartbeat, to, from, term: 0, commit: st.lastIndex })];
         break;
       case 'commit-beyond-log':
-        from = st.lead !== 0 && st.lead !== to ? st.lead : someMember;
+        from = st.lead !== 0n && st.lead !== to ? st.lead : someMember;
         messages = [msg({ type: MessageType.MsgHeartbeat, to, from, term: st.term, commit: 1e9 })];
         break;
       case 'append-from-non-leader': {
         // The term's leader is known and it is someone else: nobody else may append in this term.
         const notLeader = others.find((id) => id !== st.lead);
-        if (st.lead === 0 || notLeader === undefined) return;
+        if (st.lead === 0n || notLeader === undefined) return;
         from = notLeader;
         const e: Entry = { term: st.term, index: st.commit + 1, type: EntryType.Normal, data: new Uint8Array([0x93, 1, 2, 3]) };
         messages = [msg({ type: MessageType.MsgApp, to, from, term: st.term, index: st.commit, logTerm: member.raftStatus().term, entries: [e], commit: st.commit + 1 })];
@@ -161,7 +161,7 @@ export class Intruder {
       }
     }
     const before = view(member.raftStatus());
-    const attrsBefore = JSON.stringify(member.members());
+    const attrsBefore = showJson(member.members());
     const endpoint = target.endpoint;
     if (endpoint === null) return;
     const r = this.cluster.net.deliver(from, to, encodeBatch(messages), endpoint, kindPath, true);
@@ -170,8 +170,8 @@ export class Intruder {
       throw new SafetyViolation('Forged Input', `${target.name} answered ${r.status} (${r.text}) to a forged ${k} from ${formatId(from)}; it must refuse it with a 4xx`);
     }
     const after = view(member.raftStatus());
-    if (JSON.stringify(before) !== JSON.stringify(after) || attrsBefore !== JSON.stringify(member.members())) {
-      throw new SafetyViolation('Forged Input', `${target.name} changed its state on a refused forged ${k}: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+    if (showJson(before) !== showJson(after) || attrsBefore !== showJson(member.members())) {
+      throw new SafetyViolation('Forged Input', `${target.name} changed its state on a refused forged ${k}: ${showJson(before)} -> ${showJson(after)}`);
     }
     void this.owner;
   }
@@ -254,6 +254,11 @@ export class Intruder {
   }
 }
 
-function view(st: { term: number; vote: number; commit: number; lead: number; role: string; lastIndex: number }): RaftView {
+function view(st: { term: number; vote: bigint; commit: number; lead: bigint; role: string; lastIndex: number }): RaftView {
   return { term: st.term, vote: st.vote, commit: st.commit, lead: st.lead, role: st.role, lastIndex: st.lastIndex };
+}
+
+/** JSON with ids (bigints) in hex. */
+function showJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString(16) : x));
 }

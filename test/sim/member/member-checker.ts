@@ -25,7 +25,7 @@ export class MemberChecker {
   /** The first entry applied at each index, anywhere. */
   private readonly applied = new Map<number, { term: number; data: Uint8Array; by: string }>();
   private readonly leaders = new Map<number, string>();
-  private readonly votes = new Map<string, Map<number, number>>();
+  private readonly votes = new Map<string, Map<number, bigint>>();
   /** Entries a member's durable commit index covered, waiting to be compared with what gets applied. */
   private readonly durableClaims = new Map<number, { term: number; data: Uint8Array; by: string }[]>();
   /** The commit index last seen on each member's disk (checked from there on). */
@@ -35,18 +35,18 @@ export class MemberChecker {
   private readonly readRounds = new Map<string, number>();
 
   /** The index of each member's removal, where it was first applied (the removal is committed there). */
-  private readonly removedAt = new Map<number, number>();
+  private readonly removedAt = new Map<bigint, number>();
 
   /** `memberIds`: every member ever added (the initial ones, then each addMember's id before it starts). */
-  constructor(private readonly memberIds: Set<number>) {}
+  constructor(private readonly memberIds: Set<bigint>) {}
 
   /** A member added at run time (known before it can start, let alone lead). */
-  addMember(id: number): void {
+  addMember(id: bigint): void {
     this.memberIds.add(id);
   }
 
   /** Whether a committed entry removed this member. */
-  isRemoved(id: number): boolean {
+  isRemoved(id: bigint): boolean {
     return this.removedAt.has(id);
   }
 
@@ -74,11 +74,11 @@ export class MemberChecker {
    * was added, and a member that applied the removal of X (X refuses nothing, but every raft
    * message from X is answered 410 there) never follows X afterwards, nor leads if it is X.
    */
-  onSoftState(member: string, memberId: number, ss: SoftState, term: number, applied = 0): void {
-    if (ss.lead !== 0 && !this.memberIds.has(ss.lead)) {
+  onSoftState(member: string, memberId: bigint, ss: SoftState, term: number, applied = 0): void {
+    if (ss.lead !== 0n && !this.memberIds.has(ss.lead)) {
       throw new SafetyViolation('Leader Is A Member', `${member} follows ${ss.lead.toString(16)} in term ${term}, which is not a member`);
     }
-    const removedAt = ss.lead === 0 ? undefined : this.removedAt.get(ss.lead);
+    const removedAt = ss.lead === 0n ? undefined : this.removedAt.get(ss.lead);
     if (removedAt !== undefined && removedAt <= applied) {
       throw new SafetyViolation('Leader Is A Member', `${member} follows ${ss.lead.toString(16)} in term ${term} after it applied that member's removal at ${removedAt} (applied ${applied})`);
     }

@@ -44,7 +44,7 @@ export class MemberSlot {
   /** It applied its removal (or heard 410 from a peer) and exited (RaftMemberOptions.onRemoved). */
   leftAfterRemoval = 0;
   constructor(
-    readonly id: number,
+    readonly id: bigint,
     readonly name: string,
     readonly config: MemberConfig,
     readonly disk: SimDisk,
@@ -90,7 +90,7 @@ export class MemberCluster {
   readonly heartbeatMs: number;
   readonly electionMs: number;
   /** The members now (as the simulator made them: added ids join, removed ids leave); clients pick from these. */
-  readonly ids: number[];
+  readonly ids: bigint[];
   private readonly seed: number;
   private readonly options: MemberClusterOptions;
   /** Raft batches of a newcomer refused by a member that did not know it yet (until a member it knows lists it). */
@@ -164,7 +164,7 @@ export class MemberCluster {
     };
   }
 
-  private makeSlot(name: string, i: number, initialCluster: string, state: 'new' | 'existing', id: number | undefined): MemberSlot {
+  private makeSlot(name: string, i: number, initialCluster: string, state: 'new' | 'existing', id: bigint | undefined): MemberSlot {
     const o = this.options;
     const out = parseCommandLine(
       [
@@ -204,7 +204,7 @@ export class MemberCluster {
    * with --initial-cluster-state existing and an --initial-cluster of the current members plus
    * itself, as `etcdctl member add` prints it. Not started yet.
    */
-  addSlot(id: number, members: readonly { id: number; peerURLs: readonly string[] }[]): MemberSlot {
+  addSlot(id: bigint, members: readonly { id: bigint; peerURLs: readonly string[] }[]): MemberSlot {
     const i = this.slots.length;
     const name = `m${i + 1}`;
     const parts = members.filter((m) => m.id !== id).map((m) => `${this.nameOf(m.id)}=${m.peerURLs.join(`,${this.nameOf(m.id)}=`)}`);
@@ -230,7 +230,7 @@ export class MemberCluster {
   }
 
   /** The cluster's id (a member that joined has it from the cluster, not from its flags). */
-  get clusterId(): number {
+  get clusterId(): bigint {
     return (this.slots[0] as MemberSlot).config.clusterId;
   }
 
@@ -247,12 +247,12 @@ export class MemberCluster {
     }
   }
 
-  nameOf(id: number): string {
-    if (id === 0) return '-';
+  nameOf(id: bigint): string {
+    if (id === 0n) return '-';
     return this.slotById(id)?.name ?? id.toString(16);
   }
 
-  slotById(id: number): MemberSlot | undefined {
+  slotById(id: bigint): MemberSlot | undefined {
     return this.slots.find((s) => s.id === id);
   }
 
@@ -261,7 +261,7 @@ export class MemberCluster {
   }
 
   /** The member serving clients under this id now, if any. */
-  serving(id: number): RaftMember | undefined {
+  serving(id: bigint): RaftMember | undefined {
     const s = this.slotById(id);
     return s !== undefined && s.state === 'running' && s.member !== null ? s.member : undefined;
   }
@@ -280,7 +280,7 @@ export class MemberCluster {
     this.net.endpoints.set(slot.id, endpoint);
     this.checker.onDiskReset(slot.name);
     this.checker.forgetReads(slot.name);
-    const rng = new Rng(deriveSeed(this.seed, 1000 * slot.incarnation + slot.id % 1000));
+    const rng = new Rng(deriveSeed(this.seed, 1000 * slot.incarnation + Number(slot.id % 1000n)));
     this.trace.note(this.world.nowMs, `start ${slot.name} (incarnation ${slot.incarnation})`);
     const timers = ownerTimers(this.world, owner);
     RaftMember.open({

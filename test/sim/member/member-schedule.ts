@@ -269,7 +269,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     cluster.trace.note(world.nowMs, op.kind === 'remove' ? `member change: remove ${op.victim.name} (${op.victim.state}${op.victim === leader ? ', the leader' : ''})${op.replace ? ' and replace it' : ''}` : `member change: add a member at ${op.peerURL}`);
   };
 
-  const joinAs = (id: number, via: RaftMember): void => {
+  const joinAs = (id: bigint, via: RaftMember): void => {
     const members = via.members().flatMap((i) => {
       const mid = parseMemberId(i.id);
       return mid === undefined ? [] : [{ id: mid, peerURLs: i.peerURLs }];
@@ -465,7 +465,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
         const shuffled = rng.shuffle([...cluster.ids]);
         const cut = rng.int(1, shuffled.length - 1);
         cluster.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
-        const names = (ids: number[]): string => ids.map((id) => cluster.slotById(id)?.name ?? '?').join(',');
+        const names = (ids: bigint[]): string => ids.map((id) => cluster.slotById(id)?.name ?? '?').join(',');
         cluster.trace.note(world.nowMs, `partition {${names(shuffled.slice(0, cut))}} {${names(shuffled.slice(cut))}}`);
         stats.partitions++;
       }
@@ -572,7 +572,7 @@ function replacesDiskEntries(slot: MemberSlot, messages: readonly Message[]): bo
 }
 
 /** Runs one quorum read to completion in virtual time. */
-async function runRead(clients: Clients, key: string, via: number, world: MemberCluster['world']): Promise<string> {
+async function runRead(clients: Clients, key: string, via: bigint, world: MemberCluster['world']): Promise<string> {
   let result: string | undefined;
   void clients.read(key, via).then((r) => {
     result = r.kind === 'ok' ? 'ok' : `${r.kind}: ${r.why}`;

@@ -59,7 +59,7 @@ async function addNewcomer(c: MemberCluster, leader: MemberSlot, afterAsking?: (
   expect(await c.world.runUntilTrue(() => added !== null, 10_000)).toBe(true);
   const id = parseMemberId(added ?? '');
   if (id === undefined) throw new Error(`addMember answered ${added}`);
-  const members = lm.members().map((m) => ({ id: parseMemberId(m.id) as number, peerURLs: m.peerURLs }));
+  const members = lm.members().map((m) => ({ id: parseMemberId(m.id) as bigint, peerURLs: m.peerURLs }));
   return c.addSlot(id, members);
 }
 
@@ -152,7 +152,7 @@ describe('membership: a member that has not applied a newcomer\'s addition', () 
     c.start(newcomer);
     expect(await c.world.runUntilTrue(() => newcomer.member?.isReady() === true, 20_000), c.describe()).toBe(true);
     // The newcomer takes over, then the network heals: its appends are the only way `behind` can learn.
-    (lm as unknown as { node: { transferLeader(id: number): void } }).node.transferLeader(newcomer.id);
+    (lm as unknown as { node: { transferLeader(id: bigint): void } }).node.transferLeader(newcomer.id);
     expect(await c.world.runUntilTrue(() => leads(newcomer), 10_000), c.describe()).toBe(true);
     expect(await put(c, newcomer, '/b', '2')).toBeGreaterThan(0);
     c.net.heal();

@@ -3,7 +3,7 @@
 // peer API requests (publish, the bootstrap check) go to the receiver's PeerApiHandler. Latency,
 // loss, duplication, reordering, partitions and one-way cuts come from the seed.
 import { MessageType, type Message } from '../../../src/raft/messages.js';
-import type { PeerApiReply, PeerApiRequest, PeerClient } from '../../../src/server/peer-api.js';
+import { peerJsonText, type PeerApiReply, type PeerApiRequest, type PeerClient } from '../../../src/server/peer-api.js';
 import type { PeerNetwork, PeerNetworkOptions, RaftMember } from '../../../src/server/raft-member.js';
 import { acceptPeerBody } from '../../../src/transport/handler.js';
 import { encodeBatch } from '../../../src/transport/wire.js';
@@ -33,21 +33,21 @@ export interface Endpoint {
 }
 
 export interface PeerInputRecord {
-  from: number;
-  to: number;
+  from: bigint;
+  to: bigint;
   status: number;
   text: string;
 }
 
 export class SimNetwork {
   conditions: NetConditions = RELIABLE;
-  readonly endpoints = new Map<number, Endpoint>();
+  readonly endpoints = new Map<bigint, Endpoint>();
   batchesSent = 0;
   messagesSent = 0;
   /** Called for every raft message handed to the network (vote checks). */
   onSend: ((m: Message) => void) | undefined;
   /** After a member took a batch of raft messages (the simulator may interrupt it right then). */
-  onDelivered: ((to: number, messages: readonly Message[]) => void) | undefined;
+  onDelivered: ((to: bigint, messages: readonly Message[]) => void) | undefined;
   /** Every answer other than 204 to a member's own (not forged) raft traffic. */
   onPeerInput: ((r: PeerInputRecord, messages: readonly Message[]) => void) | undefined;
   private readonly cut = new Set<string>();
@@ -58,24 +58,24 @@ export class SimNetwork {
     private readonly world: World,
     private readonly rng: Rng,
     /** member id -> its peer URL and client URL (members added at run time get theirs with addAddress). */
-    readonly addresses: Map<number, { peerURL: string; clientURL: string }>,
+    readonly addresses: Map<bigint, { peerURL: string; clientURL: string }>,
   ) {}
 
   /** A member added at run time gets its place on the network. */
-  addAddress(id: number, peerURL: string, clientURL: string): void {
+  addAddress(id: bigint, peerURL: string, clientURL: string): void {
     this.addresses.set(id, { peerURL, clientURL });
   }
 
   // ---- faults
 
-  partition(groups: readonly (readonly number[])[]): void {
+  partition(groups: readonly (readonly bigint[])[]): void {
     this.cut.clear();
-    const groupOf = new Map<number, number>();
+    const groupOf = new Map<bigint, number>();
     groups.forEach((g, i) => g.forEach((id) => groupOf.set(id, i)));
     for (const a of this.addresses.keys()) for (const b of this.addresses.keys()) if (a !== b && groupOf.get(a) !== groupOf.get(b)) this.cut.add(`${a}>${b}`);
   }
 
-  cutOneWay(from: number, to: number): void {
+  cutOneWay(from: bigint, to: bigint): void {
     this.cut.add(`${from}>${to}`);
   }
 
@@ -88,7 +88,7 @@ export class SimNetwork {
     return this.cut.size > 0;
   }
 
-  canTalk(from: number, to: number): boolean {
+  canTalk(from: bigint, to: bigint): boolean {
     return !this.cut.has(`${from}>${to}`);
   }
 
@@ -101,7 +101,7 @@ export class SimNetwork {
       return {
         send: (messages) => {
           if (closed || owner.dead) return;
-          const byPeer = new Map<number, Message[]>();
+          const byPeer = new Map<bigint, Message[]>();
           for (const m of messages) {
             this.onSend?.(m);
             if (m.type === MessageType.MsgSnap) {
@@ -124,7 +124,7 @@ export class SimNetwork {
     };
   }
 
-  private sendBatch(from: number, to: number, messages: Message[], o: PeerNetworkOptions, senderOwner: Owner): void {
+  private sendBatch(from: bigint, to: bigint, messages: Message[], o: PeerNetworkOptions, senderOwner: Owner): void {
     this.batchesSent++;
     this.messagesSent += messages.length;
     const c = this.conditions;
@@ -150,7 +150,7 @@ export class SimNetwork {
   }
 
   /** A MsgSnap: delivered (or lost) like a batch of its own, then raft hears how it ended. */
-  private sendSnapshot(from: number, m: Message, o: PeerNetworkOptions, senderOwner: Owner): void {
+  private sendSnapshot(from: bigint, m: Message, o: PeerNetworkOptions, senderOwner: Owner): void {
     this.batchesSent++;
     this.messagesSent++;
     const to = m.to;
@@ -186,7 +186,7 @@ export class SimNetwork {
    * The sender hears the answer as the real transport does: a round trip (etcd's ActiveSince, which
    * the strict reconfiguration checks read), or 410 Gone (the sender was removed: it leaves).
    */
-  private answered(from: number, to: number, r: PeerInputRecord, o: PeerNetworkOptions, senderOwner: Owner, sentAt: number): void {
+  private answered(from: bigint, to: bigint, r: PeerInputRecord, o: PeerNetworkOptions, senderOwner: Owner, sentAt: number): void {
     if (senderOwner.dead || r.status === 0) return;
     if (r.status === 410) {
       this.world.after(this.rng.int(1, 3), () => o.onRemovedByPeer?.(to), senderOwner);
@@ -195,7 +195,7 @@ export class SimNetwork {
     if (r.status >= 200 && r.status < 300 && this.canTalk(to, from)) o.onRoundTrip?.(to, this.world.nowMs - sentAt);
   }
 
-  private reportUnreachable(from: number, to: number, onUnreachable: (id: number) => void, owner: Owner): void {
+  private reportUnreachable(from: bigint, to: bigint, onUnreachable: (id: bigint) => void, owner: Owner): void {
     const key = `${from}>${to}`;
     const last = this.lastUnreachableMs.get(key) ?? -Infinity;
     if (this.world.nowMs - last < 100) return;
@@ -204,7 +204,7 @@ export class SimNetwork {
   }
 
   /** Delivers a request body on the receiver's peer input path; returns the HTTP status it answered. */
-  deliver(from: number, to: number, body: Uint8Array, dest: Endpoint, kind: 'messages' | 'snapshot' = 'messages', forged = false): PeerInputRecord {
+  deliver(from: bigint, to: bigint, body: Uint8Array, dest: Endpoint, kind: 'messages' | 'snapshot' = 'messages', forged = false): PeerInputRecord {
     const member = dest.member;
     let record: PeerInputRecord;
     if (member === null || !dest.listening) {
@@ -221,7 +221,7 @@ export class SimNetwork {
   // ---- the peer API
 
   /** The PeerClient a member incarnation (or its bootstrap check) uses. */
-  clientFor(selfId: number, owner: Owner): PeerClient {
+  clientFor(selfId: bigint, owner: Owner): PeerClient {
     return {
       request: (baseURL, req, timeoutMs) =>
         new Promise<PeerApiReply>((resolve, reject) => {
@@ -241,7 +241,7 @@ export class SimNetwork {
             }
             return;
           }
-          const body = req.json === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(JSON.stringify(req.json), 'utf8'));
+          const body = req.json === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(peerJsonText(req.json), 'utf8'));
           const headers: Record<string, string | undefined> = {};
           for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
           const q = req.path.indexOf('?');
@@ -255,7 +255,7 @@ export class SimNetwork {
                 const reply: PeerApiReply = {
                   status: res?.status ?? 404,
                   headers: res?.headers ?? {},
-                  body: new Uint8Array(Buffer.from(res?.json !== undefined ? JSON.stringify(res.json) : (res?.text ?? ''), 'utf8')),
+                  body: new Uint8Array(Buffer.from(res?.json !== undefined ? peerJsonText(res.json) : (res?.text ?? ''), 'utf8')),
                 };
                 if (owner.dead) return;
                 this.world.after(this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs), () => settle(() => resolve(reply)), owner);
@@ -267,13 +267,13 @@ export class SimNetwork {
     };
   }
 
-  idByPeerURL(url: string): number | undefined {
+  idByPeerURL(url: string): bigint | undefined {
     const base = url.replace(/\/$/, '');
     for (const [id, a] of this.addresses) if (a.peerURL === base) return id;
     return undefined;
   }
 
-  idByClientURL(url: string): number | undefined {
+  idByClientURL(url: string): bigint | undefined {
     const base = url.replace(/\/$/, '');
     for (const [id, a] of this.addresses) if (a.clientURL === base) return id;
     return undefined;

@@ -43,7 +43,7 @@ export class TraceRecorder {
     this.add({ kind: 'members', at: this.nowMs(), members });
   }
 
-  process(id: number, state: ProcessState, action?: string): void {
+  process(id: bigint, state: ProcessState, action?: string): void {
     this.add({ kind: 'process', at: this.nowMs(), member: hex(id), state, ...(action !== undefined ? { action } : {}) });
   }
 
@@ -52,7 +52,7 @@ export class TraceRecorder {
   }
 
   /** Subscribes to a member's event hub, as the page does over HTTP; the stream ends with the incarnation. */
-  attach(id: number, member: RaftMember): void {
+  attach(id: bigint, member: RaftMember): void {
     const member_ = hex(id);
     const sink: EventSink = {
       write: (chunk) => {
@@ -68,13 +68,13 @@ export class TraceRecorder {
   }
 
   /** A status snapshot of a running member, as GET /debug/raft/status answers it. */
-  status(id: number, member: RaftMember): void {
+  status(id: bigint, member: RaftMember): void {
     const status = JSON.parse(raftStatusJSON(member.raftStatus(), member.raftStatusExtras())) as RaftStatusJSON;
     this.add({ kind: 'status', at: this.nowMs(), member: hex(id), status });
   }
 
   /** The member's stream ended (its process is gone). */
-  detach(id: number): void {
+  detach(id: bigint): void {
     this.add({ kind: 'connection', at: this.nowMs(), member: hex(id), connected: false });
   }
 
@@ -83,7 +83,7 @@ export class TraceRecorder {
   }
 }
 
-const hex = (id: number): string => id.toString(16);
+const hex = (id: bigint): string => id.toString(16);
 
 /** One SSE frame of the hub (`id:`, `event:`, `data:` lines); null for comments and `retry:`. */
 export function parseFrame(chunk: string): { event: string; data: Record<string, unknown> } | null {
