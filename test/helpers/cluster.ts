@@ -36,6 +36,10 @@ export interface ClusterOptions {
    * not a guarantee: check leader() when it matters.
    */
   preferredLeader?: string;
+  /** The client ports then the peer ports (2 x size, ascending); default: free ones. */
+  ports?: readonly number[];
+  /** --initial-cluster-token; default: a fresh one per cluster. */
+  token?: string;
   /** Pick the cluster token so that member ids ascend in name order (see member-ids.ts). */
   idsInNameOrder?: boolean;
   /** More flags for every member (e.g. ['--max-request-bytes', '12582912']). */
@@ -252,14 +256,15 @@ export async function createCluster(opts: ClusterOptions = {}): Promise<Cluster>
   if (opts.dataDirs && opts.dataDirs.length !== size) throw new Error(`startCluster: ${opts.dataDirs.length} data dirs for ${size} members`);
   // Sorted so that client and peer URLs sort in member order (n1 first) on every run: URL lists
   // that get normalised by sorting then line up across clusters.
-  const ports = (await freePorts(size * 2)).sort((a, b) => a - b);
+  const ports = opts.ports !== undefined ? [...opts.ports] : (await freePorts(size * 2)).sort((a, b) => a - b);
+  if (ports.length !== size * 2) throw new Error(`startCluster: ${ports.length} ports for ${size} members`);
   const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), `${label.replace(/[^a-z0-9-]/gi, '')}-`));
   const scheme = opts.tls !== undefined ? 'https' : 'http';
   const clientURLs = names.map((_, i) => `${scheme}://127.0.0.1:${ports[i]}`);
   const peerURLs = names.map((_, i) => `${scheme}://127.0.0.1:${ports[size + i]}`);
   const initialCluster = names.map((n, i) => `${n}=${peerURLs[i]}`).join(',');
   const baseToken = `${label}-${process.pid}-${Date.now()}-${clusterSeq++}`;
-  const token = opts.idsInNameOrder ? tokenWithOrderedIds(peerURLs, baseToken) : baseToken;
+  const token = opts.token ?? (opts.idsInNameOrder ? tokenWithOrderedIds(peerURLs, baseToken) : baseToken);
   const logLevel = clusterLogLevel();
   const electionMs = opts.electionMs ?? 1000;
   if (opts.preferredLeader !== undefined && !names.includes(opts.preferredLeader)) throw new Error(`startCluster: no member ${opts.preferredLeader}`);

@@ -2,7 +2,8 @@
 // sha1(sorted peer URLs ++ cluster token)), so a test can pick a cluster token under which the ids
 // sort in member-name order. /v2/members is ordered by id; with such a token the listing has the
 // same order (n1, n2, n3) on two independently started clusters, which a differential comparison
-// needs. etcd-ts uses the same ids truncated to 53 bits: both orders are required to match.
+// needs. etcd-ts uses the same 64-bit ids (before, their low 53 bits: both orders are still
+// required to ascend, so that tokens picked earlier keep working).
 import { createHash } from 'node:crypto';
 
 export function etcdMemberId(peerURLs: readonly string[], token: string): bigint {
