@@ -9,8 +9,9 @@
 // Before msgpackr builds a single object, scanBatch walks the bytes once and refuses a body that is
 // not exactly this shape or that exceeds the message / entry bounds: an entry costs 6 bytes on the
 // wire but a few hundred bytes of heap once decoded, so the bounds must hold before decoding.
-// Member ids (to, from, voters, learners) are etcd's 64-bit ids, bigints: msgpackr writes a bigint
-// as an int64 (0xd3) below 2^63 and as a uint64 (0xcf) from there, and reads both back as bigint
+// Member ids (to, from, voters, learners) are etcd's 64-bit ids, bigints: one that fits in 53 bits
+// is written as a number (see wireId: rolling upgrades from before 64-bit ids), any other as msgpackr
+// writes a bigint, an int64 (0xd3) below 2^63 and a uint64 (0xcf) from there; it reads both back as bigint
 // (int64AsType 'bigint'); an id another encoder wrote in a shorter integer form reads as a number
 // and is widened to a bigint, so every decoded id is a bigint and none is ever a float.
 import { Packr } from 'msgpackr';
@@ -92,11 +93,22 @@ export function encodeSnapshotBody(m: Message, chunkBytes: number): { pieces: Ui
   return { pieces, length: prefix.length + n };
 }
 
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * An id as it goes on the wire: a bigint (int64 / uint64), but as a plain number when it fits in
+ * 53 bits. Data dirs from before 64-bit ids keep their 53-bit ids, and a release from before reads
+ * ids only in the number forms: so the members of such a cluster can be upgraded one at a time.
+ */
+function wireId(id: NodeId): NodeId | number {
+  return id <= MAX_SAFE_ID ? Number(id) : id;
+}
+
 function messageTuple(m: Message): unknown[] {
   return [
     m.type,
-    m.to,
-    m.from,
+    wireId(m.to),
+    wireId(m.from),
     m.term,
     m.logTerm,
     m.index,
@@ -112,7 +124,7 @@ function messageTuple(m: Message): unknown[] {
 
 function snapshotTuple(s: Snapshot): unknown[] {
   const md = s.metadata;
-  return [md.index, md.term, md.confState.voters, md.confState.learners, s.data];
+  return [md.index, md.term, md.confState.voters.map(wireId), md.confState.learners.map(wireId), s.data];
 }
 
 export interface DecodeLimits {

@@ -51,6 +51,21 @@ describe('wire batches', () => {
     expect(decoded[6]!.context).toEqual(new Uint8Array(0));
   });
 
+  it('writes an id that fits in 53 bits as a number (a release from before 64-bit ids reads it), a larger one as a 64-bit integer', () => {
+    const small = 0x1f64ebc2939090n; // a 53-bit id, as a data dir from before 64-bit ids keeps
+    const large = 0x8cfef8a1e90196c4n; // etcd's id for a member, >= 2^63
+    const m = message(small, large, { type: MessageType.MsgSnap, snapshot: { data: Uint8Array.of(1), metadata: { index: 7, term: 2, confState: { voters: [small, large], learners: [3n] } } } });
+    const raw = new Unpackr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true }).unpack(encodeBatch([m])) as unknown[][][];
+    const t = raw[1]?.[0] as unknown[];
+    expect([typeof t[1], typeof t[2]]).toEqual(['bigint', 'number']);
+    expect(t[2]).toBe(Number(small));
+    expect((t[12] as unknown[])[2]).toEqual([Number(small), large]);
+    expect((t[12] as unknown[])[3]).toEqual([3]);
+    // and every id decodes back to the bigint it was
+    const back = decodeBatch(encodeBatch([m]), LIMITS)[0] as Message;
+    expect([back.to, back.from, back.snapshot?.metadata.confState.voters, back.snapshot?.metadata.confState.learners]).toEqual([large, small, [small, large], [3n]]);
+  });
+
   it('refuses bodies that are not batches we would have encoded', () => {
     const packr = new Packr({ useRecords: false });
     const valid = (m: Message) => [m.type, m.to, m.from, m.term, m.logTerm, m.index, m.commit, m.reject, m.rejectHint, [], null, null, null];
