@@ -7,9 +7,20 @@ import type { NormBody, NormStep } from './normalise.js';
 export const ttlToleranceSeconds = 1;
 export const expirationToleranceMs = 1000;
 
+/**
+ * How far apart two expirations are, each seen relative to the server's clock: the server answered
+ * between the request's send and receive times, so an expiration is (expiration - receive time)
+ * plus anything up to that window. 0 when the two ranges overlap.
+ */
+export function expirationGapMs(a: { deltaMs: number; windowMs?: number }, b: { deltaMs: number; windowMs?: number }): number {
+  const aHi = a.deltaMs + (a.windowMs ?? 0);
+  const bHi = b.deltaMs + (b.windowMs ?? 0);
+  return Math.max(0, a.deltaMs - bHi, b.deltaMs - aHi);
+}
+
 function alignJson(ref: JsonNode, sub: JsonNode): JsonNode {
   if (ref.t === 'ttl' && sub.t === 'ttl') return Math.abs(ref.n - sub.n) <= ttlToleranceSeconds ? ref : sub;
-  if (ref.t === 'exp' && sub.t === 'exp') return Math.abs(ref.deltaMs - sub.deltaMs) <= expirationToleranceMs ? ref : sub;
+  if (ref.t === 'exp' && sub.t === 'exp') return expirationGapMs(ref, sub) <= expirationToleranceMs ? ref : sub;
   if (ref.t === 'obj' && sub.t === 'obj') {
     return {
       t: 'obj',

@@ -8,7 +8,7 @@ export type JsonNode =
   | { t: 'raw'; text: string } // a literal token as it appeared: "str", 12, true, null
   | { t: 'tok'; text: string } // a normalised placeholder, printed as is
   | { t: 'ttl'; n: number } // compared within ±1
-  | { t: 'exp'; deltaMs: number }; // a well-formed RFC3339Nano expiration, as (expiration - receive time)
+  | { t: 'exp'; deltaMs: number; windowMs?: number }; // a well-formed RFC3339Nano expiration, as (expiration - receive time); windowMs: receive - send time
 
 export interface ParsedJson {
   value: JsonNode;

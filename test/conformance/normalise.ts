@@ -85,7 +85,7 @@ function decimal(s: string | null | undefined): bigint | null {
 
 const goTrue = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 
-function exactLeaf(node: JsonNode, key: string | null, ctx: Context, t: number): JsonNode {
+function exactLeaf(node: JsonNode, key: string | null, ctx: Context, t: number, windowMs: number): JsonNode {
   if (key === 'modifiedIndex' || key === 'createdIndex' || key === 'index') {
     const n = rawNumber(node);
     if (n !== undefined) return { t: 'tok', text: relIndex(n, ctx) };
@@ -96,7 +96,7 @@ function exactLeaf(node: JsonNode, key: string | null, ctx: Context, t: number):
   }
   if (key === 'expiration') {
     const s = rawString(node);
-    if (s !== undefined && rfc3339Nano.test(s)) return { t: 'exp', deltaMs: Date.parse(s) - t };
+    if (s !== undefined && rfc3339Nano.test(s)) return { t: 'exp', deltaMs: Date.parse(s) - t, ...(windowMs > 0 ? { windowMs } : {}) };
   }
   if (node.t === 'raw' && node.text.startsWith('"')) {
     let text = replaceURLs(node.text, ctx);
@@ -176,7 +176,7 @@ function sortListings(node: JsonNode): JsonNode {
   });
 }
 
-function normaliseBody(text: string, ctx: Context, t: number): NormBody {
+function normaliseBody(text: string, ctx: Context, t: number, windowMs = 0): NormBody {
   if (text === '') return { t: 'empty' };
   const parsed = parseJson(text);
   if (!parsed) return { t: 'text', text: replaceURLs(text, ctx) };
@@ -189,7 +189,7 @@ function normaliseBody(text: string, ctx: Context, t: number): NormBody {
     const keep = new Set(ctx.mode.pick);
     value = value.t === 'obj' ? { t: 'obj', entries: value.entries.filter(([k]) => keep.has(JSON.parse(k) as string)) } : value;
   } else {
-    value = mapJson(value, (n, key) => exactLeaf(n, key, ctx, t));
+    value = mapJson(value, (n, key) => exactLeaf(n, key, ctx, t, windowMs));
     value = normaliseCause(value, ctx);
     const sorted = goTrue.has(ctx.params.get('sorted') ?? '');
     if (ctx.isKeysPath && (ctx.method === 'GET' || ctx.method === 'HEAD') && !sorted) value = sortListings(value);
@@ -251,7 +251,7 @@ export function normaliseRecord(raw: RawTranscript, script: Script, record: RawR
   const step: NormStep = { title: record.title, lines };
   const t = record.t ?? Date.now();
   if (record.events) step.body = { t: 'events', items: record.events.map((e) => normaliseBody(e.text, ctx, e.t)) };
-  else if (record.body !== undefined) step.body = normaliseBody(record.body, ctx, t);
+  else if (record.body !== undefined) step.body = normaliseBody(record.body, ctx, t, record.sent !== undefined && record.t !== undefined ? Math.max(0, record.t - record.sent) : 0);
   return step;
 }
 

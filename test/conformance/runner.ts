@@ -148,6 +148,7 @@ export async function runScript(target: Target, script: Script): Promise<RawTran
         case 'request': {
           const request = await expandRequest(step, ctx);
           record.request = request;
+          record.sent = Date.now();
           const ex = await exchange(target.clientURL, request, step.timeoutMs ?? 10_000);
           withHead(record, ex);
           record.body = ex.body().toString('utf8');

@@ -14,6 +14,12 @@ export interface RawRecord {
   body?: string;
   /** Time the body (or the last chunk of it) arrived, ms since epoch. */
   t?: number;
+  /**
+   * A request step: the time the request was sent. The server answered between it and `t`, so an
+   * expiration is compared with the server's clock within that window (a stalled test process or
+   * machine delays the answer's arrival, not the expiration it carries).
+   */
+  sent?: number;
   /** Stream events, each a complete line (with its '\n'), with arrival times. */
   events?: Array<{ text: string; t: number }>;
   /** Something other than a response: '<pending>', '<timeout ...>', '<error ...>', bulk summaries. */

@@ -44,7 +44,14 @@ export function spawnLogged(command: string, args: string[], options: SpawnOptio
       live.delete(child);
       resolve(how);
     };
-    child.once('exit', (code, signal) => done(signal ?? String(code)));
+    // 'exit' can come before the last of stdout and stderr is read: the output is complete once
+    // both pipes have closed (bounded: a grandchild may hold them open).
+    const pipesClosed = Promise.all(
+      [child.stdout, child.stderr].map((s) => (s === null || s === undefined ? Promise.resolve() : new Promise<void>((r) => s.once('close', () => r())))),
+    );
+    child.once('exit', (code, signal) => {
+      void settledWithin(pipesClosed, 2000).then(() => done(signal ?? String(code)));
+    });
     child.once('error', (err) => {
       append(Buffer.from(`spawn error: ${err.message}\n`));
       done('spawn-error');
