@@ -346,6 +346,7 @@ export async function checkNotBootstrapped(o: BootstrapCheckOptions): Promise<vo
       if (self !== undefined && self.clientURLs.length > 0) throw new AlreadyBootstrappedError(formatId(o.memberId));
     }
     if (answered >= needed || (answered > 0 && everyAnswerNew)) return;
+    if (enoughWithoutRemoved(o, peers, answers)) return;
     const urls = peers.flatMap((p) => p.peerURLs);
     if (o.timers.nowMs() >= deadline) {
       throw new BootstrapCheckError(
@@ -355,6 +356,36 @@ export async function checkNotBootstrapped(o: BootstrapCheckOptions): Promise<vo
     o.onWaiting(urls);
     await sleep(o.timers, attemptMs);
   }
+}
+
+/**
+ * Initial members that a running peer no longer lists were removed: they count in no quorum from
+ * then on (a removed id never comes back). A peer lists a member as removed only once it applied
+ * the removal, so its log holds everything committed before it, this member's publish included;
+ * one committed after it is on a quorum of the smaller cluster. So, when no answer lists a member
+ * outside the initial cluster (an addition would need asking too), n - q + 1 answers of the
+ * members left are enough. Found by the member simulator: a member partitioned from the start of
+ * a 3-member cluster, one member then removed, waited for an answer that could never come while
+ * the other waited for its vote.
+ */
+function enoughWithoutRemoved(o: BootstrapCheckOptions, peers: readonly InitialMember[], answers: readonly ({ members: PeerMemberJSON[]; term: number } | undefined)[]): boolean {
+  const initial = new Set(o.initialCluster.map((m) => m.id));
+  const removed = new Set<bigint>();
+  for (const a of answers) {
+    if (a === undefined || a.term === 0) continue;
+    const listed = new Set(a.members.map((m) => m.id));
+    for (const id of listed) if (!initial.has(id)) return false;
+    if (!listed.has(o.memberId)) return false;
+    for (const id of initial) if (!listed.has(id)) removed.add(id);
+  }
+  if (removed.size === 0) return false;
+  const n = o.initialCluster.length - removed.size;
+  const needed = n - (Math.floor(n / 2) + 1) + 1;
+  let answered = 0;
+  peers.forEach((p, i) => {
+    if (answers[i] !== undefined && !removed.has(p.id)) answered++;
+  });
+  return answered >= needed;
 }
 
 /** The first answer of one peer at any of its URLs. */

@@ -337,6 +337,20 @@ describe('checkNotBootstrapped: with running peers, waits until the answers meet
     expect(roundTimes(calls, M3_URL2)).toEqual([0, 1000, 2000]); // not once m3's first URL answers
   });
 
+  it('with 3 members, one of them removed: the running peer that no longer lists it is enough (member simulator seed 1734)', async () => {
+    const m3 = INITIAL.find((m) => m.name === 'm3') as InitialMember;
+    const left = INITIAL.filter((m) => m.id !== m3.id);
+    const removedM3 = membersAnswer(CLUSTER, listing(left, othersPublished(left)), 3);
+    const { outcome } = await check(byMember(INITIAL, { m2: removedM3 }), { timeoutMs: 10_000 });
+    expect(outcome).toEqual({ ok: true, atMs: 0 });
+    // it still refuses when that peer saw it publish
+    const sawIt = membersAnswer(CLUSTER, listing(left, { ...othersPublished(left), [String(SELF)]: ['http://10.0.0.1:2379'] }), 3);
+    expect(errorOf((await check(byMember(INITIAL, { m2: sawIt }), { timeoutMs: 10_000 })).outcome)).toBeInstanceOf(AlreadyBootstrappedError);
+    // and waits as before when the peer lists a member added since (it would have to be asked too)
+    const added = membersAnswer(CLUSTER, [...listing(left, othersPublished(left)), { id: 0x44n, name: 'm4', peerURLs: ['http://10.0.0.4:2380'], clientURLs: [] }], 3);
+    expect(errorOf((await check(byMember(INITIAL, { m2: added }), { timeoutMs: 10_000 })).outcome)).toBeInstanceOf(BootstrapCheckError);
+  });
+
   it('with 3 members, gives up at the deadline when only one running peer ever answers', async () => {
     const { outcome, waits } = await check(byMember(INITIAL, { m2: runningNotSeen() }), { timeoutMs: 10_000 });
     const err = errorOf(outcome);
