@@ -324,6 +324,11 @@ export function membersWithLoggedPublishes(membership: Membership, raftLog: Raft
   return [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
 }
 
+/** Peer answers that meet every quorum of a cluster of n: n - q + 1 (see the top of this file). */
+function answersNeeded(n: number): number {
+  return n - (Math.floor(n / 2) + 1) + 1;
+}
+
 /** Resolves when this member may bootstrap; throws AlreadyBootstrappedError or BootstrapCheckError. */
 export async function checkNotBootstrapped(o: BootstrapCheckOptions): Promise<void> {
   const peers = o.initialCluster.filter((m) => m.id !== o.memberId);
@@ -331,9 +336,7 @@ export async function checkNotBootstrapped(o: BootstrapCheckOptions): Promise<vo
   const attemptMs = o.attemptTimeoutMs ?? 1000;
   const deadline = o.timers.nowMs() + (o.timeoutMs ?? 5 * 60_000);
   const clusterIdHex = formatId(o.clusterId);
-  // Answers that meet every quorum: n - q + 1 peers (see the top of this file).
-  const n = o.initialCluster.length;
-  const needed = n - (Math.floor(n / 2) + 1) + 1;
+  const needed = answersNeeded(o.initialCluster.length);
   for (;;) {
     const answers = await Promise.all(peers.map((p) => askPeer(o.peerClient, p.peerURLs, clusterIdHex, attemptMs)));
     let answered = 0;
@@ -379,8 +382,7 @@ function enoughWithoutRemoved(o: BootstrapCheckOptions, peers: readonly InitialM
     for (const id of initial) if (!listed.has(id)) removed.add(id);
   }
   if (removed.size === 0) return false;
-  const n = o.initialCluster.length - removed.size;
-  const needed = n - (Math.floor(n / 2) + 1) + 1;
+  const needed = answersNeeded(o.initialCluster.length - removed.size);
   let answered = 0;
   peers.forEach((p, i) => {
     if (answers[i] !== undefined && !removed.has(p.id)) answered++;
