@@ -176,13 +176,14 @@ describe.skipIf(chromiumPath === undefined && !inCI)('live view in chromium', ()
     try {
       // drag on the timeline strip from its right end (the present) back into the quiet second before
       // the kill (after beforeKill was read: nothing changed in between, however slow the machine)
+      // (the strip holds still while held: its time span is read after the pointerdown)
       const box = (await page.locator('#timeline').boundingBox()) as { x: number; y: number; width: number; height: number };
+      await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+      await page.mouse.down();
       const from = Number(await page.getAttribute('#timeline', 'data-from'));
       const to = Number(await page.getAttribute('#timeline', 'data-to'));
       const target = beforeKill.at + 400;
       const x = box.x + (box.width * (target - from)) / (to - from);
-      await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
-      await page.mouse.down();
       await page.mouse.move((box.x + box.width + x) / 2, box.y + box.height / 2, { steps: 4 });
       await page.mouse.move(x, box.y + box.height / 2, { steps: 4 });
       await page.mouse.up();

@@ -52,6 +52,8 @@ function scrubTo(t: number | null): void {
   scrubAt = t === null || t >= past.endMs ? null : Math.max(past.startMs, t);
   scrubbed = scrubAt === null ? null : past.stateAt(scrubAt);
   document.body.dataset['mode'] = scrubAt === null ? 'live' : 'history';
+  // the time shown, at once (the next frame writes the same): mode and time always agree
+  document.body.dataset['viewAt'] = String(Math.round(scrubAt ?? playAt));
   dirty = true;
 }
 const queue: ViewEvent[] = [];
@@ -60,6 +62,8 @@ let paused = false;
 let playAt = Date.now();
 let lastFrame = performance.now();
 let dirty = true;
+/** While the timeline strip is held (dragged), the time its right end stands for; null otherwise. */
+let heldStripEnd: number | null = null;
 
 function push(ev: ViewEvent): void {
   queue.push(ev);
@@ -373,7 +377,7 @@ function frame(): void {
     $('#heal').hidden = shown.partition === null || !controlReachable || scrubAt !== null;
     matrix.render(shown);
     // the strip always spans up to the present; a cursor marks the time shown
-    const stripEnd = replay !== null ? playAt : state.now;
+    const stripEnd = heldStripEnd ?? (replay !== null ? playAt : state.now);
     renderTimeline($<SVGSVGElement>('#timeline'), $('#timeline-list'), replay !== null ? shown : state, stripEnd, scrubAt);
     document.body.dataset['viewAt'] = String(Math.round(now));
     $('#put').hidden = shown.order.length === 0 || scrubAt !== null;
@@ -490,13 +494,16 @@ $<HTMLInputElement>('#seek').addEventListener('input', (e) => {
 });
 
 // Dragging on the timeline strip: scrubs back (live) or seeks (replay) to the time under the pointer.
+// The strip holds still while it is held: its end is fixed at the pointerdown, so a point on it means
+// the same time for the whole drag, however long the drag takes (live, the present moves on; in a
+// replay, seeking moves the play position the strip would otherwise end at).
 {
   const strip = $<SVGSVGElement>('#timeline');
   let dragging = false;
   const at = (ev: PointerEvent): number => {
     const box = strip.getBoundingClientRect();
     const f = Math.max(0, Math.min(1, (ev.clientX - box.left) / Math.max(1, box.width)));
-    const end = replay !== null ? playAt : state.now;
+    const end = heldStripEnd ?? (replay !== null ? playAt : state.now);
     return end - (1 - f) * TIMELINE_SPAN_MS;
   };
   const go = (ev: PointerEvent): void => {
@@ -504,16 +511,24 @@ $<HTMLInputElement>('#seek').addEventListener('input', (e) => {
     if (replay !== null) seek(Math.max(replay.startMs, Math.min(replay.endMs, t)));
     else scrubTo(t);
   };
+  const release = (): void => {
+    dragging = false;
+    heldStripEnd = null;
+    dirty = true;
+  };
   strip.addEventListener('pointerdown', (ev) => {
     dragging = true;
+    heldStripEnd = replay !== null ? playAt : state.now;
+    strip.setAttribute('data-from', String(Math.round(heldStripEnd - TIMELINE_SPAN_MS)));
+    strip.setAttribute('data-to', String(Math.round(heldStripEnd)));
     strip.setPointerCapture(ev.pointerId);
     go(ev);
   });
   strip.addEventListener('pointermove', (ev) => {
     if (dragging) go(ev);
   });
-  strip.addEventListener('pointerup', () => (dragging = false));
-  strip.addEventListener('pointercancel', () => (dragging = false));
+  strip.addEventListener('pointerup', release);
+  strip.addEventListener('pointercancel', release);
 }
 
 const traceURL = params.get('trace');
