@@ -20,6 +20,7 @@ import { randomToken } from './tokens.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RaftLogStore } from '../storage/index.js';
+import type { PeerUpgradeHandler } from '../transport/index.js';
 import { etcdTsVersion } from './version.js';
 
 export interface RunningClusterMember {
@@ -67,13 +68,23 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
   // bootstrapped (an empty data dir), the peers that check too must get its answer.
   let serving: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   let preStart: ((req: IncomingMessage, res: ServerResponse) => boolean) | null = null;
+  let streaming: PeerUpgradeHandler | null = null;
   const peerListeners: Listener[] = await listenAll(config.listenPeerURLs, (req, res) => {
     if (serving !== null) return serving(req, res);
     if (preStart !== null && preStart(req, res)) return;
     res.statusCode = 503;
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end('etcdserver: not ready\n');
-  }, { ...(tls.peerServer !== undefined ? { tls: tls.peerServer } : {}), onTLSError: onTLSError('peer') });
+  }, {
+    ...(tls.peerServer !== undefined ? { tls: tls.peerServer } : {}),
+    onTLSError: onTLSError('peer'),
+    // raft streams (transport/stream.ts); before the member serves, refused like any peer request
+    onUpgrade: (req, socket, head) => {
+      if (streaming !== null) return streaming(req, socket, head);
+      socket.on('error', () => socket.destroy());
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\netcdserver: not ready\n');
+    },
+  });
   let member: RaftMember;
   let log: RaftLogStore | undefined;
   try {
@@ -104,6 +115,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     serving = (req, res) => {
       if (!backup(req, res)) peerHandler(req, res);
     };
+    streaming = member.peerUpgradeHandler;
     const handler = createClientHandler({
       backend: member,
       logger,

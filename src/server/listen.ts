@@ -9,6 +9,8 @@ import type { ServerTLSOptions } from './tls.js';
 
 export interface Listener {
   readonly server: http.Server | https.Server;
+  /** Connections taken over by an upgrade (peer streams): the HTTP server no longer tracks them. */
+  readonly upgraded: Set<Duplex>;
   readonly url: MemberURL;
   /** The bound address (the real port when the URL asked for port 0). */
   readonly address: AddressInfo;
@@ -26,6 +28,11 @@ export interface ListenOptions {
   tls?: ServerTLSOptions;
   /** Told about a TLS handshake that failed (no or a bad client certificate, plain HTTP, ...). */
   onTLSError?: (err: Error, remoteAddress: string | undefined) => void;
+  /**
+   * Takes upgrade requests (the peer port's raft streams). Without it an upgrade request is an
+   * ordinary request to the handler. closeAll() cuts the upgraded connections too.
+   */
+  onUpgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 /** A TLS handshake that has not completed in this time is cut (a stalled client holds no socket for long). */
@@ -64,6 +71,15 @@ export async function listenAll(
       server.requestTimeout = options.requestTimeoutMs ?? 300_000;
       server.keepAliveTimeout = 30_000;
       server.on('clientError', answerMalformedRequest);
+      const upgraded = new Set<Duplex>();
+      const onUpgrade = options.onUpgrade;
+      if (onUpgrade !== undefined) {
+        server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+          upgraded.add(socket);
+          socket.once('close', () => upgraded.delete(socket));
+          onUpgrade(req, socket, head);
+        });
+      }
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(url.port, bindHost(url), () => {
@@ -71,7 +87,7 @@ export async function listenAll(
           resolve();
         });
       });
-      listeners.push({ server, url, address: server.address() as AddressInfo });
+      listeners.push({ server, upgraded, url, address: server.address() as AddressInfo });
     }
   } catch (err: unknown) {
     await closeAll(listeners);
@@ -88,6 +104,7 @@ export async function closeAll(listeners: readonly Listener[]): Promise<void> {
         new Promise<void>((resolve) => {
           l.server.close(() => resolve());
           l.server.closeAllConnections();
+          for (const socket of l.upgraded) socket.destroy();
         }),
     ),
   );

@@ -44,7 +44,7 @@ import { isLegacyIdentity, legacyId, type RaftLogStore } from '../storage/index.
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
-import { createPeerHandler, PeerTransport, REFUSAL_REMOVED_MEMBER, TransportStats, type PeerInputOptions, type PeerRequestHandler } from '../transport/index.js';
+import { createPeerHandler, createPeerStreamHandler, DEFAULT_TRANSPORT_LIMITS, PeerTransport, REFUSAL_REMOVED_MEMBER, TransportStats, type PeerInputOptions, type PeerRequestHandler, type PeerUpgradeHandler } from '../transport/index.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../transport/limits.js';
 import {
   LEADER_CHANGED,
@@ -92,6 +92,8 @@ export class RaftMember implements ClientBackend {
   readonly metrics: MemberMetrics;
   /** The peer API (/raft/*, /members/publish), for the peer listeners. */
   readonly peerHandler: PeerRequestHandler;
+  /** The raft streams (GET /raft/stream upgrades), for the peer listeners' 'upgrade' event. */
+  readonly peerUpgradeHandler: PeerUpgradeHandler;
 
   private readonly config: MemberConfig;
   private readonly logger: Logger;
@@ -347,6 +349,18 @@ export class RaftMember implements ClientBackend {
       logger: this.logger.child({ component: 'transport' }),
       stats: this.transportStats,
       maxBodyBytes: peerBodyBytes,
+      onMessages: (msgs, from) => this.receivePeerMessages(msgs, from),
+    });
+    // the same checks as a POST of a batch (acceptPeerBody), frame by frame
+    this.peerUpgradeHandler = createPeerStreamHandler({
+      selfId: config.memberId,
+      clusterId: config.clusterId,
+      serverVersion: etcdTsVersion(),
+      logger: this.logger.child({ component: 'transport' }),
+      stats: this.transportStats,
+      maxFrameBytes: peerBodyBytes,
+      maxBatchMessages: DEFAULT_TRANSPORT_LIMITS.maxBatchMessages,
+      maxEntriesPerBatch: DEFAULT_TRANSPORT_LIMITS.maxEntriesPerBatch,
       onMessages: (msgs, from) => this.receivePeerMessages(msgs, from),
     });
     this.reads = new ReadBarrier({

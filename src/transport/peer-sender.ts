@@ -25,6 +25,7 @@ import {
 } from './protocol.js';
 import type { TransportStats } from './stats.js';
 import { encodeBatch, encodeSnapshotBody, messageSizeBytes } from './wire.js';
+import { openPeerStream, PeerStreamConnection, type StreamEnd } from './stream-connection.js';
 
 /** Bytes of an error response body kept for the log line. */
 const MAX_ERROR_BODY_BYTES = 512;
@@ -60,7 +61,16 @@ export interface PeerSenderOptions {
   /** The peer answered 410 Gone: it says this member was removed from the cluster. */
   onRemovedByPeer?: (peerId: NodeId) => void;
   onRoundTrip: ((peerId: NodeId, durationMs: number, bytes: number) => void) | undefined;
+  /**
+   * Send batches on a peer stream (GET /raft/stream, stream.ts) rather than one POST each. Default
+   * true; a peer that answers the upgrade 404 (a release without streams) gets POSTs for
+   * STREAM_RETRY_AFTER_MS, then the stream is asked for again.
+   */
+  streams?: boolean;
 }
+
+/** How long a peer that refused the stream upgrade (404: no streams there) is sent POSTs instead. */
+export const STREAM_RETRY_AFTER_MS = 30_000;
 
 /** Why a request failed; reported in logs and kept for tests and /health-like introspection. */
 export class PeerRequestError extends Error {
@@ -85,6 +95,11 @@ export class PeerSender {
   /** Body bytes of the message requests in flight on the pipelined connection. */
   private inflightBytes = 0;
   private snapshotInflight = false;
+  /** The open stream, or null; undefined while none is open or being opened. */
+  private stream: PeerStreamConnection | undefined;
+  private streamOpening = false;
+  /** Until then the peer gets POSTs (it answered the stream upgrade 404). */
+  private streamRefusedUntilMs = Number.NEGATIVE_INFINITY;
   private backoffTimer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
   private lastUnreachableReportMs = Number.NEGATIVE_INFINITY;
@@ -183,6 +198,8 @@ export class PeerSender {
     this.closed = true;
     if (this.backoffTimer !== undefined) clearTimeout(this.backoffTimer);
     this.backoffTimer = undefined;
+    this.stream?.close();
+    this.stream = undefined;
     const discarded = this.queue.clear();
     if (discarded > 0) this.o.stats.recordDropped(this.o.peerId, discarded);
     await Promise.all(this.pools.flatMap((p) => (p === undefined ? [] : [p.messages.destroy(), p.snapshots.destroy()])));
@@ -193,10 +210,100 @@ export class PeerSender {
    * one at a time while the peer is failing (each attempt then probes it); none during a backoff.
    */
   flush(): void {
+    if (this.o.streams !== false && performance.now() >= this.streamRefusedUntilMs && this.inflight === 0) {
+      this.flushStream();
+      return;
+    }
     const maxInflight = this.active ? this.o.limits.maxInflightRequests : 1;
     while (!this.closed && this.inflight < maxInflight && this.backoffTimer === undefined && this.queue.length > 0) {
       this.sendBatch();
     }
+  }
+
+  /** Writes what is queued to the stream while its bounds allow; opens the stream first if needed. */
+  private flushStream(): void {
+    if (this.closed || this.backoffTimer !== undefined || this.queue.length === 0) return;
+    const stream = this.stream;
+    if (stream === undefined) {
+      if (!this.streamOpening) this.openStream();
+      return;
+    }
+    const { limits } = this.o;
+    while (this.queue.length > 0 && stream.writable) {
+      const messages = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes, limits.maxEntriesPerBatch).map((q) => q.message);
+      const body = encodeBatch(messages);
+      if (body.byteLength > limits.maxBodyBytes) {
+        this.o.logger.error({ peer: formatId(this.o.peerId), bytes: body.byteLength, maxBodyBytes: limits.maxBodyBytes, type: MessageType[messages[0]?.type ?? 0] }, 'dropped a raft message larger than the peer request bound');
+        this.o.stats.recordDropped(this.o.peerId, messages.length);
+        continue;
+      }
+      stream.write(body, messages);
+    }
+  }
+
+  private openStream(): void {
+    const { limits } = this.o;
+    this.streamOpening = true;
+    this.attempts++;
+    const started = performance.now();
+    openPeerStream({ url: this.o.urls[this.urlIndex] as string, headers: this.requestHeaders, ...(this.o.tls !== undefined ? { tls: this.o.tls } : {}), timeoutMs: limits.connectTimeoutMs + limits.requestTimeoutMs })
+      .then(
+        (opened) => {
+          this.streamOpening = false;
+          if ('socket' in opened) {
+            if (this.closed) return void opened.socket.destroy();
+            if (opened.clusterId !== this.o.clusterId) {
+              opened.socket.destroy();
+              return this.failed(new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${opened.clusterId === undefined ? 'none' : formatId(opened.clusterId)})`));
+            }
+            const connection: PeerStreamConnection = new PeerStreamConnection(opened.socket, opened.head, this.o.peerId, limits.maxInflightRequests * limits.maxBatchBytes, (bytes) => messageTimeoutMs(limits.requestTimeoutMs, bytes), {
+              onDelivered: (bytes, messages, roundTripMs) => {
+                this.o.stats.recordSent(this.o.peerId, bytes, messages, roundTripMs);
+                this.o.onRoundTrip?.(this.o.peerId, roundTripMs, bytes);
+              },
+              onWritable: () => this.flush(),
+              onEnd: (end, lost) => this.streamEnded(connection, end, lost),
+            });
+            this.stream = connection;
+            // etcd's words for its streams
+            this.o.logger.info({ peer: formatId(this.o.peerId), url: this.o.urls[this.urlIndex] }, 'established TCP streaming connection with remote peer');
+            this.o.onRoundTrip?.(this.o.peerId, performance.now() - started, 0);
+            this.succeeded();
+            this.flush();
+            return;
+          }
+          if (this.closed) return;
+          if (opened.status === 404) {
+            // a release without streams: POSTs for a while (this is no failure of the peer)
+            this.streamRefusedUntilMs = performance.now() + STREAM_RETRY_AFTER_MS;
+            this.o.logger.info({ peer: formatId(this.o.peerId), url: this.o.urls[this.urlIndex] }, 'peer has no raft stream: sending its messages by POST');
+            this.flush();
+            return;
+          }
+          if (opened.status === 412 || (opened.clusterId !== undefined && opened.clusterId !== this.o.clusterId)) {
+            return this.failed(new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${opened.clusterId === undefined ? 'none' : formatId(opened.clusterId)}): ${opened.text}`));
+          }
+          if (opened.status === 410) this.o.onRemovedByPeer?.(this.o.peerId);
+          this.failed(new PeerRequestError('http-status', `peer answered ${opened.status}: ${opened.text}`));
+        },
+        (err: unknown) => {
+          this.streamOpening = false;
+          if (this.closed) return;
+          const code = (err as { code?: unknown }).code;
+          this.failed(new PeerRequestError(code === 'ETIMEDOUT' ? 'timeout' : 'connection', (err as Error).message, { cause: err }));
+        },
+      );
+  }
+
+  private streamEnded(connection: PeerStreamConnection, end: StreamEnd, lostMessages: number): void {
+    if (this.stream !== connection) return;
+    this.stream = undefined;
+    if (lostMessages > 0) this.o.stats.recordDropped(this.o.peerId, lostMessages);
+    if (this.closed) return;
+    if (end.status === 410) this.o.onRemovedByPeer?.(this.o.peerId);
+    this.o.logger.info({ peer: formatId(this.o.peerId), reason: end.reason, error: end.message, lostMessages }, 'lost TCP streaming connection with remote peer');
+    const reason = end.reason === 'timeout' ? 'timeout' : end.reason === 'refused' ? 'http-status' : 'connection';
+    this.failed(new PeerRequestError(reason, end.message));
   }
 
   private sendBatch(): void {

@@ -39,6 +39,8 @@ export interface PeerTransportOptions {
   onRemovedByPeer?: (peerId: NodeId) => void;
   /** Each successful request's round trip (for etcd_network_peer_round_trip_time_seconds). */
   onRoundTrip?: (peerId: NodeId, durationMs: number, bytes: number) => void;
+  /** Batches go on raft streams (stream.ts), one per lane, rather than one POST each (default true). */
+  streams?: boolean;
 }
 
 export class PeerTransport {
@@ -108,6 +110,7 @@ export class PeerTransport {
         onSnapshotStatus: (peerId, status, durationMs) => this.o.onSnapshotStatus?.(peerId, status, durationMs),
         onRemovedByPeer: (peerId) => this.o.onRemovedByPeer?.(peerId),
         onRoundTrip: this.o.onRoundTrip,
+        ...(this.o.streams !== undefined ? { streams: this.o.streams } : {}),
       });
     this.senders.set(id, lane());
     this.appenders.set(id, lane());

@@ -3,7 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Message, NodeId } from '../../src/raft/messages.js';
 import { EntryType, MessageType } from '../../src/raft/messages.js';
-import { createPeerHandler, PeerTransport, TransportStats, type PeerHandlerOptions, type PeerTransportOptions, type TransportLogger } from '../../src/transport/index.js';
+import { createPeerHandler, createPeerStreamHandler, PeerTransport, TransportStats, type PeerHandlerOptions, type PeerTransportOptions, type TransportLogger } from '../../src/transport/index.js';
+import { DEFAULT_MAX_BATCH_MESSAGES, DEFAULT_MAX_BODY_BYTES } from '../../src/transport/limits.js';
 
 export const CLUSTER_ID = 0xcdf8_18194en;
 
@@ -41,6 +42,8 @@ export interface PeerServer {
   received: Message[];
   /** Content-Length of each POST the server saw. */
   requestBytes: number[];
+  /** Raft streams opened to this server (upgrades taken), when it takes them. */
+  streamsOpened: number;
   stats: TransportStats;
   close(): Promise<void>;
 }
@@ -50,6 +53,8 @@ export async function startPeerServer(
   selfId: NodeId,
   port: number,
   overrides: Partial<Omit<PeerHandlerOptions, 'selfId'>> = {},
+  /** Take raft streams (GET /raft/stream upgrades) as a member does; false: a server of a release without them. */
+  streams = true,
 ): Promise<PeerServer> {
   const received: Message[] = [];
   const requestBytes: number[] = [];
@@ -67,8 +72,37 @@ export async function startPeerServer(
     if (req.method === 'POST') requestBytes.push(Number(req.headers['content-length'] ?? -1));
     handler(req, res);
   });
+  const out: PeerServer = { server, port, received, requestBytes, streamsOpened: 0, stats, close: () => closeServer(server) };
+  if (streams) {
+    const upgrade = createPeerStreamHandler({
+      selfId,
+      clusterId: overrides.clusterId ?? CLUSTER_ID,
+      serverVersion: '2.3.8',
+      maxFrameBytes: overrides.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+      maxBatchMessages: overrides.maxBatchMessages ?? DEFAULT_MAX_BATCH_MESSAGES,
+      ...(overrides.maxEntriesPerBatch !== undefined ? { maxEntriesPerBatch: overrides.maxEntriesPerBatch } : {}),
+      ...(overrides.logger !== undefined ? { logger: overrides.logger } : {}),
+      stats,
+      onMessages:
+        overrides.onMessages ??
+        ((msgs) => {
+          for (const m of msgs) if (received.length < 1_000_000) received.push(m);
+        }),
+    });
+    const sockets = new Set<net.Socket>();
+    server.on('upgrade', (req, socket: net.Socket, head: Buffer) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      out.streamsOpened++;
+      upgrade(req, socket, head);
+    });
+    out.close = async () => {
+      for (const s of sockets) s.destroy();
+      await closeServer(server);
+    };
+  }
   await listen(server, port);
-  return { server, port, received, requestBytes, stats, close: () => closeServer(server) };
+  return out;
 }
 
 export function listen(server: net.Server, port: number): Promise<void> {
@@ -95,7 +129,8 @@ export function url(port: number): string {
 export function transport(selfId: NodeId, peers: Record<number, number>, overrides: Partial<PeerTransportOptions> = {}): PeerTransport {
   const map = new Map<NodeId, string[]>();
   for (const [id, port] of Object.entries(peers)) map.set(BigInt(id), [url(port)]);
-  return new PeerTransport({ selfId, clusterId: CLUSTER_ID, peers: map, ...overrides });
+  // POST per batch unless a test asks for streams (test/transport/stream.test.ts)
+  return new PeerTransport({ selfId, clusterId: CLUSTER_ID, peers: map, streams: false, ...overrides });
 }
 
 /** Polls until `condition` holds; fails after timeoutMs. */
