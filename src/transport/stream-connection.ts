@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Message, NodeId } from '../raft/messages.js';
 import type { PeerTLSConnectOptions } from './peer-sender.js';
 import { HEADER_CLUSTER_ID, parseId } from './protocol.js';
-import { decodeReply, encodeFrame, FrameReader, MAX_REPLY_FRAME_BYTES, MAX_UNACKED_FRAMES, STREAM_PATH, STREAM_PROTOCOL } from './stream.js';
+import { decodeReply, encodeFrame, FrameReader, MAX_REPLY_FRAME_BYTES, MAX_UNACKED_FRAMES, STREAM_KEEPALIVE_MS, STREAM_PATH, STREAM_PROTOCOL } from './stream.js';
 
 /** Bytes of a refused upgrade's answer kept for the log line. */
 const MAX_ANSWER_BYTES = 512;
@@ -113,6 +113,7 @@ export class PeerStreamConnection {
   ) {
     socket.setNoDelay(true);
     socket.setTimeout(0);
+    socket.setKeepAlive(true, STREAM_KEEPALIVE_MS);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.end({ reason: 'connection', message: err.message }));
     socket.on('close', () => this.end({ reason: 'closed', message: 'the peer closed the stream' }));

@@ -150,6 +150,13 @@ export interface PeerStreamHandlerOptions extends Omit<PeerInputOptions, 'maxBat
 /** What the peer port's server calls on an upgrade request ('upgrade' event). */
 export type PeerUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
+/**
+ * TCP keepalive on both ends of a stream, after this much idle time: a stream may rightly stay idle
+ * for days (a lane with nothing to say), and one whose other end vanished without a word (a host
+ * cut off, then gone) is found by the kernel's probes and closed, not kept forever.
+ */
+export const STREAM_KEEPALIVE_MS = 30_000;
+
 /** Streams open now, per handler: each holds at most one partial frame. */
 export const MAX_STREAMS_PER_MEMBER = 256;
 
@@ -190,6 +197,7 @@ export function createPeerStreamHandler(o: PeerStreamHandlerOptions): PeerUpgrad
     open++;
     socket.once('close', () => open--);
     (socket as Partial<Socket>).setNoDelay?.(true);
+    (socket as Partial<Socket>).setKeepAlive?.(true, STREAM_KEEPALIVE_MS);
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${STREAM_PROTOCOL}\r\n` +
         `${HEADER_CLUSTER_ID}: ${clusterIdHex}\r\n${HEADER_SERVER_VERSION}: ${o.serverVersion}\r\nContent-Type: ${CONTENT_TYPE}\r\n\r\n`,
