@@ -104,6 +104,9 @@ async function startEtcdTs(secure) {
   const pids = [];
   for (const m of ms) {
     const dataDir = path.join(work, `etcd-ts-${scheme}`, m.name);
+    // a fresh cluster each time, as etcd's (bench/etcd-v2-cluster.sh wipes its data dirs): before,
+    // repetitions 2 and 3 restarted on the data of the ones before
+    fs.rmSync(dataDir, { recursive: true, force: true });
     fs.mkdirSync(dataDir, { recursive: true });
     const log = fs.openSync(path.join(work, `${m.name}.log`), 'a');
     const child = spawn(process.execPath, [
