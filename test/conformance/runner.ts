@@ -123,8 +123,36 @@ function withHead(record: RawRecord, ex: Exchange): RawRecord {
   return record;
 }
 
+/**
+ * A just-started server still applies its start-up entries after /health is true (its member's
+ * publish, and the cluster version the leader then sets: etcd's /0/version). The script's start
+ * index is read once they are in: /version says the cluster version is decided, and the index has
+ * not moved for SETTLE_QUIET_MS. Bounded: after SETTLE_MAX_MS the index is taken as it is.
+ */
+const SETTLE_QUIET_MS = 300;
+const SETTLE_MAX_MS = 5000;
+
+async function settledIndex(clientURL: string): Promise<number> {
+  const deadline = Date.now() + SETTLE_MAX_MS;
+  let index = await currentIndex(clientURL);
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await currentIndex(clientURL);
+    if (now !== index) {
+      index = now;
+      since = Date.now();
+      continue;
+    }
+    if (Date.now() - since < SETTLE_QUIET_MS) continue;
+    const version = await exchange(clientURL, { method: 'GET', path: '/version' }, 10_000);
+    if (!version.body().toString('utf8').includes('not_decided')) return index;
+  }
+  return index;
+}
+
 export async function runScript(target: Target, script: Script): Promise<RawTranscript> {
-  const base = await currentIndex(target.clientURL);
+  const base = script.fresh === true ? await settledIndex(target.clientURL) : await currentIndex(target.clientURL);
   let memberId: Promise<string> | null = null;
   const ctx: TemplateContext = {
     base,
