@@ -20,7 +20,7 @@ import { randomToken } from './tokens.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RaftLogStore } from '../storage/index.js';
-import type { PeerUpgradeHandler } from '../transport/index.js';
+import { refuseUpgrade, type PeerUpgradeHandler } from '../transport/index.js';
 import { etcdTsVersion } from './version.js';
 
 export interface RunningClusterMember {
@@ -81,8 +81,7 @@ export async function startClusterMember(config: MemberConfig, options: ClusterR
     // raft streams (transport/stream.ts); before the member serves, refused like any peer request
     onUpgrade: (req, socket, head) => {
       if (streaming !== null) return streaming(req, socket, head);
-      socket.on('error', () => socket.destroy());
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\nConnection: close\r\n\r\netcdserver: not ready\n');
+      refuseUpgrade(socket, 503, 'Service Unavailable', 'etcdserver: not ready');
     },
   });
   let member: RaftMember;

@@ -11,5 +11,5 @@ export { silentLogger } from './logger.js';
 export type { TransportLogger } from './logger.js';
 export { CLUSTER_ID_MISMATCH_TEXT, formatId, parseId, MESSAGES_PATH, PROBE_PATH, SNAPSHOT_PATH } from './protocol.js';
 export { encodeBatch, decodeBatch, WireError } from './wire.js';
-export { createPeerStreamHandler, STREAM_PATH, STREAM_PROTOCOL } from './stream.js';
+export { createPeerStreamHandler, refuseUpgrade, STREAM_PATH, STREAM_PROTOCOL } from './stream.js';
 export type { PeerUpgradeHandler } from './stream.js';

@@ -95,7 +95,7 @@ export class PeerSender {
   /** Body bytes of the message requests in flight on the pipelined connection. */
   private inflightBytes = 0;
   private snapshotInflight = false;
-  /** The open stream, or null; undefined while none is open or being opened. */
+  /** The open stream; undefined while none is open (or one is being opened: streamOpening). */
   private stream: PeerStreamConnection | undefined;
   private streamOpening = false;
   /** Until then the peer gets POSTs (it answered the stream upgrade 404). */
@@ -228,17 +228,29 @@ export class PeerSender {
       if (!this.streamOpening) this.openStream();
       return;
     }
-    const { limits } = this.o;
     while (this.queue.length > 0 && stream.writable) {
-      const messages = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes, limits.maxEntriesPerBatch).map((q) => q.message);
-      const body = encodeBatch(messages);
-      if (body.byteLength > limits.maxBodyBytes) {
-        this.o.logger.error({ peer: formatId(this.o.peerId), bytes: body.byteLength, maxBodyBytes: limits.maxBodyBytes, type: MessageType[messages[0]?.type ?? 0] }, 'dropped a raft message larger than the peer request bound');
-        this.o.stats.recordDropped(this.o.peerId, messages.length);
-        continue;
-      }
-      stream.write(body, messages);
+      const batch = this.takeEncodedBatch();
+      if (batch !== undefined) stream.write(batch.body, batch.messages);
     }
+  }
+
+  /**
+   * The next batch off the queue, encoded; undefined (dropped and counted) when its body is over the
+   * peer's bound. Only a single message can be that large (batches are bounded by estimates below it).
+   */
+  private takeEncodedBatch(): { messages: Message[]; body: Uint8Array } | undefined {
+    const { limits } = this.o;
+    const messages = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes, limits.maxEntriesPerBatch).map((q) => q.message);
+    const body = encodeBatch(messages);
+    if (body.byteLength <= limits.maxBodyBytes) return { messages, body };
+    this.o.logger.error({ peer: formatId(this.o.peerId), bytes: body.byteLength, maxBodyBytes: limits.maxBodyBytes, type: MessageType[messages[0]?.type ?? 0] }, 'dropped a raft message larger than the peer request bound');
+    this.o.stats.recordDropped(this.o.peerId, messages.length);
+    return undefined;
+  }
+
+  /** The error for a peer of another cluster (etcd's text, both ids, and what the peer said). */
+  private clusterIdMismatch(remote: string, text?: string): PeerRequestError {
+    return new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${remote})${text === undefined ? '' : `: ${text}`}`);
   }
 
   private openStream(): void {
@@ -254,9 +266,9 @@ export class PeerSender {
             if (this.closed) return void opened.socket.destroy();
             if (opened.clusterId !== this.o.clusterId) {
               opened.socket.destroy();
-              return this.failed(new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${opened.clusterId === undefined ? 'none' : formatId(opened.clusterId)})`));
+              return this.failed(this.clusterIdMismatch(opened.clusterId === undefined ? 'none' : formatId(opened.clusterId)));
             }
-            const connection: PeerStreamConnection = new PeerStreamConnection(opened.socket, opened.head, this.o.peerId, limits.maxInflightRequests * limits.maxBatchBytes, (bytes) => messageTimeoutMs(limits.requestTimeoutMs, bytes), {
+            const connection: PeerStreamConnection = new PeerStreamConnection(opened.socket, opened.head, limits.maxInflightRequests * limits.maxBatchBytes, (bytes) => messageTimeoutMs(limits.requestTimeoutMs, bytes), {
               onDelivered: (bytes, messages, roundTripMs) => {
                 this.o.stats.recordSent(this.o.peerId, bytes, messages, roundTripMs);
                 this.o.onRoundTrip?.(this.o.peerId, roundTripMs, bytes);
@@ -281,7 +293,7 @@ export class PeerSender {
             return;
           }
           if (opened.status === 412 || (opened.clusterId !== undefined && opened.clusterId !== this.o.clusterId)) {
-            return this.failed(new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${opened.clusterId === undefined ? 'none' : formatId(opened.clusterId)}): ${opened.text}`));
+            return this.failed(this.clusterIdMismatch(opened.clusterId === undefined ? 'none' : formatId(opened.clusterId), opened.text));
           }
           if (opened.status === 410) this.o.onRemovedByPeer?.(this.o.peerId);
           this.failed(new PeerRequestError('http-status', `peer answered ${opened.status}: ${opened.text}`));
@@ -308,15 +320,9 @@ export class PeerSender {
 
   private sendBatch(): void {
     const { limits } = this.o;
-    const batch = this.queue.takeBatch(limits.maxBatchMessages, limits.maxBatchBytes, limits.maxEntriesPerBatch);
-    const messages = batch.map((q) => q.message);
-    const body = encodeBatch(messages);
-    if (body.byteLength > limits.maxBodyBytes) {
-      // Only a single message can be this large (batches are bounded by estimates below it).
-      this.o.logger.error({ peer: formatId(this.o.peerId), bytes: body.byteLength, maxBodyBytes: limits.maxBodyBytes, type: MessageType[messages[0]?.type ?? 0] }, 'dropped a raft message larger than the peer request bound');
-      this.o.stats.recordDropped(this.o.peerId, messages.length);
-      return;
-    }
+    const batch = this.takeEncodedBatch();
+    if (batch === undefined) return;
+    const { messages, body } = batch;
     this.inflight++;
     this.inflightBytes += body.byteLength;
     const started = performance.now();
@@ -412,7 +418,7 @@ export class PeerSender {
     else text = await readSmallBody(res.body);
     const remoteCluster = res.headers[HEADER_CLUSTER_ID];
     if (res.statusCode === 412 || (remoteCluster !== undefined && parseId(remoteCluster) !== this.o.clusterId)) {
-      throw new PeerRequestError('cluster-id-mismatch', `${CLUSTER_ID_MISMATCH_TEXT} (local ${formatId(this.o.clusterId)}, remote ${String(remoteCluster)}): ${text}`);
+      throw this.clusterIdMismatch(String(remoteCluster), text);
     }
     if (res.statusCode === 410) this.o.onRemovedByPeer?.(this.o.peerId);
     if (res.statusCode < 200 || res.statusCode >= 300) throw new PeerRequestError('http-status', `peer answered ${res.statusCode}: ${text}`);

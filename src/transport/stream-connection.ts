@@ -5,7 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
-import type { Message, NodeId } from '../raft/messages.js';
+import type { Message } from '../raft/messages.js';
 import type { PeerTLSConnectOptions } from './peer-sender.js';
 import { HEADER_CLUSTER_ID, parseId } from './protocol.js';
 import { decodeReply, encodeFrame, FrameReader, MAX_REPLY_FRAME_BYTES, MAX_UNACKED_FRAMES, STREAM_KEEPALIVE_MS, STREAM_PATH, STREAM_PROTOCOL } from './stream.js';
@@ -105,7 +105,6 @@ export class PeerStreamConnection {
   constructor(
     private readonly socket: Socket,
     head: Buffer,
-    private readonly peerId: NodeId,
     private readonly maxUnackedBytes: number,
     /** The oldest frame unacknowledged for this long ends the stream ('timeout'), given the bytes unacknowledged. */
     private readonly ackTimeoutMs: (unackedBytes: number) => number,
@@ -125,10 +124,6 @@ export class PeerStreamConnection {
     const room = !this.ended && this.unacked.length - this.unackedHead < MAX_UNACKED_FRAMES && this.unackedBytes < this.maxUnackedBytes;
     if (!room) this.blocked = true;
     return room;
-  }
-
-  get id(): NodeId {
-    return this.peerId;
   }
 
   write(body: Uint8Array, messages: readonly Message[]): void {

@@ -12,8 +12,9 @@
 // receiver takes each through the same checks as a POST body (acceptPeerBody: decode, addressing,
 // the peer guard). Receiver to sender go two kinds, told apart by their first byte:
 //   ACK     [1, count u32, holdUs u32]: frames taken so far (mod 2^32), and how many µs ago the
-//           newest of them arrived (so the sender's round trip leaves out the ack's own delay). Sent at most every ACK_DELAY_MS per stream (one write where a
-//           POST costs a 204 per batch); the sender measures round trips with it and knows that
+//           newest of them arrived (so the sender's round trip leaves out the ack's own delay).
+//           Sent at most every ACK_DELAY_MS per stream (one write where a POST costs a 204 per
+//           batch); the sender measures round trips with it and knows that
 //           its frames get through: a network that silently drops packets (a partition, a paused
 //           peer) is noticed after requestTimeoutMs without an ack, as a POST times out, instead of
 //           after TCP's own retransmission timeouts.
@@ -120,7 +121,7 @@ export class FrameReader {
         at += FRAME_HEADER_BYTES;
       }
       if (buf.length - at < this.want) break;
-      // a view when the chunk holds the whole frame (the decoder copies what it keeps)
+      // a view, no copy: the decoded entries' data are views into it, as into a POST's body
       frames.push(buf.subarray(at, at + this.want));
       at += this.want;
       this.want = -1;
@@ -147,6 +148,24 @@ export interface PeerStreamHandlerOptions extends Omit<PeerInputOptions, 'maxBat
   maxFrameBytes: number;
 }
 
+/**
+ * Answers an upgrade request with a plain HTTP status and text and closes the connection (the
+ * server no longer writes for an upgraded socket). `headerLines`: more header lines, each ending
+ * in CRLF.
+ */
+export function refuseUpgrade(socket: Duplex, status: number, reason: string, text: string, headerLines = ''): void {
+  socket.on('error', () => socket.destroy());
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = `${text}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n${headerLines}` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 /** What the peer port's server calls on an upgrade request ('upgrade' event). */
 export type PeerUpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -168,17 +187,8 @@ export function createPeerStreamHandler(o: PeerStreamHandlerOptions): PeerUpgrad
   const clusterIdHex = formatId(o.clusterId);
   const logger: TransportLogger | undefined = o.logger;
   let open = 0;
-  const refuse = (socket: Duplex, status: number, reason: string, text: string): void => {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const body = `${text}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\n${HEADER_CLUSTER_ID}: ${clusterIdHex}\r\n${HEADER_SERVER_VERSION}: ${o.serverVersion}\r\n` +
-        `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  };
+  const refuse = (socket: Duplex, status: number, reason: string, text: string): void =>
+    refuseUpgrade(socket, status, reason, text, `${HEADER_CLUSTER_ID}: ${clusterIdHex}\r\n${HEADER_SERVER_VERSION}: ${o.serverVersion}\r\n`);
   const handler = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
     const url = req.url ?? '/';
