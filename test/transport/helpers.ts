@@ -1,5 +1,6 @@
 // Loopback fixtures for the transport tests: members made of a peer HTTP server and a transport.
 import http from 'node:http';
+import { afterEach } from 'vitest';
 import net from 'node:net';
 import type { Message, NodeId } from '../../src/raft/messages.js';
 import { EntryType, MessageType } from '../../src/raft/messages.js';
@@ -144,4 +145,40 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Closes what a test started, after each test of the file that calls it (at its top level):
+ * `cleanups` takes any closer, `track` a transport or a peer server.
+ */
+export function useCleanups(): { cleanups: (() => Promise<void>)[]; track: <T extends PeerTransport | PeerServer>(x: T) => T } {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  const track = <T extends PeerTransport | PeerServer>(x: T): T => {
+    cleanups.push(() => x.close());
+    return x;
+  };
+  return { cleanups, track };
+}
+
+/** The `commit` fields (the tests' sequence numbers) of the messages from one sender, in order. */
+export function seqOf(msgs: Message[], from: NodeId): number[] {
+  return msgs.filter((m) => m.from === from).map((m) => m.commit);
+}
+
+/**
+ * The three-member traffic of the delivery tests: member 1 sends `count` appends to 2 and as many
+ * heartbeats to 3, member 2 as many answers to 3 (each numbered 1..count in `commit`), then one
+ * message 2 -> 1; resolves once the servers of 1, 2 and 3 received all of it.
+ */
+export async function sendThreeMemberTraffic(t1: PeerTransport, t2: PeerTransport, [s1, s2, s3]: readonly [PeerServer, PeerServer, PeerServer], count: number): Promise<void> {
+  for (let i = 1; i <= count; i++) {
+    t1.send([append(1n, 2n, i), message(1n, 3n, { commit: i })]);
+    t2.send([message(2n, 3n, { commit: i, type: MessageType.MsgAppResp, index: i })]);
+    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  t2.send([message(2n, 1n, { commit: 1 })]);
+  await waitFor(() => s2.received.length === count && s3.received.length === 2 * count && s1.received.length === 1, 15_000, 'all messages');
 }

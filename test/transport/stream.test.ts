@@ -4,9 +4,9 @@
 // the frame codec itself.
 import http from 'node:http';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MessageType, type Message, type NodeId } from '../../src/raft/messages.js';
-import { encodeBatch, REFUSAL_REMOVED_MEMBER, type PeerTransport } from '../../src/transport/index.js';
+import { describe, expect, it } from 'vitest';
+import type { Message, NodeId } from '../../src/raft/messages.js';
+import { encodeBatch, REFUSAL_REMOVED_MEMBER } from '../../src/transport/index.js';
 import { closeAll, listenAll } from '../../src/server/listen.js';
 import { parseMemberURL, type MemberURL } from '../../src/server/urls.js';
 import {
@@ -22,22 +22,9 @@ import {
   STREAM_PROTOCOL,
 } from '../../src/transport/stream.js';
 import { freePorts } from '../helpers/ports.js';
-import { append, CLUSTER_ID, closeServer, listen, message, recordingLogger, startPeerServer, transport, waitFor, type LogLine, type PeerServer } from './helpers.js';
+import { append, CLUSTER_ID, closeServer, listen, message, recordingLogger, sendThreeMemberTraffic, seqOf, startPeerServer, transport, useCleanups, waitFor, type LogLine } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track<T extends PeerTransport | PeerServer>(x: T): T {
-  cleanups.push(() => x.close());
-  return x;
-}
-
-function seqOf(msgs: Message[], from: NodeId): number[] {
-  return msgs.filter((m) => m.from === from).map((m) => m.commit);
-}
+const { cleanups, track } = useCleanups();
 
 /** A raw stream client: upgrades, then hands back the socket and what it receives. */
 async function rawStream(port: number, headers: Record<string, string>): Promise<{ status: number; socket: net.Socket; received: Buffer[] }> {
@@ -116,13 +103,7 @@ describe('raft streams on loopback', () => {
     const t1 = track(transport(1n, { 2: p2, 3: p3 }, { streams: true, logger: recordingLogger(logs), onRoundTrip: (_id, ms) => roundTrips.push(ms) }));
     const t2 = track(transport(2n, { 1: p1, 3: p3 }, { streams: true }));
     const count = 3000;
-    for (let i = 1; i <= count; i++) {
-      t1.send([append(1n, 2n, i), message(1n, 3n, { commit: i })]);
-      t2.send([message(2n, 3n, { commit: i, type: MessageType.MsgAppResp, index: i })]);
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-    }
-    t2.send([message(2n, 1n, { commit: 1 })]);
-    await waitFor(() => s2.received.length === count && s3.received.length === 2 * count && s1.received.length === 1, 15_000, 'all messages');
+    await sendThreeMemberTraffic(t1, t2, [s1, s2, s3], count);
     // the sender counts a batch as sent when the receiver acknowledges it
     await waitFor(() => t1.stats.peer(2n)?.sentMessages === count && t1.stats.peer(3n)?.sentMessages === count, 2000, 'the acks');
     const expected = Array.from({ length: count }, (_, i) => i + 1);

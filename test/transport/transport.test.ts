@@ -4,25 +4,16 @@ import net from 'node:net';
 import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EntryType, MessageType, type Message, type NodeId } from '../../src/raft/messages.js';
-import { createPeerHandler, encodeBatch, type PeerTransport, TransportStats } from '../../src/transport/index.js';
+import { createPeerHandler, encodeBatch, TransportStats } from '../../src/transport/index.js';
 import { MAX_CONCURRENT_SNAPSHOT_RECEIVES } from '../../src/transport/handler.js';
 import { MessageQueue } from '../../src/transport/message-queue.js';
 import { messageSizeBytes } from '../../src/transport/wire.js';
 import { freePorts } from '../helpers/ports.js';
-import { append, closeServer, listen, message, recordingLogger, startPeerServer, transport, url, waitFor, type LogLine, type PeerServer } from './helpers.js';
+import { append, closeServer, listen, message, recordingLogger, sendThreeMemberTraffic, seqOf, startPeerServer, transport, useCleanups, url, waitFor, type LogLine } from './helpers.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function track<T extends PeerTransport | PeerServer>(x: T): T {
-  cleanups.push(() => x.close());
-  return x;
-}
+const { cleanups, track } = useCleanups();
 
 /**
  * A peer that accepts connections and reads requests but never answers (closed by the test's
@@ -69,10 +60,6 @@ async function startSlowProxy(port: number, target: number, bytesPerMs: number):
   });
 }
 
-function seqOf(msgs: Message[], from: NodeId): number[] {
-  return msgs.filter((m) => m.from === from).map((m) => m.commit);
-}
-
 describe('PeerTransport on loopback', () => {
   it('delivers every message of three members, in order per sender', async () => {
     const [p1, p2, p3] = (await freePorts(3)) as [number, number, number];
@@ -82,13 +69,7 @@ describe('PeerTransport on loopback', () => {
     const t1 = track(transport(1n, { 2: p2, 3: p3 }));
     const t2 = track(transport(2n, { 1: p1, 3: p3 }));
     const count = 3000;
-    for (let i = 1; i <= count; i++) {
-      t1.send([append(1n, 2n, i), message(1n, 3n, { commit: i })]);
-      t2.send([message(2n, 3n, { commit: i, type: MessageType.MsgAppResp, index: i })]);
-      if (i % 100 === 0) await new Promise((r) => setImmediate(r));
-    }
-    t2.send([message(2n, 1n, { commit: 1 })]);
-    await waitFor(() => s2.received.length === count && s3.received.length === 2 * count && s1.received.length === 1, 15_000, 'all messages');
+    await sendThreeMemberTraffic(t1, t2, [s1, s2, s3], count);
     // Counters of the sender move when the 204 arrives, just after the receiver handed over the batch.
     await waitFor(() => t1.stats.peer(2n)!.sentMessages === count, 2000, 'the last answer');
     const expected = Array.from({ length: count }, (_, i) => i + 1);
