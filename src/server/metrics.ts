@@ -27,6 +27,8 @@ export class MemberMetrics {
   readonly snapshotSendSuccess: Counter<'To'>;
   readonly snapshotSendFailures: Counter<'To'>;
   readonly snapshotReceiveSuccess: Counter<'From'>;
+  readonly snapshotReceiveFailures: Counter<'From'>;
+  readonly snapshotReceiveSeconds: Histogram<'From'>;
   readonly snapshotSendSeconds: Histogram<'To'>;
 
   constructor(sources: MetricSources) {
@@ -113,6 +115,15 @@ export class MemberMetrics {
       registers,
     });
     this.snapshotReceiveSuccess = new Counter({ name: 'etcd_network_snapshot_receive_success', help: 'Total number of successful snapshot receives', labelNames: ['From'], registers });
+    this.snapshotReceiveFailures = new Counter({ name: 'etcd_network_snapshot_receive_failures', help: 'Total number of snapshot receive failures', labelNames: ['From'], registers });
+    this.snapshotReceiveSeconds = new Histogram({
+      name: 'etcd_network_snapshot_receive_total_duration_seconds',
+      help: 'Total latency distributions of v3 snapshot receives',
+      labelNames: ['From'],
+      // etcd: prometheus.ExponentialBuckets(0.1, 2, 10)
+      buckets: exponentialBuckets(0.1, 2, 10),
+      registers,
+    });
     const transport = sources.transport;
     transportCounter('etcd_network_peer_sent_bytes_total', 'The total number of bytes sent to peers.', 'To', registers, sources, (id) => transport.peer(id)?.sentBytes ?? 0);
     transportCounter('etcd_network_peer_received_bytes_total', 'The total number of bytes received from peers.', 'From', registers, sources, (id) => transport.peer(id)?.receivedBytes ?? 0);

@@ -40,11 +40,11 @@ import { ConfChangeType, isEmptySnapshot, MessageType, type ConfState, type Entr
 import type { MemoryStorage } from '../raft/storage.js';
 import { RawNode, Role, type SoftState, type Status } from '../raft/index.js';
 import { randomBytes } from 'node:crypto';
-import { isLegacyIdentity, legacyId, type RaftLogStore } from '../storage/index.js';
+import { decodeSnapshot, isLegacyIdentity, isSnapshotRef, legacyId, SnapshotReceiveError, snapshotRef, type RaftLogStore } from '../storage/index.js';
 import type { AuthChange, AuthResult, AuthView } from '../store/auth.js';
 import { v2Request, type V2Request } from '../store/command.js';
 import type { ApplyResult, Store } from '../store/store.js';
-import { createPeerHandler, createPeerStreamHandler, DEFAULT_TRANSPORT_LIMITS, PeerTransport, REFUSAL_REMOVED_MEMBER, TransportStats, type PeerInputOptions, type PeerRequestHandler, type PeerUpgradeHandler } from '../transport/index.js';
+import { createPeerHandler, createPeerStreamHandler, DEFAULT_TRANSPORT_LIMITS, PeerTransport, REFUSAL_REMOVED_MEMBER, SnapshotFileRefused, TransportStats, type PeerInputOptions, type PeerRequestHandler, type PeerUpgradeHandler } from '../transport/index.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../transport/limits.js';
 import {
   LEADER_CHANGED,
@@ -105,6 +105,8 @@ export class RaftMember implements ClientBackend {
   /** The index of this member's newest snapshot (taken or installed); 0 before the first. */
   private snapshotIndex: number;
   private readonly peerClient: PeerClient;
+  /** The file references this member made for snapshots it received and checked (receiveSnapshotFile). */
+  private readonly checkedSnapshotRefs = new WeakSet<Uint8Array>();
   /** A snapshot is being written (at most one at a time). */
   private snapshotting = false;
   /** The work of one slice of a snapshot's encoding, and the pause between two (options.snapshotSlice). */
@@ -285,7 +287,12 @@ export class RaftMember implements ClientBackend {
     const membership = this.membership;
     const vouched = this.vouched;
     const isMember = { has: (id: bigint) => membership.has(id) || ((joinedPeers.has(id) || vouched.has(id)) && !membership.isRemoved(id)) };
-    this.guardView = raftGuardView(config.memberId, isMember, this.node.raft, (data, index) => this.sm.refuseSnapshotData(data, index));
+    // A snapshot's data that is a reference to a file (snapshot-ref.ts) passes only when this member
+    // made it for a file it received and checked (receiveSnapshotFile): one that came on the wire
+    // would name whatever file this member has under that name.
+    this.guardView = raftGuardView(config.memberId, isMember, this.node.raft, (data, index) =>
+      isSnapshotRef(data) ? (this.checkedSnapshotRefs.has(data) ? null : 'a reference to a snapshot file is never sent between members') : this.sm.refuseSnapshotData(data, index),
+    );
 
     const peers = this.transportPeers;
     for (const [id, urls] of joinedPeers) peers.set(id, [...urls]);
@@ -326,8 +333,10 @@ export class RaftMember implements ClientBackend {
       if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
       this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
     };
+    const network = options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus, onRemovedByPeer, onRoundTrip });
+    const streaming = this.log.streamingFiles();
     this.transport =
-      options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus, onRemovedByPeer, onRoundTrip }) ??
+      (network !== undefined ? this.withSnapshotData(network) : undefined) ??
       new PeerTransport({
         selfId: config.memberId,
         clusterId: config.clusterId,
@@ -341,6 +350,9 @@ export class RaftMember implements ClientBackend {
         onSnapshotStatus,
         onRemovedByPeer,
         onRoundTrip,
+        ...(streaming !== undefined
+          ? { snapshotFiles: { openRead: (term: number, index: number) => streaming.openRead(term, index), readData: (term: number, index: number) => this.log.snapshotFileState({ term, index }) } }
+          : {}),
       });
     const raftHandler = createPeerHandler({
       selfId: config.memberId,
@@ -350,6 +362,7 @@ export class RaftMember implements ClientBackend {
       stats: this.transportStats,
       maxBodyBytes: peerBodyBytes,
       onMessages: (msgs, from) => this.receivePeerMessages(msgs, from),
+      ...(streaming !== undefined ? { receiveSnapshotFile: (m: Message, bytes: number, chunks: AsyncIterable<Uint8Array>) => this.receiveSnapshotFile(m, bytes, chunks) } : {}),
     });
     // the same checks as a POST of a batch (acceptPeerBody), frame by frame
     this.peerUpgradeHandler = createPeerStreamHandler({
@@ -1105,7 +1118,7 @@ export class RaftMember implements ClientBackend {
         if (rd.messagesAfterPersist.length > 0) {
           this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messagesAfterPersist, this.snapDropped, this.sendDelayed) : rd.messagesAfterPersist);
         }
-        if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) this.installSnapshot(rd.snapshot);
+        if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) await this.installSnapshot(rd.snapshot);
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
         for (const rs of rd.readStates) {
           this.observer?.onReadIndex?.(rs.requestCtx, rs.index);
@@ -1235,18 +1248,24 @@ export class RaftMember implements ClientBackend {
     slice();
   }
 
-  /** The state at `index` is encoded: it becomes raft's snapshot, and its file is written. */
+  /**
+   * The state at `index` is encoded: its file is written, then it becomes raft's snapshot. Raft
+   * holds a reference to the file (snapshot-ref.ts), not the state: a MsgSnap names the file, which
+   * the transport streams to the peer, so no member keeps a snapshot's bytes in memory.
+   */
   private snapshotEncoded(data: Uint8Array, index: number, confState: ConfState, timing: { started: number; slices: number; longestSliceMs: number }): void {
     if (this.stopped) return;
-    if (this.storage.snapshot().metadata.index >= index) {
-      // The leader's snapshot was installed while this one was being encoded: it is newer.
+    const overtaken = (): boolean => {
+      if (this.storage.snapshot().metadata.index < index) return false;
+      // The leader's snapshot was installed while this one was being taken: it is newer.
       this.snapshotting = false;
       this.logger.info({ index, installed: this.storage.snapshot().metadata.index }, 'dropped a snapshot overtaken by the leader\'s');
-      return;
-    }
-    let snapshot: Snapshot;
+      return true;
+    };
+    if (overtaken()) return;
+    let term: number;
     try {
-      snapshot = this.storage.createSnapshot(index, confState, data);
+      term = this.storage.term(index);
     } catch (err: unknown) {
       this.snapshotting = false;
       this.stopped = true;
@@ -1255,11 +1274,21 @@ export class RaftMember implements ClientBackend {
     }
     const serializeMs = this.timers.nowMs() - timing.started;
     const pause = (): Promise<void> => new Promise((resolve) => this.timers.soon(resolve));
-    this.log.writeSnapshotFile(snapshot, { pause }).then(
+    this.log.writeSnapshotFile({ metadata: { index, term, confState }, data }, { pause }).then(
       (writeMs) => {
+        if (this.stopped || overtaken()) return;
+        let snapshot: Snapshot;
+        try {
+          snapshot = this.storage.createSnapshot(index, confState, this.log.hasSnapshotFiles() ? snapshotRef(data.length) : data);
+        } catch (err: unknown) {
+          this.snapshotting = false;
+          this.stopped = true;
+          this.onFatal(err);
+          return;
+        }
         this.metrics.snapSaveSeconds.observe((serializeMs + writeMs) / 1000);
         this.logger.info(
-          { index, term: snapshot.metadata.term, bytes: snapshot.data.length, serializeMs: Math.round(serializeMs), slices: timing.slices, longestSliceMs: Math.round(timing.longestSliceMs), writeMs: Math.round(writeMs) },
+          { index, term, bytes: data.length, serializeMs: Math.round(serializeMs), slices: timing.slices, longestSliceMs: Math.round(timing.longestSliceMs), writeMs: Math.round(writeMs) },
           'saved snapshot',
         );
         this.snapshotToRecord = snapshot;
@@ -1271,6 +1300,81 @@ export class RaftMember implements ClientBackend {
         this.onFatal(err);
       },
     );
+  }
+
+  /**
+   * A snapshot a peer sends as its file (handler.ts): written to disk as it arrives, then read back
+   * whole and checked as any snapshot a peer sends (its metadata is the message's, its state decodes
+   * at that index: StateMachine.refuseSnapshotData); raft gets it with a reference to the file
+   * (snapshot-ref.ts), which save() adopts if raft takes it. Memory: one chunk while it arrives,
+   * the file once while it is checked.
+   */
+  private async receiveSnapshotFile(m: Message, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<Message> {
+    const files = this.log.streamingFiles();
+    const meta = m.snapshot?.metadata;
+    if (files === undefined || meta === undefined) throw new Error('receiveSnapshotFile: no snapshot files, or no snapshot');
+    const started = this.timers.nowMs();
+    try {
+      await files.receive(meta.term, meta.index, bytes, chunks);
+    } catch (err) {
+      this.metrics.snapshotReceiveFailures.inc({ From: formatId(m.from) });
+      throw err instanceof SnapshotReceiveError ? new SnapshotFileRefused(err.message) : (err as Error);
+    }
+    let fileData: Uint8Array;
+    try {
+      fileData = await files.readReceived(meta.term, meta.index);
+    } catch (err) {
+      throw err instanceof SnapshotReceiveError ? new SnapshotFileRefused(err.message) : (err as Error);
+    }
+    let snapshot: Snapshot;
+    try {
+      snapshot = decodeSnapshot(fileData);
+    } catch (err) {
+      throw new SnapshotFileRefused(`the file holds no snapshot (${(err as Error).message})`);
+    }
+    if (!sameSnapshotMetadata(snapshot.metadata, meta)) {
+      throw new SnapshotFileRefused(`the file holds the snapshot at index ${snapshot.metadata.index} (term ${snapshot.metadata.term}), not the message's`);
+    }
+    const why = this.sm.refuseSnapshotData(snapshot.data, meta.index);
+    if (why !== null) throw new SnapshotFileRefused(`the snapshot's data cannot be installed: ${why}`);
+    const ref = snapshotRef(snapshot.data.length);
+    this.checkedSnapshotRefs.add(ref);
+    this.metrics.snapshotReceiveSeconds.observe({ From: formatId(m.from) }, (this.timers.nowMs() - started) / 1000);
+    this.logger.info({ from: formatId(m.from), index: meta.index, term: meta.term, bytes }, 'received database snapshot');
+    return { ...m, snapshot: { metadata: meta, data: ref } };
+  }
+
+  /**
+   * A network that carries snapshots' data in their messages (the simulator's): a MsgSnap whose
+   * data is a reference to its file is sent once the file is read, or reported failed to raft.
+   */
+  private withSnapshotData(network: PeerNetwork): PeerNetwork {
+    const send = (messages: readonly Message[]): void => {
+      const refs = messages.filter((m) => m.type === MessageType.MsgSnap && m.snapshot !== undefined && isSnapshotRef(m.snapshot.data));
+      if (refs.length === 0) return network.send(messages);
+      const rest = messages.filter((m) => !refs.includes(m));
+      if (rest.length > 0) network.send(rest);
+      for (const m of refs) {
+        const snapshot = m.snapshot as Snapshot;
+        this.log.snapshotData(snapshot).then(
+          (data) => {
+            if (!this.stopped) network.send([{ ...m, snapshot: { metadata: snapshot.metadata, data } }]);
+          },
+          (err: unknown) => {
+            if (this.stopped) return;
+            this.logger.warn({ to: formatId(m.to), index: snapshot.metadata.index, error: (err as Error).message }, 'failed to send database snapshot');
+            this.node.reportSnapshot(m.to, 'failure');
+            this.scheduleReady();
+          },
+        );
+      }
+    };
+    return {
+      send,
+      updatePeer: (id, urls) => network.updatePeer(id, urls),
+      ...(network.removePeer !== undefined ? { removePeer: (id: bigint) => (network.removePeer as (id: bigint) => Promise<void> | void)(id) } : {}),
+      close: () => network.close(),
+    };
   }
 
   /** Records a snapshot whose file is durable, then compacts the log (runs inside the Ready loop). */
@@ -1292,13 +1396,16 @@ export class RaftMember implements ClientBackend {
   }
 
   /** A snapshot from the leader, now durable: the state machine jumps to it (etcd's applySnapshot). */
-  private installSnapshot(snapshot: Snapshot): void {
+  private async installSnapshot(snapshot: Snapshot): Promise<void> {
     const index = snapshot.metadata.index;
-    this.sm.restore(snapshot.data, { members: this.restoreMembersMode(index) });
+    // A snapshot received as a file is read back from it (it was checked whole when it arrived).
+    const data = await this.log.snapshotData(snapshot);
+    if (this.stopped) return;
+    this.sm.restore(data, { members: this.restoreMembersMode(index) });
     this.syncTransportPeers();
     this.snapshotIndex = Math.max(this.snapshotIndex, index);
     this.metrics.snapshotReceiveSuccess.inc({ From: formatId(this.softState.lead) });
-    this.logger.info({ index, term: snapshot.metadata.term, bytes: snapshot.data.length }, 'applied snapshot from the leader');
+    this.logger.info({ index, term: snapshot.metadata.term, bytes: data.length }, 'applied snapshot from the leader');
     this.observer?.onSnapshotRestored?.(index);
     if (this.events.enabled) this.events.snapshotInstalled(index); // raft-events
     this.afterApply();
@@ -1366,3 +1473,9 @@ const MAX_VOUCH_QUESTIONS = 16;
 const VOUCH_RETRY_MS = 1000;
 /** A leader that removed itself waits at most this many election timeouts for another member to know it (leaveAfterRemoval). */
 const REMOVED_LEADER_MAX_WAIT_ELECTIONS = 10;
+
+/** Whether two snapshots' metadata are the same: index, term, voters and learners. */
+function sameSnapshotMetadata(a: Snapshot['metadata'], b: Snapshot['metadata']): boolean {
+  const same = (x: readonly bigint[], y: readonly bigint[]): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.index === b.index && a.term === b.term && same(a.confState.voters, b.confState.voters) && same(a.confState.learners, b.confState.learners);
+}

@@ -10,6 +10,8 @@ import path from 'node:path';
 import type { ConfState, Entry, HardState, Snapshot } from '../raft/messages.js';
 import { isEmptySnapshot, isNodeId } from '../raft/messages.js';
 import { MemoryStorage } from '../raft/storage.js';
+import type { SnapshotFileReader } from './snap-files.js';
+import { isSnapshotRef, snapshotRef } from './snapshot-ref.js';
 import { decodeSnapshot, encodeConfState, encodeEntry, encodeHardState, encodeMetadata, encodeSnapshot, encodeSnapshotPieces, FORMAT_VERSION, isLegacyIdentity, type MemberMetadata } from './codec.js';
 import { DataDirError } from './errors.js';
 import { loadRaftState, type LoadedRaftState, type RaftDb } from './load.js';
@@ -80,6 +82,11 @@ export interface SnapshotFileStore {
     loaded: { term: number; index: number; name: string; data: Uint8Array } | null;
     skipped: { name: string; reason: string }[];
   }>;
+  /** Streaming a snapshot file to a peer and from one (SnapshotFiles in snap-files.ts); a store without them keeps snapshots' data in memory. */
+  openRead?(term: number, index: number): Promise<SnapshotFileReader>;
+  receive?(term: number, index: number, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+  adoptReceived?(term: number, index: number): Promise<void>;
+  readReceived?(term: number, index: number): Promise<Uint8Array>;
 }
 
 export interface RaftStateUpdate {
@@ -229,8 +236,10 @@ export class RaftLogStore {
 
     const memory = new MemoryStorage();
     let snapshot = loaded.snapshot;
-    if (files !== undefined && !isEmptySnapshot(snapshot) && snapshot.data.length === 0) snapshot = await chooseSnapshotFile(files, loaded);
-    if (!isEmptySnapshot(snapshot)) memory.applySnapshot(snapshot);
+    const fromFile = files !== undefined && !isEmptySnapshot(snapshot) && snapshot.data.length === 0;
+    if (fromFile) snapshot = await chooseSnapshotFile(files, loaded);
+    // raft holds a reference to the file, not the state (the caller restores from `snapshot`)
+    if (!isEmptySnapshot(snapshot)) memory.applySnapshot(fromFile ? asFileRef(snapshot) : snapshot);
     else if (bootstrapConfState !== undefined) memory.setConfState(bootstrapConfState);
     memory.setHardState(loaded.hardState);
     const after = snapshot.metadata.index;
@@ -314,8 +323,16 @@ export class RaftLogStore {
     if (ops.length === 0) return;
 
     // The data first (fsynced), then the record naming it: a crash between leaves a file the log
-    // does not name, which open() ignores.
-    if (snapshot !== undefined) await this.writeSnapshotFile(snapshot);
+    // does not name, which open() ignores. A snapshot streamed from a peer is in its file already.
+    let inMemory = snapshot;
+    if (snapshot !== undefined && isSnapshotRef(snapshot.data)) {
+      const files = this.files;
+      assert.ok(files?.adoptReceived !== undefined, 'RaftLogStore.save: a snapshot file reference without snapshot files');
+      await files.adoptReceived(snapshot.metadata.term, snapshot.metadata.index);
+    } else if (snapshot !== undefined) {
+      await this.writeSnapshotFile(snapshot);
+      if (this.files !== undefined) inMemory = asFileRef(snapshot);
+    }
     await this.write(ops, sync, entries.length);
 
     this.storedFirstIndex = storedFirst;
@@ -324,7 +341,7 @@ export class RaftLogStore {
     this.snapshotIndex = snapshotIndex;
     this.hardState = hardState;
     if (sync) this.durableCommit = hardState.commit;
-    if (snapshot !== undefined) this.memory.applySnapshot(snapshot);
+    if (inMemory !== undefined) this.memory.applySnapshot(inMemory);
     if (update.confState !== undefined && snapshot === undefined && this.memory.snapshot().metadata.index === 0) {
       this.memory.setConfState(update.confState);
     }
@@ -352,6 +369,7 @@ export class RaftLogStore {
   async writeSnapshotFile(snapshot: Snapshot, options: { pause?: () => Promise<void> } = {}): Promise<number> {
     this.assertOpen('writeSnapshotFile');
     if (this.files === undefined) return 0;
+    assert.ok(!isSnapshotRef(snapshot.data), 'RaftLogStore.writeSnapshotFile: the snapshot\'s data is a reference to its file already');
     const started = performance.now();
     const pieces = await encodeSnapshotPieces(snapshot, options.pause);
     await this.files.save(snapshot.metadata.term, snapshot.metadata.index, pieces, { pause: options.pause });
@@ -425,9 +443,32 @@ export class RaftLogStore {
     // after its snapshot was made); an older record's data is read back from its file.
     const inMemory = this.memory.snapshot();
     return withSnapshotData(records, async (meta) => {
-      if (inMemory.metadata.index === meta.index && inMemory.metadata.term === meta.term) return inMemory.data;
+      if (inMemory.metadata.index === meta.index && inMemory.metadata.term === meta.term && !isSnapshotRef(inMemory.data)) return inMemory.data;
       return snapshotFileData(files, meta);
     });
+  }
+
+  /** A snapshot's state: its data, or what its file holds when the data is a reference to it (snapshot-ref.ts). */
+  async snapshotData(snapshot: Snapshot): Promise<Uint8Array> {
+    return isSnapshotRef(snapshot.data) ? this.snapshotFileState(snapshot.metadata) : snapshot.data;
+  }
+
+  /** The state the snapshot file of this term and index holds; rejects with DataDirError('snapshot-missing') when there is none whole. */
+  snapshotFileState(meta: { term: number; index: number }): Promise<Uint8Array> {
+    assert.ok(this.files !== undefined, 'RaftLogStore.snapshotFileState: no snapshot files');
+    return snapshotFileData(this.files, meta);
+  }
+
+  /** The snapshot files, when they can be streamed to and from peers (else undefined). */
+  streamingFiles(): Required<Pick<SnapshotFileStore, 'openRead' | 'receive' | 'readReceived'>> | undefined {
+    const f = this.files;
+    if (f?.openRead === undefined || f.receive === undefined || f.adoptReceived === undefined || f.readReceived === undefined) return undefined;
+    return { openRead: f.openRead.bind(f), receive: f.receive.bind(f), readReceived: f.readReceived.bind(f) };
+  }
+
+  /** Whether snapshots' data lives in files (raft then holds references to them: snapshot-ref.ts). */
+  hasSnapshotFiles(): boolean {
+    return this.files !== undefined;
   }
 
   /** The entry indexes currently on disk (first > last when there is none). */
@@ -507,6 +548,11 @@ export async function snapshotFileData(files: SnapshotFileStore, meta: { term: n
 }
 
 const NO_DATA = new Uint8Array(0);
+
+/** The snapshot with its data replaced by a reference to its file (which holds the same data). */
+function asFileRef(snapshot: Snapshot): Snapshot {
+  return { metadata: snapshot.metadata, data: snapshotRef(snapshot.data.length) };
+}
 
 /**
  * The snapshot a restart starts from, when its data lives in files: the newest file that is whole

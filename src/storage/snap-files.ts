@@ -51,7 +51,44 @@ export interface SnapshotFiles {
    * rejects with DataDirError('io-error') when a file cannot be read at all (e.g. EACCES, EIO).
    */
   load(accept: (info: SnapshotFileInfo) => boolean): Promise<SnapshotLoad>;
+  /**
+   * Opens <term>-<index>.snap for sending, as it is on disk: its size, and its bytes in chunks of
+   * at most READ_CHUNK_BYTES. The file stays readable until close(), even if a purge removes its
+   * name meanwhile. Rejects with DataDirError('snapshot-missing') when there is no such file.
+   */
+  openRead(term: number, index: number): Promise<SnapshotFileReader>;
+  /**
+   * Writes a snapshot file a peer sends (openRead's bytes on its side) to <name>.recv.tmp, checking
+   * as it goes that it is the file of this term and index, of `bytes` bytes, with a valid checksum;
+   * fsynced. At most RECEIVE_BUFFER_BYTES are held at a time. Bad input rejects with
+   * SnapshotReceiveError (the file is removed); the disk refusing rejects with DataDirError.
+   */
+  receive(term: number, index: number, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * Makes a received file (receive()) the snapshot file <term>-<index>.snap: renamed, directory
+   * fsynced, older received files and the oldest .snap files beyond maxSnapshots removed.
+   */
+  adoptReceived(term: number, index: number): Promise<void>;
+  /** The data of a received file (receive()), checked whole: the encoded raft snapshot it holds. */
+  readReceived(term: number, index: number): Promise<Uint8Array>;
 }
+
+/** A snapshot file opened for reading (SnapshotFiles.openRead). */
+export interface SnapshotFileReader {
+  /** The file's size: header and data. */
+  readonly bytes: number;
+  /** The file's bytes from the start, in order; once. */
+  chunks(): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** A peer's snapshot file is not what it claims to be (SnapshotFiles.receive): the peer is answered 400. */
+export class SnapshotReceiveError extends Error {}
+
+/** The pieces a snapshot file is read in to be sent. */
+export const READ_CHUNK_BYTES = 1024 * 1024;
+/** The most a receive() holds before writing. */
+export const RECEIVE_BUFFER_BYTES = 1024 * 1024;
 
 /** A file's data: one buffer, or pieces written one after the other (never copied into one). */
 export type SnapshotFileData = Uint8Array | readonly Uint8Array[];
@@ -79,6 +116,8 @@ const CRC_OFFSET = SNAPSHOT_HEADER_BYTES - 4;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const NAME_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
 const TMP_SUFFIX = '.tmp';
+/** A file received from a peer and not yet adopted (ends in TMP_SUFFIX: an open removes it). */
+const RECEIVED_SUFFIX = '.recv.tmp';
 const BROKEN_SUFFIX = '.broken';
 
 /** <dataDir>/member/snap, as etcd. */
@@ -212,8 +251,8 @@ function ioError(dir: string, what: string, err: unknown): DataDirError {
 }
 
 /** Writes the pieces one after the other from the start of the file (a short write is continued). */
-async function writePieces(handle: fs.FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
-  let position = 0;
+async function writePieces(handle: fs.FileHandle, pieces: readonly Uint8Array[], start = 0): Promise<void> {
+  let position = start;
   for (const piece of pieces) {
     for (let at = 0; at < piece.length; ) {
       const { bytesWritten } = await handle.write(piece, at, Math.min(piece.length - at, WRITE_CHUNK_BYTES), position);
@@ -239,6 +278,8 @@ async function fsyncDir(dir: string): Promise<void> {
 class FsSnapshotFiles implements SnapshotFiles {
   /** save() and load() run one at a time, so a purge never removes a file a load is reading. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** Received files written so far (each under a name of its own until it is whole). */
+  private receiving = 0;
 
   constructor(
     readonly dir: string,
@@ -333,6 +374,202 @@ class FsSnapshotFiles implements SnapshotFiles {
       }
       return { loaded: null, skipped };
     });
+  }
+
+  async openRead(term: number, index: number): Promise<SnapshotFileReader> {
+    const name = snapFileName(term, index);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(path.join(this.dir, name), 'r');
+    } catch (err) {
+      if (errorCode(err) === 'ENOENT') throw new DataDirError('snapshot-missing', `snapshot files: ${name} is not in ${this.dir}`, { cause: err });
+      throw ioError(this.dir, `opening ${name}`, err);
+    }
+    let size: number;
+    try {
+      size = (await handle.stat()).size;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw ioError(this.dir, `reading ${name}`, err);
+    }
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await handle.close().catch(() => undefined);
+    };
+    const dir = this.dir;
+    return {
+      bytes: size,
+      close,
+      async *chunks() {
+        try {
+          for (let position = 0; position < size; ) {
+            const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, size - position));
+            const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+            if (bytesRead <= 0) throw ioError(dir, `reading ${name}`, new Error(`short read at byte ${position} of ${size}`));
+            position += bytesRead;
+            yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+          }
+        } finally {
+          await close();
+        }
+      },
+    };
+  }
+
+  async receive(term: number, index: number, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const name = snapFileName(term, index);
+    // Written under a name of its own, renamed once whole: the same snapshot received twice (a
+    // sender that did not hear the first answer) never writes into a file raft may be taking.
+    const file = path.join(this.dir, `${name}.${++this.receiving}${TMP_SUFFIX}`);
+    const check = new ReceivedFileCheck(term, index, bytes);
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, 'w');
+    } catch (err) {
+      throw ioError(this.dir, `creating ${name}${RECEIVED_SUFFIX}`, err);
+    }
+    let ok = false;
+    try {
+      let pending: Uint8Array[] = [];
+      let pendingBytes = 0;
+      let position = 0;
+      const flush = async (): Promise<void> => {
+        if (pendingBytes === 0) return;
+        const piece = pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending, pendingBytes);
+        pending = [];
+        pendingBytes = 0;
+        try {
+          await writePieces(handle, [piece], position);
+        } catch (err) {
+          throw ioError(this.dir, `writing ${name}${RECEIVED_SUFFIX}`, err);
+        }
+        position += piece.length;
+      };
+      for await (const chunk of chunks) {
+        check.update(chunk);
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= RECEIVE_BUFFER_BYTES) await flush();
+      }
+      await flush();
+      check.finish();
+      try {
+        await handle.sync();
+      } catch (err) {
+        throw ioError(this.dir, `syncing ${name}${RECEIVED_SUFFIX}`, err);
+      }
+      ok = true;
+    } finally {
+      await handle.close().catch(() => undefined);
+      if (!ok) await fs.rm(file, { force: true }).catch(() => undefined);
+    }
+    try {
+      await fs.rename(file, path.join(this.dir, name + RECEIVED_SUFFIX));
+    } catch (err) {
+      await fs.rm(file, { force: true }).catch(() => undefined);
+      throw ioError(this.dir, `renaming the received ${name}`, err);
+    }
+  }
+
+  async readReceived(term: number, index: number): Promise<Uint8Array> {
+    const name = snapFileName(term, index);
+    let bytes: Uint8Array;
+    try {
+      bytes = await fs.readFile(path.join(this.dir, name + RECEIVED_SUFFIX));
+    } catch (err) {
+      throw ioError(this.dir, `reading the received ${name}`, err);
+    }
+    try {
+      return checkSnapshotFile({ term, index, name }, bytes).data;
+    } catch (err) {
+      throw new SnapshotReceiveError(`the received ${name}: ${detailOf(err)}`);
+    }
+  }
+
+  adoptReceived(term: number, index: number): Promise<void> {
+    const name = snapFileName(term, index);
+    return this.exclusive(async () => {
+      try {
+        await fs.rename(path.join(this.dir, name + RECEIVED_SUFFIX), path.join(this.dir, name));
+        await fsyncDir(this.dir);
+      } catch (err) {
+        throw ioError(this.dir, `adopting the received ${name}`, err);
+      }
+      // Files received before it (snapshots raft took a newer one than, or declined) are of no use.
+      try {
+        for (const entry of await fs.readdir(this.dir)) {
+          if (!entry.endsWith(RECEIVED_SUFFIX)) continue;
+          const info = parseSnapFileName(entry.slice(0, -RECEIVED_SUFFIX.length));
+          if (info !== null && info.index <= index) await fs.rm(path.join(this.dir, entry), { force: true });
+        }
+      } catch (err) {
+        throw ioError(this.dir, `removing received files older than ${name}`, err);
+      }
+      await this.purge(name);
+    });
+  }
+}
+
+/**
+ * Checks a snapshot file as its bytes arrive (SnapshotFiles.receive): the header once its 36 bytes
+ * are in (magic, version, the expected term and index, a data length that makes up the announced
+ * size), the checksum over the header and data as they pass, and the size at the end.
+ */
+class ReceivedFileCheck {
+  private readonly header = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+  private seen = 0;
+  private crc = 0;
+  private storedCrc = 0;
+
+  constructor(
+    private readonly term: number,
+    private readonly index: number,
+    private readonly bytes: number,
+  ) {
+    if (bytes < SNAPSHOT_HEADER_BYTES) throw new SnapshotReceiveError(`a snapshot file of ${bytes} bytes is shorter than its header`);
+  }
+
+  update(chunk: Uint8Array): void {
+    if (this.seen + chunk.length > this.bytes) throw new SnapshotReceiveError(`the snapshot file is longer than the ${this.bytes} bytes announced`);
+    let data = chunk;
+    if (this.seen < SNAPSHOT_HEADER_BYTES) {
+      const take = Math.min(SNAPSHOT_HEADER_BYTES - this.seen, chunk.length);
+      this.header.set(chunk.subarray(0, take), this.seen);
+      data = chunk.subarray(take);
+      this.seen += take;
+      if (this.seen === SNAPSHOT_HEADER_BYTES) this.checkHeader();
+    }
+    if (data.length > 0) {
+      this.crc = crc32(data, this.crc);
+      this.seen += data.length;
+    }
+  }
+
+  private checkHeader(): void {
+    const h = this.header;
+    for (let i = 0; i < MAGIC.length; i++) if (h[i] !== MAGIC[i]) throw new SnapshotReceiveError('not a snapshot file (bad magic)');
+    const view = new DataView(h.buffer);
+    const version = view.getUint32(8);
+    if (version !== FORMAT_VERSION) throw new SnapshotReceiveError(`unsupported snapshot file format version ${version}`);
+    let term: number, index: number, length: number;
+    try {
+      term = safeU64(view, 12, 'term');
+      index = safeU64(view, 20, 'index');
+      length = safeU64(view, 28, 'data length');
+    } catch (err) {
+      throw new SnapshotReceiveError(detailOf(err));
+    }
+    if (term !== this.term || index !== this.index) throw new SnapshotReceiveError(`the file holds the snapshot at index ${index} (term ${term}), the message says index ${this.index} (term ${this.term})`);
+    if (SNAPSHOT_HEADER_BYTES + length !== this.bytes) throw new SnapshotReceiveError(`the file's header says ${SNAPSHOT_HEADER_BYTES + length} bytes, ${this.bytes} were announced`);
+    this.storedCrc = view.getUint32(CRC_OFFSET);
+    this.crc = crc32(h.subarray(0, CRC_OFFSET));
+  }
+
+  finish(): void {
+    if (this.seen !== this.bytes) throw new SnapshotReceiveError(`truncated: ${this.seen} of ${this.bytes} bytes of the snapshot file arrived`);
+    if (this.crc !== this.storedCrc) throw new SnapshotReceiveError(`checksum mismatch (stored ${hex32(this.storedCrc)}, computed ${hex32(this.crc)})`);
   }
 }
 

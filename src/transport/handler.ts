@@ -3,6 +3,8 @@
 //   POST /raft/messages  a batch of raft messages          -> 204, then onMessages(batch)
 //   POST /raft/snapshot  one MsgSnap (larger body bound, read into one buffer of its length)
 //                                                           -> 204, then onMessages([msg])
+//                        or, as SNAPSHOT_FILE_CONTENT_TYPE, the MsgSnap without data and then the
+//                        snapshot's file, written to disk as it arrives (receiveSnapshotFile)
 //   GET  /raft/probe     liveness of this member's peer API -> 200 {"memberId","clusterId"}
 // Every POST must carry this cluster's X-Etcd-Cluster-ID (else 412 "cluster ID mismatch", as
 // etcd's rafthttp) and a valid X-Server-From; bodies are bounded and fully validated (400 on
@@ -24,6 +26,7 @@ import {
   MESSAGES_PATH,
   parseId,
   PROBE_PATH,
+  SNAPSHOT_FILE_CONTENT_TYPE,
   SNAPSHOT_PATH,
 } from './protocol.js';
 import { TransportStats } from './stats.js';
@@ -49,12 +52,23 @@ export interface PeerHandlerOptions {
   maxEntriesPerBatch?: number;
   logger?: TransportLogger;
   stats?: TransportStats;
+  /**
+   * Takes a snapshot sent as its file (SNAPSHOT_FILE_CONTENT_TYPE): writes the file's `bytes` as
+   * they arrive in `chunks`, checks it, and resolves with the MsgSnap to hand to onMessages (its
+   * data a reference to the file). A SnapshotFileRefused rejection is answered 400, any other 500.
+   * Without it such a body is answered 415, and the sender sends the snapshot in one body.
+   */
+  receiveSnapshotFile?: (message: Message, bytes: number, chunks: AsyncIterable<Uint8Array>) => Promise<Message>;
 }
+
+/** receiveSnapshotFile refuses the file the peer sent (answered 400 with the message). */
+export class SnapshotFileRefused extends Error {}
 
 /**
  * Snapshot bodies read at once: a leader sends one at a time to a member, and one from a leader
  * that just lost its place may still be arriving. More are answered 503 (the sender's raft tries
- * again later), so memory for snapshots being received stays within twice maxSnapshotBytes.
+ * again later), so memory for snapshots being received in one body stays within twice
+ * maxSnapshotBytes (a snapshot sent as its file holds one chunk at a time).
  */
 export const MAX_CONCURRENT_SNAPSHOT_RECEIVES = 2;
 
@@ -83,15 +97,76 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
     res.end(text === undefined ? undefined : `${text}\n`);
   }
 
-  async function receive(req: IncomingMessage, res: ServerResponse, kind: 'messages' | 'snapshot'): Promise<void> {
+  /** The sender of a request, or undefined once it is answered 412 (another cluster) or 400. */
+  function senderOf(req: IncomingMessage, res: ServerResponse): NodeId | undefined {
     const remoteCluster = req.headers[HEADER_CLUSTER_ID];
     if (parseId(remoteCluster) !== options.clusterId) {
       logger.warn({ local: clusterIdHex, remote: remoteCluster ?? null, from: req.headers[HEADER_FROM] ?? null }, 'request cluster ID mismatch');
       answer(res, 412, CLUSTER_ID_MISMATCH_TEXT, { connection: 'close' });
-      return;
+      return undefined;
     }
     const from = parseId(req.headers[HEADER_FROM]);
-    if (from === undefined) return answer(res, 400, 'missing or invalid X-Server-From', { connection: 'close' });
+    if (from === undefined) answer(res, 400, 'missing or invalid X-Server-From', { connection: 'close' });
+    return from;
+  }
+
+  /**
+   * A snapshot sent as its file: a u32 length and the MsgSnap without data, checked as any
+   * snapshot body (decode, addressing), then the file, handed to receiveSnapshotFile as it arrives
+   * (at most one chunk of the request held here). Its Content-Length is required and bounded by
+   * maxSnapshotBytes; at most MAX_CONCURRENT_SNAPSHOT_RECEIVES at a time.
+   */
+  async function receiveFile(req: IncomingMessage, res: ServerResponse, receiveSnapshotFile: NonNullable<PeerHandlerOptions['receiveSnapshotFile']>): Promise<void> {
+    const from = senderOf(req, res);
+    if (from === undefined) return;
+    const declared = Number(req.headers['content-length']);
+    if (!Number.isSafeInteger(declared) || declared < 4) return answer(res, 411, 'a snapshot file needs its Content-Length', { connection: 'close' });
+    if (declared > maxSnapshotBytes) return answer(res, 413, `body exceeds ${maxSnapshotBytes} bytes`, { connection: 'close' });
+    if (snapshotsReceiving >= MAX_CONCURRENT_SNAPSHOT_RECEIVES) {
+      return answer(res, 503, `${MAX_CONCURRENT_SNAPSHOT_RECEIVES} snapshots are being received already`, { connection: 'close' });
+    }
+    snapshotsReceiving++;
+    const body = new ExactReader(req);
+    try {
+      const refuse = (why: string): void => {
+        logger.warn({ from: formatId(from), error: why }, 'rejected a malformed snapshot');
+        answer(res, 400, why, { connection: 'close' });
+      };
+      const lengthBytes = await body.take(4);
+      const headLength = lengthBytes === null ? 0 : new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 4).getUint32(0);
+      if (lengthBytes === null || headLength === 0 || headLength > Math.min(maxBodyBytes, declared - 4)) return refuse(`bad snapshot message length ${headLength}`);
+      const head = await body.take(headLength);
+      if (head === null) return refuse('the body ended inside the snapshot message');
+      let message: Message;
+      try {
+        const messages = decodeBatch(head, { maxMessages: maxBatchMessages, maxEntriesPerBatch });
+        checkAddressing(messages, from, options.selfId, 'snapshot');
+        message = messages[0] as Message;
+        if ((message.snapshot?.data.length ?? 0) !== 0) throw new WireError('a snapshot sent as its file carries no data in its message');
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        return refuse(err.message);
+      }
+      const fileBytes = declared - 4 - headLength;
+      let received: Message;
+      try {
+        received = await receiveSnapshotFile(message, fileBytes, body.rest());
+      } catch (err) {
+        if (err instanceof SnapshotFileRefused) return refuse(`refused: ${err.message}`);
+        if (body.aborted) return;
+        logger.error({ from: formatId(from), error: (err as Error).message }, 'failed to receive a snapshot file');
+        return answer(res, 500, 'failed to receive the snapshot', { connection: 'close' });
+      }
+      const out = deliverPeerMessages([received], from, declared, { selfId: options.selfId, maxBatchMessages, maxEntriesPerBatch, onMessages: options.onMessages, logger, stats });
+      answer(res, out.status, out.text);
+    } finally {
+      snapshotsReceiving--;
+    }
+  }
+
+  async function receive(req: IncomingMessage, res: ServerResponse, kind: 'messages' | 'snapshot'): Promise<void> {
+    const from = senderOf(req, res);
+    if (from === undefined) return;
     const contentType = req.headers['content-type'];
     if (contentType !== CONTENT_TYPE) return answer(res, 415, `expected Content-Type ${CONTENT_TYPE}`, { connection: 'close' });
     const limit = kind === 'snapshot' ? maxSnapshotBytes : maxBodyBytes;
@@ -127,6 +202,14 @@ export function createPeerHandler(options: PeerHandlerOptions): PeerRequestHandl
       return answer(res, 200, JSON.stringify({ memberId: formatId(options.selfId), clusterId: clusterIdHex }), { 'content-type': 'application/json' });
     }
     if (req.method !== 'POST') return answer(res, 405, 'method not allowed', { allow: 'POST' });
+    const receiveSnapshotFile = options.receiveSnapshotFile;
+    if (path === SNAPSHOT_PATH && receiveSnapshotFile !== undefined && req.headers['content-type'] === SNAPSHOT_FILE_CONTENT_TYPE) {
+      receiveFile(req, res, receiveSnapshotFile).catch((err: unknown) => {
+        logger.error({ error: (err as Error).message }, 'peer handler failed');
+        answer(res, 500, 'internal error', { connection: 'close' });
+      });
+      return;
+    }
     receive(req, res, path === SNAPSHOT_PATH ? 'snapshot' : 'messages').catch((err: unknown) => {
       logger.error({ error: (err as Error).message }, 'peer handler failed');
       answer(res, 500, 'internal error');
@@ -177,6 +260,12 @@ export function acceptPeerBody(body: Uint8Array, from: NodeId, kind: 'messages' 
     logger.warn({ from: formatId(from), bytes: body.length, error: err.message }, 'rejected a malformed raft message batch');
     return { status: 400, text: err.message };
   }
+  return deliverPeerMessages(messages, from, body.length, o);
+}
+
+/** Decoded and checked messages to onMessages, and what the sender is answered (acceptPeerBody). */
+function deliverPeerMessages(messages: Message[], from: NodeId, bytes: number, o: PeerInputOptions): PeerInputOutcome {
+  const logger = o.logger ?? silentLogger;
   let refusal: PeerBatchVerdict;
   try {
     refusal = o.onMessages(messages, from);
@@ -192,7 +281,7 @@ export function acceptPeerBody(body: Uint8Array, from: NodeId, kind: 'messages' 
     logger.warn({ from: formatId(from), messages: messages.length, reason: refusal }, 'refused raft messages');
     return { status: 400, text: `refused: ${refusal}`, messages };
   }
-  o.stats?.recordReceived(from, body.length, messages);
+  o.stats?.recordReceived(from, bytes, messages);
   return { status: 204, messages };
 }
 
@@ -204,5 +293,64 @@ function checkAddressing(messages: Message[], from: NodeId, selfId: NodeId, kind
     if (m.from !== from && !isForwardedRequest(m.type)) throw new WireError(`message from ${formatId(m.from)} in a request from ${formatId(from)}`);
     if (m.to !== selfId) throw new WireError(`message to ${formatId(m.to)} delivered to member ${formatId(selfId)}`);
     if (kind === 'messages' && m.type === MessageType.MsgSnap) throw new WireError('MsgSnap must be sent to /raft/snapshot');
+  }
+}
+
+/**
+ * Reads a request body in exact pieces (take), then the rest as it arrives (rest): one chunk of
+ * the request at a time, never more (the request is paused while a chunk is handled).
+ */
+class ExactReader {
+  private readonly it: AsyncIterator<Buffer>;
+  private leftover: Buffer | null = null;
+  /** The request ended before its body did (the sender went away). */
+  aborted = false;
+
+  constructor(req: IncomingMessage) {
+    this.it = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  private async next(): Promise<Buffer | null> {
+    if (this.leftover !== null) {
+      const b = this.leftover;
+      this.leftover = null;
+      return b;
+    }
+    try {
+      const r = await this.it.next();
+      return r.done === true ? null : r.value;
+    } catch (err) {
+      this.aborted = true;
+      throw err;
+    }
+  }
+
+  /** Exactly n bytes, or null when the body ends first. */
+  async take(n: number): Promise<Buffer | null> {
+    const parts: Buffer[] = [];
+    let have = 0;
+    while (have < n) {
+      const chunk = await this.next();
+      if (chunk === null) return null;
+      const want = n - have;
+      if (chunk.length > want) {
+        this.leftover = chunk.subarray(want);
+        parts.push(chunk.subarray(0, want));
+        have = n;
+      } else {
+        parts.push(chunk);
+        have += chunk.length;
+      }
+    }
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, n);
+  }
+
+  /** The rest of the body, chunk by chunk. */
+  async *rest(): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      const chunk = await this.next();
+      if (chunk === null) return;
+      yield chunk;
+    }
   }
 }

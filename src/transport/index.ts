@@ -1,7 +1,7 @@
 export { PeerTransport } from './peer-transport.js';
 export type { PeerTransportOptions } from './peer-transport.js';
 export type { SnapshotStatus } from './peer-sender.js';
-export { acceptPeerBody, createPeerHandler, REFUSAL_REMOVED_MEMBER } from './handler.js';
+export { acceptPeerBody, createPeerHandler, REFUSAL_REMOVED_MEMBER, SnapshotFileRefused } from './handler.js';
 export type { PeerBatchVerdict, PeerHandlerOptions, PeerInputOptions, PeerInputOutcome, PeerRequestHandler } from './handler.js';
 export { TransportStats, LatencyStats } from './stats.js';
 export type { PeerCounters } from './stats.js';

@@ -39,10 +39,12 @@ export interface TransportLimits {
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 /**
  * The largest snapshot a member sends or takes: 2 GiB, etcd's default backend quota
- * (--quota-backend-bytes). A snapshot travels streamed in SNAPSHOT_CHUNK_BYTES pieces that are
- * views of the sender's snapshot, and is read into one buffer of its declared length: each side
- * holds it once, as raft keeps it anyway. (256 MB before: a cluster of a million 256-byte values,
- * about 270 MB, could not catch up a follower.)
+ * (--quota-backend-bytes). A member sends its snapshot file in READ_CHUNK_BYTES pieces and the
+ * receiver writes it to disk as it arrives (peer-sender.ts sendSnapshotFile, handler.ts
+ * receiveFile): neither holds it. A snapshot whose data is in memory (a peer of a release from
+ * before, the tests) is streamed in SNAPSHOT_CHUNK_BYTES views and read into one buffer of its
+ * declared length. (256 MB before: a cluster of a million 256-byte values, about 270 MB, could
+ * not catch up a follower.)
  */
 export const DEFAULT_MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024;
 /** The pieces a snapshot is written to the connection in. */

@@ -8,7 +8,8 @@
 // a MsgApp with more entries than one batch may carry is split into consecutive MsgApps.
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
-import { MessageType, type Entry, type Message, type NodeId } from '../raft/messages.js';
+import { MessageType, type Entry, type Message, type NodeId, type Snapshot } from '../raft/messages.js';
+import { isSnapshotRef } from '../storage/snapshot-ref.js';
 import { SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import type { TransportLogger } from './logger.js';
 import { MessageQueue, type QueuedMessage } from './message-queue.js';
@@ -21,6 +22,7 @@ import {
   HEADER_SERVER_VERSION,
   MESSAGES_PATH,
   parseId,
+  SNAPSHOT_FILE_CONTENT_TYPE,
   SNAPSHOT_PATH,
 } from './protocol.js';
 import type { TransportStats } from './stats.js';
@@ -67,6 +69,19 @@ export interface PeerSenderOptions {
    * STREAM_RETRY_AFTER_MS, then the stream is asked for again.
    */
   streams?: boolean;
+  /**
+   * Where a snapshot whose data is a reference to its file (src/storage/snapshot-ref.ts) is read
+   * from: the file is streamed to the peer as it is on disk (SNAPSHOT_FILE_CONTENT_TYPE), a chunk
+   * at a time. Without it such a snapshot cannot be sent.
+   */
+  snapshotFiles?: SnapshotFileSource;
+}
+
+/** What the sender reads a snapshot's file from (the member's snapshot directory). */
+export interface SnapshotFileSource {
+  openRead(term: number, index: number): Promise<{ readonly bytes: number; chunks(): AsyncIterable<Uint8Array>; close(): Promise<void> }>;
+  /** The state a snapshot's file holds, for a peer that takes a snapshot only in one body (415 to the file). */
+  readData(term: number, index: number): Promise<Uint8Array>;
 }
 
 /** How long a peer that refused the stream upgrade (404: no streams there) is sent POSTs instead. */
@@ -75,11 +90,21 @@ export const STREAM_RETRY_AFTER_MS = 30_000;
 /** Why a request failed; reported in logs and kept for tests and /health-like introspection. */
 export class PeerRequestError extends Error {
   readonly reason: 'timeout' | 'connection' | 'cluster-id-mismatch' | 'http-status' | 'aborted';
-  constructor(reason: PeerRequestError['reason'], message: string, options?: { cause?: unknown }) {
+  /** The peer's HTTP status, for reason 'http-status'. */
+  readonly status: number | undefined;
+  constructor(reason: PeerRequestError['reason'], message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'PeerRequestError';
     this.reason = reason;
+    this.status = options?.status;
   }
+}
+
+/** A request body streamed from chunks, of a declared length. */
+interface StreamedBody {
+  chunks: AsyncIterable<Uint8Array>;
+  length: number;
+  contentType?: string;
 }
 
 export class PeerSender {
@@ -95,6 +120,8 @@ export class PeerSender {
   /** Body bytes of the message requests in flight on the pipelined connection. */
   private inflightBytes = 0;
   private snapshotInflight = false;
+  /** Until then the peer is sent snapshots in one body (it answered 415 to a snapshot file: a release from before them). */
+  private snapshotFilesRefusedUntil = 0;
   /** The open stream; undefined while none is open (or one is being opened: streamOpening). */
   private stream: PeerStreamConnection | undefined;
   private streamOpening = false;
@@ -358,24 +385,32 @@ export class PeerSender {
       });
     };
     if (this.snapshotInflight) return fail('a snapshot is already in flight to this peer');
-    // Streamed in SNAPSHOT_CHUNK_BYTES pieces that are views of raft's snapshot: no copy of it.
-    const body = encodeSnapshotBody(message, SNAPSHOT_CHUNK_BYTES);
-    if (body.length > limits.maxSnapshotBytes) return fail(`snapshot of ${body.length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
+    const snap = message.snapshot;
+    if (snap === undefined) return fail('a MsgSnap without its snapshot');
+    let sending: Promise<number>;
+    if (isSnapshotRef(snap.data)) {
+      sending = this.sendSnapshotFile(message);
+    } else {
+      // Streamed in SNAPSHOT_CHUNK_BYTES pieces that are views of raft's snapshot: no copy of it.
+      const body = encodeSnapshotBody(message, SNAPSHOT_CHUNK_BYTES);
+      if (body.length > limits.maxSnapshotBytes) return fail(`snapshot of ${body.length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
+      sending = this.post(SNAPSHOT_PATH, { chunks: streamPieces(body.pieces), length: body.length }, limits.snapshotTimeoutMs).then(() => body.length);
+    }
     this.snapshotInflight = true;
     const started = performance.now();
-    this.post(SNAPSHOT_PATH, body, limits.snapshotTimeoutMs)
+    sending
       .then(
-        () => {
+        (bytes) => {
           const roundTripMs = performance.now() - started;
-          this.o.stats.recordSent(this.o.peerId, body.length, [message], roundTripMs);
-          this.o.logger.info({ peer: formatId(this.o.peerId), index: message.snapshot?.metadata.index, bytes: body.length, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
+          this.o.stats.recordSent(this.o.peerId, bytes, [message], roundTripMs);
+          this.o.logger.info({ peer: formatId(this.o.peerId), index: snap.metadata.index, bytes, durationMs: Math.round(roundTripMs) }, 'sent database snapshot');
           this.succeeded();
           if (!this.closed) this.o.onSnapshotStatus(this.o.peerId, 'finish', roundTripMs);
         },
         (err: unknown) => {
           if (this.closed) return;
           fail((err as Error).message);
-          this.failed(err);
+          if (err instanceof PeerRequestError) this.failed(err);
         },
       )
       .finally(() => {
@@ -384,12 +419,59 @@ export class PeerSender {
   }
 
   /**
+   * A snapshot whose data is a reference to its file: the MsgSnap without data (a u32 length, then
+   * encodeBatch's bytes), then the file as it is on disk, read a chunk at a time. The sender never
+   * holds the state; the receiver writes the file as it arrives (handler.ts). A peer that answers
+   * 415 (a release from before snapshot files) is sent the state in one body for
+   * STREAM_RETRY_AFTER_MS. Resolves with the bytes sent.
+   */
+  private async sendSnapshotFile(message: Message): Promise<number> {
+    const { limits } = this.o;
+    const snap = message.snapshot as Snapshot;
+    const { term, index } = snap.metadata;
+    const files = this.o.snapshotFiles;
+    if (files === undefined) throw new Error('the snapshot\'s data is in a file and this transport has no snapshot files to read it from');
+    if (performance.now() < this.snapshotFilesRefusedUntil) {
+      const data = await files.readData(term, index);
+      const body = encodeSnapshotBody({ ...message, snapshot: { metadata: snap.metadata, data } }, SNAPSHOT_CHUNK_BYTES);
+      if (body.length > limits.maxSnapshotBytes) throw new Error(`snapshot of ${body.length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
+      await this.post(SNAPSHOT_PATH, { chunks: streamPieces(body.pieces), length: body.length }, limits.snapshotTimeoutMs);
+      return body.length;
+    }
+    const reader = await files.openRead(term, index);
+    try {
+      const head = encodeBatch([{ ...message, snapshot: { metadata: snap.metadata, data: new Uint8Array(0) } }]);
+      const prefix = new Uint8Array(4 + head.length);
+      new DataView(prefix.buffer).setUint32(0, head.length);
+      prefix.set(head, 4);
+      const length = prefix.length + reader.bytes;
+      if (length > limits.maxSnapshotBytes) throw new Error(`snapshot of ${length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
+      const chunks = async function* (): AsyncGenerator<Uint8Array> {
+        yield prefix;
+        yield* reader.chunks();
+      };
+      try {
+        await this.post(SNAPSHOT_PATH, { chunks: chunks(), length, contentType: SNAPSHOT_FILE_CONTENT_TYPE }, limits.snapshotTimeoutMs);
+      } catch (err) {
+        if (err instanceof PeerRequestError && err.status === 415) {
+          this.snapshotFilesRefusedUntil = performance.now() + STREAM_RETRY_AFTER_MS;
+          this.o.logger.info({ peer: formatId(this.o.peerId) }, 'peer takes no snapshot files: sending it snapshots in one body');
+        }
+        throw err;
+      }
+      return length;
+    } finally {
+      await reader.close();
+    }
+  }
+
+  /**
    * One request. Its deadline is undici's own (headersTimeout from when the request is written, or
    * from the answer ahead of it on a pipelined connection; bodyTimeout between body chunks;
    * connectTimeout): no AbortController and no timer of ours per request, which cost about a
    * tenth of a message's CPU. close() destroys the pools, which fails the requests in flight.
    */
-  private async post(path: string, body: Uint8Array | { pieces: Uint8Array[]; length: number }, timeoutMs: number): Promise<void> {
+  private async post(path: string, body: Uint8Array | StreamedBody, timeoutMs: number): Promise<void> {
     this.attempts++;
     let res;
     try {
@@ -400,11 +482,14 @@ export class PeerSender {
         // idempotent and non-blocking lets undici pipeline them.
         idempotent: true,
         blocking: false,
-        body: body instanceof Uint8Array ? body : Readable.from(streamPieces(body.pieces), { objectMode: false }),
+        body: body instanceof Uint8Array ? body : Readable.from(body.chunks, { objectMode: false }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         // a streamed body declares its length: the receiver reads it into one buffer of that size
-        headers: body instanceof Uint8Array ? this.requestHeaders : { ...this.requestHeaders, 'content-length': String(body.length) },
+        headers:
+          body instanceof Uint8Array
+            ? this.requestHeaders
+            : { ...this.requestHeaders, 'content-length': String(body.length), ...(body.contentType !== undefined ? { 'content-type': body.contentType } : {}) },
       });
     } catch (err) {
       if (this.closed) throw new PeerRequestError('aborted', 'transport closed', { cause: err });
@@ -421,7 +506,7 @@ export class PeerSender {
       throw this.clusterIdMismatch(String(remoteCluster), text);
     }
     if (res.statusCode === 410) this.o.onRemovedByPeer?.(this.o.peerId);
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new PeerRequestError('http-status', `peer answered ${res.statusCode}: ${text}`);
+    if (res.statusCode < 200 || res.statusCode >= 300) throw new PeerRequestError('http-status', `peer answered ${res.statusCode}: ${text}`, { status: res.statusCode });
   }
 
   private pool(kind: 'messages' | 'snapshots'): Pool {

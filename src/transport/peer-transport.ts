@@ -7,6 +7,7 @@
 // follower acknowledged). send() never blocks and never throws for delivery problems: messages that cannot be
 // delivered are dropped and counted, and raft learns about it through onUnreachable and
 // onSnapshotStatus (as etcd's rafthttp reports ReportUnreachable / ReportSnapshot).
+import type { SnapshotFileSource } from './peer-sender.js';
 import assert from 'node:assert/strict';
 import { isLocalMessage, isNodeId, MessageType, type Message, type NodeId } from '../raft/messages.js';
 import { resolveLimits, type TransportLimits } from './limits.js';
@@ -41,6 +42,8 @@ export interface PeerTransportOptions {
   onRoundTrip?: (peerId: NodeId, durationMs: number, bytes: number) => void;
   /** Batches go on raft streams (stream.ts), one per lane, rather than one POST each (default true). */
   streams?: boolean;
+  /** Where a snapshot whose data is a reference to its file (src/storage/snapshot-ref.ts) is read from. */
+  snapshotFiles?: SnapshotFileSource;
 }
 
 export class PeerTransport {
@@ -111,6 +114,7 @@ export class PeerTransport {
         onRemovedByPeer: (peerId) => this.o.onRemovedByPeer?.(peerId),
         onRoundTrip: this.o.onRoundTrip,
         ...(this.o.streams !== undefined ? { streams: this.o.streams } : {}),
+        ...(this.o.snapshotFiles !== undefined ? { snapshotFiles: this.o.snapshotFiles } : {}),
       });
     this.senders.set(id, lane());
     this.appenders.set(id, lane());

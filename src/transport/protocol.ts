@@ -7,6 +7,12 @@ export const SNAPSHOT_PATH = '/raft/snapshot';
 export const PROBE_PATH = '/raft/probe';
 
 export const CONTENT_TYPE = 'application/x-msgpack';
+/**
+ * A snapshot sent as its file (POST /raft/snapshot): a u32 length, the MsgSnap without data
+ * (encodeBatch), then the snapshot file as it is on disk (src/storage/snap-files.ts). A release
+ * from before answers it 415, and is sent the snapshot in one msgpack body instead.
+ */
+export const SNAPSHOT_FILE_CONTENT_TYPE = 'application/x-etcd-ts-snapshot-file';
 
 // Node lower-cases incoming header names; undici sends them as given.
 export const HEADER_CLUSTER_ID = 'x-etcd-cluster-id';

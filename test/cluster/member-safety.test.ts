@@ -13,7 +13,8 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { EntryType, MessageType, type Message } from '../../src/raft/messages.js';
+import { EntryType, MessageType, type Message, type Snapshot } from '../../src/raft/messages.js';
+import { snapshotRef } from '../../src/storage/snapshot-ref.js';
 import { encodeBatch } from '../../src/transport/wire.js';
 import { delay } from '../helpers/child-process.js';
 import { clusterTargetFromEnv } from '../helpers/cluster-binary.js';
@@ -477,6 +478,12 @@ describe.skipIf(etcdTsOnly)('the peer port refuses forged input', () => {
     });
     const res = await postPeer(f, '/raft/snapshot', encodeBatch([forged]), raftHeaders(b.clusterIdHex, from.idHex));
     expectRefusal(res, [400], /snapshot/, `MsgSnap at index ${index}`);
+    // Its data a reference to a snapshot file (what raft holds on a member, src/storage/snapshot-ref.ts):
+    // it would name whatever file the follower has under that name; only references the follower
+    // made for a file it received and checked pass.
+    const asRef = { ...forged, snapshot: { data: snapshotRef(1000), metadata: (forged.snapshot as Snapshot).metadata } };
+    const refRes = await postPeer(f, '/raft/snapshot', encodeBatch([asRef]), raftHeaders(b.clusterIdHex, from.idHex));
+    expectRefusal(refRes, [400], /reference to a snapshot file is never sent between members/, `MsgSnap at index ${index} with a file reference`);
     await expectNothingChanged(c, b, probeKey, 'forged MsgSnap');
     // The follower did not jump to the claimed index, and still serves what it held.
     const after = await c.client.get(f.clientURL, probeKey, { timeoutMs: 3000 });

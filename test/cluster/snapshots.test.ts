@@ -120,6 +120,9 @@ describe('snapshots and log compaction', () => {
     await c.waitHealthy({ timeoutMs: 30_000 });
     for (const l of loads) await waitLedgerEverywhere(c.client, c.members, l.load.records, l.prefix, 30_000);
     expect(await metric(c, follower, 'etcd_network_snapshot_receive_success')).toBeGreaterThanOrEqual(1);
+    // it came as the leader's snapshot file, written to disk as it arrived (not read into memory)
+    expect(await metric(c, follower, 'etcd_network_snapshot_receive_total_duration_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(await metric(c, follower, 'etcd_network_snapshot_receive_failures')).toBe(0);
     expect(await metric(c, leader, 'etcd_network_snapshot_send_success')).toBeGreaterThanOrEqual(1);
     expect(await metric(c, leader, 'etcd_network_snapshot_send_total_duration_seconds_count')).toBeGreaterThanOrEqual(1);
   }, 120_000);

@@ -7,10 +7,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/raft/messages.js';
-import { decodeSnapshot } from '../../src/storage/codec.js';
+import { decodeSnapshot, encodeSnapshotPieces } from '../../src/storage/codec.js';
+import { snapshotRef } from '../../src/storage/snapshot-ref.js';
 import { RaftLogStore, withSnapshotData, type OpenedRaftLog } from '../../src/storage/index.js';
 import { SNAPSHOT_KEY } from '../../src/storage/keys.js';
-import { openSnapshotFiles, snapDir, type SnapshotFiles } from '../../src/storage/snap-files.js';
+import { openSnapshotFiles, READ_CHUNK_BYTES, snapDir, type SnapshotFiles } from '../../src/storage/snap-files.js';
 import { CLUSTER_ID, MEMBER_ID, entries, makeTempDir, removeDir } from './helpers.js';
 
 let dataDir: string;
@@ -143,11 +144,61 @@ describe('RaftLogStore with snapshot files', () => {
     const received: Snapshot = { data: Uint8Array.of(9, 9), metadata: { index: 150, term: 3, confState: VOTERS } };
     await o.store.save({ snapshot: received, hardState: { term: 3, vote: 0n, commit: 150 } });
     expect(await snapNames()).toEqual(['0000000000000003-0000000000000096.snap']);
-    expect(o.storage.snapshot()).toEqual(received);
+    // raft keeps a reference to the file, not the data; the data reads back from the file
+    expect(o.storage.snapshot()).toEqual({ metadata: received.metadata, data: snapshotRef(2) });
+    expect(await o.store.snapshotData(o.storage.snapshot())).toEqual(received.data);
     const r = await reopen(o);
     expect(r.snapshot).toEqual(received);
+    expect(r.storage.snapshot()).toEqual({ metadata: received.metadata, data: snapshotRef(2) });
     expect(r.firstIndex).toBe(151);
     expect(r.lastIndex).toBe(150);
+  });
+
+  it('a snapshot streamed from a peer as its file: received, checked, adopted by save(), loaded at restart', async () => {
+    // the sender's file, as another member's snapshot directory holds it
+    const senderDir = path.join(dataDir, 'sender');
+    const sender = await openSnapshotFiles(senderDir);
+    const state = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) & 0xff);
+    const sent: Snapshot = { data: state, metadata: { index: 150, term: 3, confState: VOTERS } };
+    await sender.save(3, 150, await encodeSnapshotPieces(sent));
+    const o = await logWithSnapshots([]);
+    const streaming = o.store.streamingFiles();
+    if (streaming === undefined) throw new Error('expected streaming snapshot files');
+    const file = await sender.openRead(3, 150);
+    let largest = 0;
+    async function* watched(): AsyncGenerator<Uint8Array> {
+      for await (const c of file.chunks()) {
+        largest = Math.max(largest, c.length);
+        yield c;
+      }
+    }
+    await streaming.receive(3, 150, file.bytes, watched());
+    expect(largest).toBeLessThanOrEqual(READ_CHUNK_BYTES);
+    const got = decodeSnapshot(await streaming.readReceived(3, 150));
+    expect(got.metadata).toEqual(sent.metadata);
+    expect(Buffer.from(got.data).equals(state)).toBe(true);
+    // not a snapshot file until raft takes it
+    expect(await snapNames()).not.toContain('0000000000000003-0000000000000096.snap');
+    const ref = { metadata: sent.metadata, data: snapshotRef(state.length) };
+    await o.store.save({ snapshot: ref, hardState: { term: 3, vote: 0n, commit: 150 } });
+    expect(await snapNames()).toContain('0000000000000003-0000000000000096.snap');
+    expect((await fs.readdir(snapDir(dataDir))).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(o.storage.snapshot()).toEqual(ref);
+    const r = await reopen(o);
+    expect(r.snapshot.metadata).toEqual(sent.metadata);
+    expect(Buffer.from(r.snapshot.data).equals(state)).toBe(true);
+    expect(r.firstIndex).toBe(151);
+  });
+
+  it('a backup of a member whose raft holds a reference reads the data from the file', async () => {
+    const o = await logWithSnapshots([]);
+    const received: Snapshot = { data: Uint8Array.of(7, 7, 7), metadata: { index: 150, term: 3, confState: VOTERS } };
+    await o.store.save({ snapshot: received, hardState: { term: 3, vote: 0n, commit: 150 } });
+    const records = [];
+    for await (const chunk of o.store.exportAll(100)) records.push(...chunk);
+    const rec = records.find(([k]) => Buffer.compare(k, SNAPSHOT_KEY) === 0);
+    expect(rec).toBeDefined();
+    expect(decodeSnapshot((rec as [Uint8Array, Uint8Array])[1])).toEqual(received);
   });
 
   it('withSnapshotData leaves whole snapshot records and other records alone', async () => {

@@ -16,8 +16,10 @@ import {
   snapDir,
   snapFileName,
   snapshotFilesIn,
+  SnapshotReceiveError,
   type SnapshotFileInfo,
 } from '../../src/storage/index.js';
+import { READ_CHUNK_BYTES, RECEIVE_BUFFER_BYTES } from '../../src/storage/snap-files.js';
 import { deriveSeed, Rng } from '../sim/prng.js';
 import { SimSnapshotFiles, type SnapFilesStats } from '../sim/member/sim-snap-files.js';
 import { Owner, World } from '../sim/member/world.js';
@@ -681,5 +683,118 @@ describe('SimSnapshotFiles (the simulator\'s snapshot files)', () => {
     expect(sum('keptInFlight')).toBeGreaterThan(0);
     expect(sum('lostInFlight')).toBeGreaterThan(0);
     expect(sum('broken')).toBeGreaterThan(0);
+  });
+});
+
+describe('snapshot files streamed between members (openRead, receive, adoptReceived)', () => {
+  const NAME = '0000000000000003-0000000000000096.snap';
+
+  async function* pieces(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < bytes.length; at += size) yield bytes.subarray(at, Math.min(bytes.length, at + size));
+  }
+
+  async function collect(chunks: AsyncIterable<Uint8Array>): Promise<{ bytes: Buffer; largest: number }> {
+    const parts: Uint8Array[] = [];
+    let largest = 0;
+    for await (const c of chunks) {
+      parts.push(c);
+      largest = Math.max(largest, c.length);
+    }
+    return { bytes: Buffer.concat(parts), largest };
+  }
+
+  it('reads a file as it is on disk in bounded chunks, and writes it back the same on the other side', async () => {
+    const sender = await openSnapshotFiles(path.join(tmp, 'sender'));
+    const data = pattern(2 * READ_CHUNK_BYTES + 777, 11);
+    await sender.save(3, 150, data);
+    const reader = await sender.openRead(3, 150);
+    expect(reader.bytes).toBe(SNAPSHOT_HEADER_BYTES + data.length);
+    const { bytes, largest } = await collect(reader.chunks());
+    expect(largest).toBe(READ_CHUNK_BYTES);
+    expect(same(bytes, encodeSnapshotFile(3, 150, data))).toBe(true);
+
+    const files = await openSnapshotFiles(dir);
+    await files.receive(3, 150, bytes.length, pieces(bytes, 65536));
+    // received, not yet a snapshot file: a restart would not take it, and an open removes it
+    expect(await files.list()).toEqual([]);
+    expect(same(await files.readReceived(3, 150), data)).toBe(true);
+    await files.adoptReceived(3, 150);
+    expect(await dirNames()).toEqual([NAME]);
+    expect(same(await fs.readFile(path.join(dir, NAME)), bytes)).toBe(true);
+    await expect(sender.openRead(3, 151)).rejects.toThrow(DataDirError);
+  });
+
+  it('checks the file whatever the chunk boundaries: every split of a small file', async () => {
+    const bytes = encodeSnapshotFile(3, 150, pattern(90, 12));
+    const files = await openSnapshotFiles(dir);
+    for (let size = 1; size <= bytes.length; size++) {
+      await files.receive(3, 150, bytes.length, pieces(bytes, size));
+      expect(same(await files.readReceived(3, 150), pattern(90, 12)), `chunks of ${size}`).toBe(true);
+    }
+  });
+
+  it('refuses what is not the announced file, and leaves nothing behind', async () => {
+    const files = await openSnapshotFiles(dir);
+    const good = encodeSnapshotFile(3, 150, pattern(5000, 13));
+    const flipped = Uint8Array.from(good);
+    flipped[good.length - 10] = (flipped[good.length - 10] as number) ^ 1;
+    const cases: [string, number, number, Uint8Array, number, RegExp][] = [
+      ['bad magic', 3, 150, Uint8Array.from(good).fill(0, 0, 8), good.length, /bad magic/],
+      ['another index', 3, 151, good, good.length, /index 150 \(term 3\), the message says index 151/],
+      ['another term', 4, 150, good, good.length, /the message says index 150 \(term 4\)/],
+      ['a flipped bit', 3, 150, flipped, good.length, /checksum mismatch/],
+      ['truncated', 3, 150, good.subarray(0, good.length - 1), good.length, /truncated|says/],
+      ['longer than announced', 3, 150, good, good.length - 1, /longer than|says/],
+      ['shorter than a header', 3, 150, good.subarray(0, 10), 10, /shorter than its header/],
+    ];
+    for (const [what, term, index, bytes, announced, message] of cases) {
+      const refused = files.receive(term, index, announced, pieces(bytes, 1000));
+      await expect(refused, what).rejects.toThrow(SnapshotReceiveError);
+      await expect(refused, what).rejects.toThrow(message);
+      expect(await dirNames(), what).toEqual([]);
+    }
+  });
+
+  it('holds at most RECEIVE_BUFFER_BYTES before writing', async () => {
+    const files = await openSnapshotFiles(dir);
+    const bytes = encodeSnapshotFile(3, 150, pattern(4 * RECEIVE_BUFFER_BYTES, 14));
+    const writes: number[] = [];
+    const original = fs.open;
+    vi.spyOn(fs, 'open').mockImplementation(async (...args: Parameters<typeof fs.open>) => {
+      const handle = await original(...args);
+      if (String(args[0]).endsWith('.tmp')) {
+        const write = handle.write.bind(handle) as (...a: unknown[]) => Promise<unknown>;
+        (handle as unknown as { write: (...a: unknown[]) => Promise<unknown> }).write = (...a: unknown[]) => {
+          writes.push((a[2] as number | undefined) ?? (a[0] as Uint8Array).length);
+          return write(...a);
+        };
+      }
+      return handle;
+    });
+    await files.receive(3, 150, bytes.length, pieces(bytes, 64 * 1024));
+    expect(writes.length).toBeGreaterThan(3);
+    expect(Math.max(...writes)).toBeLessThanOrEqual(RECEIVE_BUFFER_BYTES + 64 * 1024);
+  });
+
+  it('the same snapshot received twice at once: each is whole, and adopting keeps one', async () => {
+    const files = await openSnapshotFiles(dir);
+    const data = pattern(300_000, 15);
+    const bytes = encodeSnapshotFile(3, 150, data);
+    await Promise.all([files.receive(3, 150, bytes.length, pieces(bytes, 4096)), files.receive(3, 150, bytes.length, pieces(bytes, 5000))]);
+    expect(same(await files.readReceived(3, 150), data)).toBe(true);
+    // an older received file (raft took a newer snapshot) goes when the newer one is adopted
+    const older = encodeSnapshotFile(3, 120, pattern(100, 16));
+    await files.receive(3, 120, older.length, pieces(older, 100));
+    await files.adoptReceived(3, 150);
+    expect(await dirNames()).toEqual([NAME]);
+  });
+
+  it('an open removes received files never adopted (a crash before raft took them)', async () => {
+    const files = await openSnapshotFiles(dir);
+    const bytes = encodeSnapshotFile(3, 150, pattern(100, 17));
+    await files.receive(3, 150, bytes.length, pieces(bytes, 100));
+    expect((await dirNames()).length).toBe(1);
+    await openSnapshotFiles(dir);
+    expect(await dirNames()).toEqual([]);
   });
 });

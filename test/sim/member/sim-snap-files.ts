@@ -46,7 +46,10 @@ export interface SnapFilesStats {
   broken: number;
 }
 
-export class SimSnapshotFiles implements SnapshotFiles {
+/** The files' save, list and load; snapshots cross the simulated network in memory, not as streamed files. */
+export type SimSnapshotFileStore = Pick<SnapshotFiles, 'dir' | 'save' | 'list' | 'load'>;
+
+export class SimSnapshotFiles implements SimSnapshotFileStore {
   readonly dir: string;
   private readonly maxSnapshots: number;
   /** What is on disk, by file name (.snap and .broken files), as the real files' bytes. */
@@ -74,7 +77,7 @@ export class SimSnapshotFiles implements SnapshotFiles {
    * A member incarnation starts using the files; its saves complete only while `owner` lives.
    * A save the previous incarnation left in flight (it exited without crash()) is settled first.
    */
-  open(owner: Owner): SnapshotFiles {
+  open(owner: Owner): SimSnapshotFileStore {
     if (this.owner !== null && !this.owner.dead) throw new Error(`sim snap files ${this.name}: opened while ${this.owner.name} still uses them`);
     this.interrupt();
     this.owner = owner;
