@@ -5,6 +5,7 @@
 // growing by a fraction of it. A receiver of a release from before answers 415 and is sent the
 // state in one body; a file that is not what the message announces is refused.
 import fs from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
@@ -233,5 +234,45 @@ describe('snapshots sent as their files', () => {
     expect((await post(withHead(snapHead, new Uint8Array(2 * MB)))).status).toBe(413);
     expect(s2.received).toHaveLength(0);
     expect(await fs.readdir(receiver.dir)).toEqual([]);
+  });
+
+  it('a transfer cut off half way leaves nothing behind, and the next one is taken whole', async () => {
+    const senderDir = path.join(tmp, 'sender');
+    const sender = await openSnapshotFiles(senderDir);
+    await sender.save(3, 150, Buffer.alloc(4 * MB, 9));
+    const file = await fs.readFile(path.join(senderDir, snapFileName(3, 150)));
+    const receiver = await openSnapshotFiles(path.join(tmp, 'receiver'));
+    const [p2] = (await freePorts(1)) as [number];
+    const seen = { largest: 0, refs: [] as Uint8Array[] };
+    const lines: LogLine[] = [];
+    const s2 = track(await startPeerServer(2n, p2, { receiveSnapshotFile: fileReceiver(receiver, seen), logger: recordingLogger(lines) }));
+    const head = encodeBatch([message(1n, 2n, { type: MessageType.MsgSnap, term: 3, snapshot: { metadata: META, data: new Uint8Array(0) } })]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(head.length);
+    const body = Buffer.concat([length, head, file]);
+    const sock = net.connect(p2, '127.0.0.1');
+    await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
+    sock.write(
+      `POST /raft/snapshot HTTP/1.1\r\nHost: x\r\nContent-Type: ${SNAPSHOT_FILE_CONTENT_TYPE}\r\nX-Etcd-Cluster-ID: ${CLUSTER_ID.toString(16)}\r\nX-Server-From: 1\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    sock.write(body.subarray(0, body.length >> 1));
+    await waitFor(() => seen.largest > 0, 5000, 'the receiver to start writing');
+    sock.destroy();
+    // the half-written file goes; nothing reaches raft
+    const dir = receiver.dir;
+    const deadline = Date.now() + 5000;
+    while ((await fs.readdir(dir)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(await fs.readdir(dir)).toEqual([]);
+    expect(s2.received).toHaveLength(0);
+    // the sender's raft sends it again: taken whole
+    const res = await request(`${url(p2)}/raft/snapshot`, {
+      method: 'POST',
+      headers: { 'content-type': SNAPSHOT_FILE_CONTENT_TYPE, 'x-etcd-cluster-id': CLUSTER_ID.toString(16), 'x-server-from': '1' },
+      body,
+    });
+    expect(res.statusCode).toBe(204);
+    await res.body.dump();
+    expect(s2.received.map((m) => m.type)).toEqual([MessageType.MsgSnap]);
+    expect(await fs.readdir(dir)).toEqual([`${snapFileName(3, 150)}.recv.tmp`]);
   });
 });
