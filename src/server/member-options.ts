@@ -1,6 +1,7 @@
 // What a RaftMember is built from: its configuration and everything injected (timers, disk,
 // network, peer client), so that the binary and the whole-member simulator (test/sim/member) run
 // the same member code.
+import type { SnapshotFileSource } from '../transport/peer-sender.js';
 import type { Logger } from 'pino';
 import type { MemberConfig } from '../config.js';
 import type { Entry, Message } from '../raft/messages.js';
@@ -68,6 +69,12 @@ export interface RaftMemberOptions {
 
 /** What a member sends raft messages with: PeerTransport in the binary. */
 export interface PeerNetwork {
+  /**
+   * Whether it sends a MsgSnap whose data is a reference to its snapshot file (snapshot-ref.ts) by
+   * reading the file from PeerNetworkOptions.snapshotFiles (PeerTransport does). Otherwise the
+   * member reads the file first and sends the snapshot with its data.
+   */
+  readonly sendsSnapshotFiles?: boolean;
   send(messages: readonly Message[]): void;
   updatePeer(id: bigint, urls: readonly string[]): Promise<void> | void;
   /** A member left the cluster: nothing more is sent to it. */
@@ -87,6 +94,8 @@ export interface PeerNetworkOptions {
   onRemovedByPeer?: (id: bigint) => void;
   /** A request to a peer was answered (etcd's ActiveSince, for the strict reconfiguration checks). */
   onRoundTrip?: (id: bigint, ms: number) => void;
+  /** Where a snapshot whose data is a reference to its file is read from (when the member keeps snapshot files). */
+  snapshotFiles?: SnapshotFileSource;
 }
 
 export interface MemberObserver {

@@ -79,6 +79,7 @@ import { RAFT_EVENT_IDS_PER_MS, RaftEvents } from './raft-events.js';
 import { PeerFaults } from './peer-faults.js';
 import { chooseTransferee, randomNonce, stableCommittedPrefix } from './loop-helpers.js';
 import type { MemberObserver, PeerNetwork, RaftMemberOptions } from './member-options.js';
+import type { SnapshotFileSource } from '../transport/peer-sender.js';
 import { MemberStateMachine, type EntryResult, type MemberChangeResult } from './state-machine.js';
 import type { StateEncoder } from './state-snapshot.js';
 import { nodeTimers, sleep, type MemberTimers, type TimerHandle } from './timers.js';
@@ -333,10 +334,12 @@ export class RaftMember implements ClientBackend {
       if (!this.activeSince.has(id)) this.activeSince.set(id, this.timers.nowMs());
       this.metrics.peerRoundTripSeconds.observe({ To: formatId(id) }, ms / 1000);
     };
-    const network = options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus, onRemovedByPeer, onRoundTrip });
     const streaming = this.log.streamingFiles();
+    const snapshotFiles: SnapshotFileSource | undefined =
+      streaming === undefined ? undefined : { openRead: (term, index) => streaming.openRead(term, index), readData: (term, index) => this.log.snapshotFileState({ term, index }) };
+    const network = options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus, onRemovedByPeer, onRoundTrip, ...(snapshotFiles !== undefined ? { snapshotFiles } : {}) });
     this.transport =
-      (network !== undefined ? this.withSnapshotData(network) : undefined) ??
+      (network === undefined ? undefined : network.sendsSnapshotFiles === true ? network : this.withSnapshotData(network)) ??
       new PeerTransport({
         selfId: config.memberId,
         clusterId: config.clusterId,
@@ -350,9 +353,7 @@ export class RaftMember implements ClientBackend {
         onSnapshotStatus,
         onRemovedByPeer,
         onRoundTrip,
-        ...(streaming !== undefined
-          ? { snapshotFiles: { openRead: (term: number, index: number) => streaming.openRead(term, index), readData: (term: number, index: number) => this.log.snapshotFileState({ term, index }) } }
-          : {}),
+        ...(snapshotFiles !== undefined ? { snapshotFiles } : {}),
       });
     const raftHandler = createPeerHandler({
       selfId: config.memberId,
@@ -1309,7 +1310,7 @@ export class RaftMember implements ClientBackend {
    * (snapshot-ref.ts), which save() adopts if raft takes it. Memory: one chunk while it arrives,
    * the file once while it is checked.
    */
-  private async receiveSnapshotFile(m: Message, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<Message> {
+  async receiveSnapshotFile(m: Message, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<Message> {
     const files = this.log.streamingFiles();
     const meta = m.snapshot?.metadata;
     if (files === undefined || meta === undefined) throw new Error('receiveSnapshotFile: no snapshot files, or no snapshot');

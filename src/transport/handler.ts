@@ -263,8 +263,8 @@ export function acceptPeerBody(body: Uint8Array, from: NodeId, kind: 'messages' 
   return deliverPeerMessages(messages, from, body.length, o);
 }
 
-/** Decoded and checked messages to onMessages, and what the sender is answered (acceptPeerBody). */
-function deliverPeerMessages(messages: Message[], from: NodeId, bytes: number, o: PeerInputOptions): PeerInputOutcome {
+/** Decoded and checked messages to onMessages, and what the sender is answered (acceptPeerBody; the simulator's network). */
+export function deliverPeerMessages(messages: Message[], from: NodeId, bytes: number, o: PeerInputOptions): PeerInputOutcome {
   const logger = o.logger ?? silentLogger;
   let refusal: PeerBatchVerdict;
   try {

@@ -74,6 +74,12 @@ export interface MemberClusterOptions {
   snapshotCatchUpEntries?: number;
   /** --max-snapshots (default the binary's, 5). */
   maxSnapshots?: number;
+  /**
+   * Snapshots cross the network as their files, as between real members (default true): raft holds
+   * a reference, the leader's file is read, the receiver writes, checks and adopts it. false: the
+   * snapshot files cannot stream, and a MsgSnap carries its data.
+   */
+  streamingSnapshots?: boolean;
 }
 
 const peerURLOf = (i: number): string => `http://10.0.0.${i + 1}:2380`;
@@ -290,7 +296,7 @@ export class MemberCluster {
       random: rng.next,
       timers,
       openKv: async (location) => slot.disk.open(owner, location),
-      openSnapshotFiles: async () => slot.snapFiles.open(owner),
+      openSnapshotFiles: async () => slot.snapFiles.open(owner, { streaming: this.options.streamingSnapshots ?? true }),
       createNetwork: this.net.networkFor(owner),
       peerClient: this.net.clientFor(slot.id, owner),
       processMetrics: false,

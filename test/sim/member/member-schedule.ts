@@ -62,6 +62,9 @@ export interface MemberScheduleStats {
   /** Snapshots members took, and snapshots followers installed from a leader. */
   snapshotsTaken: number;
   snapshotsInstalled: number;
+  /** Snapshot files received from a leader (checked whole), and those raft took and the member adopted. */
+  snapshotFilesReceived: number;
+  snapshotFilesAdopted: number;
   /** Membership changes the leader applied (member add / member remove), and removed members that left on their own. */
   membersAdded: number;
   membersRemoved: number;
@@ -98,8 +101,8 @@ interface Profile {
    */
   interruptPerDelivery: number;
   /**
-   * The same right after a member took an append that replaces entries on its disk (the moments
-   * where a log's durable state and its in-memory state disagree the most).
+   * The same right after a member took an append that replaces entries on its disk, or a leader's
+   * snapshot (the moments where a log's durable state and its in-memory state disagree the most).
    */
   interruptOnConflict: number;
   maxDownSteps: number;
@@ -142,6 +145,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   // the seed: the rest of a schedule is the same as before this was drawn).
   const sliceRng = new Rng(deriveSeed(seed, 8));
   const snapshotSlice = sliceRng.chance(0.75) ? { items: sliceRng.pick([1, 4, 16]), bytes: sliceRng.pick([64, 1024]), pauseMs: sliceRng.pick([0, 1, 5]) } : undefined;
+  // Most send snapshots as their files, as real members do; the rest with their data in the message.
+  const streamingSnapshots = new Rng(deriveSeed(seed, 11)).chance(0.8);
   const cluster = new MemberCluster({
     members: o.members,
     seed,
@@ -151,6 +156,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
     followerWrites,
     ...snapshots,
     ...(snapshotSlice !== undefined ? { snapshotSlice } : {}),
+    streamingSnapshots,
     ...(o.record !== undefined ? { record: o.record } : {}),
   });
   const profile = drawProfile(rng, o.members);
@@ -176,7 +182,7 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
   const intruder = new Intruder(cluster, new Rng(deriveSeed(seed, 5)), new Rng(deriveSeed(seed, 7)));
   const stats: MemberScheduleStats = {
     virtualMs: 0, events: 0, batches: 0, crashes: 0, stops: 0, wipes: 0, refusedStarts: 0, partitions: 0, forgeries: 0,
-    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0, snapshotsTaken: 0, snapshotsInstalled: 0,
+    writesOk: 0, writesUnknown: 0, readsOk: 0, tornWrites: 0, lostWrites: 0, maxApplied: 0, forwardMode: followerWrites === 'forward' ? 1 : 0, redirects: 0, snapshotsTaken: 0, snapshotsInstalled: 0, snapshotFilesReceived: 0, snapshotFilesAdopted: 0,
     membersAdded: 0, membersRemoved: 0, membersLeft: 0, memberChangeRetries: 0, newcomerRefusals: 0,
   };
   const restartAt = new Map<MemberSlot, number>();
@@ -561,6 +567,8 @@ export async function runMemberSchedule(seed: number, o: MemberScheduleOptions):
 function replacesDiskEntries(slot: MemberSlot, messages: readonly Message[]): boolean {
   const view = slot.disk.view();
   for (const m of messages) {
+    // a leader's snapshot replaces the whole log (its file is adopted, then the log's record written)
+    if (m.type === MessageType.MsgSnap) return true;
     if (m.type !== MessageType.MsgApp) continue;
     for (const e of m.entries) {
       const stored = view.get(simKeyString(entryKey(e.index)));
@@ -600,6 +608,8 @@ function fill(stats: MemberScheduleStats, cluster: MemberCluster, clients: Clien
     stats.tornWrites += s.disk.stats.tornBatches;
     stats.snapshotsTaken += s.snapshotsTaken;
     stats.snapshotsInstalled += s.snapshotsInstalled;
+    stats.snapshotFilesReceived += s.snapFiles.stats.received;
+    stats.snapshotFilesAdopted += s.snapFiles.stats.adopted;
     stats.lostWrites += s.disk.stats.lostBatches;
   }
   stats.maxApplied = cluster.checker.maxApplied;

@@ -19,8 +19,8 @@ export interface MemberRunArgs {
   worker?: { index: number; of: number };
 }
 
-type Totals = Pick<MemberScheduleStats, 'events' | 'virtualMs' | 'crashes' | 'stops' | 'wipes' | 'refusedStarts' | 'partitions' | 'forgeries' | 'writesOk' | 'writesUnknown' | 'readsOk' | 'tornWrites' | 'lostWrites' | 'forwardMode' | 'snapshotsTaken' | 'snapshotsInstalled' | 'membersAdded' | 'membersRemoved' | 'membersLeft' | 'memberChangeRetries' | 'newcomerRefusals'>;
-const TOTAL_KEYS: (keyof Totals)[] = ['events', 'virtualMs', 'crashes', 'stops', 'wipes', 'refusedStarts', 'partitions', 'forgeries', 'writesOk', 'writesUnknown', 'readsOk', 'tornWrites', 'lostWrites', 'forwardMode', 'snapshotsTaken', 'snapshotsInstalled', 'membersAdded', 'membersRemoved', 'membersLeft', 'memberChangeRetries', 'newcomerRefusals'];
+type Totals = Pick<MemberScheduleStats, 'events' | 'virtualMs' | 'crashes' | 'stops' | 'wipes' | 'refusedStarts' | 'partitions' | 'forgeries' | 'writesOk' | 'writesUnknown' | 'readsOk' | 'tornWrites' | 'lostWrites' | 'forwardMode' | 'snapshotsTaken' | 'snapshotsInstalled' | 'snapshotFilesReceived' | 'snapshotFilesAdopted' | 'membersAdded' | 'membersRemoved' | 'membersLeft' | 'memberChangeRetries' | 'newcomerRefusals'>;
+const TOTAL_KEYS: (keyof Totals)[] = ['events', 'virtualMs', 'crashes', 'stops', 'wipes', 'refusedStarts', 'partitions', 'forgeries', 'writesOk', 'writesUnknown', 'readsOk', 'tornWrites', 'lostWrites', 'forwardMode', 'snapshotsTaken', 'snapshotsInstalled', 'snapshotFilesReceived', 'snapshotFilesAdopted', 'membersAdded', 'membersRemoved', 'membersLeft', 'memberChangeRetries', 'newcomerRefusals'];
 const WORKER_LINE = 'SIM-WORKER ';
 
 interface Outcome {
@@ -118,7 +118,7 @@ export async function runMembers(a: MemberRunArgs, argv: readonly string[]): Pro
       `sim: ${a.seeds} whole-member schedules (${a.nodes.join(',')} members, ${a.faultMs / 1000}s of faults each; ${a.faults.join(', ')}) in ${secs.toFixed(1)}s with ${a.jobs} job(s); ${t.forwardMode} with --follower-writes forward; ` +
         `${(t.virtualMs / 1000).toFixed(0)}s simulated, ${t.events} events; ` +
         `${t.crashes} kill -9 (${t.tornWrites} torn writes, ${t.lostWrites} unsynced writes lost), ${t.stops} SIGTERM, ${t.wipes} empty-disk restarts (${t.refusedStarts} refused), ` +
-        `${t.partitions} partitions, ${t.forgeries} forged peer inputs, ${t.snapshotsTaken} snapshots taken, ${t.snapshotsInstalled} installed from a leader, ${t.membersAdded} members added and ${t.membersRemoved} removed (${t.membersLeft} left on their own, ${t.memberChangeRetries} changes asked again, ${t.newcomerRefusals} newcomer batches refused by a member that did not know it yet); ${t.writesOk} writes acknowledged, ${t.writesUnknown} indeterminate, ${t.readsOk} quorum reads checked`,
+        `${t.partitions} partitions, ${t.forgeries} forged peer inputs, ${t.snapshotsTaken} snapshots taken, ${t.snapshotsInstalled} installed from a leader (${t.snapshotFilesReceived} snapshot files received, ${t.snapshotFilesAdopted} adopted), ${t.membersAdded} members added and ${t.membersRemoved} removed (${t.membersLeft} left on their own, ${t.memberChangeRetries} changes asked again, ${t.newcomerRefusals} newcomer batches refused by a member that did not know it yet); ${t.writesOk} writes acknowledged, ${t.writesUnknown} indeterminate, ${t.readsOk} quorum reads checked`,
     );
   }
   console.log(`sim: ${o.passed} passed, ${o.failed} failed`);

@@ -5,7 +5,10 @@
 import { MessageType, type Message } from '../../../src/raft/messages.js';
 import { peerJsonText, type PeerApiReply, type PeerApiRequest, type PeerClient } from '../../../src/server/peer-api.js';
 import type { PeerNetwork, PeerNetworkOptions, RaftMember } from '../../../src/server/raft-member.js';
-import { acceptPeerBody } from '../../../src/transport/handler.js';
+import { acceptPeerBody, deliverPeerMessages, SnapshotFileRefused } from '../../../src/transport/handler.js';
+import type { SnapshotFileSource } from '../../../src/transport/peer-sender.js';
+import { isSnapshotRef } from '../../../src/storage/snapshot-ref.js';
+import { SnapshotReceiveError } from '../../../src/storage/snap-files.js';
 import { encodeBatch } from '../../../src/transport/wire.js';
 import type { Rng } from '../prng.js';
 import type { Owner, World } from './world.js';
@@ -99,6 +102,8 @@ export class SimNetwork {
     return (o) => {
       let closed = false;
       return {
+        // with the member's snapshot files, a snapshot goes as its file (sendSnapshotFile)
+        sendsSnapshotFiles: o.snapshotFiles !== undefined,
         send: (messages) => {
           if (closed || owner.dead) return;
           const byPeer = new Map<bigint, Message[]>();
@@ -169,8 +174,32 @@ export class SimNetwork {
       report('failure');
       return;
     }
-    const body = encodeBatch([m]);
     const delay = this.rng.int(this.conditions.minDelayMs, this.conditions.maxDelayMs) + this.rng.int(0, 50);
+    const snap = m.snapshot;
+    if (snap !== undefined && isSnapshotRef(snap.data)) {
+      // As PeerTransport: the sender's file is read, and the receiver writes, checks and adopts it.
+      const files = o.snapshotFiles;
+      if (files === undefined) return report('failure');
+      this.readFile(files, snap.metadata.term, snap.metadata.index).then(
+        (file) => {
+          if (senderOwner.dead) return;
+          this.world.after(
+            delay,
+            () => {
+              void this.deliverFile(from, to, { ...m, snapshot: { metadata: snap.metadata, data: new Uint8Array(0) } }, file, dest).then((r) => {
+                if (dest.owner.dead && r.status === 0) return; // the receiver died with it in hand: the timeout reports it
+                this.answered(from, to, r, o, senderOwner, this.world.nowMs - delay);
+                report(r.status === 204 ? 'finish' : 'failure');
+              });
+            },
+            dest.owner,
+          );
+        },
+        () => report('failure'),
+      );
+      return;
+    }
+    const body = encodeBatch([m]);
     this.world.after(
       delay,
       () => {
@@ -204,6 +233,46 @@ export class SimNetwork {
   }
 
   /** Delivers a request body on the receiver's peer input path; returns the HTTP status it answered. */
+  /** The sender's snapshot file, as openRead gives it. */
+  private async readFile(files: SnapshotFileSource, term: number, index: number): Promise<Uint8Array> {
+    const reader = await files.openRead(term, index);
+    const parts: Uint8Array[] = [];
+    for await (const c of reader.chunks()) parts.push(c.slice());
+    await reader.close();
+    const out = new Uint8Array(reader.bytes);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+
+  /** A snapshot file arrives: the receiver's own path (RaftMember.receiveSnapshotFile, then the peer input checks). */
+  private async deliverFile(from: bigint, to: bigint, head: Message, file: Uint8Array, dest: Endpoint): Promise<PeerInputRecord> {
+    const member = dest.member;
+    if (member === null || !dest.listening || dest.owner.dead) return { from, to, status: 0, text: 'connection refused' };
+    const cut = this.rng.chance(this.conditions.dropRate) ? this.rng.int(0, file.length - 1) : file.length;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let at = 0; at < cut; at += 16 * 1024) yield file.subarray(at, Math.min(cut, at + 16 * 1024));
+    }
+    let message: Message;
+    try {
+      message = await member.receiveSnapshotFile(head, file.length, chunks());
+    } catch (err) {
+      const record = { from, to, status: err instanceof SnapshotFileRefused || err instanceof SnapshotReceiveError ? 400 : 500, text: (err as Error).message };
+      // a transfer the network cut off is the network's doing, not the member's
+      if (cut === file.length && !dest.owner.dead) this.onPeerInput?.(record, [head]);
+      return record;
+    }
+    if (dest.owner.dead || dest.member !== member) return { from, to, status: 0, text: 'connection reset' };
+    const out = deliverPeerMessages([message], from, file.length, member.peerInputOptions());
+    const record = { from, to, status: out.status, text: out.text ?? '' };
+    if (out.status !== 204) this.onPeerInput?.(record, [message]);
+    else this.onDelivered?.(to, [message]);
+    return record;
+  }
+
   deliver(from: bigint, to: bigint, body: Uint8Array, dest: Endpoint, kind: 'messages' | 'snapshot' = 'messages', forged = false): PeerInputRecord {
     const member = dest.member;
     let record: PeerInputRecord;

@@ -5,12 +5,16 @@
 // not there at all or there whole, as the rng says (the real one writes a temporary file and renames
 // it, and a rename is atomic); the saves queued behind it never started. corrupt() flips a byte of a
 // file, as a bad disk would, so that load() must pass it over and rename it to <name>.broken.
+import { DataDirError } from '../../../src/storage/errors.js';
 import {
   checkSnapshotFile,
   DEFAULT_MAX_SNAPSHOTS,
   encodeSnapshotFile,
+  parseSnapFileName,
   snapFileName,
   snapshotFilesIn,
+  SnapshotReceiveError,
+  type SnapshotFileReader,
   type SnapshotFileData,
   type SnapshotFileInfo,
   type SnapshotFiles,
@@ -44,22 +48,36 @@ export interface SnapFilesStats {
   droppedQueued: number;
   purged: number;
   broken: number;
+  /** Snapshot files received from a peer (receive()), and those adopted as this member's snapshot file. */
+  received: number;
+  adopted: number;
 }
 
-/** The files' save, list and load; snapshots cross the simulated network in memory, not as streamed files. */
-export type SimSnapshotFileStore = Pick<SnapshotFiles, 'dir' | 'save' | 'list' | 'load'>;
+/** The pieces openRead() hands out. */
+const SIM_CHUNK_BYTES = 64 * 1024;
 
-export class SimSnapshotFiles implements SimSnapshotFileStore {
+/**
+ * The whole SnapshotFiles contract; `streaming: false` leaves out openRead, receive, readReceived
+ * and adoptReceived, as a store that cannot stream (the member then sends snapshots with their data).
+ */
+export type SimSnapshotFileStore = Pick<SnapshotFiles, 'dir' | 'save' | 'list' | 'load'> & Partial<SnapshotFiles>;
+
+export class SimSnapshotFiles implements SnapshotFiles {
   readonly dir: string;
   private readonly maxSnapshots: number;
   /** What is on disk, by file name (.snap and .broken files), as the real files' bytes. */
   private files = new Map<string, Uint8Array>();
+  /**
+   * Files received from a peer and not adopted yet (<name>.recv.tmp), by snapshot file name: gone at
+   * a crash (the real ones end in .tmp, which an open removes).
+   */
+  private received = new Map<string, Uint8Array>();
   /** The incarnation using the files; null after a crash until the next open(). */
   private owner: Owner | null = null;
   /** The save being written (issued, not completed). */
   private writing: QueuedSave | null = null;
   private queue: (QueuedSave | QueuedLoad)[] = [];
-  readonly stats: SnapFilesStats = { saves: 0, crashes: 0, keptInFlight: 0, lostInFlight: 0, droppedQueued: 0, purged: 0, broken: 0 };
+  readonly stats: SnapFilesStats = { saves: 0, crashes: 0, keptInFlight: 0, lostInFlight: 0, droppedQueued: 0, purged: 0, broken: 0, received: 0, adopted: 0 };
 
   constructor(
     readonly name: string,
@@ -77,11 +95,81 @@ export class SimSnapshotFiles implements SimSnapshotFileStore {
    * A member incarnation starts using the files; its saves complete only while `owner` lives.
    * A save the previous incarnation left in flight (it exited without crash()) is settled first.
    */
-  open(owner: Owner): SimSnapshotFileStore {
+  open(owner: Owner, options: { streaming?: boolean } = {}): SimSnapshotFileStore {
     if (this.owner !== null && !this.owner.dead) throw new Error(`sim snap files ${this.name}: opened while ${this.owner.name} still uses them`);
     this.interrupt();
     this.owner = owner;
+    if (options.streaming === false) {
+      return { dir: this.dir, save: (t, i, d) => this.save(t, i, d), list: () => this.list(), load: (a) => this.load(a) };
+    }
     return this;
+  }
+
+  async openRead(term: number, index: number): Promise<SnapshotFileReader> {
+    this.live('openRead');
+    const name = snapFileName(term, index);
+    const bytes = this.files.get(name);
+    if (bytes === undefined) throw new DataDirError('snapshot-missing', `snapshot files: ${name} is not in ${this.dir}`);
+    // an open file stays readable whatever happens to its name
+    return {
+      bytes: bytes.length,
+      close: async () => undefined,
+      async *chunks() {
+        for (let at = 0; at < bytes.length; at += SIM_CHUNK_BYTES) yield bytes.subarray(at, Math.min(bytes.length, at + SIM_CHUNK_BYTES));
+      },
+    };
+  }
+
+  async receive(term: number, index: number, bytes: number, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+    const owner = this.live('receive');
+    const name = snapFileName(term, index);
+    const parts: Uint8Array[] = [];
+    let length = 0;
+    for await (const c of chunks) {
+      length += c.length;
+      if (length > bytes) throw new SnapshotReceiveError(`the snapshot file is longer than the ${bytes} bytes announced`);
+      parts.push(c);
+    }
+    const file = new Uint8Array(length);
+    let at = 0;
+    for (const p of parts) {
+      file.set(p, at);
+      at += p.length;
+    }
+    if (length !== bytes) throw new SnapshotReceiveError(`truncated: ${length} of ${bytes} bytes of the snapshot file arrived`);
+    try {
+      checkSnapshotFile({ term, index, name }, file);
+    } catch (err) {
+      throw new SnapshotReceiveError((err as Error).message);
+    }
+    if (owner.dead || this.owner !== owner) throw new Error(`sim snap files ${this.name}: the member died while receiving ${name}`);
+    this.received.set(name, file);
+    this.stats.received++;
+  }
+
+  async readReceived(term: number, index: number): Promise<Uint8Array> {
+    this.live('readReceived');
+    const name = snapFileName(term, index);
+    const file = this.received.get(name);
+    if (file === undefined) throw new DataDirError('io-error', `snapshot files: no received ${name} in ${this.dir}`);
+    return checkSnapshotFile({ term, index, name }, file).data.slice();
+  }
+
+  /** As a save of the received bytes under the final name (atomic, after a latency), then older received files go. */
+  async adoptReceived(term: number, index: number): Promise<void> {
+    const owner = this.live('adoptReceived');
+    const name = snapFileName(term, index);
+    const bytes = this.received.get(name);
+    if (bytes === undefined) throw new DataDirError('io-error', `snapshot files: adopting the received ${name} in ${this.dir} failed (no such file)`);
+    for (const other of [...this.received.keys()]) {
+      const info = parseSnapFileName(other);
+      if (info !== null && info.index <= index) this.received.delete(other);
+    }
+    this.stats.adopted++;
+    return new Promise<void>((resolve) => {
+      this.queue.push({ kind: 'save', name, bytes, owner, resolve });
+      this.pump();
+    });
   }
 
   private live(what: string): Owner {
@@ -188,6 +276,7 @@ export class SimSnapshotFiles implements SimSnapshotFileStore {
     }
     this.stats.droppedQueued += this.queue.filter((q) => q.kind === 'save').length;
     this.queue = [];
+    this.received.clear();
   }
 
   /** The process (or machine) died: every save that resolved stays; the one in flight is all or nothing. */
