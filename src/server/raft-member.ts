@@ -338,8 +338,8 @@ export class RaftMember implements ClientBackend {
     const snapshotFiles: SnapshotFileSource | undefined =
       streaming === undefined ? undefined : { openRead: (term, index) => streaming.openRead(term, index), readData: (term, index) => this.log.snapshotFileState({ term, index }) };
     const network = options.createNetwork?.({ selfId: config.memberId, clusterId: config.clusterId, peers, limits, onUnreachable, onSnapshotStatus, onRemovedByPeer, onRoundTrip, ...(snapshotFiles !== undefined ? { snapshotFiles } : {}) });
-    this.transport =
-      (network === undefined ? undefined : network.sendsSnapshotFiles === true ? network : this.withSnapshotData(network)) ??
+    const base: PeerNetwork =
+      network ??
       new PeerTransport({
         selfId: config.memberId,
         clusterId: config.clusterId,
@@ -355,6 +355,8 @@ export class RaftMember implements ClientBackend {
         onRoundTrip,
         ...(snapshotFiles !== undefined ? { snapshotFiles } : {}),
       });
+    // A network that cannot read snapshot files gets snapshots with their data (read from the file first).
+    this.transport = base.sendsSnapshotFiles === true ? base : this.withSnapshotData(base);
     const raftHandler = createPeerHandler({
       selfId: config.memberId,
       clusterId: config.clusterId,

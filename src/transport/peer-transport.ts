@@ -72,6 +72,11 @@ export class PeerTransport {
    * Queues raft's messages for delivery, grouped per destination; per-peer order is preserved.
    * Local message types are a raft bug and crash loudly.
    */
+  /** Whether a MsgSnap whose data is a reference to its snapshot file can be sent (it is read from options.snapshotFiles). */
+  get sendsSnapshotFiles(): boolean {
+    return this.o.snapshotFiles !== undefined;
+  }
+
   send(messages: readonly Message[]): void {
     if (this.closed) return;
     // Queue everything first, then start the requests: one Ready's messages to a peer leave together.
