@@ -1121,7 +1121,11 @@ export class RaftMember implements ClientBackend {
         if (rd.messagesAfterPersist.length > 0) {
           this.transport.send(this.faults?.active === true ? this.faults.outgoing(rd.messagesAfterPersist, this.snapDropped, this.sendDelayed) : rd.messagesAfterPersist);
         }
-        if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) await this.installSnapshot(rd.snapshot);
+        if (rd.snapshot !== undefined && !isEmptySnapshot(rd.snapshot)) {
+          await this.installSnapshot(rd.snapshot);
+          // closing while the file was read: the state was not restored, so nothing after it may be applied
+          if (this.stopped) return;
+        }
         if (split < rd.committedEntries.length) this.applyCommitted(rd.committedEntries.slice(split));
         for (const rs of rd.readStates) {
           this.observer?.onReadIndex?.(rs.requestCtx, rs.index);
