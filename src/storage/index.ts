@@ -10,7 +10,7 @@ export { BACKUP_CHUNK_RECORDS, randomId64, rewriteForNewCluster, writeBackup } f
 export type { BackupSource, BackupSummary, ForcedNewCluster, NewClusterIdentity } from './backup.js';
 export type { BackupRecord } from './codec.js';
 export { ALL_KEYS_RANGE } from './keys.js';
-export { isSnapshotRef, snapshotDataBytes, snapshotRef } from './snapshot-ref.js';
+export { isSnapshotRef, snapshotRef } from './snapshot-ref.js';
 export { decodeSnapshot } from './codec.js';
 export { checkSnapshotFile, SnapshotReceiveError, decodeSnapshotFile, DEFAULT_MAX_SNAPSHOTS, encodeSnapshotFile, openSnapshotFiles, parseSnapFileName, SNAPSHOT_HEADER_BYTES, snapDir, snapFileName, snapshotFilesIn } from './snap-files.js';
 export type { LoadedSnapshotFile, SnapshotFileInfo, SnapshotFiles, SnapshotFilesOptions, SnapshotLoad } from './snap-files.js';

@@ -209,6 +209,21 @@ function safeU64(view: DataView, offset: number, what: string): number {
 const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
 /**
+ * The header at the start of `bytes` (at least SNAPSHOT_HEADER_BYTES): magic, format version,
+ * term, index, data length and stored CRC. Throws an Error naming what is wrong, as
+ * decodeSnapshotFile; the data and the CRC are not checked here.
+ */
+function readSnapshotHeader(bytes: Uint8Array): { term: number; index: number; length: number; crc: number } {
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) throw new Error('not a snapshot file (bad magic)');
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, SNAPSHOT_HEADER_BYTES);
+  const version = view.getUint32(8);
+  if (version !== FORMAT_VERSION) throw new Error(`unsupported format version ${version} (this build reads version ${FORMAT_VERSION})`);
+  return { term: safeU64(view, 12, 'term'), index: safeU64(view, 20, 'index'), length: safeU64(view, 28, 'data length'), crc: view.getUint32(CRC_OFFSET) };
+}
+
+/**
  * Checks a snapshot file's bytes completely. Throws an Error whose message names what is wrong:
  * "not a snapshot file (bad magic)", "truncated: N of M bytes", "length mismatch: ...",
  * "checksum mismatch ...", "unsupported format version ...". The data is a view into `bytes`.
@@ -218,17 +233,11 @@ export function decodeSnapshotFile(bytes: Uint8Array): { term: number; index: nu
     if (bytes[i] !== MAGIC[i]) throw new Error('not a snapshot file (bad magic)');
   }
   if (bytes.length < SNAPSHOT_HEADER_BYTES) throw new Error(`truncated: ${bytes.length} of ${SNAPSHOT_HEADER_BYTES} header bytes`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint32(8);
-  if (version !== FORMAT_VERSION) throw new Error(`unsupported format version ${version} (this build reads version ${FORMAT_VERSION})`);
-  const term = safeU64(view, 12, 'term');
-  const index = safeU64(view, 20, 'index');
-  const length = safeU64(view, 28, 'data length');
+  const { term, index, length, crc: stored } = readSnapshotHeader(bytes);
   const total = SNAPSHOT_HEADER_BYTES + length;
   if (bytes.length < total) throw new Error(`truncated: ${bytes.length} of ${total} bytes`);
   if (bytes.length > total) throw new Error(`length mismatch: the file has ${bytes.length} bytes, its header says ${total} (${SNAPSHOT_HEADER_BYTES} + ${length} of data)`);
   const data = new Uint8Array(bytes.buffer, bytes.byteOffset + SNAPSHOT_HEADER_BYTES, length);
-  const stored = view.getUint32(CRC_OFFSET);
   const computed = crc32(data, crc32(bytes.subarray(0, CRC_OFFSET)));
   if (stored !== computed) throw new Error(`checksum mismatch (stored ${hex32(stored)}, computed ${hex32(computed)})`);
   return { term, index, data };
@@ -548,23 +557,17 @@ class ReceivedFileCheck {
   }
 
   private checkHeader(): void {
-    const h = this.header;
-    for (let i = 0; i < MAGIC.length; i++) if (h[i] !== MAGIC[i]) throw new SnapshotReceiveError('not a snapshot file (bad magic)');
-    const view = new DataView(h.buffer);
-    const version = view.getUint32(8);
-    if (version !== FORMAT_VERSION) throw new SnapshotReceiveError(`unsupported snapshot file format version ${version}`);
-    let term: number, index: number, length: number;
+    let header: ReturnType<typeof readSnapshotHeader>;
     try {
-      term = safeU64(view, 12, 'term');
-      index = safeU64(view, 20, 'index');
-      length = safeU64(view, 28, 'data length');
+      header = readSnapshotHeader(this.header);
     } catch (err) {
       throw new SnapshotReceiveError(detailOf(err));
     }
+    const { term, index, length } = header;
     if (term !== this.term || index !== this.index) throw new SnapshotReceiveError(`the file holds the snapshot at index ${index} (term ${term}), the message says index ${this.index} (term ${this.term})`);
     if (SNAPSHOT_HEADER_BYTES + length !== this.bytes) throw new SnapshotReceiveError(`the file's header says ${SNAPSHOT_HEADER_BYTES + length} bytes, ${this.bytes} were announced`);
-    this.storedCrc = view.getUint32(CRC_OFFSET);
-    this.crc = crc32(h.subarray(0, CRC_OFFSET));
+    this.storedCrc = header.crc;
+    this.crc = crc32(this.header.subarray(0, CRC_OFFSET));
   }
 
   finish(): void {

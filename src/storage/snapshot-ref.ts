@@ -6,10 +6,10 @@
 // reference to it. The member reads the file back only to check a received snapshot and to install
 // it (src/server/raft-member.ts).
 //
-// Format: magic "ETSNPREF" (8) | data length u64 (the state's bytes in the file, for logs and
-// metrics). A state machine's snapshot is a msgpack map and never starts with these bytes. A
-// reference never crosses the wire: a peer that sends one as a snapshot's data is refused (the
-// member accepts only the references it made itself, src/server/raft-member.ts).
+// Format: magic "ETSNPREF" (8) | data length u64 (the state's bytes in the file). A state
+// machine's snapshot is a msgpack map and never starts with these bytes. A reference never crosses
+// the wire: a peer that sends one as a snapshot's data is refused (the member accepts only the
+// references it made itself, src/server/raft-member.ts).
 const MAGIC = new TextEncoder().encode('ETSNPREF');
 export const SNAPSHOT_REF_BYTES = MAGIC.length + 8;
 
@@ -27,8 +27,3 @@ export function isSnapshotRef(data: Uint8Array): boolean {
   return true;
 }
 
-/** The size of a snapshot's state: the data's length, or the length a reference records. */
-export function snapshotDataBytes(data: Uint8Array): number {
-  if (!isSnapshotRef(data)) return data.length;
-  return Number(new DataView(data.buffer, data.byteOffset, data.byteLength).getBigUint64(MAGIC.length));
-}

@@ -9,6 +9,7 @@
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
 import { MessageType, type Entry, type Message, type NodeId, type Snapshot } from '../raft/messages.js';
+import type { SnapshotFileReader } from '../storage/snap-files.js';
 import { isSnapshotRef } from '../storage/snapshot-ref.js';
 import { SNAPSHOT_CHUNK_BYTES, type TransportLimits } from './limits.js';
 import type { TransportLogger } from './logger.js';
@@ -79,7 +80,7 @@ export interface PeerSenderOptions {
 
 /** What the sender reads a snapshot's file from (the member's snapshot directory). */
 export interface SnapshotFileSource {
-  openRead(term: number, index: number): Promise<{ readonly bytes: number; chunks(): AsyncIterable<Uint8Array>; close(): Promise<void> }>;
+  openRead(term: number, index: number): Promise<SnapshotFileReader>;
   /** The state a snapshot's file holds, for a peer that takes a snapshot only in one body (415 to the file). */
   readData(term: number, index: number): Promise<Uint8Array>;
 }
@@ -391,10 +392,9 @@ export class PeerSender {
     if (isSnapshotRef(snap.data)) {
       sending = this.sendSnapshotFile(message);
     } else {
-      // Streamed in SNAPSHOT_CHUNK_BYTES pieces that are views of raft's snapshot: no copy of it.
       const body = encodeSnapshotBody(message, SNAPSHOT_CHUNK_BYTES);
       if (body.length > limits.maxSnapshotBytes) return fail(`snapshot of ${body.length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
-      sending = this.post(SNAPSHOT_PATH, { chunks: streamPieces(body.pieces), length: body.length }, limits.snapshotTimeoutMs).then(() => body.length);
+      sending = this.postSnapshotBody(body);
     }
     this.snapshotInflight = true;
     const started = performance.now();
@@ -418,6 +418,12 @@ export class PeerSender {
       });
   }
 
+  /** A snapshot in one msgpack body (encodeSnapshotBody), streamed in pieces that are views of its data: no copy. Resolves with the bytes sent. */
+  private async postSnapshotBody(body: { pieces: Uint8Array[]; length: number }): Promise<number> {
+    await this.post(SNAPSHOT_PATH, { chunks: streamPieces(body.pieces), length: body.length }, this.o.limits.snapshotTimeoutMs);
+    return body.length;
+  }
+
   /**
    * A snapshot whose data is a reference to its file: the MsgSnap without data (a u32 length, then
    * encodeBatch's bytes), then the file as it is on disk, read a chunk at a time. The sender never
@@ -435,8 +441,7 @@ export class PeerSender {
       const data = await files.readData(term, index);
       const body = encodeSnapshotBody({ ...message, snapshot: { metadata: snap.metadata, data } }, SNAPSHOT_CHUNK_BYTES);
       if (body.length > limits.maxSnapshotBytes) throw new Error(`snapshot of ${body.length} bytes exceeds maxSnapshotBytes ${limits.maxSnapshotBytes}`);
-      await this.post(SNAPSHOT_PATH, { chunks: streamPieces(body.pieces), length: body.length }, limits.snapshotTimeoutMs);
-      return body.length;
+      return this.postSnapshotBody(body);
     }
     const reader = await files.openRead(term, index);
     try {

@@ -16,6 +16,7 @@ import { openSnapshotFiles, SNAPSHOT_HEADER_BYTES, snapFileName, type SnapshotFi
 import { isSnapshotRef, snapshotRef } from '../../src/storage/snapshot-ref.js';
 import { SnapshotReceiveError } from '../../src/storage/index.js';
 import { encodeBatch, SnapshotFileRefused } from '../../src/transport/index.js';
+import type { SnapshotFileSource } from '../../src/transport/peer-sender.js';
 import { SNAPSHOT_FILE_CONTENT_TYPE } from '../../src/transport/protocol.js';
 import { freePorts } from '../helpers/ports.js';
 import { makeTempDir, removeDir } from '../storage/helpers.js';
@@ -59,7 +60,7 @@ async function writeLargeSnapFile(dir: string, term: number, index: number, chun
   return SNAPSHOT_HEADER_BYTES + chunks * MB;
 }
 
-function source(files: SnapshotFiles): { openRead: SnapshotFiles['openRead']; readData: (term: number, index: number) => Promise<Uint8Array> } {
+function source(files: SnapshotFiles): SnapshotFileSource {
   return {
     openRead: (term, index) => files.openRead(term, index),
     readData: async (term, index) => {
