@@ -41,7 +41,22 @@ export const openLevelKv: KvOpener = async (location) => {
   return {
     location,
     get: (key) => db.get(key, VIEW),
-    batch: (ops, options) => db.batch(ops, { sync: options.sync, ...VIEW }),
+    // A chained batch, not db.batch(ops): the same one atomic LevelDB WriteBatch, but the array
+    // form copies and re-validates every operation in JS first, which cost twice the CPU per entry
+    // (18 against 7 µs for batches of 8 entries of 256 bytes, `npx tsx bench/storage-bench.ts --batch-forms`).
+    batch: (ops, options) => {
+      const batch = db.batch();
+      try {
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value);
+          else batch.del(op.key);
+        }
+      } catch (err) {
+        void batch.close();
+        throw err;
+      }
+      return batch.write({ sync: options.sync });
+    },
     async *range(bounds, chunkSize) {
       const it = db.iterator({ gte: bounds.gte, lt: bounds.lt, ...VIEW });
       try {
