@@ -8,6 +8,8 @@
 //   npm run bench -- --quick               3 s per workload, 1 repetition, a 10,000-key load (a smoke run)
 //   npm run bench -- --only put-c64,get-c64,load
 //   npm run bench -- --duration 20 --reps 5 --load-keys 200000
+//   npm run bench -- --etcd-ts-flags "--follower-writes forward"
+//                                          extra flags for every etcd-ts member (split on spaces)
 //   npm run bench -- --tls                 each system over http and over https (client certificates
 //                                          required on both sides, the same certificates for both):
 //                                          put-c1, put-c64, get-c64 unless --only says otherwise
@@ -36,6 +38,9 @@ const durationS = Number(opt('duration', quick ? 3 : 10));
 const reps = Number(opt('reps', quick ? 1 : 3));
 const loadKeys = Number(opt('load-keys', quick ? 10_000 : 100_000));
 const tlsRun = argv.includes('--tls');
+// (its value starts with "--" itself, so it is taken as it is, not through opt())
+const etcdTsFlagsAt = argv.indexOf('--etcd-ts-flags');
+const etcdTsFlags = etcdTsFlagsAt < 0 ? [] : String(argv[etcdTsFlagsAt + 1] ?? '').split(' ').filter((f) => f !== '');
 const only = opt('only', '') ? String(opt('only', '')).split(',') : tlsRun ? ['put-c1', 'put-c64', 'get-c64'] : null;
 
 const WORKLOADS = [
@@ -114,7 +119,7 @@ async function startEtcdTs(secure) {
       '--name', m.name, '--data-dir', dataDir,
       '--listen-client-urls', `${scheme}://127.0.0.1:${m.client}`, '--advertise-client-urls', `${scheme}://127.0.0.1:${m.client}`,
       '--listen-peer-urls', `${scheme}://127.0.0.1:${m.peer}`, '--initial-advertise-peer-urls', `${scheme}://127.0.0.1:${m.peer}`,
-      '--initial-cluster', ic, '--initial-cluster-token', 'bench', '--log-level', 'warn', ...tlsFlags,
+      '--initial-cluster', ic, '--initial-cluster-token', 'bench', '--log-level', 'warn', ...tlsFlags, ...etcdTsFlags,
     ], { stdio: ['ignore', log, log] });
     children.push(child);
     pids.push(child.pid);
@@ -198,12 +203,12 @@ try {
 const pick = (system, id) => rows.filter((x) => x.system === system && x.id === id).map((x) => x.r);
 const median = (xs) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-console.log(`\nside by side, ${durationS} s per workload, ${reps} rep(s) (medians), 3 members each, one machine (${os.cpus().length} cores)`);
+console.log(`\nside by side, ${durationS} s per workload, ${reps} rep(s) (medians), 3 members each, one machine (${os.cpus().length} cores)${etcdTsFlags.length > 0 ? `, etcd-ts with ${etcdTsFlags.join(' ')}` : ''}`);
 console.log('workload              |  etcd ops/s | etcd-ts ops/s | ratio | etcd p99 ms | etcd-ts p99 ms | etcd-ts errors');
 const p99 = (rs) => median(rs.map((r) => r.latency_ms?.p99 ?? r.notify_latency_ms?.p99 ?? NaN));
 // CPU per request of the load generator and of the three servers together, in microseconds.
 const cpuUs = (r, pcts) => ((pcts.reduce((a, b) => a + (b ?? 0), 0) / 100) * r.elapsed_s * 1e6) / Math.max(1, r.ops);
-const summary = { date: new Date(startedAt).toISOString(), cores: os.cpus().length, duration_s: durationS, reps, load_keys: loadKeys, workloads: [] };
+const summary = { date: new Date(startedAt).toISOString(), cores: os.cpus().length, duration_s: durationS, reps, load_keys: loadKeys, etcd_ts_flags: etcdTsFlags, workloads: [] };
 for (const suffix of tlsRun ? ['', '/https'] : ['']) {
   for (const w of WORKLOADS) {
     const e = pick(`etcd${suffix}`, w.id);

@@ -29,11 +29,20 @@ export const ALL_KEYS_RANGE = Object.freeze({
 
 export function entryKey(index: number): Uint8Array {
   if (!Number.isSafeInteger(index) || index < 0) throw new RangeError(`entryKey: invalid index ${index}`);
+  // Byte by byte: a DataView over a 9-byte array moves its bytes off V8's heap first (a tenth of
+  // the cost, and this runs for every entry written).
   const key = new Uint8Array(ENTRY_KEY_BYTES);
-  const view = new DataView(key.buffer);
+  const hi = Math.floor(index / TWO_POW_32);
+  const lo = index % TWO_POW_32;
   key[0] = ENTRY_PREFIX;
-  view.setUint32(1, Math.floor(index / TWO_POW_32));
-  view.setUint32(5, index % TWO_POW_32);
+  key[1] = hi >>> 24;
+  key[2] = (hi >>> 16) & 0xff;
+  key[3] = (hi >>> 8) & 0xff;
+  key[4] = hi & 0xff;
+  key[5] = lo >>> 24;
+  key[6] = (lo >>> 16) & 0xff;
+  key[7] = (lo >>> 8) & 0xff;
+  key[8] = lo & 0xff;
   return key;
 }
 
