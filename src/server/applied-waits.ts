@@ -92,13 +92,15 @@ export class AppliedWaits {
 
   /**
    * A redirected write from `memberId` arrived, and `index` is the lowest it can get: asks the
-   * member now (unless a request in flight asks as much), so that its answer comes as it applies
-   * the write. Adds no waiter; the write's own wait() uses the answer.
+   * member now when no question to it is on its way, so that its answer comes as it applies the
+   * write. Adds no waiter; the write's own wait() uses the answer.
    */
   prefetch(memberId: bigint, index: number): void {
     if (this.o.peerURLs(memberId).length === 0) return;
     const m = this.member(memberId);
-    if (this.knows(m, index)) return;
+    // Only a member nobody is asking: under load a question is always on its way, and one more per
+    // write would cost more than it saves (each is an HTTP request on both members).
+    if (m.inFlight > 0 || m.waiters.length > 0 || this.knows(m, index)) return;
     m.wanted = Math.max(m.wanted, index);
     this.poll(memberId, m);
   }

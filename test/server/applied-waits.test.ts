@@ -131,3 +131,19 @@ describe('AppliedWaits', () => {
     expect(member.asked).toEqual([]);
   });
 });
+
+describe('AppliedWaits under load', () => {
+  it('a prefetch adds no question while one to the member is on its way', async () => {
+    const timers = manualTimers();
+    const member = fakeMember();
+    const w = waits(member, timers);
+    const write = w.wait(MEMBER, 30);
+    expect(member.asked).toEqual([30]);
+    for (let i = 31; i < 60; i++) w.prefetch(MEMBER, i);
+    expect(member.asked).toEqual([30]);
+    await member.answer(30);
+    await expect(write).resolves.toBe('applied');
+    w.prefetch(MEMBER, 31);
+    expect(member.asked).toEqual([30, 31]);
+  });
+});
