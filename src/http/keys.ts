@@ -154,7 +154,6 @@ async function serveWrite(ctx: HandlerContext, req: IncomingMessage, res: Res, m
     recursive: kr.recursive,
     time: nowMs,
   });
-  if (redirectedBy !== undefined) ctx.backend.expectAppliedOn?.(redirectedBy);
   const outcome = await onLeader(ctx.backend, () => ctx.backend.propose(command), ctx.leader);
   if (answerUnlessDone(ctx, req, res, outcome, true)) return;
   if (outcome.kind !== 'done') return;

@@ -7,14 +7,6 @@
 // newer index); every write waits at most
 // maxWaitMs (then it is answered anyway: the member may be down or cut off, and a client cannot
 // read from it then either).
-//
-// Asking early: a redirected write that reaches the leader asks the member at once for the index
-// the write will get at the earliest (prefetch), so that the question waits on the member while
-// the write is replicated, and the answer comes as the member applies it. What a member answered
-// is kept (for KNOWN_APPLIED_FRESH_MS): a write whose index it covers is answered without a
-// request. A member's applied index only grows while it runs, and a restarted member serves
-// clients only after applying its own publish, an entry after everything it applied before, so an
-// answer stays true for the reads it is about.
 import type { Logger } from 'pino';
 import { HEADER_CLUSTER_ID } from '../transport/protocol.js';
 import { replyJson, type PeerApiRequest, type PeerApiResponse, type PeerClient } from './peer-api.js';
@@ -33,11 +25,6 @@ interface Waiter {
 
 interface PerMember {
   waiters: Waiter[];
-  /** The highest index a prefetch asked for (0: none pending). */
-  wanted: number;
-  /** What the member answered last, and when (timers' clock). */
-  knownApplied: number;
-  knownAtMs: number;
   /** Requests in flight to the member, and the highest index one of them asks for. */
   inFlight: number;
   askedUpTo: number;
@@ -45,9 +32,6 @@ interface PerMember {
 
 /** Requests in flight to one member at most: a write that needs a newer index need not wait for an older request's answer. */
 const MAX_IN_FLIGHT_PER_MEMBER = 4;
-
-/** How long a member's answer is used for writes that come after it. */
-export const KNOWN_APPLIED_FRESH_MS = 1000;
 
 export interface AppliedWaitsOptions {
   clusterIdHex: string;
@@ -75,9 +59,10 @@ export class AppliedWaits {
   wait(memberId: bigint, index: number): Promise<AppliedWaitOutcome> {
     const urls = this.o.peerURLs(memberId);
     if (urls.length === 0) return Promise.resolve('down');
-    const pm = this.member(memberId);
-    if (this.knows(pm, index)) return Promise.resolve('applied');
     if (this.waiting >= this.o.maxWaiters) return Promise.resolve('timeout');
+    let m = this.byMember.get(memberId);
+    if (m === undefined) this.byMember.set(memberId, (m = { waiters: [], inFlight: 0, askedUpTo: 0 }));
+    const pm = m;
     return new Promise<AppliedWaitOutcome>((resolve) => {
       const w: Waiter = {
         index,
@@ -88,32 +73,6 @@ export class AppliedWaits {
       this.waiting++;
       this.poll(memberId, pm);
     });
-  }
-
-  /**
-   * A redirected write from `memberId` arrived, and `index` is the lowest it can get: asks the
-   * member now when no question to it is on its way, so that its answer comes as it applies the
-   * write. Adds no waiter; the write's own wait() uses the answer.
-   */
-  prefetch(memberId: bigint, index: number): void {
-    if (this.o.peerURLs(memberId).length === 0) return;
-    const m = this.member(memberId);
-    // Only a member nobody is asking: under load a question is always on its way, and one more per
-    // write would cost more than it saves (each is an HTTP request on both members).
-    if (m.inFlight > 0 || m.waiters.length > 0 || this.knows(m, index)) return;
-    m.wanted = Math.max(m.wanted, index);
-    this.poll(memberId, m);
-  }
-
-  private member(memberId: bigint): PerMember {
-    let m = this.byMember.get(memberId);
-    if (m === undefined) this.byMember.set(memberId, (m = { waiters: [], wanted: 0, knownApplied: 0, knownAtMs: 0, inFlight: 0, askedUpTo: 0 }));
-    return m;
-  }
-
-  /** Whether the member's last answer, fresh enough, covers `index`. */
-  private knows(m: PerMember, index: number): boolean {
-    return m.knownApplied >= index && this.o.timers.nowMs() - m.knownAtMs <= KNOWN_APPLIED_FRESH_MS;
   }
 
   private release(m: PerMember, which: (w: Waiter) => boolean, outcome: AppliedWaitOutcome): void {
@@ -131,15 +90,12 @@ export class AppliedWaits {
   }
 
   private poll(memberId: bigint, m: PerMember): void {
-    if ((m.waiters.length === 0 && m.wanted === 0) || m.inFlight >= MAX_IN_FLIGHT_PER_MEMBER) return;
-    let index = m.wanted;
+    if (m.waiters.length === 0 || m.inFlight >= MAX_IN_FLIGHT_PER_MEMBER) return;
+    let index = 0;
     for (const w of m.waiters) index = Math.max(index, w.index);
     if (m.inFlight > 0 && index <= m.askedUpTo) return;
     const url = this.o.peerURLs(memberId)[0];
-    if (url === undefined) {
-      m.wanted = 0;
-      return this.release(m, () => true, 'down');
-    }
+    if (url === undefined) return this.release(m, () => true, 'down');
     m.inFlight++;
     m.askedUpTo = Math.max(m.askedUpTo, index);
     this.o.peerClient
@@ -148,16 +104,10 @@ export class AppliedWaits {
         (reply) => {
           const v = replyJson(reply) as { applied?: unknown } | undefined;
           const applied = reply.status === 200 && typeof v?.applied === 'number' ? v.applied : undefined;
-          if (applied !== undefined) {
-            m.knownApplied = applied;
-            m.knownAtMs = this.o.timers.nowMs();
-            m.wanted = 0; // a prefetch asks once: the writes' own waits ask again if they must
-            this.release(m, (w) => w.index <= applied, 'applied');
-          }
+          if (applied !== undefined) this.release(m, (w) => w.index <= applied, 'applied');
           return applied !== undefined;
         },
         (err: unknown) => {
-          m.wanted = 0;
           if (connectionRefused(err)) this.release(m, () => true, 'down');
           else this.o.logger.debug({ err, member: memberId.toString(16) }, 'read-your-writes: could not ask a member what it applied');
           return false;

@@ -102,12 +102,6 @@ export interface ClientBackend {
    * redirects.
    */
   waitAppliedOn?(memberIdHex: string): Promise<void>;
-  /**
-   * A write redirected from member `memberIdHex` arrived: asks that member now for the index the
-   * write will get at the earliest, so that waitAppliedOn finds the answer there sooner (a hint:
-   * nothing waits on it).
-   */
-  expectAppliedOn?(memberIdHex: string): void;
   /** --follower-writes forward: a follower takes writes itself (proposes them through the leader) rather than answering 307. */
   forwardsWrites?(): boolean;
   /** Raft commit index and term, for X-Raft-Index / X-Raft-Term. */

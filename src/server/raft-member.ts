@@ -626,16 +626,6 @@ export class RaftMember implements ClientBackend {
     if (outcome === 'timeout') throw new ProposalError(REQUEST_TIMED_OUT);
   }
 
-  expectAppliedOn(memberIdHex: string): void {
-    const id = parseMemberId(memberIdHex);
-    if (id === undefined || id === this.config.memberId || this.stopped || this.softState.role !== Role.Leader) return;
-    const index = this.node.raft.log.lastIndex() + 1;
-    // Asked once this write's Ready has sent its appends and started its write, while it waits
-    // for them (the Ready runs in the next turn's check phase, this in the one after): asked
-    // before, the request would delay the write by its own cost, here and on the member.
-    this.timers.soon(() => this.timers.soon(() => this.appliedWaits.prefetch(id, index)));
-  }
-
   forwardsWrites(): boolean {
     return this.config.followerWrites === 'forward';
   }

@@ -1,12 +1,13 @@
-// The leader's side of read-your-writes after a redirect (AppliedWaits): how many questions it
-// asks a member, and when an answer lets a write go without one.
+// The leader's side of read-your-writes after a redirect (AppliedWaits): how many questions it asks
+// a member (GET /members/applied), and which writes an answer lets go.
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { AppliedWaits, KNOWN_APPLIED_FRESH_MS } from '../../src/server/applied-waits.js';
+import { AppliedWaits } from '../../src/server/applied-waits.js';
 import type { PeerApiReply, PeerClient } from '../../src/server/peer-api.js';
 import type { MemberTimers } from '../../src/server/timers.js';
 
 const MEMBER = 0xbn;
+const MAX_WAIT_MS = 5000;
 
 /** A clock moved by hand; timers fire when it passes them. */
 function manualTimers(): MemberTimers & { advance: (ms: number) => void } {
@@ -54,96 +55,71 @@ function waits(member: PeerClient, timers: MemberTimers): AppliedWaits {
     timers,
     logger: pino({ level: 'silent' }),
     peerURLs: (id) => (id === MEMBER ? ['http://127.0.0.1:2380'] : []),
-    maxWaitMs: 5000,
+    maxWaitMs: MAX_WAIT_MS,
     pollMs: 500,
     maxWaiters: 100,
   });
 }
 
+/** Whether a promise has settled (after the microtasks queued so far). */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => (done = true));
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  return done;
+}
+
 describe('AppliedWaits', () => {
-  it('asks for an index, and a wait for an index the answer covers asks nothing more', async () => {
-    const timers = manualTimers();
+  it('asks once for writes a question on its way covers, and its answer lets them all go', async () => {
     const member = fakeMember();
-    const w = waits(member, timers);
-    const first = w.wait(MEMBER, 7);
+    const w = waits(member, manualTimers());
+    const a = w.wait(MEMBER, 7);
+    const b = w.wait(MEMBER, 6);
+    const c = w.wait(MEMBER, 7);
     expect(member.asked).toEqual([7]);
+    await member.answer(7);
+    await expect(Promise.all([a, b, c])).resolves.toEqual(['applied', 'applied', 'applied']);
+    expect(member.asked).toEqual([7]);
+  });
+
+  it('asks at most 4 questions of a member at once, each for the highest index then waiting', async () => {
+    const member = fakeMember();
+    const w = waits(member, manualTimers());
+    const all = [];
+    for (let i = 10; i < 30; i++) all.push(w.wait(MEMBER, i));
+    expect(member.asked).toEqual([10, 11, 12, 13]);
+    await member.answer(12); // lets 10..12 go, and a question for the highest waiting index leaves
+    expect(await settled(all[2] as Promise<unknown>)).toBe(true);
+    expect(await settled(all[3] as Promise<unknown>)).toBe(false);
+    expect(member.asked).toEqual([10, 11, 12, 13, 29]);
+  });
+
+  it('an answer below a write leaves it waiting, and the next question asks for it', async () => {
+    const member = fakeMember();
+    const w = waits(member, manualTimers());
+    const write = w.wait(MEMBER, 9);
+    await member.answer(8); // the member held the question its pollMs and said what it had
+    expect(await settled(write)).toBe(false);
+    expect(member.asked).toEqual([9, 9]);
     await member.answer(9);
-    await expect(first).resolves.toBe('applied');
-    // the member said 9: writes up to 9 need no question while the answer is fresh
-    await expect(w.wait(MEMBER, 9)).resolves.toBe('applied');
-    expect(member.asked).toEqual([7]);
-    const later = w.wait(MEMBER, 10);
-    expect(member.asked).toEqual([7, 10]);
-    await member.answer(10);
-    await expect(later).resolves.toBe('applied');
-  });
-
-  it('does not use an answer older than KNOWN_APPLIED_FRESH_MS', async () => {
-    const timers = manualTimers();
-    const member = fakeMember();
-    const w = waits(member, timers);
-    const first = w.wait(MEMBER, 3);
-    await member.answer(5);
-    await expect(first).resolves.toBe('applied');
-    timers.advance(KNOWN_APPLIED_FRESH_MS + 1);
-    const again = w.wait(MEMBER, 4);
-    expect(member.asked).toEqual([3, 4]);
-    await member.answer(5);
-    await expect(again).resolves.toBe('applied');
-  });
-
-  it('a prefetch asks before the write waits, and its answer lets the write go without another question', async () => {
-    const timers = manualTimers();
-    const member = fakeMember();
-    const w = waits(member, timers);
-    w.prefetch(MEMBER, 12);
-    expect(member.asked).toEqual([12]);
-    // the write is applied here and waits while the prefetch is still on the member: no second question
-    const write = w.wait(MEMBER, 12);
-    expect(member.asked).toEqual([12]);
-    await member.answer(12);
-    await expect(write).resolves.toBe('applied');
-    // a write that finds the answer already there does not wait at all
-    w.prefetch(MEMBER, 12);
-    expect(member.asked).toEqual([12]);
-  });
-
-  it('a prefetch asks once: an answer below it is not followed by another question', async () => {
-    const timers = manualTimers();
-    const member = fakeMember();
-    const w = waits(member, timers);
-    w.prefetch(MEMBER, 20);
-    await member.answer(15); // the member held the question its pollMs and answered what it had
-    expect(member.asked).toEqual([20]);
-    // the write's own wait asks again, once
-    const write = w.wait(MEMBER, 20);
-    expect(member.asked).toEqual([20, 20]);
-    await member.answer(20);
     await expect(write).resolves.toBe('applied');
   });
 
-  it('asks nothing of a member it has no URL for, and a wait on it ends as down', async () => {
+  it('a write the member never answers for ends as a timeout after maxWaitMs', async () => {
     const timers = manualTimers();
     const member = fakeMember();
     const w = waits(member, timers);
-    w.prefetch(0x99n, 3);
+    const write = w.wait(MEMBER, 4);
+    timers.advance(MAX_WAIT_MS - 1);
+    expect(await settled(write)).toBe(false);
+    timers.advance(1);
+    await expect(write).resolves.toBe('timeout');
+  });
+
+  it('asks nothing of a member it has no URL for: the write ends as down', async () => {
+    const member = fakeMember();
+    const w = waits(member, manualTimers());
     await expect(w.wait(0x99n, 3)).resolves.toBe('down');
     expect(member.asked).toEqual([]);
-  });
-});
-
-describe('AppliedWaits under load', () => {
-  it('a prefetch adds no question while one to the member is on its way', async () => {
-    const timers = manualTimers();
-    const member = fakeMember();
-    const w = waits(member, timers);
-    const write = w.wait(MEMBER, 30);
-    expect(member.asked).toEqual([30]);
-    for (let i = 31; i < 60; i++) w.prefetch(MEMBER, i);
-    expect(member.asked).toEqual([30]);
-    await member.answer(30);
-    await expect(write).resolves.toBe('applied');
-    w.prefetch(MEMBER, 31);
-    expect(member.asked).toEqual([30, 31]);
   });
 });

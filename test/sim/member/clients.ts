@@ -166,11 +166,6 @@ export class Clients {
       if (m === undefined) return redirects === 0 ? { kind: 'failed', why: 'connection refused' } : { kind: 'failed', why: 'redirect target down' };
       if (!m.isReady()) await m.whenReady(this.target.readyWaitMs);
       try {
-        // As the client port: a redirected write first asks the member it came from (a hint).
-        if (id !== via) {
-          const origin = this.target.member(via);
-          if (origin !== undefined) m.expectAppliedOn(origin.self.id);
-        }
         const result = await m.propose(v2Request({ method: 'PUT', path: key, val: value, time: m.now() }));
         if (!result.ok) return { kind: 'failed', why: result.error.message };
         // As the client port (src/http/keys.ts): a redirected write is answered once the member
