@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Level } from 'level';
 import { EntryType, type Entry } from '../src/raft/messages.js';
 import { RaftLogStore } from '../src/storage/index.js';
+import { entryKey } from '../src/storage/keys.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,12 +30,7 @@ async function compareBatchForms(dir: string): Promise<void> {
   await db.open();
   const value = new Uint8Array(payloadBytes).fill(0x61);
   let next = 0;
-  const key = (): Uint8Array => {
-    const k = new Uint8Array(9);
-    k[0] = 0x65;
-    new DataView(k.buffer).setBigUint64(1, BigInt(++next));
-    return k;
-  };
+  const key = (): Uint8Array => entryKey(++next);
   const forms: Record<string, (n: number) => Promise<void>> = {
     'array of operations': (n) => db.batch(Array.from({ length: n }, () => ({ type: 'put' as const, key: key(), value })), { sync: false }),
     'chained batch': (n) => {

@@ -208,15 +208,20 @@ function safeU64(view: DataView, offset: number, what: string): number {
 
 const hex32 = (v: number): string => `0x${v.toString(16).padStart(8, '0')}`;
 
+/** Throws unless `bytes` starts with the magic (as far as it goes). */
+function checkMagic(bytes: Uint8Array): void {
+  for (let i = 0; i < Math.min(bytes.length, MAGIC.length); i++) {
+    if (bytes[i] !== MAGIC[i]) throw new Error('not a snapshot file (bad magic)');
+  }
+}
+
 /**
  * The header at the start of `bytes` (at least SNAPSHOT_HEADER_BYTES): magic, format version,
  * term, index, data length and stored CRC. Throws an Error naming what is wrong, as
  * decodeSnapshotFile; the data and the CRC are not checked here.
  */
 function readSnapshotHeader(bytes: Uint8Array): { term: number; index: number; length: number; crc: number } {
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) throw new Error('not a snapshot file (bad magic)');
-  }
+  checkMagic(bytes);
   const view = new DataView(bytes.buffer, bytes.byteOffset, SNAPSHOT_HEADER_BYTES);
   const version = view.getUint32(8);
   if (version !== FORMAT_VERSION) throw new Error(`unsupported format version ${version} (this build reads version ${FORMAT_VERSION})`);
@@ -229,9 +234,7 @@ function readSnapshotHeader(bytes: Uint8Array): { term: number; index: number; l
  * "checksum mismatch ...", "unsupported format version ...". The data is a view into `bytes`.
  */
 export function decodeSnapshotFile(bytes: Uint8Array): { term: number; index: number; data: Uint8Array } {
-  for (let i = 0; i < Math.min(bytes.length, MAGIC.length); i++) {
-    if (bytes[i] !== MAGIC[i]) throw new Error('not a snapshot file (bad magic)');
-  }
+  checkMagic(bytes); // (before the length: a short file of something else is "bad magic", not "truncated")
   if (bytes.length < SNAPSHOT_HEADER_BYTES) throw new Error(`truncated: ${bytes.length} of ${SNAPSHOT_HEADER_BYTES} header bytes`);
   const { term, index, length, crc: stored } = readSnapshotHeader(bytes);
   const total = SNAPSHOT_HEADER_BYTES + length;
